@@ -1,0 +1,31 @@
+"""SQLModel tables. Trained classifiers are not here: they live in the model registry directory."""
+
+from models.alerts import Alert, AlertAttempt, Silence
+from models.base import UTCDateTime, utcnow
+from models.cases import Case, CaseEvent
+from models.catalog import Listing, ListingImage, Shop
+from models.crawl import CrawlRun
+from models.detection import Flag, Label, ModelVersion
+from models.reviews import Review, Reviewer, ReviewRevision
+from models.scheduler import SchedulerLease
+
+__all__ = [
+    "Alert",
+    "AlertAttempt",
+    "Case",
+    "CaseEvent",
+    "CrawlRun",
+    "Flag",
+    "Label",
+    "Listing",
+    "ListingImage",
+    "ModelVersion",
+    "Review",
+    "ReviewRevision",
+    "Reviewer",
+    "SchedulerLease",
+    "Shop",
+    "Silence",
+    "UTCDateTime",
+    "utcnow",
+]

@@ -1,0 +1,34 @@
+"""One row per crawl of one shop."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Text
+from sqlmodel import Field, SQLModel
+
+from models.base import UTCDateTime, utcnow
+
+CRAWL_STATUSES = ("running", "ok", "failed")
+FAILURE_KINDS = ("blocked", "captcha", "login", "zero_items", "timeout", "error", "http")
+
+
+class CrawlRun(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    shop_id: int | None = Field(default=None, foreign_key="shop.id", index=True)
+    shop_config_id: str | None = Field(default=None, index=True)
+    spider: str
+    full: bool = False
+    status: str = Field(default="running", index=True)
+    failure_kind: str | None = None
+    error: str | None = Field(default=None, sa_type=Text)
+    started_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    requests: int = 0
+    listings_seen: int = 0
+    reviews_new: int = 0
+    reviews_updated: int = 0
+    reviews_deleted: int = 0
+    items_invalid: int = 0
+    stats: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

@@ -1,0 +1,65 @@
+"""What detection found (Flag), what analysts said (Label) and which model said it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from models.base import UTCDateTime, utcnow
+
+FLAG_KINDS = ("malicious", "deceptive", "professional", "attack", "cause", "image_mismatch", "watchlist")
+TARGET_TYPES = ("review", "reviewer", "listing", "shop")
+
+
+class Flag(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("kind", "target_type", "target_id", "model_version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(index=True)
+    target_type: str
+    target_id: int = Field(index=True)
+    label: str | None = Field(default=None, description="predicted class, e.g. the after-sales cause")
+    score: float
+    model_version: str
+    reasons: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    members: list[int] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False), description="review ids of an attack"
+    )
+    shop_id: int | None = Field(default=None, foreign_key="shop.id", index=True)
+    listing_id: int | None = Field(default=None, foreign_key="listing.id", index=True)
+    review_id: int | None = Field(default=None, foreign_key="review.id", index=True)
+    reviewer_id: int | None = Field(default=None, foreign_key="reviewer.id", index=True)
+    status: str = Field(default="open", description="open, confirmed or rejected by an analyst")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+
+
+class Label(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("target_type", "target_id", "task", "labeler"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    target_type: str
+    target_id: int = Field(index=True)
+    task: str = Field(index=True, description="malicious, deceptive, professional, cause, image_mismatch")
+    value: str
+    labeler: str
+    source: str | None = Field(default=None, description="file or flag the label came from")
+    note: str | None = Field(default=None, sa_type=Text)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ModelVersion(SQLModel, table=True):
+    """Mirror of the registry directory, so flags can join to the model that wrote them."""
+
+    __table_args__ = (UniqueConstraint("name", "version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(index=True)
+    version: str
+    path: str
+    live: bool = False
+    data_fingerprint: str | None = None
+    metrics: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -1,0 +1,7 @@
+"""``shopmon alerts`` (being built)."""
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    pass

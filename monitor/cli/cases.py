@@ -1,0 +1,7 @@
+"""``shopmon cases`` (being built)."""
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    pass

@@ -1,0 +1,7 @@
+"""``shopmon labels`` (being built)."""
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    pass

@@ -1,0 +1,266 @@
+"""One typed settings object: TOML file, then environment variables (``SHOPMON_*``).
+
+Secrets (the SMTP password) come from the environment only; a password found in the
+config file is rejected so it never ends up in a repository.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from datetime import time
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import (
+    AnyHttpUrl,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PositiveFloat,
+    PositiveInt,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from monitor.errors import ConfigError
+
+Platform = Literal["taobao", "tmall", "jd", "amazon", "schemaorg", "shopify"]
+ALERT_KINDS = (
+    "serious_case",
+    "attack",
+    "escalation",
+    "image_mismatch",
+    "crawl_health",
+    "daily_digest",
+    "weekly_report",
+)
+AlertKind = Literal[
+    "serious_case",
+    "attack",
+    "escalation",
+    "image_mismatch",
+    "crawl_health",
+    "daily_digest",
+    "weekly_report",
+]
+EMAIL_PATTERN = r"^[^@\s<>,;\r\n]+@[^@\s<>,;\r\n]+\.[^@\s<>,;\r\n]+$"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ShopConfig(_Strict):
+    """A shop to watch."""
+
+    id: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="short slug used in the CLI")
+    platform: Platform
+    url: AnyHttpUrl = Field(description="shop home or search page the spider starts from")
+    name: str | None = None
+    listing_urls: list[AnyHttpUrl] = Field(default_factory=list)
+    interval_minutes: PositiveInt = 360
+    cron: str | None = Field(default=None, description="crontab expression; overrides interval")
+    jitter_seconds: int = Field(default=300, ge=0)
+    full_recrawl_every: PositiveInt = Field(
+        default=12, description="every Nth crawl pages through all reviews to catch edits/deletions"
+    )
+
+    @field_validator("cron")
+    @classmethod
+    def _cron_fields(cls, v: str | None) -> str | None:
+        if v is not None and len(v.split()) != 5:
+            raise ValueError("cron must have 5 fields: minute hour day month day_of_week")
+        return v
+
+
+class CrawlConfig(_Strict):
+    user_agent: str = "shopmon/0.1 (+https://github.com/shopmon/shopmon; integrity monitor)"
+    obey_robots: bool = True
+    autothrottle: bool = True
+    download_delay: float = Field(default=1.0, ge=0)
+    concurrency_per_domain: PositiveInt = 2
+    retry_times: int = Field(default=3, ge=0, le=20)
+    timeout_minutes: PositiveFloat = 30
+    cookies_file: Path | None = None
+    max_page_bytes: PositiveInt = 20 * 1024 * 1024
+    redis_url: str | None = Field(
+        default=None, description="scrapy-redis scheduler/dupefilter for crawling from several machines"
+    )
+
+
+class SMTPConfig(_Strict):
+    host: str | None = None
+    port: int = Field(default=587, ge=1, le=65535)
+    security: Literal["starttls", "ssl", "none"] = "starttls"
+    username: str | None = None
+    password: SecretStr | None = None
+    sender: str = Field(default="shopmon@localhost", pattern=EMAIL_PATTERN)
+    timeout_seconds: PositiveFloat = 30
+
+
+class AlertsConfig(_Strict):
+    recipients: dict[AlertKind, list[str]] = Field(default_factory=dict)
+    supervisors: list[str] = Field(default_factory=list)
+    language: Literal["en", "zh"] = "en"
+    group_window_minutes: int = Field(default=5, ge=0)
+    escalation_hours: PositiveFloat = 48
+    repeat_hours: PositiveFloat = 24
+    business_hours: tuple[time, time] | None = None
+    max_attempts: PositiveInt = 8
+    outbox_dir: Path | None = None
+
+    @field_validator("recipients")
+    @classmethod
+    def _valid_addresses(cls, v: dict[str, list[str]]) -> dict[str, list[str]]:
+        import re
+
+        for kind, addrs in v.items():
+            if not addrs:
+                raise ValueError(f"alert kind {kind!r} has no recipients")
+            for a in addrs:
+                if not re.match(EMAIL_PATTERN, a):
+                    raise ValueError(f"{a!r} is not an email address (alert kind {kind!r})")
+        return v
+
+    @field_validator("supervisors")
+    @classmethod
+    def _valid_supervisors(cls, v: list[str]) -> list[str]:
+        import re
+
+        for a in v:
+            if not re.match(EMAIL_PATTERN, a):
+                raise ValueError(f"{a!r} is not an email address")
+        return v
+
+
+class DetectionConfig(_Strict):
+    precision_target: float = Field(default=0.9, gt=0, le=1)
+    case_max_rating: int = Field(default=3, ge=1, le=5, description="reviews at or below open a case")
+    thresholds: dict[str, float] = Field(default_factory=dict)
+    watchlist: list[str] = Field(default_factory=list, description="reviewer ids known to be professional")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="SHOPMON_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        validate_default=True,
+    )
+
+    data_dir: Path = Path("shopmon-data")
+    database_url: str | None = None
+    model_dir: Path | None = None
+    shared_dir: Path = Field(default=Path("../shared"), description="third-party data for benchmarks")
+    shops: list[ShopConfig] = Field(default_factory=list)
+    crawl: CrawlConfig = Field(default_factory=CrawlConfig)
+    smtp: SMTPConfig = Field(default_factory=SMTPConfig)
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
+    detection: DetectionConfig = Field(default_factory=DetectionConfig)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Environment beats the file; the file arrives as init kwargs.
+        return (env_settings, init_settings)
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> Settings:
+        ids = [s.id for s in self.shops]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise ValueError(f"duplicate shop id(s): {', '.join(dupes)}")
+        if self.shops and not self.alerts.recipients.get("serious_case"):
+            raise ValueError(
+                "alerts.recipients.serious_case is missing: shops are configured but nobody "
+                "would receive their alerts"
+            )
+        return self
+
+    # Derived locations -------------------------------------------------------------
+    @property
+    def db_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'shopmon.db').resolve()}"
+
+    @property
+    def models_path(self) -> Path:
+        return self.model_dir or self.data_dir / "models"
+
+    @property
+    def outbox_path(self) -> Path:
+        return self.alerts.outbox_dir or self.data_dir / "outbox"
+
+    @property
+    def images_path(self) -> Path:
+        return self.data_dir / "images"
+
+    def shop(self, shop_id: str) -> ShopConfig:
+        for s in self.shops:
+            if s.id == shop_id:
+                return s
+        raise ConfigError(f"no shop with id {shop_id!r} in the configuration")
+
+
+DEFAULT_CONFIG_NAMES = ("shopmon.toml",)
+
+
+def find_config_file(explicit: Path | None = None) -> Path | None:
+    if explicit is not None:
+        return explicit
+    env = os.environ.get("SHOPMON_CONFIG")
+    if env:
+        return Path(env)
+    for name in DEFAULT_CONFIG_NAMES:
+        if Path(name).is_file():
+            return Path(name)
+    return None
+
+
+def _describe(err: ValidationError, source: str) -> str:
+    parts = []
+    for e in err.errors():
+        loc = ".".join(str(x) for x in e["loc"]) or "(top level)"
+        msg = e["msg"].removeprefix("Value error, ")
+        parts.append(f"{loc}: {msg}")
+    return f"invalid configuration in {source}: " + "; ".join(parts)
+
+
+def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
+    """Read the config file (if any) and the environment; raise ConfigError with one line."""
+    cfg_path = find_config_file(path)
+    data: dict[str, Any] = {}
+    source = "environment"
+    if cfg_path is not None:
+        source = str(cfg_path)
+        try:
+            raw = cfg_path.read_bytes()
+        except OSError as exc:
+            raise ConfigError(f"cannot read config file {cfg_path}: {exc.strerror}") from None
+        try:
+            data = tomllib.loads(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            raise ConfigError(f"config file {cfg_path} is not UTF-8 text") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {cfg_path} is not valid TOML: {exc}") from None
+        if isinstance(data.get("smtp"), dict) and "password" in data["smtp"]:
+            raise ConfigError(
+                f"{cfg_path}: smtp.password must not be stored in the file; "
+                "set SHOPMON_SMTP__PASSWORD in the environment"
+            )
+    data.update(overrides)
+    try:
+        return Settings(**data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, source)) from None

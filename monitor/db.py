@@ -1,0 +1,134 @@
+"""Engine, sessions and schema upgrades. Alembic owns the schema; nothing calls create_all."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+from pathlib import Path
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
+from sqlmodel import Session, create_engine
+
+import models  # noqa: F401  (registers every table on SQLModel.metadata)
+from monitor.config import Settings
+from monitor.errors import ConfigError, StorageError
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def _prepare_sqlite_dir(url: str) -> None:
+    db_path = make_url(url).database
+    if not db_path or db_path == ":memory:":
+        return
+    folder = Path(db_path).parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StorageError(f"cannot create data directory {folder}: {exc.strerror}") from None
+    target = Path(db_path) if Path(db_path).exists() else folder
+    if not os.access(target, os.W_OK):
+        raise StorageError(f"data directory {folder} is not writable (check its permissions or set data_dir)")
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001
+    cur = dbapi_conn.cursor()
+    # WAL lets the scheduler, a crawl subprocess and the CLI read while one writes;
+    # busy_timeout turns "database is locked" into a short wait instead of a failure.
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
+
+
+@lru_cache(maxsize=16)
+def _engine_for(url: str) -> Engine:
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ConfigError(f"database_url {url!r} is not a valid SQLAlchemy URL") from None
+    if parsed.get_backend_name() == "sqlite":
+        _prepare_sqlite_dir(url)
+        engine = create_engine(url, connect_args={"timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+    else:
+        try:
+            engine = create_engine(url, pool_pre_ping=True, connect_args=_connect_args(parsed))
+        except (ModuleNotFoundError, ArgumentError) as exc:
+            raise ConfigError(f"cannot use database_url {parsed.render_as_string()}: {exc}") from None
+    return engine
+
+
+def _connect_args(parsed) -> dict:  # noqa: ANN001
+    if parsed.get_backend_name() == "postgresql":
+        return {"connect_timeout": 10}
+    return {}
+
+
+def get_engine(settings: Settings) -> Engine:
+    return _engine_for(settings.db_url)
+
+
+def describe_db_error(exc: SQLAlchemyError, settings: Settings) -> str:
+    safe_url = make_url(settings.db_url).render_as_string(hide_password=True)
+    orig = getattr(exc, "orig", None) or exc
+    first = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+    if isinstance(exc, OperationalError) and "locked" in first:
+        return f"database {safe_url} is locked by another process and stayed locked for 30 s: {first}"
+    return f"database {safe_url} cannot be used: {first}"
+
+
+@contextmanager
+def session_scope(settings: Settings) -> Iterator[Session]:
+    """A session that commits on success and rolls back on error."""
+    engine = get_engine(settings)
+    with Session(engine, expire_on_commit=False) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+def alembic_config(settings: Settings):  # noqa: ANN201
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("sqlalchemy.url", settings.db_url.replace("%", "%%"))
+    cfg.attributes["engine"] = get_engine(settings)
+    return cfg
+
+
+def upgrade(settings: Settings, revision: str = "head") -> None:
+    from alembic import command
+
+    try:
+        command.upgrade(alembic_config(settings), revision)
+    except SQLAlchemyError as exc:
+        raise StorageError(describe_db_error(exc, settings)) from None
+
+
+def current_revision(settings: Settings) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    with get_engine(settings).connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def ensure_schema(settings: Settings) -> None:
+    """Upgrade to head if needed; every command that touches data calls this first."""
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(alembic_config(settings)).get_current_head()
+    try:
+        current = current_revision(settings)
+    except SQLAlchemyError as exc:
+        raise StorageError(describe_db_error(exc, settings)) from None
+    if current != head:
+        upgrade(settings)
