@@ -154,6 +154,9 @@ class Settings(BaseSettings):
 
     data_dir: Path = Path("shopmon-data")
     database_url: str | None = None
+    database_busy_timeout: PositiveFloat = Field(
+        default=30, description="seconds a writer waits for a locked SQLite database before giving up"
+    )
     model_dir: Path | None = None
     shared_dir: Path = Field(default=Path("../shared"), description="third-party data for benchmarks")
     shops: list[ShopConfig] = Field(default_factory=list)

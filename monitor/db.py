@@ -34,27 +34,30 @@ def _prepare_sqlite_dir(url: str) -> None:
         raise StorageError(f"data directory {folder} is not writable (check its permissions or set data_dir)")
 
 
-def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001
-    cur = dbapi_conn.cursor()
-    # WAL lets the scheduler, a crawl subprocess and the CLI read while one writes;
-    # busy_timeout turns "database is locked" into a short wait instead of a failure.
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA busy_timeout=30000")
-    cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA synchronous=NORMAL")
-    cur.close()
+def _sqlite_pragmas(busy_ms: int):  # noqa: ANN202
+    def on_connect(dbapi_conn, _record) -> None:  # noqa: ANN001
+        cur = dbapi_conn.cursor()
+        # WAL lets the scheduler, a crawl subprocess and the CLI read while one writes;
+        # busy_timeout turns "database is locked" into a wait instead of an instant failure.
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute(f"PRAGMA busy_timeout={busy_ms}")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+    return on_connect
 
 
 @lru_cache(maxsize=16)
-def _engine_for(url: str) -> Engine:
+def _engine_for(url: str, busy_timeout: float = 30.0) -> Engine:
     try:
         parsed = make_url(url)
     except ArgumentError:
         raise ConfigError(f"database_url {url!r} is not a valid SQLAlchemy URL") from None
     if parsed.get_backend_name() == "sqlite":
         _prepare_sqlite_dir(url)
-        engine = create_engine(url, connect_args={"timeout": 30})
-        event.listen(engine, "connect", _sqlite_pragmas)
+        engine = create_engine(url, connect_args={"timeout": busy_timeout})
+        event.listen(engine, "connect", _sqlite_pragmas(int(busy_timeout * 1000)))
     else:
         try:
             engine = create_engine(url, pool_pre_ping=True, connect_args=_connect_args(parsed))
@@ -70,7 +73,7 @@ def _connect_args(parsed) -> dict:  # noqa: ANN001
 
 
 def get_engine(settings: Settings) -> Engine:
-    return _engine_for(settings.db_url)
+    return _engine_for(settings.db_url, settings.database_busy_timeout)
 
 
 def describe_db_error(exc: SQLAlchemyError, settings: Settings) -> str:
@@ -78,7 +81,10 @@ def describe_db_error(exc: SQLAlchemyError, settings: Settings) -> str:
     orig = getattr(exc, "orig", None) or exc
     first = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
     if isinstance(exc, OperationalError) and "locked" in first:
-        return f"database {safe_url} is locked by another process and stayed locked for 30 s: {first}"
+        return (
+            f"database {safe_url} is locked by another process and stayed locked for "
+            f"{settings.database_busy_timeout:g} s; nothing was written, try again"
+        )
     return f"database {safe_url} cannot be used: {first}"
 
 

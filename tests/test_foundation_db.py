@@ -139,3 +139,27 @@ def test_migrations_on_postgresql(tmp_path: Path) -> None:
     finally:
         conn.execute(f"DROP SCHEMA {schema} CASCADE")
         conn.close()
+
+
+def test_locked_database_gives_a_clear_error_and_loses_nothing(tmp_path: Path, capsys, monkeypatch) -> None:
+    import sqlite3
+
+    data = tmp_path / "locked"
+    data.mkdir()
+    holder = sqlite3.connect(data / "shopmon.db", isolation_level=None)
+    holder.execute("PRAGMA journal_mode=WAL")
+    holder.execute("CREATE TABLE keep (v TEXT)")
+    holder.execute("BEGIN IMMEDIATE")
+    holder.execute("INSERT INTO keep VALUES ('mine')")
+    monkeypatch.setenv("SHOPMON_DATA_DIR", str(data))
+    monkeypatch.setenv("SHOPMON_DATABASE_BUSY_TIMEOUT", "0.3")
+    code = main(["db", "upgrade"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "locked" in err and "Traceback" not in err and err.count("\n") == 1
+    holder.execute("COMMIT")
+    holder.close()
+    assert main(["db", "upgrade"]) == 0
+    check = sqlite3.connect(data / "shopmon.db")
+    assert check.execute("SELECT v FROM keep").fetchall() == [("mine",)]
+    assert check.execute("SELECT count(*) FROM alembic_version").fetchone() == (1,)

@@ -69,7 +69,10 @@ def main(argv: list[str] | None = None) -> int:
         typer.echo(f"shopmon: error: {exc}", err=True)
         return exc.exit_code
     except SQLAlchemyError as exc:
-        typer.echo(f"shopmon: error: database: {str(getattr(exc, 'orig', exc)).splitlines()[0]}", err=True)
+        first = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [type(exc).__name__])[0]
+        if "locked" in first:
+            first += " (another process kept it busy; nothing was written, try again)"
+        typer.echo(f"shopmon: error: database: {first}", err=True)
         return 1
     except PermissionError as exc:
         typer.echo(f"shopmon: error: permission denied: {exc.filename}", err=True)
