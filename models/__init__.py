@@ -7,7 +7,7 @@ from models.catalog import Listing, ListingImage, Shop
 from models.crawl import CrawlRun
 from models.detection import Flag, Label, ModelVersion
 from models.reviews import Review, Reviewer, ReviewRevision
-from models.scheduler import SchedulerLease
+from models.scheduler import JobRun, SchedulerLease
 
 __all__ = [
     "Alert",
@@ -16,6 +16,7 @@ __all__ = [
     "CaseEvent",
     "CrawlRun",
     "Flag",
+    "JobRun",
     "Label",
     "Listing",
     "ListingImage",

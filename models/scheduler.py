@@ -1,12 +1,16 @@
-"""Leader lease so only one scheduler acts on a database at a time."""
+"""Scheduler state: the leader lease, and one row per scheduled job occurrence."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
+from sqlalchemy import JSON, Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from models.base import UTCDateTime
+from models.base import UTCDateTime, utcnow
+
+JOB_RUN_STATUSES = ("running", "ok", "failed", "timeout", "interrupted", "missed")
 
 
 class SchedulerLease(SQLModel, table=True):
@@ -14,3 +18,26 @@ class SchedulerLease(SQLModel, table=True):
     holder: str
     expires_at: datetime = Field(sa_type=UTCDateTime)
     heartbeat_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class JobRun(SQLModel, table=True):
+    """One occurrence of a scheduled job.
+
+    The unique (job_id, scheduled_for) pair is the claim: whichever scheduler inserts the row
+    runs that occurrence, so two schedulers on one database never run it twice, even in the
+    moment a paused leader has not yet noticed that its lease was taken over.
+    """
+
+    __table_args__ = (UniqueConstraint("job_id", "scheduled_for", name="uq_jobrun_occurrence"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    job_id: str = Field(index=True)
+    task: str
+    scheduled_for: datetime = Field(sa_type=UTCDateTime)
+    holder: str
+    status: str = Field(default="running", index=True)
+    started_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    duration_s: float | None = None
+    counts: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    error: str | None = Field(default=None, sa_type=Text)

@@ -8,6 +8,12 @@ import models  # noqa: F401
 
 config = context.config
 target_metadata = SQLModel.metadata
+# Tables other libraries create for themselves (APScheduler's job store) are not ours to migrate.
+FOREIGN_TABLES = {"apscheduler_jobs"}
+
+
+def include_object(obj, name, type_, reflected, compare_to) -> bool:  # noqa: ANN001
+    return not (type_ == "table" and name in FOREIGN_TABLES)
 
 
 def run_migrations_offline() -> None:
@@ -27,7 +33,12 @@ def run_migrations_online() -> None:
         engine = engine_from_config(config.get_section(config.config_ini_section, {}), prefix="sqlalchemy.", poolclass=pool.NullPool)
     with engine.connect() as connection:
         # render_as_batch: SQLite can only ALTER a table by copying it.
-        context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
+        context.configure(
+            connection=connection,
+            target_metadata=target_metadata,
+            render_as_batch=True,
+            include_object=include_object,
+        )
         with context.begin_transaction():
             context.run_migrations()
         connection.commit()
