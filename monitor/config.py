@@ -27,6 +27,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from monitor.errors import ConfigError
+from monitor.scheduler.config import SchedulerConfig
 
 Platform = Literal["taobao", "tmall", "jd", "amazon", "schemaorg", "shopify"]
 ALERT_KINDS = (
@@ -164,6 +165,7 @@ class Settings(BaseSettings):
     smtp: SMTPConfig = Field(default_factory=SMTPConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     detection: DetectionConfig = Field(default_factory=DetectionConfig)
+    scheduler: SchedulerConfig = Field(default_factory=SchedulerConfig)
 
     @classmethod
     def settings_customise_sources(
