@@ -1,0 +1,1 @@
+"""Training support: evaluation reports and the promotion gate."""

@@ -1,0 +1,306 @@
+"""Offline HTML evaluation report: every plot is an inline PNG, so it opens with no network.
+
+Binary models pass a 1-D array of positive-class scores; multi-class models (the after-sales
+cause) pass an (n, k) probability matrix plus ``classes`` in column order.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import warnings
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # reports are written on servers without a display
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from sklearn.metrics import (  # noqa: E402
+    confusion_matrix,
+    precision_recall_curve,
+    roc_curve,
+)
+
+from monitor.errors import DataError  # noqa: E402
+from monitor.training.heldout import (  # noqa: E402
+    binary_metrics,
+    multiclass_metrics,
+    threshold_for_precision,
+)
+
+REPORT_FILE = "report.html"
+# Feature names from Chinese reviews are CJK n-grams; use a CJK font when one is installed.
+FONT_FAMILIES = ["Noto Sans CJK SC", "WenQuanYi Zen Hei", "SimHei", "Microsoft YaHei", "DejaVu Sans"]
+SECTIONS = (
+    ("precision-recall", "Precision–recall curve"),
+    ("roc", "ROC curve"),
+    ("confusion-matrix", "Confusion matrix"),
+    ("score-distribution", "Score distribution"),
+    ("thresholds", "Threshold for the precision target"),
+    ("features", "Most influential features"),
+    ("most-wrong", "Examples the model gets most wrong"),
+)
+
+
+def _png(fig: plt.Figure) -> str:
+    buf = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # missing-glyph warnings for CJK without a CJK font
+        fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
+    plt.close(fig)
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _img(b64: str, alt: str) -> str:
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{b64}">'
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    def cell(v: Any) -> str:
+        if isinstance(v, float):
+            return f"{v:.4f}"
+        return html.escape(str(v))
+
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{cell(v)}</td>" for v in r) + "</tr>" for r in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _one_vs_rest(y_true: np.ndarray, scores: np.ndarray, classes: list[Any]) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """(class name, 0/1 truth, score) per curve: one for binary, one per class otherwise."""
+    if scores.ndim == 1:
+        return [(str(classes[-1]) if classes else "positive", y_true.astype(int), scores)]
+    return [(str(c), (y_true == c).astype(int), scores[:, i]) for i, c in enumerate(classes)]
+
+
+def write_report(
+    out_dir: Path,
+    *,
+    title: str,
+    y_true: Sequence[Any],
+    scores: Sequence[Any],
+    threshold: float | dict[str, float],
+    feature_importance: list[tuple[str, float]] | None = None,
+    texts: list[str] | None = None,
+    classes: Sequence[Any] | None = None,
+    precision_target: float = 0.9,
+    extra_metrics: dict[str, Any] | None = None,
+    n_wrong: int = 20,
+) -> Path:
+    """Write ``out_dir/report.html`` and return its path.
+
+    ``threshold`` is the decision threshold in use (binary) or per class; the report also
+    shows, per class, the threshold that would reach ``precision_target``.
+    ``extra_metrics`` (e.g. cross-validation means) are listed in the summary table.
+    """
+    y = np.asarray(y_true)
+    s = np.asarray(scores, dtype=float)
+    if y.ndim != 1 or y.size == 0:
+        raise DataError("report needs a non-empty 1-D list of true labels")
+    if s.shape[0] != y.size:
+        raise DataError(f"report got {y.size} labels but {s.shape[0]} scores")
+    if texts is not None and len(texts) != y.size:
+        raise DataError(f"report got {y.size} labels but {len(texts)} texts")
+    binary = s.ndim == 1
+    if binary:
+        y = y.astype(int)
+        cls = [0, 1] if classes is None else list(classes)
+    else:
+        if classes is None or len(classes) != s.shape[1]:
+            raise DataError("multi-class scores need `classes` in column order")
+        cls = list(classes)
+        y = y.astype(str) if np.asarray(cls).dtype.kind in "UO" else y
+    with plt.rc_context({"font.family": _font_families()}):
+        return _write(out_dir, title, y, s, cls, binary, threshold, feature_importance, texts,
+                      precision_target, extra_metrics, n_wrong)
+
+
+def _font_families() -> list[str]:
+    from matplotlib import font_manager
+
+    installed = {f.name for f in font_manager.fontManager.ttflist}
+    return [f for f in FONT_FAMILIES if f in installed] or ["DejaVu Sans"]
+
+
+def _write(
+    out_dir: Path,
+    title: str,
+    y: np.ndarray,
+    s: np.ndarray,
+    cls: list[Any],
+    binary: bool,
+    threshold: float | dict[str, float],
+    feature_importance: list[tuple[str, float]] | None,
+    texts: list[str] | None,
+    precision_target: float,
+    extra_metrics: dict[str, Any] | None,
+    n_wrong: int,
+) -> Path:
+    curves = _one_vs_rest(y, s, cls)
+    targets = {name: threshold_for_precision(t, sc, precision_target) for name, t, sc in curves}
+    if binary:
+        thr = float(threshold if not isinstance(threshold, dict) else next(iter(threshold.values())))
+        pred = (s >= thr).astype(int)
+        metrics = binary_metrics(y, s, thr)
+        metrics["threshold"] = thr
+        labels_order: list[Any] = [0, 1]
+        tick_names = [str(c) for c in cls]
+    else:
+        pred = np.asarray(cls, dtype=object)[s.argmax(axis=1)]
+        pred = pred.astype(y.dtype) if y.dtype.kind in "iu" else pred.astype(str)
+        metrics = multiclass_metrics(y, pred)
+        labels_order = cls
+        tick_names = [str(c) for c in cls]
+    if extra_metrics:
+        metrics.update({k: v for k, v in extra_metrics.items() if isinstance(v, int | float)})
+
+    figures: dict[str, str] = {}
+
+    fig, ax = plt.subplots(figsize=(5.5, 4.2))
+    for name, t, sc in curves:
+        if 0 < t.sum() < t.size:
+            p, r, _ = precision_recall_curve(t, sc)
+            ax.plot(r, p, label=name)
+    ax.axhline(precision_target, color="grey", ls="--", lw=1, label=f"target {precision_target:.2f}")
+    ax.set(xlabel="recall", ylabel="precision", xlim=(0, 1), ylim=(0, 1.02), title="Precision–recall")
+    ax.legend(fontsize=7, loc="lower left")
+    figures["precision-recall"] = _img(_png(fig), "precision-recall curve")
+
+    fig, ax = plt.subplots(figsize=(5.5, 4.2))
+    for name, t, sc in curves:
+        if 0 < t.sum() < t.size:
+            fpr, tpr, _ = roc_curve(t, sc)
+            ax.plot(fpr, tpr, label=name)
+    ax.plot([0, 1], [0, 1], color="grey", ls=":", lw=1)
+    ax.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC")
+    ax.legend(fontsize=7, loc="lower right")
+    figures["roc"] = _img(_png(fig), "ROC curve")
+
+    cm = confusion_matrix(y, pred, labels=labels_order)
+    fig, ax = plt.subplots(figsize=(1.2 + 0.7 * len(cls), 1.0 + 0.7 * len(cls)))
+    ax.imshow(cm, cmap="Blues")
+    for i in range(cm.shape[0]):
+        for j in range(cm.shape[1]):
+            ax.text(j, i, str(cm[i, j]), ha="center", va="center",
+                    color="white" if cm[i, j] > cm.max() / 2 else "black", fontsize=8)
+    ax.set_xticks(range(len(cls)), tick_names, rotation=45, ha="right", fontsize=8)
+    ax.set_yticks(range(len(cls)), tick_names, fontsize=8)
+    ax.set(xlabel="predicted", ylabel="true", title="Confusion matrix")
+    figures["confusion-matrix"] = _img(_png(fig), "confusion matrix")
+
+    fig, ax = plt.subplots(figsize=(5.5, 3.8))
+    bins = np.linspace(0, 1, 31)
+    if binary:
+        ax.hist(s[y == 0], bins=bins, alpha=0.6, label=f"true {tick_names[0]}")
+        ax.hist(s[y == 1], bins=bins, alpha=0.6, label=f"true {tick_names[1]}")
+        ax.axvline(thr, color="black", ls="--", lw=1, label=f"threshold {thr:.2f}")
+        ax.set(xlabel="score")
+    else:
+        top = s.max(axis=1)
+        ax.hist(top[pred == y], bins=bins, alpha=0.6, label="correct")
+        ax.hist(top[pred != y], bins=bins, alpha=0.6, label="wrong")
+        ax.set(xlabel="probability of the predicted class")
+    ax.set(ylabel="reviews", title="Score distribution")
+    ax.legend(fontsize=7)
+    figures["score-distribution"] = _img(_png(fig), "score distribution")
+
+    fig, ax = plt.subplots(figsize=(5.5, 3.8))
+    for name, t, sc in curves[:8]:
+        if 0 < t.sum() < t.size:
+            p, r, th = precision_recall_curve(t, sc)
+            line, = ax.plot(th, p[:-1], label=f"{name} precision")
+            ax.plot(th, r[:-1], ls=":", color=line.get_color(), label=f"{name} recall")
+            ax.axvline(targets[name], color=line.get_color(), lw=0.8, ls="--")
+    ax.axhline(precision_target, color="grey", ls="--", lw=1)
+    ax.set(xlabel="threshold", ylabel="precision / recall", xlim=(0, 1), ylim=(0, 1.02),
+           title=f"Thresholds for precision ≥ {precision_target:.2f}")
+    ax.legend(fontsize=6, ncol=2)
+    figures["thresholds"] = _img(_png(fig), "precision and recall by threshold")
+    threshold_rows = []
+    for name, t, sc in curves:
+        t_thr = targets[name]
+        m = binary_metrics(t, sc, t_thr)
+        threshold_rows.append((name, t_thr, m["precision"], m["recall"], int(t.sum())))
+
+    features_html = "<p>No feature importances were given for this model.</p>"
+    if feature_importance:
+        top = sorted(feature_importance, key=lambda kv: abs(kv[1]), reverse=True)[:25]
+        fig, ax = plt.subplots(figsize=(5.5, 0.5 + 0.22 * len(top)))
+        names = [n for n, _ in reversed(top)]
+        vals = [v for _, v in reversed(top)]
+        ax.barh(range(len(top)), vals, color=["#c0392b" if v > 0 else "#2e86c1" for v in vals])
+        ax.set_yticks(range(len(top)), names, fontsize=7)
+        ax.set(xlabel="weight (positive pushes towards the flagged class)", title="Most influential features")
+        features_html = _img(_png(fig), "most influential features") + _table(
+            ["feature", "weight"], [(n, float(v)) for n, v in top]
+        )
+    figures["features"] = features_html
+
+    figures["most-wrong"] = _most_wrong(y, s, pred, cls, texts, binary, n_wrong)
+
+    summary = _table(["metric", "value"], [(k, float(v)) for k, v in metrics.items()])
+    body = [f"<h1>{html.escape(title)}</h1>",
+            f"<p class=meta>Generated {datetime.now(UTC):%Y-%m-%d %H:%M UTC} · {y.size} held-out examples · "
+            f"precision target {precision_target:.2f}</p>",
+            "<h2>Summary</h2>", summary]
+    for key, heading in SECTIONS:
+        body.append(f'<section id="{key}"><h2>{html.escape(heading)}</h2>{figures[key]}')
+        if key == "thresholds":
+            body.append(_table(["class", "threshold", "precision", "recall", "support"], threshold_rows))
+        body.append("</section>")
+    page = _PAGE.format(title=html.escape(title), body="\n".join(body))
+
+    out_dir = Path(out_dir)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        path = out_dir / REPORT_FILE
+        path.write_text(page, encoding="utf-8")
+    except OSError as exc:
+        raise DataError(f"cannot write report to {out_dir}: {exc.strerror}") from None
+    return path
+
+
+def _most_wrong(
+    y: np.ndarray, s: np.ndarray, pred: np.ndarray, cls: list[Any], texts: list[str] | None, binary: bool, n: int
+) -> str:
+    if binary:
+        # How far the score sits from the truth: 1.0 = confidently wrong.
+        error = np.abs(y - s)
+        rows_idx = [i for i in np.argsort(-error) if pred[i] != y[i]][:n]
+        rows = [(i, y[i], f"{s[i]:.3f}", _snippet(texts, i)) for i in rows_idx]
+        headers = ["row", "true", "score", "text"]
+    else:
+        col = {str(c): i for i, c in enumerate(cls)}
+        p_true = np.array([s[i, col[str(y[i])]] if str(y[i]) in col else 0.0 for i in range(y.size)])
+        rows_idx = [i for i in np.argsort(p_true) if pred[i] != y[i]][:n]
+        rows = [(i, y[i], pred[i], f"{p_true[i]:.3f}", _snippet(texts, i)) for i in rows_idx]
+        headers = ["row", "true", "predicted", "p(true)", "text"]
+    if not rows:
+        return "<p>The model got every held-out example right.</p>"
+    return _table(headers, rows)
+
+
+def _snippet(texts: list[str] | None, i: int, limit: int = 240) -> str:
+    if texts is None:
+        return ""
+    t = " ".join(str(texts[i]).split())
+    return t if len(t) <= limit else t[: limit - 1] + "…"
+
+
+_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<style>
+body{{font-family:system-ui,sans-serif;max-width:1000px;margin:2em auto;padding:0 1em;color:#222}}
+table{{border-collapse:collapse;margin:.5em 0 1.5em}} td,th{{border:1px solid #ccc;padding:.25em .6em;
+text-align:left;vertical-align:top}} th{{background:#f3f3f3}} section{{margin-top:2em}}
+img{{max-width:100%}} .meta{{color:#666}}
+</style></head><body>
+{body}
+</body></html>
+"""
