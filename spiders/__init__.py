@@ -1,0 +1,1 @@
+"""The Scrapy project: spiders only extract; small ordered pipelines clean, check and store."""

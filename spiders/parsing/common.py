@@ -1,0 +1,348 @@
+"""Shared pieces of the page parsers: the item shapes, dates, numbers, embedded JSON."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urljoin
+from zoneinfo import ZoneInfo
+
+from monitor.encoding import Decoded, decode_page
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+REVIEW_FIELDS = (
+    "platform",
+    "review_id",
+    "listing_id",
+    "reviewer_nick",
+    "rating",
+    "title",
+    "text",
+    "created_at",
+    "sku",
+    "photos",
+    "helpful_votes",
+    "verified_purchase",
+    "follow_up_text",
+    "seller_reply",
+)
+LISTING_FIELDS = (
+    "platform",
+    "listing_id",
+    "shop_id",
+    "title",
+    "price",
+    "currency",
+    "images",
+    "attributes",
+    "rating_avg",
+    "review_count",
+)
+
+
+class ParseError(ValueError):
+    """The page is not what its parser expects (truncated, not JSON, wrong site...)."""
+
+
+@dataclass
+class Follow:
+    """A further page the crawl may request: ``kind`` names the callback that parses it."""
+
+    url: str
+    kind: str
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class PageResult:
+    items: list[dict[str, Any]] = field(default_factory=list)
+    follow: list[Follow] = field(default_factory=list)
+    stats: dict[str, int] = field(default_factory=dict)
+    page_kind: str = ""
+    info: dict[str, Any] = field(default_factory=dict)
+    """Page-level facts the spider needs (max page, shop ids, total counts)."""
+
+    def count(self, key: str, n: int = 1) -> None:
+        self.stats[key] = self.stats.get(key, 0) + n
+
+    @property
+    def reviews(self) -> list[dict[str, Any]]:
+        return [i for i in self.items if i["kind"] == "review"]
+
+    @property
+    def listings(self) -> list[dict[str, Any]]:
+        return [i for i in self.items if i["kind"] == "listing"]
+
+
+def review_item(platform: str, **values: Any) -> dict[str, Any]:
+    item: dict[str, Any] = {"kind": "review"}
+    for name in REVIEW_FIELDS:
+        item[name] = values.pop(name, None)
+    item["platform"] = platform
+    item["photos"] = item["photos"] or []
+    extra = {
+        "follow_up_at": values.pop("follow_up_at", None),
+        "seller_reply_at": values.pop("seller_reply_at", None),
+        "raw": values.pop("raw", {}),
+    }
+    if values:
+        raise TypeError(f"unknown review fields: {sorted(values)}")
+    item.update(extra)
+    item["decode_errors"] = sum(
+        str(item[k]).count("\ufffd") for k in ("text", "title", "reviewer_nick", "follow_up_text") if item[k]
+    )
+    return item
+
+
+def listing_item(platform: str, **values: Any) -> dict[str, Any]:
+    item: dict[str, Any] = {"kind": "listing"}
+    for name in LISTING_FIELDS:
+        item[name] = values.pop(name, None)
+    item["platform"] = platform
+    item["images"] = item["images"] or []
+    item["attributes"] = item["attributes"] or {}
+    item["url"] = values.pop("url", None)
+    item["skus"] = values.pop("skus", [])
+    item["sales"] = values.pop("sales", None)
+    item["raw"] = values.pop("raw", {})
+    if values:
+        raise TypeError(f"unknown listing fields: {sorted(values)}")
+    item["decode_errors"] = str(item["title"] or "").count("\ufffd")
+    return item
+
+
+def public(item: dict[str, Any]) -> dict[str, Any]:
+    """The fields ``shopmon parse`` prints: the normalised shape without raw platform data."""
+    names = REVIEW_FIELDS if item["kind"] == "review" else LISTING_FIELDS
+    out = {"kind": item["kind"]}
+    out.update({k: item.get(k) for k in names})
+    if item.get("decode_errors"):
+        out["decode_errors"] = item["decode_errors"]
+    return out
+
+
+# Dates ---------------------------------------------------------------------------------
+_CN_DATE = re.compile(
+    r"(\d{4})\s*[年\-/.]\s*(\d{1,2})\s*[月\-/.]\s*(\d{1,2})\s*日?\s*(?:(\d{1,2}):(\d{2})(?::(\d{2}))?)?"
+)
+
+
+def cn_datetime(value: Any) -> str | None:
+    """A Chinese marketplace timestamp (shown in Beijing time) as tz-aware ISO 8601."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, int | float):
+        # epoch milliseconds (mtop, JD) or seconds
+        seconds = value / 1000 if value > 10**11 else value
+        return datetime.fromtimestamp(seconds, UTC).astimezone(SHANGHAI).isoformat()
+    m = _CN_DATE.search(str(value))
+    if not m:
+        return None
+    y, mo, d, h, mi, s = (int(x) if x else 0 for x in m.groups())
+    try:
+        return datetime(y, mo, d, h, mi, s, tzinfo=SHANGHAI).isoformat()
+    except ValueError:
+        return None
+
+
+_MONTHS = {
+    m: i
+    for i, names in enumerate(
+        [
+            ("january", "jan", "janvier", "januar", "enero", "gennaio"),
+            ("february", "feb", "février", "februar", "febrero", "febbraio"),
+            ("march", "mar", "mars", "märz", "marzo"),
+            ("april", "apr", "avril", "abril", "aprile"),
+            ("may", "mai", "mayo", "maggio"),
+            ("june", "jun", "juin", "juni", "junio", "giugno"),
+            ("july", "jul", "juillet", "juli", "julio", "luglio"),
+            ("august", "aug", "août", "agosto"),
+            ("september", "sep", "sept", "septembre", "septiembre", "settembre"),
+            ("october", "oct", "octobre", "oktober", "octubre", "ottobre"),
+            ("november", "nov", "novembre", "noviembre"),
+            ("december", "dec", "décembre", "dezember", "diciembre", "dicembre"),
+        ],
+        start=1,
+    )
+    for m in names
+}
+_MDY = re.compile(r"([A-Za-zéûä]+)\.?\s+(\d{1,2}),\s*(\d{4})")
+_DMY = re.compile(r"(\d{1,2})\.?\s+(?:de\s+)?([A-Za-zéûä]+)\.?\s+(?:de\s+)?(\d{4})")
+_ISO = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2}))?)?")
+
+
+def western_date(value: str | None) -> str | None:
+    """'July 1, 2024', '8 April 2016', '2021-08-03' → ISO date at UTC midnight (day precision)."""
+    if not value:
+        return None
+    y = mo = d = None
+    m = _MDY.search(value)
+    if m and m.group(1).lower() in _MONTHS:
+        mo, d, y = _MONTHS[m.group(1).lower()], int(m.group(2)), int(m.group(3))
+    else:
+        m = _DMY.search(value)
+        if m and m.group(2).lower() in _MONTHS:
+            d, mo, y = int(m.group(1)), _MONTHS[m.group(2).lower()], int(m.group(3))
+        else:
+            m = _ISO.search(value)
+            if m:
+                y, mo, d = int(m.group(1)), int(m.group(2)), int(m.group(3))
+                if m.group(4):
+                    try:
+                        return datetime(
+                            y, mo, d, int(m.group(4)), int(m.group(5)), int(m.group(6) or 0), tzinfo=UTC
+                        ).isoformat()
+                    except ValueError:
+                        return None
+    if y is None:
+        return None
+    try:
+        return datetime(y, mo, d, tzinfo=UTC).isoformat()
+    except ValueError:
+        return None
+
+
+# Numbers -------------------------------------------------------------------------------
+_NUM = re.compile(r"\d[\d,]*(?:\.\d+)?")
+
+
+def to_float(value: Any) -> float | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    m = _NUM.search(str(value))
+    return float(m.group(0).replace(",", "")) if m else None
+
+
+def to_int(value: Any) -> int | None:
+    """'1,234', '(12)', '有用 (3)', '1.2万' → int; None when there is no number."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int):
+        return value
+    s = str(value)
+    m = _NUM.search(s)
+    if not m:
+        words = {"one": 1, "a": 1, "an": 1, "two": 2, "three": 3}
+        w = s.strip().split(" ", 1)[0].lower()
+        return words.get(w)
+    n = float(m.group(0).replace(",", ""))
+    if "万" in s[m.end() : m.end() + 2]:
+        n *= 10_000
+    return int(n)
+
+
+def clamp_rating(value: Any, scale: float = 5.0) -> int | None:
+    """A rating on any scale as an integer 1-5 (None when absent or not a number)."""
+    f = to_float(value)
+    if f is None or f <= 0:
+        return None
+    r = round(f * 5.0 / scale)
+    return max(1, min(5, r))
+
+
+def clean_text(value: Any) -> str:
+    if value is None:
+        return ""
+    return re.sub(r"\s+", " ", str(value)).strip()
+
+
+def abs_url(url: str | None, base: str) -> str | None:
+    if not url:
+        return None
+    url = url.strip()
+    if url.startswith("//"):
+        scheme = base.split(":", 1)[0] if "://" in base else "https"
+        return f"{scheme}:{url}"
+    return urljoin(base, url)
+
+
+# Embedded data -------------------------------------------------------------------------
+_JSONP = re.compile(r"^\s*(?:/\*\*/)?\s*[\w$.]+\s*\(\s*", re.S)
+
+
+def unwrap_jsonp(text: str) -> Any:
+    """``callback({...});`` → the JSON value; a bare JSON document is accepted too."""
+    stripped = text.strip()
+    if not stripped:
+        raise ParseError("empty response")
+    m = _JSONP.match(stripped)
+    if m:
+        end = stripped.rfind(")")
+        if end < m.end():
+            raise ParseError("JSONP wrapper is not closed (truncated response?)")
+        stripped = stripped[m.end() : end]
+        if not stripped.strip():
+            raise ParseError("empty JSONP payload")
+    try:
+        return json.loads(stripped)
+    except json.JSONDecodeError as exc:
+        raise ParseError(f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+
+
+def balanced_json(text: str, start: int) -> str:
+    """The ``{...}`` or ``[...]`` that begins at or after ``start``, respecting JS strings."""
+    i = start
+    n = len(text)
+    while i < n and text[i] not in "{[":
+        i += 1
+    if i >= n:
+        raise ParseError("no JSON object found")
+    depth = 0
+    quote = ""
+    j = i
+    while j < n:
+        c = text[j]
+        if quote:
+            if c == "\\":
+                j += 2
+                continue
+            if c == quote:
+                quote = ""
+        elif c in "\"'":
+            quote = c
+        elif c in "{[":
+            depth += 1
+        elif c in "}]":
+            depth -= 1
+            if depth == 0:
+                return text[i : j + 1]
+        j += 1
+    raise ParseError("embedded JSON is not closed (truncated page?)")
+
+
+def json_after(text: str, marker: str) -> Any:
+    """Parse the JSON literal that follows ``marker`` in a script (``g_page_config = {...}``)."""
+    pos = text.find(marker)
+    if pos < 0:
+        raise ParseError(f"{marker!r} not found")
+    raw = balanced_json(text, pos + len(marker))
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ParseError(f"{marker.strip()} is not valid JSON: {exc.msg}") from None
+
+
+def js_field(text: str, name: str) -> str | None:
+    """A scalar from a JS object literal: ``name : 'value'`` / ``"value"`` / ``123``."""
+    m = re.search(rf"""\b{re.escape(name)}\s*:\s*(?:'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)"|(-?[\d.]+))""", text)
+    if not m:
+        return None
+    value = next(g for g in m.groups() if g is not None)
+    if "\\" in value:
+        try:
+            value = json.loads('"' + value.replace('"', '\\"').replace("\\'", "'") + '"')
+        except json.JSONDecodeError:
+            pass
+    return value
+
+
+def decode(body: bytes, content_type: str | None = None) -> Decoded:
+    return decode_page(body, content_type)

@@ -1,0 +1,42 @@
+"""Small lxml helpers: one parse per page, then class/attribute lookups."""
+
+from __future__ import annotations
+
+import lxml.html
+from lxml import etree
+
+from spiders.parsing.common import ParseError, clean_text
+
+
+# Saved pages inline megabyte-long data: URIs; without huge_tree libxml2 silently stops there
+# and every review below that point would be lost.
+_PARSER = lxml.html.HTMLParser(huge_tree=True)
+
+
+def html_tree(text: str) -> lxml.html.HtmlElement:
+    if not text.strip():
+        raise ParseError("empty page")
+    try:
+        return lxml.html.fromstring(text, parser=_PARSER)
+    except (etree.ParserError, ValueError) as exc:
+        raise ParseError(f"not parseable as HTML: {exc}") from None
+
+
+def has_class(name: str) -> str:
+    """XPath predicate for an element carrying CSS class ``name``."""
+    return f"contains(concat(' ', normalize-space(@class), ' '), ' {name} ')"
+
+
+def first_text(node, xpath: str) -> str | None:  # noqa: ANN001
+    found = node.xpath(xpath)
+    if not found:
+        return None
+    el = found[0]
+    text = el if isinstance(el, str) else el.text_content()
+    text = clean_text(text)
+    return text or None
+
+
+def first_attr(node, xpath: str) -> str | None:  # noqa: ANN001
+    found = node.xpath(xpath)
+    return str(found[0]).strip() if found else None

@@ -1,0 +1,217 @@
+"""JD formats: the comment API (``fetchJSON_comment98({...})`` JSONP, or a JSON list of the same
+comment objects), item pages (``pageConfig.product``, GBK) and category/shop listing cards."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlparse
+
+from spiders.parsing.common import (
+    Follow,
+    PageResult,
+    ParseError,
+    abs_url,
+    clamp_rating,
+    clean_text,
+    cn_datetime,
+    decode,
+    js_field,
+    listing_item,
+    review_item,
+    to_float,
+    to_int,
+    unwrap_jsonp,
+)
+from spiders.parsing.html import first_attr, first_text, has_class, html_tree
+
+PLATFORM = "jd"
+IMAGE_HOST = "https://img10.360buyimg.com/n1/"
+
+
+def api_base(page_url: str) -> str:
+    parsed = urlparse(page_url)
+    if (parsed.hostname or "").endswith("jd.com"):
+        return "https://club.jd.com"
+    return f"{parsed.scheme}://{parsed.netloc}"
+
+
+def comments_url(page_url: str, sku: str, page: int = 0) -> str:
+    # sortType=6 is "newest first": incremental crawls rely on it to stop early.
+    query = urlencode({"callback": "fetchJSON_comment98", "productId": sku, "score": 0,
+                       "sortType": 6, "page": page, "pageSize": 10})
+    return f"{api_base(page_url)}/comment/productPageComments.action?{query}"
+
+
+def _sku_line(c: dict[str, Any]) -> str | None:
+    parts = [clean_text(c.get(k)) for k in ("productColor", "productSize")]
+    return " ".join(p for p in parts if p) or None
+
+
+def comment_to_review(c: dict[str, Any], base: str, listing_id: str | None = None) -> dict[str, Any]:
+    after = c.get("afterUserComment") or {}
+    after_text = None
+    if isinstance(after, dict) and after:
+        h = after.get("hAfterUserComment") or {}
+        after_text = clean_text(h.get("content") or after.get("content")) or None
+    replies = [r for r in c.get("replies") or [] if isinstance(r, dict) and r.get("content")]
+    reply_text = "\n".join(clean_text(r["content"]) for r in replies) or None
+    return review_item(
+        PLATFORM,
+        review_id=str(c.get("id") or ""),
+        listing_id=str(c.get("referenceId") or listing_id or "") or None,
+        reviewer_nick=c.get("nickname"),
+        rating=clamp_rating(c.get("score")),
+        text=clean_text(c.get("content")),
+        created_at=cn_datetime(c.get("creationTime")),
+        sku=_sku_line(c),
+        photos=[abs_url(i.get("imgUrl"), base) for i in c.get("images") or [] if i.get("imgUrl")],
+        helpful_votes=to_int(c.get("usefulVoteCount")),
+        follow_up_text=after_text,
+        follow_up_at=cn_datetime(after.get("created")) if isinstance(after, dict) else None,
+        seller_reply=reply_text,
+        seller_reply_at=cn_datetime(replies[0].get("creationTime")) if replies else None,
+        raw={k: c.get(k) for k in ("guid", "location", "userClient", "plusAvailable", "anonymousFlag",
+                                   "referenceName", "referenceTime", "days", "afterDays", "isDelete",
+                                   "vcontent") if k in c},
+    )
+
+
+def parse_comments(body: bytes, url: str, content_type: str | None = None) -> PageResult:
+    doc = decode(body, content_type)
+    data = unwrap_jsonp(doc.text)
+    result = PageResult(page_kind="reviews")
+    result.count("decode_errors", doc.decode_errors)
+    query = parse_qs(urlparse(url).query)
+    page = to_int((query.get("page") or ["0"])[0]) or 0
+    sku = (query.get("productId") or [None])[0]
+    if isinstance(data, list):  # a dump of comment objects without the envelope
+        comments, max_page = data, None
+    elif isinstance(data, dict) and "comments" in data:
+        comments, max_page = data.get("comments") or [], to_int(data.get("maxPage"))
+        summary = data.get("productCommentSummary") or {}
+        result.info["summary"] = {k: summary.get(k) for k in ("averageScore", "goodRate", "commentCountStr",
+                                                             "poorCountStr", "afterCountStr") if k in summary}
+        result.info["average_score"] = to_float(summary.get("averageScore"))
+    else:
+        raise ParseError("JSON has no 'comments': not a JD comment response")
+    for c in comments:
+        if not isinstance(c, dict) or not c.get("id"):
+            result.count("invalid_rows")
+            continue
+        result.items.append(comment_to_review(c, url, sku))
+    result.info.update(page=page, max_page=max_page, listing_id=sku)
+    if max_page is not None and page + 1 < max_page and comments and sku:
+        parsed = urlparse(url)
+        q = {k: v[0] for k, v in query.items()}
+        q["page"] = str(page + 1)
+        result.follow.append(Follow(parsed._replace(query=urlencode(q)).geturl(), "reviews",
+                                    {"listing_id": sku, "page": page + 1}))
+    return result
+
+
+def parse_item_page(body: bytes, url: str, content_type: str | None = None) -> PageResult:
+    doc = decode(body, content_type)
+    text = doc.text
+    pos = text.find("pageConfig")
+    if pos < 0:
+        raise ParseError("no pageConfig: not a JD item page (or truncated)")
+    cfg = text[pos : pos + 20000]
+    sku = js_field(cfg, "skuid")
+    if not sku:
+        raise ParseError("pageConfig has no product skuid")
+    result = PageResult(page_kind="item")
+    result.count("decode_errors", doc.decode_errors)
+    images = []
+    m = re.search(r"imageList\s*:\s*(\[[^\]]*\])", cfg)
+    if m:
+        images = [IMAGE_HOST + p for p in re.findall(r'"([^"]+)"', m.group(1))]
+    if not images and js_field(cfg, "src"):
+        images = [IMAGE_HOST + js_field(cfg, "src")]
+    if "://" not in (images[0] if images else "://") or not urlparse(url).hostname.endswith("jd.com"):
+        # the demo marketplace serves its own images by absolute path
+        images = [abs_url(i.removeprefix(IMAGE_HOST), url) if i.startswith(IMAGE_HOST + "/") else i for i in images]
+    tree = html_tree(text)
+    price = to_float(first_text(tree, f"//span[{has_class('p-price')}]/span[last()]"))
+    shop_id = js_field(cfg, "shopId")
+    listing = listing_item(
+        PLATFORM,
+        listing_id=sku,
+        shop_id=shop_id,
+        title=js_field(cfg, "name") or first_text(tree, f"//div[{has_class('sku-name')}]"),
+        price=price,
+        currency="CNY" if price is not None else None,
+        images=images,
+        attributes={k: v for k, v in {"vender_id": js_field(cfg, "venderId"), "cat": _cat(cfg)}.items() if v},
+        url=url,
+        raw={"commentVersion": js_field(cfg, "commentVersion")},
+    )
+    result.items.append(listing)
+    result.items.extend(_legacy_reviews(tree, url, sku))
+    result.info.update(listing_id=sku, shop_id=shop_id)
+    result.follow.append(Follow(comments_url(url, sku), "reviews", {"listing_id": sku, "page": 0}))
+    return result
+
+
+def _cat(cfg: str) -> str | None:
+    m = re.search(r"\bcat\s*:\s*\[([\d,\s]+)\]", cfg)
+    return m.group(1).replace(" ", "") if m else None
+
+
+def _legacy_reviews(tree, url: str, sku: str) -> list[dict[str, Any]]:  # noqa: ANN001
+    """The 2014 layout rendered reviews inline (``comment-con`` blocks)."""
+    out = []
+    for item in tree.xpath(f"//div[{has_class('item')}][.//div[{has_class('comment-content')}]]"):
+        link = first_attr(item, f".//*[{has_class('o-topic')}]//a/@href") or ""
+        m = re.search(r"_([0-9a-f\-]{36})_", link)
+        if not m:
+            continue
+        star = first_attr(item, f".//span[{has_class('star')}]/@class") or ""
+        parts = {clean_text(dt.text_content()).rstrip("：:"): clean_text(dt.getnext().text_content())
+                 for dt in item.xpath(f".//div[{has_class('comment-content')}]//dt") if dt.getnext() is not None}
+        text = parts.pop("使用心得", "") or clean_text(item.xpath(f".//div[{has_class('comment-content')}]")[0].text_content()).removeprefix("使用心得：")
+        out.append(review_item(
+            PLATFORM, review_id=m.group(1), listing_id=sku,
+            reviewer_nick=first_text(item, f".//div[{has_class('u-name')}]"),
+            title=first_text(item, f".//*[{has_class('o-topic')}]//a"),
+            rating=clamp_rating((re.search(r"sa(\d)", star) or [None, None])[1]),
+            text=text, created_at=cn_datetime(first_text(item, f".//span[{has_class('date-comment')}]")),
+            raw={"pros_cons": parts, "bought": first_text(item, f".//div[{has_class('date-buy')}]")},
+        ))
+    return out
+
+
+def parse_list(body: bytes, url: str, content_type: str | None = None) -> PageResult:
+    """Category or shop listing cards (``gl-item`` with ``data-sku``; 2014 ``li[sku]``)."""
+    doc = decode(body, content_type)
+    tree = html_tree(doc.text)
+    result = PageResult(page_kind="shop")
+    result.count("decode_errors", doc.decode_errors)
+    cards = tree.xpath(f"//*[{has_class('gl-i-wrap')}][@data-sku] | //li[@sku]")
+    if not cards and "gl-item" not in doc.text:
+        raise ParseError("no product cards: not a JD listing page")
+    for card in cards:
+        sku = card.get("data-sku") or card.get("sku")
+        title = first_text(card, f".//div[{has_class('p-name')}]//em | .//div[{has_class('p-name')}]/a")
+        img = first_attr(card, f".//div[{has_class('p-img')}]//img/@src | .//div[{has_class('p-img')}]//img/@data-lazy-img")
+        count = first_text(card, f".//div[{has_class('p-commit')}]//a")
+        shop = card.xpath(f".//div[{has_class('p-shop')}]")
+        result.items.append(
+            listing_item(
+                PLATFORM,
+                listing_id=sku,
+                shop_id=card.get("jdzy_shop_id") or (shop[0].get("data-shopid") if shop else None) or None,
+                title=title,
+                price=to_float(first_text(card, f".//div[{has_class('p-price')}]//i")),
+                currency="CNY",
+                images=[i for i in [abs_url(img, url)] if i],
+                review_count=to_int(count),
+                attributes={k: v for k, v in {"vender_id": card.get("venderid"),
+                                              "shop_name": shop[0].get("data-shop_name") if shop else None}.items() if v},
+                url=abs_url(first_attr(card, f".//div[{has_class('p-name')}]//a/@href"), url),
+            )
+        )
+    nxt = first_attr(tree, f"//a[{has_class('pn-next')}]/@href")
+    if nxt and not nxt.startswith("javascript"):
+        result.follow.append(Follow(abs_url(nxt, url), "shop"))
+    return result

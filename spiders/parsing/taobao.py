@@ -1,0 +1,306 @@
+"""Taobao formats: item pages (g_config, SKU map, rendered reviews), the mtop review API,
+search/shop pages with item cards (g_page_config JSON or rendered cards) and shop DSR scores."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlparse
+
+from spiders.parsing.common import (
+    Follow,
+    PageResult,
+    ParseError,
+    abs_url,
+    clean_text,
+    cn_datetime,
+    decode,
+    js_field,
+    json_after,
+    listing_item,
+    review_item,
+    to_float,
+    to_int,
+)
+from spiders.parsing.html import first_attr, first_text, has_class, html_tree
+
+PLATFORM = "taobao"
+RATES_API = "mtop.wdetail.getitemrates"
+# rateType on the review APIs: 1 good, 0 neutral, -1 bad. Taobao shows no stars, so the three
+# grades map onto the ends and middle of the 1-5 scale; the original value stays in raw.
+RATE_TYPE_STARS = {"1": 5, "0": 3, "-1": 1}
+_THUMB_SUFFIX = re.compile(r"_\d+x\d+(?:q\d+)?\.(?:jpg|png|webp)(?:_\.webp)?$")
+
+
+def api_base(page_url: str) -> str:
+    """Where the review API lives for a page: the real mtop host, or the page's own origin."""
+    parsed = urlparse(page_url)
+    host = parsed.hostname or ""
+    if host.endswith(("taobao.com", "tmall.com")):
+        return "https://h5api.m.taobao.com"
+    return f"{parsed.scheme}://{parsed.netloc}"
+
+
+def rates_url(page_url: str, item_id: str, page: int = 1) -> str:
+    query = urlencode({"auctionNumId": item_id, "pageNo": page, "orderType": "feedbackdate"})
+    return f"{api_base(page_url)}/h5/{RATES_API}/3.0/?{query}"
+
+
+def full_image(url: str | None, base: str) -> str | None:
+    """Thumbnail URLs carry a ``_40x40.jpg`` suffix; the original is the URL without it."""
+    u = abs_url(url, base)
+    return _THUMB_SUFFIX.sub("", u) if u else None
+
+
+# Item page ---------------------------------------------------------------------------------
+def parse_item_page(body: bytes, url: str, content_type: str | None = None, platform: str = PLATFORM) -> PageResult:
+    doc = decode(body, content_type)
+    text = doc.text
+    result = PageResult(page_kind="item")
+    result.count("decode_errors", doc.decode_errors)
+    item_id = js_field(text, "itemId")
+    if not item_id:
+        raise ParseError("no itemId in g_config: not a Taobao item page (or truncated)")
+    tree = html_tree(text)
+    title = first_attr(tree, f"//h3[{has_class('tb-main-title')}]/@data-title") or first_text(
+        tree, f"//h3[{has_class('tb-main-title')}]"
+    )
+    if not title:
+        title = first_text(tree, "//title")
+        if title:
+            title = re.sub(r"-淘宝网$|-tmall.com天猫$", "", title).strip()
+    images = [
+        full_image(src, url)
+        for src in tree.xpath("//ul[@id='J_UlThumb']//img/@data-src | //ul[@id='J_UlThumb']//img/@src")
+    ]
+    images = list(dict.fromkeys(i for i in images if i))
+    price = to_float(first_text(tree, f"//*[@id='J_StrPrice']//em[{has_class('tb-rmb-num')}]"))
+    skus = _sku_map(text)
+    shop_id = js_field(text, "shopId")
+    listing = listing_item(
+        platform,
+        listing_id=item_id,
+        shop_id=shop_id,
+        title=title,
+        price=price,
+        currency="CNY" if price is not None else None,
+        images=images,
+        attributes={"seller_id": js_field(text, "sellerId"), "seller_nick": js_field(text, "sellerNick")},
+        url=url,
+        skus=skus,
+        raw={"shopName": js_field(text, "shopName"), "rateCounterApi": js_field(text, "rateCounterApi")},
+    )
+    listing["attributes"] = {k: v for k, v in listing["attributes"].items() if v}
+    if listing["price"] is None and skus:
+        prices = [p for p in (to_float(s.get("price")) for s in skus) if p is not None]
+        if prices:
+            listing["price"], listing["currency"] = min(prices), "CNY"
+    result.items.append(listing)
+    result.items.extend(rendered_reviews(tree, url, item_id, platform))
+    result.info.update(listing_id=item_id, shop_id=shop_id)
+    result.follow.append(Follow(rates_url(url, item_id), "reviews", {"listing_id": item_id, "page": 1}))
+    return result
+
+
+def _sku_map(text: str) -> list[dict[str, Any]]:
+    pos = text.find("skuMap")
+    if pos < 0:
+        return []
+    try:
+        sku_map = json_after(text[pos:], "skuMap")
+    except ParseError:
+        return []
+    memo: dict[str, str] = {}
+    mpos = text.find("propertyMemoMap", pos)
+    if mpos >= 0:
+        try:
+            memo = json_after(text[mpos:], "propertyMemoMap")
+        except ParseError:
+            memo = {}
+    out = []
+    for pvs, data in sku_map.items():
+        names = [memo[p] for p in pvs.strip(";").split(";") if p in memo]
+        out.append({"sku_id": data.get("skuId"), "pvs": pvs.strip(";"), "names": " ".join(names) or None,
+                    "price": data.get("price"), "stock": data.get("stock")})
+    return out
+
+
+def rendered_reviews(tree, url: str, item_id: str, platform: str = PLATFORM) -> list[dict[str, Any]]:  # noqa: ANN001
+    """The review tab as a browser renders it (``tb-rev-item`` cards)."""
+    out = []
+    for li in tree.xpath(f"//li[{has_class('J_KgRate_ReviewItem')}]"):
+        rev = li.xpath(f".//div[{has_class('tb-rev-item')}]")
+        if not rev:
+            continue
+        rev = rev[0]
+        review_id = rev.get("data-id") or (li.get("id") or "").removeprefix("review-")
+        nick = first_text(li, f".//div[{has_class('from-whom')}]/div")
+        info = li.xpath(f".//div[{has_class('tb-r-info')}]")
+        date = first_text(li, f".//span[{has_class('tb-r-date')}]")
+        sku = None
+        if info:
+            date_el = info[0].xpath(f".//span[{has_class('tb-r-date')}]")
+            tail = date_el[0].tail if date_el else None
+            sku = clean_text(tail) or None
+        helpful = to_int(first_text(li, f".//*[{has_class('J_KgRate_UsefulNum')}]"))
+        photos = [full_image(s, url) for s in rev.xpath(f".//div[{has_class('tb-rev-item-media')}]//img/@src")]
+        anonymous = bool(nick and "匿名" in nick)
+        out.append(
+            review_item(
+                platform,
+                review_id=review_id,
+                listing_id=item_id,
+                reviewer_nick=nick.replace("（匿名）", "").strip() if nick else None,
+                text=first_text(rev, f".//div[{has_class('J_KgRate_ReviewContent')}]") or "",
+                created_at=cn_datetime(date),
+                sku=sku,
+                photos=[p for p in photos if p],
+                helpful_votes=helpful,
+                raw={"anonymous": anonymous, "date": date},
+            )
+        )
+    return out
+
+
+# Review API ---------------------------------------------------------------------------------
+def _load_rates(text: str) -> dict[str, Any]:
+    stripped = text.strip()
+    # Front-end test data wraps the response as a JS module; JSONP callbacks wrap it too.
+    stripped = re.sub(r"^export\s+(?:const|let|var)\s+\w+\s*=\s*", "", stripped).rstrip().rstrip(";")
+    from spiders.parsing.common import unwrap_jsonp
+
+    data = unwrap_jsonp(stripped)
+    if not isinstance(data, dict) or "data" not in data:
+        raise ParseError("not an mtop response (no 'data')")
+    ret = data.get("ret") or []
+    if ret and not any(str(r).startswith("SUCCESS") for r in ret):
+        raise ParseError(f"mtop call failed: {ret[0]}")
+    return data
+
+
+def parse_rates(body: bytes, url: str, content_type: str | None = None, platform: str = PLATFORM) -> PageResult:
+    """``mtop.wdetail.getitemrates`` JSON: ``data.rateList`` newest first, ``totalPage`` paging."""
+    doc = decode(body, content_type)
+    data = _load_rates(doc.text)["data"]
+    result = PageResult(page_kind="reviews")
+    result.count("decode_errors", doc.decode_errors)
+    query = parse_qs(urlparse(url).query)
+    page = to_int((query.get("pageNo") or ["1"])[0]) or 1
+    listing_id = (query.get("auctionNumId") or [None])[0]
+    for rate in data.get("rateList") or []:
+        if not isinstance(rate, dict):
+            result.count("invalid_rows")
+            continue
+        photos = rate.get("feedPicPathList") or [p.get("thumbnail") for p in rate.get("feedPicList") or []]
+        sku_map = rate.get("skuMap") or {}
+        sku = " ".join(f"{k}：{v}" for k, v in sku_map.items()) if isinstance(sku_map, dict) else None
+        append = rate.get("appendedFeed") or rate.get("append") or {}
+        if not isinstance(append, dict):
+            append = {}
+        reply = rate.get("reply")
+        out = review_item(
+            platform,
+            review_id=str(rate.get("id") or ""),
+            listing_id=str(rate.get("auctionNumId") or listing_id or "") or None,
+            reviewer_nick=rate.get("userNick"),
+            rating=RATE_TYPE_STARS.get(str(rate.get("rateType"))),
+            text=clean_text(rate.get("feedback")),
+            created_at=cn_datetime(rate.get("feedbackDate")),
+            sku=sku or None,
+            photos=[abs_url(p, url) for p in photos if p],
+            helpful_votes=to_int(rate.get("usefulCount")),
+            follow_up_text=clean_text(append.get("appendedFeedback") or append.get("feedback")) or None,
+            follow_up_at=cn_datetime(append.get("appendedFeedbackDate") or append.get("feedbackDate")),
+            seller_reply=clean_text(reply.get("content") if isinstance(reply, dict) else reply) or None,
+            raw={k: rate.get(k) for k in ("userId", "userMark", "userStar", "rateType", "annoy", "goldUser")},
+        )
+        result.items.append(out)
+    total_pages = to_int(data.get("totalPage")) or page
+    result.info.update(page=page, total_pages=total_pages, listing_id=listing_id,
+                       total=to_int(data.get("total")), all_count=to_int(data.get("feedAllCount")))
+    if page < total_pages and listing_id:
+        result.follow.append(
+            Follow(_with_page(url, page + 1), "reviews", {"listing_id": listing_id, "page": page + 1})
+        )
+    return result
+
+
+def _with_page(url: str, page: int) -> str:
+    parsed = urlparse(url)
+    query = {k: v[0] for k, v in parse_qs(parsed.query).items()}
+    query["pageNo"] = str(page)
+    return parsed._replace(query=urlencode(query)).geturl()
+
+
+# Search / shop pages ---------------------------------------------------------------------------
+def parse_search(body: bytes, url: str, content_type: str | None = None, platform: str = PLATFORM) -> PageResult:
+    """``g_page_config`` search results (also the shop's own item search) or rendered item cards."""
+    doc = decode(body, content_type)
+    text = doc.text
+    result = PageResult(page_kind="shop")
+    result.count("decode_errors", doc.decode_errors)
+    if "g_page_config" in text:
+        config = json_after(text, "g_page_config")
+        itemlist = ((config.get("mods") or {}).get("itemlist") or {}).get("data") or {}
+        for a in itemlist.get("auctions") or []:
+            nid = str(a.get("nid") or "")
+            if not nid:
+                result.count("invalid_rows")
+                continue
+            listing = listing_item(
+                platform,
+                listing_id=nid,
+                shop_id=str(a.get("user_id") or "") or None,
+                title=clean_text(a.get("raw_title") or re.sub(r"<[^>]+>", "", a.get("title") or "")),
+                price=to_float(a.get("view_price")),
+                currency="CNY",
+                images=[abs_url(a.get("pic_url"), url)] if a.get("pic_url") else [],
+                attributes={k: a[k] for k in ("nick", "item_loc") if a.get(k)},
+                review_count=to_int(a.get("comment_count")),
+                sales=to_int(a.get("view_sales")),
+                url=abs_url(a.get("detail_url"), url),
+                raw={k: a.get(k) for k in ("nid", "user_id", "comment_url", "shopLink")},
+            )
+            result.items.append(listing)
+        pager = ((config.get("mods") or {}).get("pager") or {}).get("data") or {}
+        result.info.update(total_pages=to_int(pager.get("totalPage")), page=to_int(pager.get("currentPage")))
+        next_url = ((config.get("mods") or {}).get("pager") or {}).get("next_url")
+        if next_url:
+            result.follow.append(Follow(abs_url(next_url, url), "shop"))
+        return result
+    tree = html_tree(text)
+    cards = tree.xpath(f"//dl[{has_class('item')}] | //div[{has_class('item')}][.//a[{has_class('item-name')}]]")
+    for card in cards:
+        href = first_attr(card, f".//a[{has_class('item-name')}]/@href")
+        m = re.search(r"[?&]id=(\d+)", href or "")
+        if not m:
+            continue
+        result.items.append(
+            listing_item(
+                platform,
+                listing_id=m.group(1),
+                title=first_text(card, f".//a[{has_class('item-name')}]"),
+                price=to_float(first_text(card, f".//*[{has_class('c-price')}]")),
+                currency="CNY",
+                images=[i for i in [full_image(first_attr(card, ".//img/@data-ks-lazyload | .//img/@src"), url)] if i],
+                sales=to_int(first_text(card, f".//*[{has_class('sale-num')}]")),
+                url=abs_url(href, url),
+            )
+        )
+    if not result.items and "item-name" not in text:
+        raise ParseError("no item cards and no g_page_config: not a Taobao search/shop page")
+    return result
+
+
+def parse_shop_dsr(body: bytes, url: str, content_type: str | None = None) -> dict[str, Any]:
+    """Shop DSR scores (description, service, logistics) from a shop page header."""
+    doc = decode(body, content_type)
+    tree = html_tree(doc.text)
+    nums = [to_float(n.text_content()) for n in tree.xpath(f"//*[{has_class('dsr-num')}]")]
+    keys = ("description", "service", "logistics")
+    return {k: v for k, v in zip(keys, nums, strict=False) if v is not None}
+
+
+def dumps_debug(result: PageResult) -> str:  # pragma: no cover - debugging aid
+    return json.dumps([i for i in result.items], ensure_ascii=False, indent=1)

@@ -1,0 +1,60 @@
+"""Tmall item pages: ``TShop.Setup({...})`` carries the item and SKU data as JSON.
+Reviews come from the same rate API as Taobao (see taobao.parse_rates)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from spiders.parsing.common import PageResult, ParseError, abs_url, decode, json_after, listing_item, to_float
+from spiders.parsing.common import Follow
+from spiders.parsing.html import first_text, html_tree
+from spiders.parsing.taobao import rates_url
+
+PLATFORM = "tmall"
+
+
+def parse_item_page(body: bytes, url: str, content_type: str | None = None) -> PageResult:
+    doc = decode(body, content_type)
+    setup = json_after(doc.text, "TShop.Setup(")
+    item = setup.get("itemDO") or {}
+    item_id = str(item.get("itemId") or "")
+    if not item_id:
+        raise ParseError("TShop.Setup has no itemDO.itemId")
+    result = PageResult(page_kind="item")
+    result.count("decode_errors", doc.decode_errors)
+    if doc.charset_mismatch:
+        result.count("charset_mismatch")
+    info = setup.get("valItemInfo") or {}
+    skus: list[dict[str, Any]] = [
+        {"sku_id": s.get("skuId"), "pvs": s.get("pvs"), "names": (s.get("names") or "").strip() or None}
+        for s in info.get("skuList") or []
+    ]
+    prices = {k.strip(";"): v.get("price") for k, v in (info.get("skuMap") or {}).items() if isinstance(v, dict)}
+    for s in skus:
+        s["price"] = prices.get(s["pvs"])
+    tree = html_tree(doc.text)
+    title = item.get("title") or first_text(tree, "//meta[@name='keywords']/@content") or first_text(tree, "//title")
+    images = [abs_url(src, url) for src in tree.xpath("//ul[@id='J_UlThumb']//img/@src")]
+    images = [re.sub(r"_\d+x\d+q?\d*\.(?:jpg|png)(?:_\.webp)?$", "", i) for i in images if i]
+    price = to_float(item.get("reservePrice"))
+    shop_id = str(setup.get("rstShopId") or item.get("shopId") or "") or None
+    result.items.append(
+        listing_item(
+            PLATFORM,
+            listing_id=item_id,
+            shop_id=shop_id,
+            title=title,
+            price=price,
+            currency="CNY" if price is not None else None,
+            images=list(dict.fromkeys(images)),
+            attributes={k: v for k, v in {"seller_id": str(item.get("userId") or "") or None,
+                                          "brand": item.get("brand"), "spu_id": str(item.get("spuId") or "") or None}.items() if v},
+            url=url,
+            skus=skus,
+            raw={"categoryId": item.get("categoryId")},
+        )
+    )
+    result.info.update(listing_id=item_id, shop_id=shop_id)
+    result.follow.append(Follow(rates_url(url, item_id), "reviews", {"listing_id": item_id, "page": 1}))
+    return result
