@@ -1,7 +1,76 @@
-"""``shopmon schedule`` (being built)."""
+"""``shopmon schedule`` (the unattended daemon) and ``shopmon status``."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from typing import Annotated, Optional
 
 import typer
 
+from monitor.cli.context import AppState, ready_settings
+from monitor.config import load_settings
+
 
 def register(app: typer.Typer) -> None:
-    pass
+    app.command("schedule")(schedule)
+    app.command("status")(status)
+
+
+def schedule(
+    ctx: typer.Context,
+    once: Annotated[bool, typer.Option("--once", help="Run every job that is due now once, then exit (for cron).")] = False,
+    lease_seconds: Annotated[
+        Optional[float],
+        typer.Option("--lease-seconds", min=0.5, help="Leader lease; a standby takes over this long after the active scheduler dies [default: scheduler.lease_seconds]."),
+    ] = None,
+    stop_timeout: Annotated[
+        Optional[float],
+        typer.Option("--stop-timeout", min=0, help="On SIGTERM wait this long for running jobs, then kill them [default: scheduler.stop_timeout_seconds]."),
+    ] = None,
+    json_logs: Annotated[bool, typer.Option("--json-logs", help="Log JSON lines (one per job run) instead of text.")] = False,
+) -> None:
+    """Run the monitoring schedule: crawls, detection, alert delivery, escalations, digests.
+
+    Only one scheduler acts per database; start a second one anywhere as a hot standby.
+    SIGHUP reloads the configuration, SIGTERM stops after the running job.
+    """
+    from monitor.scheduler.logs import setup_logging
+    from monitor.scheduler.service import EXIT_FORCED, Daemon, run_once
+
+    settings = ready_settings(ctx)
+    setup_logging(json_lines=json_logs or settings.scheduler.json_logs)
+    if once:
+        if lease_seconds is not None:
+            settings = settings.model_copy(
+                update={"scheduler": settings.scheduler.model_copy(update={"lease_seconds": lease_seconds})}
+            )
+        ran = run_once(settings)
+        typer.echo(f"{len(ran)} job run(s): " + (", ".join(f"{r['job']} {r['event']}" for r in ran) or "nothing was due"))
+        if any(r["event"] == "error" for r in ran):
+            raise typer.Exit(1)
+        return
+    state = ctx.find_object(AppState)
+    config_path = state.config_path if state else None
+    daemon = Daemon(
+        settings, reload=lambda: load_settings(config_path), lease_seconds=lease_seconds, stop_timeout=stop_timeout
+    )
+    daemon.install_signal_handlers()
+    code = daemon.run()
+    if code == EXIT_FORCED:
+        # A job thread is still stuck; the bound on stopping matters more than waiting for it.
+        logging.shutdown()
+        os._exit(code)
+    raise typer.Exit(code)
+
+
+def status(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
+) -> None:
+    """Show the active scheduler, every job's next run and last result, and the last crawl per shop."""
+    from monitor.scheduler.status import gather, render
+
+    data = gather(ready_settings(ctx))
+    typer.echo(json.dumps(data, indent=2, default=str) if as_json else render(data))

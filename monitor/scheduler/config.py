@@ -13,12 +13,10 @@ Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 def _check_cron(v: str | None) -> str | None:
     if v is None:
         return v
-    if len(v.split()) != 5:
-        raise ValueError("cron must have 5 fields: minute hour day month day_of_week")
-    from apscheduler.triggers.cron import CronTrigger
+    from monitor.scheduler.crontab import crontab_trigger
 
     try:
-        CronTrigger.from_crontab(v)
+        crontab_trigger(v, "UTC")
     except ValueError as exc:
         raise ValueError(f"cron {v!r} is not valid: {exc}") from None
     return v

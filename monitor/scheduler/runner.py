@@ -1,0 +1,160 @@
+"""Running one job occurrence: claim it, fence on the lease, run, record, log one line.
+
+The daemon's executor and ``--once`` both go through :func:`execute`, so both claim each
+occurrence in the database and leave the same JobRun trail.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import logging
+import time
+import traceback
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_MISSED, JobExecutionEvent
+from apscheduler.executors.pool import ThreadPoolExecutor
+
+from monitor.config import Settings
+from monitor.errors import ShopmonError
+from monitor.scheduler import isolation, runs
+from monitor.scheduler.lease import Lease
+from monitor.scheduler.tasks import TASKS
+
+log = logging.getLogger("shopmon.scheduler")
+
+
+@dataclass
+class Runtime:
+    """What a job needs that cannot be pickled into the job store (settings hold secrets)."""
+
+    settings: Settings
+    holder: str
+    lease: Lease | None = None
+
+
+_runtime: Runtime | None = None
+
+
+def configure(runtime: Runtime) -> None:
+    global _runtime
+    _runtime = runtime
+
+
+def current() -> Runtime:
+    if _runtime is None:
+        raise RuntimeError("the scheduler runtime is not configured (run through shopmon schedule)")
+    return _runtime
+
+
+def run_task(task: str, **params: Any) -> dict[str, Any]:
+    """The function every stored job points at: look the task up by name and run it."""
+    return TASKS[task](current().settings, **params) or {}
+
+
+def _status_for(exc: BaseException) -> str:
+    if isinstance(exc, isolation.JobTimeout):
+        return "timeout"
+    if isinstance(exc, isolation.JobInterrupted):
+        return "interrupted"
+    return "failed"
+
+
+def _describe(exc: BaseException) -> str:
+    # Expected failures read as one line; anything else keeps its traceback for the record.
+    if isinstance(exc, (ShopmonError, isolation.JobTimeout, isolation.JobInterrupted, isolation.ChildFailed)):
+        return str(exc)
+    return "".join(traceback.format_exception(exc)).strip()
+
+
+def execute(job, run_times: list[datetime], *, now: datetime | None = None) -> list[JobExecutionEvent]:  # noqa: ANN001
+    """Run the due occurrences of ``job``; return the APScheduler events describing what happened."""
+    rt = current()
+    events: list[JobExecutionEvent] = []
+    task = job.args[0] if job.args else "?"
+    alias = getattr(job, "_jobstore_alias", "default")
+    for run_time in run_times:
+        at = now or datetime.now(UTC)
+        late = (at - run_time).total_seconds()
+        if job.misfire_grace_time is not None and late > job.misfire_grace_time:
+            runs.record_missed(rt.settings, job.id, task, run_time, rt.holder, late)
+            log.warning("job %s missed (%.0f s late)", job.id, late, extra={"job": job.id, "status": "missed"})
+            events.append(JobExecutionEvent(EVENT_JOB_MISSED, job.id, alias, run_time))
+            continue
+        if rt.lease is not None and not rt.lease.held():
+            log.warning("job %s not run: this scheduler's lease ran out", job.id, extra={"job": job.id, "status": "fenced"})
+            continue
+        run_id = runs.claim(rt.settings, job.id, task, run_time, rt.holder)
+        if run_id is None:
+            log.info("job %s at %s already claimed by another scheduler", job.id, run_time.isoformat())
+            continue
+        started, clock = datetime.now(UTC), time.monotonic()
+        try:
+            counts = job.func(*job.args, **job.kwargs) or {}
+        except BaseException as exc:  # noqa: BLE001  (recorded, then reported to the listener)
+            status = _status_for(exc)
+            runs.finish(rt.settings, run_id, status, started_at=started, error=_describe(exc))
+            _log_run(job.id, task, run_time, status, time.monotonic() - clock, {}, error=str(exc) or type(exc).__name__)
+            events.append(
+                JobExecutionEvent(
+                    EVENT_JOB_ERROR,
+                    job.id,
+                    alias,
+                    run_time,
+                    exception=exc,
+                    traceback="".join(traceback.format_tb(exc.__traceback__)),
+                )
+            )
+            if not isinstance(exc, Exception):
+                raise
+        else:
+            runs.finish(rt.settings, run_id, "ok", started_at=started, counts=_jsonable(counts))
+            _log_run(job.id, task, run_time, "ok", time.monotonic() - clock, counts)
+            events.append(JobExecutionEvent(EVENT_JOB_EXECUTED, job.id, alias, run_time, retval=counts))
+    return events
+
+
+def _jsonable(counts: dict[str, Any]) -> dict[str, Any]:
+    return {str(k): v if isinstance(v, (int, float, str, bool, type(None))) else str(v) for k, v in counts.items()}
+
+
+def _log_run(
+    job_id: str, task: str, run_time: datetime, status: str, duration: float, counts: dict[str, Any], error: str | None = None
+) -> None:
+    """The one line per job run: what, when it was due, how it ended, how long, what it counted."""
+    first = (error or "").strip().splitlines()[0][:300] if error else None
+    shown = " ".join(f"{k}={v}" for k, v in counts.items())
+    message = f"job {job_id} {status} in {duration:.2f} s" + (f" {shown}" if shown else "") + (f" error={first}" if first else "")
+    log.log(
+        logging.INFO if status == "ok" else logging.ERROR,
+        message,
+        extra={
+            "job": job_id,
+            "task": task,
+            "scheduled_for": run_time.isoformat(),
+            "status": status,
+            "duration_s": round(duration, 3),
+            "counts": _jsonable(counts),
+            "error": first,
+        },
+    )
+
+
+class ClaimingExecutor(ThreadPoolExecutor):
+    """APScheduler's thread pool, running each occurrence through :func:`execute`."""
+
+    def _do_submit_job(self, job, run_times):  # noqa: ANN001, ANN202
+        def done(future: concurrent.futures.Future) -> None:
+            exc = future.exception()
+            if exc is not None:
+                self._run_job_error(job.id, exc, exc.__traceback__)
+            else:
+                self._run_job_success(job.id, future.result())
+
+        self._pool.submit(execute, job, run_times).add_done_callback(done)
+
+    def busy(self) -> bool:
+        with self._lock:
+            return any(self._instances.values())

@@ -1,0 +1,115 @@
+"""What each scheduled job does. Every task takes the settings and returns a dict of counts.
+
+The parts a task calls are named in HOOKS (``module:function``) and imported when the job
+runs, so a part that is missing fails that job with a clear message instead of stopping the
+scheduler, and tests can point a hook at a double.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from models.base import utcnow
+from monitor.config import Settings
+from monitor.errors import ConfigError
+from monitor.scheduler import isolation, runs
+
+HOOKS: dict[str, str] = {
+    # Runs inside the crawl's child process.
+    "crawl": "monitor.scheduler.tasks:crawl_in_child",
+    "process": "monitor.pipeline:process",
+    "send": "alerts.sender:send_pending",
+    "evaluate": "alerts.rules:evaluate",
+    "queue_report": "alerts.rules:queue_report",
+}
+CRAWL_COUNTS = ("requests", "listings_seen", "reviews_new", "reviews_updated", "reviews_deleted", "items_invalid")
+
+
+class HookMissing(ConfigError):
+    pass
+
+
+def hook(name: str) -> Callable[..., Any]:
+    ref = HOOKS[name]
+    module, _, attr = ref.partition(":")
+    try:
+        return getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError) as exc:
+        raise HookMissing(f"{name} step {ref} is not available: {exc}") from None
+
+
+def crawl_in_child(settings: Settings, shop_id: str, timeout: float) -> dict[str, Any]:
+    """The child process's half of a crawl job: one crawl through the spiders' own runner."""
+    from monitor.crawl import crawl_shop
+
+    run = crawl_shop(settings, settings.shop(shop_id), timeout=timeout)
+    out: dict[str, Any] = {"crawl_run_id": run.id, "crawl_status": run.status}
+    if run.failure_kind:
+        out["failure_kind"] = run.failure_kind
+    out.update({k: getattr(run, k, 0) for k in CRAWL_COUNTS})
+    return out
+
+
+def crawl(settings: Settings, shop_id: str) -> dict[str, Any]:
+    """Crawl one shop in a child process with a hard limit, then detect, open cases, queue alerts."""
+    shop = settings.shop(shop_id)
+    limit = settings.crawl.timeout_minutes * 60
+    started = utcnow()
+    try:
+        counts = isolation.run_isolated(
+            HOOKS["crawl"], settings, {"shop_id": shop_id, "timeout": limit}, limit + settings.scheduler.kill_grace_seconds
+        )
+    except (isolation.JobTimeout, isolation.JobInterrupted) as exc:
+        # The child could not close its own CrawlRun: do it so the failure shows and alerts.
+        runs.close_crawl(settings, shop_id, shop.platform, started, "timeout", str(exc))
+        raise
+    except isolation.ChildFailed as exc:
+        runs.close_crawl(settings, shop_id, shop.platform, started, "error", str(exc))
+        raise
+    counts.update(hook("process")(settings))
+    return counts
+
+
+def send(settings: Settings) -> dict[str, Any]:
+    summary = hook("send")(settings)
+    return summary.as_dict() if hasattr(summary, "as_dict") else dict(summary)
+
+
+def escalation(settings: Settings) -> dict[str, Any]:
+    from monitor.db import session_scope
+
+    evaluate = hook("evaluate")
+    with session_scope(settings) as session:
+        return {"alerts_queued": evaluate(session, settings)}
+
+
+def report(settings: Settings, kind: str) -> dict[str, Any]:
+    from monitor.db import session_scope
+
+    queue_report = hook("queue_report")
+    with session_scope(settings) as session:
+        return {"alerts_queued": queue_report(session, settings, kind)}
+
+
+def command(settings: Settings, command_id: str) -> dict[str, Any]:
+    """A configured command (e.g. retraining) in its own process group with a time limit."""
+    spec = next((c for c in settings.scheduler.commands if c.id == command_id), None)
+    if spec is None:
+        raise ConfigError(f"no scheduler command with id {command_id!r} in the configuration")
+    argv = list(spec.argv)
+    if argv[0] == "shopmon":
+        # The same installation as this scheduler, whatever PATH the service manager gives us.
+        argv = [sys.executable, "-m", "monitor", *argv[1:]]
+    return isolation.run_command(argv, spec.timeout_minutes * 60)
+
+
+TASKS: dict[str, Callable[..., dict[str, Any]]] = {
+    "crawl": crawl,
+    "send": send,
+    "escalation": escalation,
+    "report": report,
+    "command": command,
+}
