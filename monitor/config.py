@@ -113,6 +113,18 @@ class AlertsConfig(_Strict):
     business_hours: tuple[time, time] | None = None
     max_attempts: PositiveInt = 8
     outbox_dir: Path | None = None
+    timezone: str = Field(default="UTC", description="IANA zone for business hours, promise dates and report days")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, v: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {v!r} (use an IANA name such as Asia/Shanghai)") from None
+        return v
 
     @field_validator("recipients")
     @classmethod
