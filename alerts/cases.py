@@ -1,0 +1,424 @@
+"""The after-sales record: open cases from bad reviews and abuse flags, then move them through states.
+
+One case per review. Flags that arrive later (a cause, a malicious score, membership in an
+attack) enrich the existing case instead of opening a second one, so the team never works
+the same buyer twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlmodel import Session, select
+
+from models.base import utcnow
+from models.cases import CASE_STATES, CONTACT_STATUSES, SEVERITIES, Case, CaseEvent
+from models.catalog import Listing
+from models.detection import Flag
+from models.reviews import Review
+
+from alerts.guidance import guidance_for
+from monitor.config import Settings
+from monitor.errors import DataError
+
+log = logging.getLogger(__name__)
+
+SYSTEM_ACTOR = "shopmon"
+OPENING_FLAG_KINDS = ("malicious", "professional", "attack")
+ENRICHING_FLAG_KINDS = (*OPENING_FLAG_KINDS, "deceptive", "watchlist")
+SERIOUS_SEVERITIES = ("high", "critical")
+# Cases in these states need nobody's attention: no escalation, no reminders.
+RESOLVED_STATES = ("modified", "closed")
+CONTACT_CHANNELS = tuple(c for c in CONTACT_STATUSES if c != "none")
+
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "open": ("contacted", "platform_appeal", "modified", "closed"),
+    "contacted": ("promised", "awaiting_compensation", "refused", "platform_appeal", "modified", "closed"),
+    "promised": ("modified", "refused", "awaiting_compensation", "contacted", "platform_appeal", "closed"),
+    "awaiting_compensation": ("promised", "modified", "refused", "closed"),
+    "modified": ("closed", "open"),
+    "refused": ("platform_appeal", "contacted", "closed"),
+    "platform_appeal": ("modified", "refused", "closed"),
+    "closed": ("open",),
+}
+assert set(TRANSITIONS) == set(CASE_STATES)
+
+
+class CaseError(DataError):
+    """An update the case workflow refuses (unknown case, illegal transition, bad value)."""
+
+
+# Severity --------------------------------------------------------------------------------
+_FLAG_POINTS = {"malicious": 3, "attack": 3, "professional": 2, "deceptive": 1, "watchlist": 1}
+
+
+def severity_for(
+    rating: int | None,
+    kinds: list[str],
+    *,
+    sales: int | None = None,
+    helpful_votes: int | None = None,
+    photos: int = 0,
+) -> tuple[str, list[str]]:
+    """Severity and the reasons for it: worse ratings, abuse flags, busy listings and visible reviews weigh more."""
+    points = 0
+    reasons: list[str] = []
+    if rating is not None and rating <= 3:
+        p = {1: 3, 2: 2, 3: 1}[max(rating, 1)]
+        points += p
+        reasons.append(f"{rating}-star review (+{p})")
+    for kind in sorted(set(kinds)):
+        if kind in _FLAG_POINTS:
+            points += _FLAG_POINTS[kind]
+            reasons.append(f"flagged {kind} (+{_FLAG_POINTS[kind]})")
+    if sales is not None and sales >= 100:
+        p = 2 if sales >= 1000 else 1
+        points += p
+        reasons.append(f"listing has {sales} sales (+{p})")
+    # Reach: helpful votes and photos push a review up the listing page, where buyers read it.
+    if helpful_votes is not None and helpful_votes >= 3:
+        p = 2 if helpful_votes >= 10 else 1
+        points += p
+        reasons.append(f"{helpful_votes} helpful votes (+{p})")
+    if photos:
+        points += 1
+        reasons.append("review has photos (+1)")
+    if points >= 7:
+        level = "critical"
+    elif points >= 5:
+        level = "high"
+    elif points >= 3:
+        level = "medium"
+    else:
+        level = "low"
+    return level, reasons
+
+
+def severity_rank(severity: str) -> int:
+    """Bigger is worse; unknown values sort as medium."""
+    return SEVERITIES.index(severity) if severity in SEVERITIES else 1
+
+
+def is_serious(case: Case) -> bool:
+    return case.severity in SERIOUS_SEVERITIES
+
+
+# Opening ---------------------------------------------------------------------------------
+@dataclass
+class _Evidence:
+    kinds: set[str] = field(default_factory=set)
+    opening: bool = False
+    cause: str | None = None
+    cause_score: float = -1.0
+    flag_id: int | None = None
+    reasons: list[str] = field(default_factory=list)
+
+
+def _collect_flag_evidence(session: Session, settings: Settings) -> tuple[dict[int, _Evidence], list[Flag]]:
+    """Map review id -> what the flags say about it; also return attack flags that name no review."""
+    max_rating = settings.detection.case_max_rating
+    evidence: dict[int, _Evidence] = defaultdict(_Evidence)
+    orphan_attacks: list[Flag] = []
+    flags = session.exec(
+        select(Flag).where(Flag.kind.in_((*ENRICHING_FLAG_KINDS, "cause")), Flag.status != "rejected")
+    ).all()
+    reviewer_ids = {f.target_id for f in flags if f.target_type == "reviewer"}
+    by_reviewer: dict[int, list[tuple[int, int | None]]] = defaultdict(list)
+    if reviewer_ids:
+        rows = session.exec(
+            select(Review.id, Review.reviewer_id, Review.rating).where(
+                Review.reviewer_id.in_(reviewer_ids), Review.deleted_at.is_(None)
+            )
+        ).all()
+        for rid, reviewer_id, rating in rows:
+            by_reviewer[reviewer_id].append((rid, rating))
+
+    for flag in flags:
+        if flag.kind == "attack":
+            targets = list(flag.members) or ([flag.review_id] if flag.review_id else [])
+            if not targets:
+                orphan_attacks.append(flag)
+        elif flag.target_type == "review":
+            targets = [flag.target_id]
+        elif flag.target_type == "reviewer":
+            # A professional reviewer's praise is not a case; their bad reviews (and the one
+            # the flag points at) are.
+            targets = [rid for rid, rating in by_reviewer.get(flag.target_id, []) if rating is None or rating <= max_rating]
+            if flag.review_id and flag.review_id not in targets:
+                targets.append(flag.review_id)
+        else:
+            targets = [flag.review_id] if flag.review_id else []
+        for rid in targets:
+            ev = evidence[rid]
+            if flag.kind == "cause":
+                if flag.label and flag.score > ev.cause_score:
+                    ev.cause, ev.cause_score = flag.label, flag.score
+                continue
+            ev.kinds.add(flag.kind)
+            if flag.kind in OPENING_FLAG_KINDS:
+                ev.opening = True
+                if ev.flag_id is None:
+                    ev.flag_id = flag.id
+            ev.reasons.extend(r for r in flag.reasons if r not in ev.reasons)
+    return evidence, orphan_attacks
+
+
+def _event(case: Case, action: str, *, actor: str, at: datetime, note: str | None = None, **data: object) -> CaseEvent:
+    return CaseEvent(case_id=case.id, at=at, actor=actor, action=action, note=note, data=dict(data))
+
+
+def open_cases(session: Session, settings: Settings, *, now: datetime | None = None) -> int:
+    """Open a case for every new bad review and every malicious/professional/attack flag; enrich existing ones.
+
+    Returns the number of cases opened. Safe to run repeatedly: a review never gets a second case.
+    """
+    now = now or utcnow()
+    language = settings.alerts.language
+    max_rating = settings.detection.case_max_rating
+    evidence, orphan_attacks = _collect_flag_evidence(session, settings)
+
+    bad_without_case = session.exec(
+        select(Review.id)
+        .outerjoin(Case, Case.review_id == Review.id)
+        .where(Review.rating <= max_rating, Review.deleted_at.is_(None), Case.id.is_(None))
+    ).all()
+    wanted = set(bad_without_case) | {rid for rid, ev in evidence.items() if ev.opening}
+    involved = wanted | set(evidence)
+
+    existing: dict[int, Case] = {}
+    ids = sorted(involved)
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        for case in session.exec(select(Case).where(Case.review_id.in_(chunk))).all():
+            existing[case.review_id] = case
+
+    reviews: dict[int, tuple[Review, Listing | None]] = {}
+    need = sorted(involved)
+    for start in range(0, len(need), 500):
+        chunk = need[start : start + 500]
+        for review, listing in session.exec(
+            select(Review, Listing).outerjoin(Listing, Listing.id == Review.listing_id).where(Review.id.in_(chunk))
+        ).all():
+            reviews[review.id] = (review, listing)
+
+    opened = 0
+    for rid in sorted(involved):
+        if rid not in reviews:
+            log.warning("flag points at review %s which does not exist; skipped", rid)
+            continue
+        review, listing = reviews[rid]
+        ev = evidence.get(rid, _Evidence())
+        case = existing.get(rid)
+        if case is None:
+            if rid not in wanted:
+                continue
+            kinds = sorted(ev.kinds)
+            severity, why = severity_for(
+                review.rating,
+                kinds,
+                sales=listing.sales if listing else None,
+                helpful_votes=review.helpful_votes,
+                photos=len(review.photos or []),
+            )
+            case = Case(
+                review_id=rid,
+                flag_id=ev.flag_id,
+                shop_id=review.shop_id,
+                listing_id=review.listing_id,
+                buyer_nick=review.reviewer_nick,
+                item_title=listing.title if listing else None,
+                review_text=review.text,
+                rating=review.rating,
+                severity=severity,
+                cause=ev.cause,
+                kinds=kinds,
+                guidance=guidance_for(kinds, ev.cause, language),
+                opened_at=now,
+                updated_at=now,
+                last_progress_at=now,
+            )
+            session.add(case)
+            session.flush()
+            session.add(
+                _event(case, "opened", actor=SYSTEM_ACTOR, at=now, severity=severity, severity_reasons=why, flag_reasons=ev.reasons)
+            )
+            opened += 1
+            continue
+        _enrich(session, case, review, listing, ev, now=now, language=language)
+
+    for flag in orphan_attacks:
+        if session.exec(select(Case.id).where(Case.flag_id == flag.id)).first() is not None:
+            continue
+        case = Case(
+            flag_id=flag.id,
+            shop_id=flag.shop_id,
+            listing_id=flag.listing_id,
+            severity="critical",
+            kinds=["attack"],
+            guidance=guidance_for(["attack"], None, language),
+            review_text=None,
+            opened_at=now,
+            updated_at=now,
+            last_progress_at=now,
+        )
+        session.add(case)
+        session.flush()
+        session.add(_event(case, "opened", actor=SYSTEM_ACTOR, at=now, severity="critical", flag_reasons=list(flag.reasons)))
+        opened += 1
+    session.flush()
+    return opened
+
+
+def _enrich(
+    session: Session, case: Case, review: Review, listing: Listing | None, ev: _Evidence, *, now: datetime, language: str
+) -> None:
+    kinds = sorted(set(case.kinds) | ev.kinds)
+    cause = ev.cause or case.cause
+    if kinds == sorted(case.kinds) and cause == case.cause:
+        return
+    severity, why = severity_for(
+        review.rating,
+        kinds,
+        sales=listing.sales if listing else None,
+        helpful_votes=review.helpful_votes,
+        photos=len(review.photos or []),
+    )
+    # Severity only goes up on new evidence: a person may already be acting on the old one.
+    if severity_rank(severity) < severity_rank(case.severity):
+        severity = case.severity
+    added = sorted(set(kinds) - set(case.kinds))
+    case.kinds = kinds
+    case.cause = cause
+    case.severity = severity
+    case.guidance = guidance_for(kinds, cause, language)  # type: ignore[arg-type]
+    if case.flag_id is None and ev.flag_id is not None:
+        case.flag_id = ev.flag_id
+    case.updated_at = now
+    session.add(case)
+    session.add(
+        _event(case, "enriched", actor=SYSTEM_ACTOR, at=now, added_kinds=added, cause=cause, severity=severity, severity_reasons=why)
+    )
+
+
+# Working a case --------------------------------------------------------------------------
+def get_case(session: Session, case_id: int) -> Case:
+    case = session.get(Case, case_id)
+    if case is None:
+        raise CaseError(f"no case with id {case_id}")
+    return case
+
+
+def case_events(session: Session, case_id: int) -> list[CaseEvent]:
+    return list(session.exec(select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.at, CaseEvent.id)).all())
+
+
+def list_cases(
+    session: Session, *, state: str | None = None, severity: str | None = None, limit: int | None = None
+) -> list[Case]:
+    """Cases worst first, then oldest first (the order the team should work them)."""
+    if state is not None and state not in CASE_STATES:
+        raise CaseError(f"unknown state {state!r}; choose from {', '.join(CASE_STATES)}")
+    if severity is not None and severity not in SEVERITIES:
+        raise CaseError(f"unknown severity {severity!r}; choose from {', '.join(SEVERITIES)}")
+    query = select(Case)
+    if state:
+        query = query.where(Case.state == state)
+    if severity:
+        query = query.where(Case.severity == severity)
+    cases = list(session.exec(query).all())
+    cases.sort(key=lambda c: (-severity_rank(c.severity), c.opened_at, c.id or 0))
+    return cases[:limit] if limit else cases
+
+
+def _check_transition(case: Case, current: str, target: str) -> None:
+    if target not in CASE_STATES:
+        raise CaseError(f"unknown state {target!r}; choose from {', '.join(CASE_STATES)}")
+    if target != current and target not in TRANSITIONS[current]:
+        allowed = ", ".join(TRANSITIONS[current])
+        raise CaseError(f"case {case.id} cannot go from {current!r} to {target!r} (allowed: {allowed})")
+
+
+def update_case(
+    session: Session,
+    case_id: int,
+    *,
+    actor: str,
+    state: str | None = None,
+    contact: str | None = None,
+    promise_date: datetime | None = None,
+    owner: str | None = None,
+    note: str | None = None,
+    now: datetime | None = None,
+) -> Case:
+    """Apply one person's update. Everything is checked before anything changes, so a refused
+    update leaves the case exactly as it was."""
+    now = now or utcnow()
+    actor = (actor or "").strip()
+    if not actor:
+        raise CaseError("an update needs the name of who made it (--by)")
+    if all(v is None for v in (state, contact, promise_date, owner, note)):
+        raise CaseError("nothing to update: give --state, --contact, --promise-date, --owner or --note")
+    case = get_case(session, case_id)
+    if contact is not None and contact not in CONTACT_CHANNELS:
+        raise CaseError(f"unknown contact channel {contact!r}; choose from {', '.join(CONTACT_CHANNELS)}")
+    if promise_date is not None and promise_date.tzinfo is None:
+        raise CaseError("promise date must carry a time zone")
+    if owner is not None and not owner.strip():
+        raise CaseError("owner must not be empty")
+
+    # Work out the state path first: contacting an open case makes it "contacted", a
+    # promise date makes it "promised"; an explicit --state then applies on top.
+    path: list[tuple[str, str]] = []
+    current = case.state
+    if contact is not None and current == "open":
+        path.append((current, "contacted"))
+        current = "contacted"
+    if promise_date is not None and current != "promised":
+        _check_transition(case, current, "promised")
+        path.append((current, "promised"))
+        current = "promised"
+    if state is not None and state != current:
+        _check_transition(case, current, state)
+        path.append((current, state))
+        current = state
+    elif state is not None:
+        _check_transition(case, current, state)
+
+    progress = False
+    if owner is not None:
+        session.add(_event(case, "assign", actor=actor, at=now, previous=case.owner, owner=owner.strip()))
+        case.owner = owner.strip()
+    if contact is not None:
+        session.add(_event(case, "contact", actor=actor, at=now, channel=contact))
+        case.contact_status = contact
+        progress = True
+    if promise_date is not None:
+        session.add(_event(case, "promise", actor=actor, at=now, promised_by=promise_date.isoformat()))
+        case.promised_by = promise_date
+        progress = True
+    for before, after in path:
+        session.add(_event(case, "state", actor=actor, at=now, before=before, after=after))
+        progress = True
+    case.state = current
+    if current == "closed" and case.closed_at is None:
+        case.closed_at = now
+    elif current != "closed":
+        case.closed_at = None
+    if note is not None:
+        session.add(_event(case, "note", actor=actor, at=now, note=note))
+    case.updated_at = now
+    if progress:
+        # Escalation counts from the last real step with the buyer, not from notes.
+        case.last_progress_at = now
+        case.escalated_at = None
+    session.add(case)
+    session.flush()
+    return case
+
+
+def needs_action():  # noqa: ANN201
+    """SQL condition for cases that still need someone to act."""
+    return Case.state.not_in(RESOLVED_STATES)

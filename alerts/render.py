@@ -1,0 +1,209 @@
+"""Alert groups to multipart (text + HTML) emails from Jinja2 templates.
+
+Everything that came from a buyer or a page (review text, nicknames, titles, URLs) is
+untrusted: HTML autoescapes it, links only keep http(s) URLs, and headers are built by
+``email.message.EmailMessage``, whose policy refuses CR/LF in a header value, after we
+have already stripped control characters from the subject.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import datetime
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime, make_msgid
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from jinja2 import Environment, FileSystemLoader
+
+from alerts.guidance import ATTACK
+from alerts.i18n import SEVERITY_NAMES, STRINGS
+from monitor.config import Settings
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+TEMPLATE_FOR_KIND = {
+    "serious_case": "cases",
+    "escalation": "cases",
+    "attack": "attack",
+    "image_mismatch": "image_mismatch",
+    "crawl_health": "crawl_health",
+    "daily_digest": "report",
+    "weekly_report": "report",
+}
+SUBJECT_MAX = 160
+SEVERITY_ORDER = ("low", "medium", "high", "critical")
+
+
+def strip_controls(text: object, *, keep_newlines: bool) -> str:
+    """Drop control and bidi-override characters; they can forge headers or disguise text."""
+    out = []
+    for ch in str(text):
+        if keep_newlines and ch in "\n\t":
+            out.append(ch)
+            continue
+        cat = unicodedata.category(ch)
+        if cat in ("Cc", "Cf", "Zl", "Zp"):
+            out.append(" ")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def sanitize_header(text: object, limit: int = SUBJECT_MAX) -> str:
+    flat = " ".join(strip_controls(text, keep_newlines=False).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def safe_url(url: object) -> str | None:
+    """The URL if it is plain http(s), else None: a ``javascript:`` link must never become clickable."""
+    if not isinstance(url, str):
+        return None
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    if any(unicodedata.category(c) in ("Cc", "Zs") for c in url):
+        return None
+    return url
+
+
+def _stars(rating: object) -> str:
+    if not isinstance(rating, int) or not 0 <= rating <= 5:
+        return "-"
+    return "★" * rating + "☆" * (5 - rating)
+
+
+@lru_cache(maxsize=1)
+def environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(str(TEMPLATES)),
+        # Escape everywhere except the plain-text part, where a buyer's "<" is just a character.
+        autoescape=lambda name: name is None or not name.endswith(".txt.j2"),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["safe_url"] = safe_url
+    env.filters["plain"] = lambda s: strip_controls(s, keep_newlines=True)
+    env.filters["stars"] = _stars
+    return env
+
+
+def _shop_label(payloads: list[dict[str, Any]], language: str) -> str:
+    names = list(dict.fromkeys(str(p.get("shop_name") or p.get("shop_config_id") or "") for p in payloads))
+    names = [n for n in names if n]
+    if not names:
+        return "shopmon"
+    if len(names) == 1:
+        return names[0]
+    return ", ".join(names[:2]) + ("…" if len(names) > 2 else "")
+
+
+def subject_for(kind: str, payloads: list[dict[str, Any]], language: str) -> str:
+    t = STRINGS[language]
+    sev = SEVERITY_NAMES[language]
+    first = payloads[0]
+    count = len(payloads)
+    shop = _shop_label(payloads, language)
+    if kind == "serious_case":
+        if all(p.get("reminder") for p in payloads):
+            body = t["subject_reminder"].format(count=count, shop=shop)
+        elif count == 1:
+            body = t["subject_serious_one"].format(
+                severity=sev.get(first.get("severity"), first.get("severity")),
+                case_id=first.get("case_id"),
+                rating=first.get("rating") if first.get("rating") is not None else "?",
+                nick=first.get("buyer_nick") or "?",
+                item=first.get("item_title") or shop,
+            )
+        else:
+            body = t["subject_serious_many"].format(count=count, shop=shop)
+    elif kind == "escalation":
+        body = t["subject_escalation"].format(count=count, hours=f"{first.get('hours', 48):g}", shop=shop)
+    elif kind == "attack":
+        if count == 1:
+            target = first.get("item_title") or shop
+            body = t["subject_attack"].format(target=target, count=first.get("member_count", 0))
+        else:
+            body = t["subject_attack_many"].format(count=count, shop=shop)
+    elif kind == "image_mismatch":
+        body = t["subject_image_mismatch"].format(count=count, shop=shop)
+    elif kind == "crawl_health":
+        if count == 1:
+            body = t["subject_crawl_health"].format(shop=shop, failure=first.get("failure_kind"))
+        else:
+            body = t["subject_crawl_health_many"].format(count=count, shop=shop)
+    else:
+        body = t[f"subject_{kind}"].format(label=first.get("period", {}).get("label", ""))
+    return sanitize_header(f"shopmon: {body}")
+
+
+def sort_worst_first(payloads: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def rank(p: dict[str, Any]) -> int:
+        s = p.get("severity")
+        return SEVERITY_ORDER.index(s) if s in SEVERITY_ORDER else 1
+
+    return sorted(payloads, key=lambda p: -rank(p))
+
+
+def render_bodies(kind: str, payloads: list[dict[str, Any]], language: str, subject: str) -> tuple[str, str]:
+    t = STRINGS[language]
+    reminder = kind == "serious_case" and all(p.get("reminder") for p in payloads)
+    intro_key = "intro_reminder" if reminder else {
+        "daily_digest": "intro_report",
+        "weekly_report": "intro_report",
+    }.get(kind, f"intro_{kind}")
+    context = {
+        "kind": kind,
+        "alerts": payloads,
+        "t": t,
+        "sev": SEVERITY_NAMES[language],
+        "lang": language,
+        "subject": subject,
+        "intro": t[intro_key],
+        "guidance_attack": ATTACK[language],  # type: ignore[index]
+    }
+    name = TEMPLATE_FOR_KIND[kind]
+    env = environment()
+    text = env.get_template(f"{name}.txt.j2").render(context)
+    html = env.get_template(f"{name}.html.j2").render(context)
+    return text, html
+
+
+def build_message(
+    settings: Settings,
+    kind: str,
+    alerts: list[tuple[int, dict[str, Any], str]],
+    recipients: list[str],
+    *,
+    now: datetime,
+) -> EmailMessage:
+    """One email for a group: ``alerts`` are (alert id, payload, severity) triples."""
+    language = settings.alerts.language
+    payloads = sort_worst_first([{**p, "severity": sev} for _, p, sev in alerts])
+    subject = subject_for(kind, payloads, language)
+    text, html = render_bodies(kind, payloads, language, subject)
+    msg = EmailMessage(policy=SMTP)
+    msg["Subject"] = subject
+    msg["From"] = settings.smtp.sender
+    msg["To"] = ", ".join(recipients)
+    msg["Date"] = format_datetime(now)
+    msg["Message-ID"] = make_msgid(idstring="shopmon", domain=settings.smtp.sender.rsplit("@", 1)[-1])
+    msg["Auto-Submitted"] = "auto-generated"
+    msg["X-Shopmon-Kind"] = kind
+    msg["X-Shopmon-Alerts"] = ",".join(str(i) for i, _, _ in alerts)
+    msg.set_content(text)
+    msg.add_alternative(html, subtype="html")
+    # Bodies were encoded for 78-column lines above; headers are serialised with the RFC 5322
+    # hard limit instead, because Python's folder moves a short ASCII subject to a
+    # continuation line, which readers then show with a leading space. Subjects are capped
+    # at SUBJECT_MAX characters, far below 998.
+    msg.policy = SMTP.clone(max_line_length=998)
+    return msg

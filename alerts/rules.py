@@ -1,0 +1,423 @@
+"""Alert rules: turn cases, flags and crawl runs into Alert rows. Nothing here sends mail.
+
+Noise control follows Alertmanager: every alert carries a ``dedup_key`` (unique in the
+table, so the same review never alerts twice) and a ``group_key`` (alerts sharing it go
+out as one email once their group window closes). Silences are applied when the row is
+written: a silenced alert is stored as ``suppressed`` so the record shows it happened.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import exists, or_
+from sqlmodel import Session, select
+
+from models.alerts import Alert
+from models.base import utcnow
+from models.cases import Case, CaseEvent
+from models.catalog import Listing, Shop
+from models.crawl import CrawlRun
+from models.detection import Flag
+from models.reviews import Review
+
+from alerts.cases import SERIOUS_SEVERITIES, SYSTEM_ACTOR, needs_action
+from alerts.reports import report_period, report_stats
+from alerts.silences import AlertSubject, active_silences, matching_silence
+from monitor.config import Settings
+from monitor.errors import DataError
+
+log = logging.getLogger(__name__)
+
+REPORT_KINDS = ("daily_digest", "weekly_report")
+MEMBER_PREVIEW = 20
+TEXT_PREVIEW = 500
+
+
+def recipients_for(settings: Settings, kind: str) -> list[str]:
+    """Configured recipients for a kind (falling back to the serious-case list); attacks also reach supervisors."""
+    routes = settings.alerts.recipients
+    addrs = list(routes.get(kind) or routes.get("serious_case") or [])  # type: ignore[call-overload]
+    if kind == "attack":
+        addrs += settings.alerts.supervisors
+    return list(dict.fromkeys(addrs))
+
+
+def _window(settings: Settings, now: datetime) -> tuple[str, datetime]:
+    """The group window ``now`` falls in: its label and when it closes (the time to send)."""
+    seconds = settings.alerts.group_window_minutes * 60
+    if seconds <= 0:
+        return now.strftime("%Y%m%dT%H%M%S.%f"), now
+    start = int(now.timestamp()) // seconds * seconds
+    opened = datetime.fromtimestamp(start, UTC)
+    return opened.strftime("%Y%m%dT%H%M"), opened + timedelta(seconds=seconds)
+
+
+@dataclass
+class _Queue:
+    """Collects the alerts of one evaluation; looks up dedup keys once per batch."""
+
+    session: Session
+    settings: Settings
+    now: datetime
+
+    def __post_init__(self) -> None:
+        self.silences = active_silences(self.session, self.now)
+        self.window, self.send_at = _window(self.settings, self.now)
+        self.queued = 0
+        self.suppressed = 0
+        self._pending: dict[str, Alert] = {}
+
+    def existing(self, keys: list[str]) -> set[str]:
+        found: set[str] = set()
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            found.update(self.session.exec(select(Alert.dedup_key).where(Alert.dedup_key.in_(chunk))).all())
+        return found | (set(keys) & set(self._pending))
+
+    def add(
+        self,
+        *,
+        kind: str,
+        dedup_key: str,
+        scope: str,
+        payload: dict[str, Any],
+        severity: str,
+        subject: AlertSubject,
+        case_id: int | None = None,
+        immediate: bool = False,
+    ) -> Alert | None:
+        recipients = recipients_for(self.settings, kind)
+        if not recipients:
+            # Not written, so it is raised as soon as someone configures a recipient.
+            log.warning("no recipients configured for %s alerts; %s not queued", kind, dedup_key)
+            return None
+        window, send_at = (self.now.strftime("%Y%m%dT%H%M%S.%f"), self.now) if immediate else (self.window, self.send_at)
+        alert = Alert(
+            kind=kind,
+            dedup_key=dedup_key,
+            group_key=f"{kind}:{scope}:{window}",
+            recipients=recipients,
+            payload=payload,
+            severity=severity,
+            case_id=case_id,
+            next_attempt_at=send_at,
+            created_at=self.now,
+        )
+        silence = matching_silence(self.silences, subject)
+        if silence is not None:
+            alert.status = "suppressed"
+            alert.last_error = f"silenced by silence #{silence.id} until {silence.until.isoformat()}"
+            self.suppressed += 1
+        else:
+            self.queued += 1
+        self.session.add(alert)
+        self._pending[dedup_key] = alert
+        return alert
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _case_payload(case: Case, review: Review | None, listing: Listing | None, shop: Shop | None) -> dict[str, Any]:
+    return {
+        "case_id": case.id,
+        "review_id": case.review_id,
+        "shop_id": case.shop_id,
+        "shop_name": (shop.name or shop.config_id or shop.external_id) if shop else None,
+        "listing_id": case.listing_id,
+        "listing_url": listing.url if listing else None,
+        "item_title": case.item_title,
+        "reviewer_id": review.reviewer_id if review else None,
+        "buyer_nick": case.buyer_nick,
+        "rating": case.rating,
+        "review_text": (case.review_text or "")[:TEXT_PREVIEW],
+        "review_at": _iso(review.created_at) if review else None,
+        "severity": case.severity,
+        "cause": case.cause,
+        "kinds": list(case.kinds),
+        "state": case.state,
+        "contact_status": case.contact_status,
+        "owner": case.owner,
+        "guidance": case.guidance,
+        "opened_at": _iso(case.opened_at),
+        "last_progress_at": _iso(case.last_progress_at),
+        "promised_by": _iso(case.promised_by),
+    }
+
+
+def _case_rows(session: Session, *conditions: Any) -> list[tuple[Case, Review | None, Listing | None, Shop | None]]:
+    query = (
+        select(Case, Review, Listing, Shop)
+        .outerjoin(Review, Review.id == Case.review_id)
+        .outerjoin(Listing, Listing.id == Case.listing_id)
+        .outerjoin(Shop, Shop.id == Case.shop_id)
+        .where(*conditions)
+        .order_by(Case.id)
+    )
+    return list(session.exec(query).all())
+
+
+def _serious_cases(q: _Queue) -> None:
+    already = exists().where(Alert.case_id == Case.id, Alert.kind == "serious_case")
+    rows = _case_rows(q.session, Case.severity.in_(SERIOUS_SEVERITIES), needs_action(), ~already)
+    keyed = [
+        (f"serious_case:review:{row[0].review_id}" if row[0].review_id else f"serious_case:case:{row[0].id}", row)
+        for row in rows
+    ]
+    done = q.existing([k for k, _ in keyed])
+    for key, (case, review, listing, shop) in keyed:
+        if key in done:
+            continue
+        payload = _case_payload(case, review, listing, shop)
+        q.add(
+            kind="serious_case",
+            dedup_key=key,
+            scope=f"shop{case.shop_id}",
+            payload=payload,
+            severity=case.severity,
+            subject=AlertSubject("serious_case", case.shop_id, case.listing_id, payload["reviewer_id"]),
+            case_id=case.id,
+        )
+
+
+def _reminders(q: _Queue) -> None:
+    """Still-open serious cases get a reminder every ``repeat_hours`` after they opened."""
+    every = timedelta(hours=q.settings.alerts.repeat_hours)
+    rows = _case_rows(
+        q.session,
+        Case.severity.in_(SERIOUS_SEVERITIES),
+        needs_action(),
+        Case.opened_at <= q.now - every,
+        exists().where(Alert.case_id == Case.id, Alert.kind == "serious_case"),
+    )
+    wanted: dict[str, tuple[int, Any]] = {}
+    for row in rows:
+        case = row[0]
+        n = int((q.now - case.opened_at) / every)
+        wanted[f"serious_case:case:{case.id}:repeat:{n}"] = (n, row)
+    done = q.existing(list(wanted))
+    for key, (n, (case, review, listing, shop)) in wanted.items():
+        if key in done:
+            continue
+        payload = _case_payload(case, review, listing, shop) | {"reminder": n}
+        q.add(
+            kind="serious_case",
+            dedup_key=key,
+            scope=f"shop{case.shop_id}:reminder",
+            payload=payload,
+            severity=case.severity,
+            subject=AlertSubject("serious_case", case.shop_id, case.listing_id, payload["reviewer_id"]),
+            case_id=case.id,
+        )
+
+
+def in_business_hours(settings: Settings, now: datetime) -> bool:
+    hours = settings.alerts.business_hours
+    if hours is None:
+        return True
+    local = now.astimezone(ZoneInfo(settings.alerts.timezone)).time().replace(tzinfo=None)
+    start, end = hours
+    if start <= end:
+        return start <= local < end
+    return local >= start or local < end  # a window across midnight
+
+
+def _escalations(q: _Queue) -> None:
+    """No progress for ``escalation_hours`` (or a broken promise) escalates a case once per stall."""
+    if not in_business_hours(q.settings, q.now):
+        return
+    hours = q.settings.alerts.escalation_hours
+    stale = q.now - timedelta(hours=hours)
+    rows = _case_rows(
+        q.session,
+        needs_action(),
+        Case.escalated_at.is_(None),
+        or_(
+            Case.last_progress_at <= stale,
+            (Case.state == "promised") & Case.promised_by.is_not(None) & (Case.promised_by <= q.now),
+        ),
+    )
+    keyed = [(f"escalation:case:{row[0].id}:{row[0].last_progress_at.isoformat()}", row) for row in rows]
+    done = q.existing([k for k, _ in keyed])
+    for key, (case, review, listing, shop) in keyed:
+        if key in done:
+            continue
+        broken = case.state == "promised" and case.promised_by is not None and case.promised_by <= q.now
+        if broken:
+            reason = f"the buyer promised to update the review by {case.promised_by.isoformat()}"
+        else:
+            reason = f"no progress for {hours:g} h since {case.last_progress_at.isoformat()}"
+        next_step = "phone" if case.contact_status != "phoned" else "platform"
+        payload = _case_payload(case, review, listing, shop) | {
+            "reason": reason,
+            "broken_promise": broken,
+            "next_step": next_step,
+            "hours": hours,
+        }
+        alert = q.add(
+            kind="escalation",
+            dedup_key=key,
+            scope=f"shop{case.shop_id}",
+            payload=payload,
+            severity="critical" if case.severity == "critical" else "high",
+            subject=AlertSubject("escalation", case.shop_id, case.listing_id, payload["reviewer_id"]),
+            case_id=case.id,
+        )
+        if alert is None:
+            continue
+        case.escalated_at = q.now
+        q.session.add(case)
+        q.session.add(
+            CaseEvent(case_id=case.id, at=q.now, actor=SYSTEM_ACTOR, action="escalated", note=reason, data={"next_step": next_step})
+        )
+
+
+def _names(session: Session, shop_ids: set[int], listing_ids: set[int]) -> tuple[dict[int, Shop], dict[int, Listing]]:
+    shops = {s.id: s for s in session.exec(select(Shop).where(Shop.id.in_(shop_ids))).all()} if shop_ids else {}
+    listings = (
+        {x.id: x for x in session.exec(select(Listing).where(Listing.id.in_(listing_ids))).all()} if listing_ids else {}
+    )
+    return shops, listings
+
+
+def _flag_alerts(q: _Queue, kind: Literal["attack", "image_mismatch"]) -> None:
+    flags = list(q.session.exec(select(Flag).where(Flag.kind == kind, Flag.status != "rejected").order_by(Flag.id)).all())
+    keys = {f"{kind}:flag:{f.id}": f for f in flags}
+    done = q.existing(list(keys))
+    todo = [(k, f) for k, f in keys.items() if k not in done]
+    if not todo:
+        return
+    listing_ids = {f.listing_id or (f.target_id if f.target_type == "listing" else None) for _, f in todo} - {None}
+    shops, listings = _names(q.session, {f.shop_id for _, f in todo if f.shop_id}, listing_ids)  # type: ignore[arg-type]
+    member_ids = sorted({m for _, f in todo for m in f.members[:MEMBER_PREVIEW]})
+    members = (
+        {r.id: r for r in q.session.exec(select(Review).where(Review.id.in_(member_ids))).all()} if member_ids else {}
+    )
+    for key, flag in todo:
+        listing_id = flag.listing_id or (flag.target_id if flag.target_type == "listing" else None)
+        listing = listings.get(listing_id) if listing_id else None
+        shop_id = flag.shop_id or (listing.shop_id if listing else None)
+        shop = shops.get(shop_id) if shop_id else None
+        payload: dict[str, Any] = {
+            "flag_id": flag.id,
+            "target_type": flag.target_type,
+            "target_id": flag.target_id,
+            "shop_id": shop_id,
+            "shop_name": (shop.name or shop.config_id or shop.external_id) if shop else None,
+            "listing_id": listing_id,
+            "item_title": listing.title if listing else None,
+            "listing_url": listing.url if listing else None,
+            "score": round(float(flag.score), 3),
+            "label": flag.label,
+            "model_version": flag.model_version,
+            "reasons": list(flag.reasons),
+        }
+        if kind == "attack":
+            payload["member_count"] = len(flag.members)
+            payload["members"] = [
+                {
+                    "review_id": m,
+                    "buyer_nick": members[m].reviewer_nick,
+                    "rating": members[m].rating,
+                    "text": (members[m].text or "")[:200],
+                    "at": _iso(members[m].created_at or members[m].first_seen),
+                }
+                for m in flag.members[:MEMBER_PREVIEW]
+                if m in members
+            ]
+        q.add(
+            kind=kind,
+            dedup_key=key,
+            scope=f"shop{shop_id}",
+            payload=payload,
+            severity="critical" if kind == "attack" else "medium",
+            subject=AlertSubject(kind, shop_id, listing_id, flag.reviewer_id),
+            # An attack is worth interrupting for; a picture mismatch can wait for its group.
+            immediate=kind == "attack",
+        )
+
+
+def _crawl_health(q: _Queue) -> None:
+    runs = list(q.session.exec(select(CrawlRun).where(CrawlRun.status == "failed").order_by(CrawlRun.id)).all())
+    keys = {f"crawl_health:run:{r.id}": r for r in runs}
+    done = q.existing(list(keys))
+    todo = [(k, r) for k, r in keys.items() if k not in done]
+    if not todo:
+        return
+    shops, _ = _names(q.session, {r.shop_id for _, r in todo if r.shop_id}, set())
+    for key, run in todo:
+        shop = shops.get(run.shop_id) if run.shop_id else None
+        payload = {
+            "run_id": run.id,
+            "shop_id": run.shop_id,
+            "shop_name": (shop.name or shop.config_id) if shop else run.shop_config_id,
+            "shop_config_id": run.shop_config_id,
+            "spider": run.spider,
+            "failure_kind": run.failure_kind or "error",
+            # The first line only: spider errors can quote request headers.
+            "error": (run.error or "").strip().splitlines()[0][:300] if run.error else None,
+            "started_at": _iso(run.started_at),
+            "finished_at": _iso(run.finished_at),
+            "requests": run.requests,
+            "listings_seen": run.listings_seen,
+            "reviews_new": run.reviews_new,
+        }
+        q.add(
+            kind="crawl_health",
+            dedup_key=key,
+            scope=f"shop{run.shop_id or run.shop_config_id}",
+            payload=payload,
+            severity="high" if run.failure_kind in ("blocked", "captcha", "login") else "medium",
+            subject=AlertSubject("crawl_health", run.shop_id),
+        )
+
+
+def evaluate(session: Session, settings: Settings, *, now: datetime | None = None) -> int:
+    """Write Alert rows for everything that needs telling; returns how many were queued (not suppressed)."""
+    q = _Queue(session, settings, now or utcnow())
+    _serious_cases(q)
+    _reminders(q)
+    _flag_alerts(q, "attack")
+    _escalations(q)
+    _flag_alerts(q, "image_mismatch")
+    _crawl_health(q)
+    session.flush()
+    if q.suppressed:
+        log.info("%d alert(s) suppressed by silences", q.suppressed)
+    return q.queued
+
+
+def queue_report(
+    session: Session,
+    settings: Settings,
+    kind: Literal["daily_digest", "weekly_report"],
+    *,
+    now: datetime | None = None,
+) -> int:
+    """Queue the digest/report for the period ending at ``now``; 0 if that period's was already queued."""
+    if kind not in REPORT_KINDS:
+        raise DataError(f"unknown report kind {kind!r}; choose daily_digest or weekly_report")
+    now = now or utcnow()
+    period = report_period(settings, kind, now)
+    q = _Queue(session, settings, now)
+    key = f"{kind}:{period.label}"
+    if q.existing([key]):
+        return 0
+    payload = report_stats(session, settings, period, now=now)
+    q.add(
+        kind=kind,
+        dedup_key=key,
+        scope=period.label,
+        payload=payload,
+        severity="low",
+        subject=AlertSubject(kind),
+        immediate=True,
+    )
+    session.flush()
+    return q.queued
