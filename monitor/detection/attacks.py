@@ -1,0 +1,307 @@
+"""Coordinated attacks on a shop or listing.
+
+Three detectors, each giving groups of member reviews with reasons:
+
+* bursts: more bad reviews in 1, 6 or 24 h than the target's own baseline explains
+  (Poisson tail against the last 30 days' rate, smoothed with a prior of one bad review a
+  week so a young shop's first bad day is not an "attack"); the bad share of the window
+  must also be abnormal (binomial test), so a sales surge with proportionally more
+  complaints does not count;
+* linked texts: three or more accounts posting near-identical bad reviews close in time
+  (MinHash clusters from ``reviewer_features.text_clusters``);
+* linked accounts: three or more accounts whose bad reviews hit the same listings in the
+  same short window.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.sparse import coo_matrix, csr_matrix
+from scipy.sparse.csgraph import connected_components
+from scipy.stats import binom, poisson
+
+from monitor.detection.review_rows import ReviewRows
+from monitor.detection.reviewer_features import TextClusters
+
+MODEL_VERSION = "attacks-1"
+WINDOWS_H = (1, 6, 24)
+BASELINE_DAYS = 30
+PRIOR_BAD = 1.0  # one bad review ...
+PRIOR_HOURS = 7 * 24.0  # ... per week, as if already observed
+ALPHA = 1e-4
+SHARE_ALPHA = 1e-3
+MIN_BURST = 5
+MAX_BURSTS = 3
+MIN_LINKED = 3
+LINK_WINDOW_H = 72
+# A listing with more bad reviewers than this in one window is a burst, and pairing all of
+# them would be quadratic.
+MAX_ITEM_REVIEWERS = 500
+
+
+@dataclass
+class Attack:
+    target_type: str
+    target_id: int
+    shop_id: int | None
+    listing_id: int | None
+    members: list[int]
+    score: float
+    reasons: list[str]
+    reviewers: list[int] = field(default_factory=list)
+
+
+def _fmt_p(p: float) -> str:
+    return f"{p:.0e}" if p < 1e-3 else f"{p:.3f}"
+
+
+def _fmt_hours(h: float) -> str:
+    return f"{h:.0f} h" if h < 48 else f"{h / 24:.0f} days"
+
+
+def bursts(rows: ReviewRows, bad: np.ndarray, *, focus: np.ndarray | None, level: str) -> list[Attack]:
+    """Significant bursts of bad reviews per listing (``level="listing"``) or shop."""
+    target_all = rows.listing if level == "listing" else rows.shop
+    keep = target_all >= 0
+    if not keep.any():
+        return []
+    tgt, t, isbad, rid = target_all[keep], rows.t[keep], bad[keep], rows.id[keep]
+    shop_of = rows.shop[keep]
+    order = np.lexsort((t, tgt))
+    tgt, t, isbad, rid, shop_of = tgt[order], t[order], isbad[order], rid[order], shop_of[order]
+    t0 = int(t.min())
+    key = np.searchsorted(np.unique(tgt), tgt).astype(np.int64) * (1 << 34) + (t - t0)
+    group_floor = key - (t - t0)
+    first_key = np.minimum.reduceat(key, np.flatnonzero(np.r_[True, tgt[1:] != tgt[:-1]]))
+    first_of = first_key[np.cumsum(np.r_[True, tgt[1:] != tgt[:-1]]) - 1]
+    bkey = key[isbad]
+    bi = np.flatnonzero(isbad)
+    if len(bi) < MIN_BURST:
+        return []
+    start = bkey
+    base_from = np.maximum(start - BASELINE_DAYS * 86400, group_floor[bi])
+    base_bad = np.searchsorted(bkey, start, "left") - np.searchsorted(bkey, base_from, "left")
+    base_all = np.searchsorted(key, start, "left") - np.searchsorted(key, base_from, "left")
+    covered_h = (start - np.maximum(base_from, first_of[bi])) / 3600
+    rate = (base_bad + PRIOR_BAD) / (covered_h + PRIOR_HOURS)
+    share0 = (base_bad + PRIOR_BAD) / (base_all + PRIOR_BAD / 0.1)  # prior: 10 % of reviews are bad
+    found: list[tuple[float, int, int, int, int, float, float, float, float]] = []
+    for w in WINDOWS_H:
+        end_b = np.searchsorted(bkey, start + w * 3600, "left")
+        end_a = np.searchsorted(key, start + w * 3600, "left")
+        k = end_b - np.arange(len(bi))
+        n = end_a - np.searchsorted(key, start, "left")
+        mu = rate * w
+        cand = np.flatnonzero(k >= MIN_BURST)
+        if not len(cand):
+            continue
+        p = poisson.sf(k[cand] - 1, mu[cand])
+        ps = binom.sf(k[cand] - 1, n[cand], np.clip(share0[cand], 1e-6, 1 - 1e-6))
+        for j in np.flatnonzero((p < ALPHA) & (ps < SHARE_ALPHA)):
+            c = cand[j]
+            found.append((float(p[j]), int(c), int(end_b[c]), w, int(n[c]), float(rate[c]), float(share0[c]),
+                          float(ps[j]), float(k[c])))
+    if not found:
+        return []
+    focus_set = None if focus is None else set(focus.tolist())
+    by_target: dict[int, list] = {}
+    for f in sorted(found):
+        c, e = f[1], f[2]
+        target = int(tgt[bi[c]])
+        chosen = by_target.setdefault(target, [])
+        members = set(rid[bi[c:e]].tolist())
+        if len(chosen) >= MAX_BURSTS or any(members & m for _, m, _ in chosen):
+            continue
+        if focus_set is not None and not members & focus_set:
+            continue
+        chosen.append((f, members, int(shop_of[bi[c]])))
+    attacks = []
+    for target, chosen in by_target.items():
+        if not chosen:
+            continue
+        members: set[int] = set()
+        reasons = []
+        best_p = 1.0
+        for (p, c, e, w, n, rate_h, s0, _ps, k), m, _shop in chosen:
+            members |= m
+            best_p = min(best_p, p)
+            reasons.append(
+                f"burst: {int(k)} bad reviews in {w} h vs baseline {rate_h:.2g}/h (Poisson p={_fmt_p(p)}); "
+                f"{int(k)} of {n} reviews in the window were bad vs {s0:.0%} usually"
+            )
+        shop = chosen[0][2]
+        attacks.append(
+            Attack(
+                target_type=level,
+                target_id=target,
+                shop_id=shop if shop >= 0 else None,
+                listing_id=target if level == "listing" else None,
+                members=sorted(members),
+                score=float(1 - best_p),
+                reasons=reasons,
+            )
+        )
+    return attacks
+
+
+def _split_by_target(rows: ReviewRows, idx: np.ndarray) -> list[tuple[str, int, np.ndarray]]:
+    """One listing -> that listing; otherwise one group per shop (groups without a shop are dropped)."""
+    listings = np.unique(rows.listing[idx])
+    if len(listings) == 1 and listings[0] >= 0:
+        return [("listing", int(listings[0]), idx)]
+    out = []
+    for shop in np.unique(rows.shop[idx]):
+        if shop >= 0:
+            out.append(("shop", int(shop), idx[rows.shop[idx] == shop]))
+    return out
+
+
+def _accounts(rows: ReviewRows, idx: np.ndarray) -> int:
+    known = rows.reviewer[idx]
+    return len(np.unique(known[known >= 0])) + int((known < 0).sum())
+
+
+def _make(rows: ReviewRows, target: tuple[str, int, np.ndarray], score: float, reason: str) -> Attack:
+    level, tid, idx = target
+    shops = rows.shop[idx]
+    shop = int(np.bincount(shops[shops >= 0]).argmax()) if (shops >= 0).any() else None
+    reviewers = sorted({int(r) for r in rows.reviewer[idx] if r >= 0})
+    return Attack(
+        target_type=level,
+        target_id=tid,
+        shop_id=shop if level == "listing" else tid,
+        listing_id=tid if level == "listing" else None,
+        members=sorted(int(i) for i in rows.id[idx]),
+        score=score,
+        reasons=[reason],
+        reviewers=reviewers,
+    )
+
+
+def linked_texts(clusters: TextClusters, *, focus: np.ndarray | None, names: Mapping[int, str]) -> list[Attack]:
+    """Near-identical bad reviews from MIN_LINKED+ accounts, split where the gap exceeds LINK_WINDOW_H."""
+    rows, lab = clusters.rows, clusters.label
+    ok = np.flatnonzero(lab >= 0)
+    if not len(ok):
+        return []
+    order = ok[np.lexsort((rows.t[ok], lab[ok]))]
+    lab_s, t_s = lab[order], rows.t[order]
+    new_group = np.r_[True, (lab_s[1:] != lab_s[:-1]) | (np.diff(t_s) > LINK_WINDOW_H * 3600)]
+    bounds = np.r_[np.flatnonzero(new_group), len(order)]
+    focus_set = None if focus is None else set(focus.tolist())
+    attacks = []
+    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+        idx = order[a:b]
+        if _accounts(rows, idx) < MIN_LINKED:
+            continue
+        if focus_set is not None and not focus_set & set(rows.id[idx].tolist()):
+            continue
+        for target in _split_by_target(rows, idx):
+            sub = target[2]
+            n_acc = _accounts(rows, sub)
+            if n_acc < MIN_LINKED:
+                continue
+            sim = float(clusters.similarity[sub].mean())
+            span_h = (rows.t[sub].max() - rows.t[sub].min()) / 3600
+            when = "within 1 h" if span_h <= 1 else f"within {_fmt_hours(span_h)}"
+            who = _who(rows.reviewer[sub], names)
+            reason = f"{n_acc} accounts posted near-identical text ({sim:.2f} similar) {when}: {who}"
+            attacks.append(_make(rows, target, min(1.0, sim), reason))
+    return attacks
+
+
+def linked_listings(rows: ReviewRows, bad: np.ndarray, *, focus: np.ndarray | None,
+                    names: Mapping[int, str]) -> list[Attack]:
+    """Accounts whose bad reviews hit the same 2+ listings within LINK_WINDOW_H, MIN_LINKED+ of them."""
+    sel = np.flatnonzero(bad & (rows.reviewer >= 0) & (rows.listing >= 0))
+    if len(sel) < MIN_LINKED * 2:
+        return []
+    width = LINK_WINDOW_H * 3600
+    focus_set = None if focus is None else set(focus.tolist())
+    attacks: dict[tuple[str, int], Attack] = {}
+    # Two bin offsets so a pair straddling a bin edge is still seen together once.
+    for offset in (0, width // 2):
+        item_key = rows.listing[sel] * 1_000_003 + (rows.t[sel] + offset) // width
+        items, item_idx = np.unique(item_key, return_inverse=True)
+        revs, rev_idx = np.unique(rows.reviewer[sel], return_inverse=True)
+        R = csr_matrix((np.ones(len(sel), dtype=np.int32), (rev_idx, item_idx)), shape=(len(revs), len(items)))
+        R.data[:] = 1
+        R.sum_duplicates()
+        R.data[:] = 1
+        per_item = np.asarray(R.sum(axis=0)).ravel()
+        R = R[:, np.flatnonzero((per_item >= 2) & (per_item <= MAX_ITEM_REVIEWERS))]
+        active = np.flatnonzero(np.asarray(R.sum(axis=1)).ravel() >= 2)
+        if len(active) < MIN_LINKED:
+            continue
+        Ra = R[active]
+        shared = (Ra @ Ra.T).tocoo()
+        strong = (shared.row != shared.col) & (shared.data >= 2)
+        if not strong.any():
+            continue
+        g = coo_matrix((np.ones(strong.sum()), (shared.row[strong], shared.col[strong])),
+                       shape=(len(active), len(active)))
+        n_comp, comp = connected_components(g, directed=False)
+        sizes = np.bincount(comp, minlength=n_comp)
+        for c in np.flatnonzero(sizes >= MIN_LINKED):
+            members_rev = revs[active[comp == c]]
+            # Member reviews: bad reviews by these accounts on listings that 2+ of them hit.
+            in_group = np.isin(rows.reviewer[sel], members_rev)
+            lk = item_key[in_group]
+            ukeys, cnt = np.unique(lk, return_counts=True)
+            hot = ukeys[cnt >= 2]
+            idx = sel[in_group][np.isin(lk, hot)]
+            if focus_set is not None and not focus_set & set(rows.id[idx].tolist()):
+                continue
+            n_listings = len(np.unique(rows.listing[idx]))
+            for target in _split_by_target(rows, idx):
+                if target[0] == "listing" or _accounts(rows, target[2]) < MIN_LINKED:
+                    continue
+                span_h = (rows.t[target[2]].max() - rows.t[target[2]].min()) / 3600
+                who = _who(rows.reviewer[target[2]], names)
+                reason = (f"{_accounts(rows, target[2])} accounts left bad reviews on the same "
+                          f"{n_listings} listings within {_fmt_hours(max(span_h, 1))}: {who}")
+                att = _make(rows, target, 0.9, reason)
+                key = (att.target_type, att.target_id)
+                if key not in attacks or len(att.members) > len(attacks[key].members):
+                    attacks[key] = att
+    return list(attacks.values())
+
+
+def _who(reviewers: np.ndarray, names: Mapping[int, str], limit: int = 10) -> str:
+    ids = sorted({int(r) for r in reviewers if r >= 0})
+    shown = [f"{names[r]} (id {r})" for r in ids[:limit]]
+    more = f" and {len(ids) - limit} more" if len(ids) > limit else ""
+    return ", ".join(shown) + more
+
+
+def merge(attacks: list[Attack]) -> list[Attack]:
+    """One attack per target: members united, reasons kept, the highest score."""
+    out: dict[tuple[str, int], Attack] = {}
+    for a in attacks:
+        key = (a.target_type, a.target_id)
+        if key not in out:
+            out[key] = Attack(a.target_type, a.target_id, a.shop_id, a.listing_id, list(a.members), a.score,
+                              list(a.reasons), list(a.reviewers))
+            continue
+        m = out[key]
+        m.members = sorted(set(m.members) | set(a.members))
+        m.reviewers = sorted(set(m.reviewers) | set(a.reviewers))
+        m.reasons += [r for r in a.reasons if r not in m.reasons]
+        m.score = max(m.score, a.score)
+    # A shop-level attack inside one listing's attack only repeats it: fold it in, so the
+    # same reviews do not raise two alerts. One spanning several listings is the news, kept.
+    kept = []
+    listing_attacks = [a for a in out.values() if a.target_type == "listing"]
+    for a in out.values():
+        if a.target_type == "shop":
+            home = next((b for b in listing_attacks if b.shop_id == a.target_id
+                         and set(a.members) <= set(b.members)), None)
+            if home is not None:
+                home.reasons += [r for r in a.reasons if r not in home.reasons and not r.startswith("burst")]
+                home.score = max(home.score, a.score)
+                continue
+        kept.append(a)
+    return kept

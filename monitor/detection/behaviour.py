@@ -1,0 +1,199 @@
+"""Reviewer and attack detection: the entry point ``detect()`` calls after the text models.
+
+Writes ``Flag`` rows itself, idempotently (one row per kind, target and model version;
+a re-run updates it): ``professional`` and ``watchlist`` on reviewers, ``attack`` on
+listings or shops with the member review ids. It never commits: the caller's session does.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+import numpy as np
+from sqlmodel import Session, select
+
+from models import Flag, Reviewer, utcnow
+from monitor.config import Settings
+from monitor.detection import attacks, professional, reviewer_features, watchlist
+from monitor.detection.review_rows import ReviewRows, load_rows, scope_for
+
+log = logging.getLogger(__name__)
+
+WATCHLIST_VERSION = "watchlist-1"
+MAX_REASONS = 12
+
+
+def run(
+    session: Session,
+    settings: Settings,
+    *,
+    now: datetime | None = None,
+    review_ids: list[int] | None = None,
+) -> dict[str, int]:
+    """Score reviewers and look for attacks around ``review_ids`` (None: the whole database).
+
+    Returns counts: new flags per kind, flags updated, reviewers scored.
+    """
+    now = now or utcnow()
+    bad_max = settings.detection.case_max_rating
+    scope = scope_for(session, review_ids, baseline_days=attacks.BASELINE_DAYS)
+    rows = load_rows(session, scope)
+    bad = rows.bad(bad_max)
+    clusters = reviewer_features.text_clusters(session, rows, bad)
+    feats = reviewer_features.compute(
+        session, rows, clusters, bad_max_rating=bad_max,
+        reviewer_ids=None if scope.everything else scope.reviewers,
+    )
+    writer = _FlagWriter(session, now)
+
+    scored = professional.score(session, settings, feats)
+    latest = _latest_bad(rows, bad, feats.reviewer_ids)
+    for i in np.flatnonzero(scored.scores >= scored.threshold):
+        rid = int(feats.reviewer_ids[i])
+        review_id, listing_id, shop_id = latest.get(rid, (None, None, None))
+        writer.put(
+            kind="professional", target_type="reviewer", target_id=rid, model_version=scored.model_version,
+            score=float(scored.scores[i]), reasons=scored.reasons[i], reviewer_id=rid,
+            review_id=review_id, listing_id=listing_id, shop_id=shop_id,
+        )
+
+    names = _Nicks(session)
+    found = attacks.bursts(rows, bad, focus=scope.review_ids, level="listing")
+    found += attacks.bursts(rows, bad, focus=scope.review_ids, level="shop")
+    found += attacks.linked_texts(clusters, focus=scope.review_ids, names=names)
+    found += attacks.linked_listings(rows, bad, focus=scope.review_ids, names=names)
+    for a in attacks.merge(found):
+        writer.put(
+            kind="attack", target_type=a.target_type, target_id=a.target_id,
+            model_version=attacks.MODEL_VERSION, score=a.score, reasons=a.reasons, members=a.members,
+            listing_id=a.listing_id, shop_id=a.shop_id,
+        )
+
+    watched = watchlist.watched(session, settings, None if scope.everything else scope.reviewers.tolist())
+    for reviewer in watched:
+        history = _history(rows, bad, reviewer.id)
+        if history is None:
+            continue  # no stored review: nothing here to warn about yet
+        reason = (f"on the analysts' watchlist: {reviewer.watch_note}" if reviewer.watch_note
+                  else "on the analysts' watchlist" if reviewer.watchlisted
+                  else "listed in detection.watchlist in the configuration")
+        n, n_bad, last_id, last_t, listing_id, shop_id = history
+        writer.put(
+            kind="watchlist", target_type="reviewer", target_id=reviewer.id, model_version=WATCHLIST_VERSION,
+            score=1.0, reviewer_id=reviewer.id, review_id=last_id, listing_id=listing_id, shop_id=shop_id,
+            reasons=[reason, f"posted {n} reviews here ({n_bad} bad), latest on "
+                             f"{datetime.fromtimestamp(last_t, UTC):%Y-%m-%d %H:%M} UTC"],
+        )
+    session.flush()
+    counts = {
+        "professional": writer.new.get("professional", 0),
+        "attack": writer.new.get("attack", 0),
+        "watchlist": writer.new.get("watchlist", 0),
+        "behaviour_flags_updated": writer.updated,
+        "reviewers_scored": int(len(feats.reviewer_ids)),
+    }
+    log.info("behaviour %s", counts)
+    return counts
+
+
+class _FlagWriter:
+    """Insert-or-update by (kind, target_type, target_id, model_version): re-runs never duplicate."""
+
+    def __init__(self, session: Session, now: datetime) -> None:
+        self.session = session
+        self.now = now
+        self.new: dict[str, int] = {}
+        self.updated = 0
+
+    def put(self, *, kind: str, target_type: str, target_id: int, model_version: str, score: float,
+            reasons: list[str], members: list[int] | None = None, **links: int | None) -> Flag:
+        existing = self._find(kind, target_type, target_id, model_version)
+        if existing is None:
+            flag = Flag(kind=kind, target_type=target_type, target_id=target_id, model_version=model_version,
+                        score=round(score, 6), reasons=reasons[:MAX_REASONS], members=sorted(members or []),
+                        created_at=self.now, **links)
+            self.session.add(flag)
+            self.new[kind] = self.new.get(kind, 0) + 1
+            return flag
+        changed = False
+        if members is not None:
+            merged = sorted(set(existing.members) | set(members))
+            if merged != existing.members:
+                if existing.status != "open" and set(members) - set(existing.members):
+                    # New evidence after an analyst's verdict: ask again rather than hide it.
+                    reasons = [*reasons, f"new member reviews after the flag was {existing.status}"]
+                    existing.status = "open"
+                existing.members = merged
+                changed = True
+            reasons = [*reasons, *(r for r in existing.reasons if r not in reasons)]
+        reasons = reasons[:MAX_REASONS]
+        if reasons != existing.reasons or round(score, 6) != existing.score:
+            existing.reasons = reasons
+            existing.score = round(score, 6) if members is None else max(existing.score, round(score, 6))
+            changed = True
+        for name, value in links.items():
+            if value is not None and getattr(existing, name) != value:
+                setattr(existing, name, value)
+                changed = True
+        if changed:
+            self.session.add(existing)
+            self.updated += 1
+        return existing
+
+    def _find(self, kind: str, target_type: str, target_id: int, model_version: str) -> Flag | None:
+        return self.session.exec(
+            select(Flag).where(
+                Flag.kind == kind, Flag.target_type == target_type, Flag.target_id == target_id,
+                Flag.model_version == model_version,
+            )
+        ).first()
+
+
+def _latest_bad(rows: ReviewRows, bad: np.ndarray, reviewer_ids: np.ndarray) -> dict[int, tuple[int, int | None, int | None]]:
+    """reviewer -> (review, listing, shop) of their latest bad review (latest review if none is bad)."""
+    out: dict[int, tuple[int, int | None, int | None]] = {}
+    if not len(reviewer_ids):
+        return out
+    sel = np.flatnonzero(np.isin(rows.reviewer, reviewer_ids))
+    # Sorting by (reviewer, bad, time) puts the wanted review last in each reviewer's run.
+    order = sel[np.lexsort((rows.t[sel], bad[sel], rows.reviewer[sel]))]
+    last = order[np.r_[rows.reviewer[order][1:] != rows.reviewer[order][:-1], True]]
+    for i in last:
+        out[int(rows.reviewer[i])] = (
+            int(rows.id[i]),
+            int(rows.listing[i]) if rows.listing[i] >= 0 else None,
+            int(rows.shop[i]) if rows.shop[i] >= 0 else None,
+        )
+    return out
+
+
+def _history(rows: ReviewRows, bad: np.ndarray, reviewer_id: int) -> tuple | None:
+    idx = np.flatnonzero(rows.reviewer == reviewer_id)
+    if not len(idx):
+        return None
+    last = idx[np.argmax(rows.t[idx])]
+    return (
+        len(idx),
+        int(bad[idx].sum()),
+        int(rows.id[last]),
+        int(rows.t[last]),
+        int(rows.listing[last]) if rows.listing[last] >= 0 else None,
+        int(rows.shop[last]) if rows.shop[last] >= 0 else None,
+    )
+
+
+class _Nicks(dict):
+    """Nicknames (or external ids) of the accounts attack reasons name, looked up on first use."""
+
+    def __init__(self, session: Session) -> None:
+        super().__init__()
+        self.session = session
+
+    def __missing__(self, reviewer_id: int) -> str:
+        row = self.session.execute(
+            select(Reviewer.nick, Reviewer.external_id).where(Reviewer.id == reviewer_id)
+        ).first()
+        name = (row[0] or row[1]) if row else "?"
+        self[reviewer_id] = name
+        return name

@@ -1,0 +1,199 @@
+"""Stored reviews as numpy columns, fetched in chunks with SQL (never as ORM objects).
+
+Behaviour detection looks at whole histories (a reviewer's every review, a shop's baseline),
+so it reads a handful of small columns for many rows; one million reviews fit in ~40 MB.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
+
+import numpy as np
+from sqlalchemy import Integer, and_, cast, func, or_, select
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import Session
+
+from models import Review
+
+CHUNK = 50_000
+# Keeps IN (...) lists under every backend's bound-parameter limit.
+IN_CHUNK = 900
+
+
+def epoch_seconds(session: Session, column: ColumnElement) -> ColumnElement:
+    """Seconds since 1970 computed by the database: converting a million datetimes in Python is slow."""
+    if session.get_bind().dialect.name == "sqlite":
+        return cast(func.strftime("%s", column), Integer)
+    return cast(func.extract("epoch", column), Integer)
+
+
+@dataclass
+class ReviewRows:
+    """Columns of stored reviews; -1 marks a missing id and 0 a missing rating."""
+
+    id: np.ndarray
+    reviewer: np.ndarray
+    listing: np.ndarray
+    shop: np.ndarray
+    t: np.ndarray
+    rating: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.id)
+
+    @classmethod
+    def empty(cls) -> ReviewRows:
+        z = np.zeros(0, dtype=np.int64)
+        return cls(z, z, z, z, z, np.zeros(0, dtype=np.int8))
+
+    def take(self, idx: np.ndarray) -> ReviewRows:
+        return ReviewRows(
+            self.id[idx], self.reviewer[idx], self.listing[idx], self.shop[idx], self.t[idx], self.rating[idx]
+        )
+
+    def bad(self, max_rating: int) -> np.ndarray:
+        return (self.rating > 0) & (self.rating <= max_rating)
+
+    @classmethod
+    def concat(cls, parts: Sequence[ReviewRows]) -> ReviewRows:
+        parts = [p for p in parts if len(p)]
+        if not parts:
+            return cls.empty()
+        rows = cls(*(np.concatenate([getattr(p, f) for p in parts]) for f in cls.__dataclass_fields__))
+        _, first = np.unique(rows.id, return_index=True)
+        return rows.take(np.sort(first))
+
+
+def _columns(session: Session):  # noqa: ANN202
+    when = func.coalesce(Review.created_at, Review.first_seen)
+    return (
+        Review.id,
+        func.coalesce(Review.reviewer_id, -1),
+        func.coalesce(Review.listing_id, -1),
+        func.coalesce(Review.shop_id, -1),
+        epoch_seconds(session, when),
+        func.coalesce(Review.rating, 0),
+    )
+
+
+def _fetch(session: Session, where: ColumnElement | None) -> ReviewRows:
+    stmt = select(*_columns(session)).where(Review.deleted_at.is_(None))
+    if where is not None:
+        stmt = stmt.where(where)
+    parts: list[ReviewRows] = []
+    result = session.execute(stmt.execution_options(yield_per=CHUNK))
+    for chunk in result.partitions(CHUNK):
+        a = np.array(chunk, dtype=np.int64).reshape(-1, 6)
+        parts.append(ReviewRows(a[:, 0], a[:, 1], a[:, 2], a[:, 3], a[:, 4], a[:, 5].astype(np.int8)))
+    return ReviewRows.concat(parts)
+
+
+def _chunks(ids: Iterable[int]) -> Iterable[list[int]]:
+    ids = sorted({int(i) for i in ids if i is not None and i >= 0})
+    for i in range(0, len(ids), IN_CHUNK):
+        yield ids[i : i + IN_CHUNK]
+
+
+@dataclass
+class Scope:
+    """What a run looks at: everything, or the neighbourhood of some new reviews."""
+
+    review_ids: np.ndarray | None
+    reviewers: np.ndarray
+    listings: np.ndarray
+    shops: np.ndarray
+    since: int | None
+
+    @property
+    def everything(self) -> bool:
+        return self.review_ids is None
+
+
+def scope_for(session: Session, review_ids: list[int] | None, *, baseline_days: float) -> Scope:
+    """The reviewers, listings and shops touched by ``review_ids`` (None: the whole database)."""
+    z = np.zeros(0, dtype=np.int64)
+    if review_ids is None:
+        return Scope(None, z, z, z, None)
+    parts = [
+        _fetch(session, Review.id.in_(chunk)) for chunk in _chunks(review_ids)
+    ]
+    new = ReviewRows.concat(parts)
+    if not len(new):
+        return Scope(np.zeros(0, dtype=np.int64), z, z, z, None)
+    since = int(new.t.min() - baseline_days * 86400)
+    return Scope(
+        new.id,
+        np.unique(new.reviewer[new.reviewer >= 0]),
+        np.unique(new.listing[new.listing >= 0]),
+        np.unique(new.shop[new.shop >= 0]),
+        since,
+    )
+
+
+def load_rows(session: Session, scope: Scope) -> ReviewRows:
+    """Whole histories of the scope's reviewers plus the recent timelines of its shops and listings."""
+    if scope.everything:
+        return _fetch(session, None)
+    if scope.review_ids is not None and len(scope.review_ids) == 0:
+        return ReviewRows.empty()
+    since_dt = datetime.fromtimestamp(scope.since or 0, UTC) - timedelta(seconds=1)
+    when = func.coalesce(Review.created_at, Review.first_seen)
+    parts = [_fetch(session, Review.reviewer_id.in_(c)) for c in _chunks(scope.reviewers)]
+    parts += [_fetch(session, and_(Review.shop_id.in_(c), when >= since_dt)) for c in _chunks(scope.shops)]
+    parts += [
+        _fetch(session, and_(Review.listing_id.in_(c), Review.shop_id.is_(None), when >= since_dt))
+        for c in _chunks(scope.listings)
+    ]
+    return ReviewRows.concat(parts)
+
+
+def iter_texts(session: Session, ids: np.ndarray) -> Iterable[tuple[np.ndarray, list[str]]]:
+    """(ids, texts) in chunks, in the order of ``ids``; title and text together, as readers see them."""
+    order = np.asarray(ids, dtype=np.int64)
+    for start in range(0, len(order), CHUNK):
+        want = order[start : start + CHUNK]
+        got: dict[int, str] = {}
+        for c in _chunks(want.tolist()):
+            stmt = select(Review.id, Review.title, Review.text).where(Review.id.in_(c))
+            for rid, title, text in session.execute(stmt):
+                got[rid] = f"{title} {text}" if title else (text or "")
+        yield want, [got.get(int(i), "") for i in want]
+
+
+def purchase_times(session: Session, reviewer_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(reviewer id, hours from purchase to review) where the platform shows the purchase time.
+
+    Spiders keep the platform's raw record; JD calls the order time ``referenceTime``
+    (Beijing time), other spiders may normalise it to ``purchased_at`` (ISO 8601).
+    """
+    keys = (("purchased_at", UTC), ("referenceTime", _BEIJING))
+    when = func.coalesce(Review.created_at, Review.first_seen)
+    out_r: list[int] = []
+    out_h: list[float] = []
+    for c in _chunks(reviewer_ids.tolist()):
+        cols = [Review.reviewer_id, when] + [Review.raw[k].as_string() for k, _ in keys]
+        stmt = select(*cols).where(Review.reviewer_id.in_(c), or_(*(col.is_not(None) for col in cols[2:])))
+        for rid, at, *raws in session.execute(stmt):
+            bought = _parse_first(raws, [tz for _, tz in keys])
+            if bought is None or at is None:
+                continue
+            out_r.append(rid)
+            out_h.append((at - bought).total_seconds() / 3600)
+    return np.array(out_r, dtype=np.int64), np.array(out_h, dtype=np.float64)
+
+
+_BEIJING = timezone(timedelta(hours=8))
+
+
+def _parse_first(raws: list[str | None], zones: list) -> datetime | None:  # noqa: ANN001
+    for raw, tz in zip(raws, zones, strict=True):
+        if not raw:
+            continue
+        try:
+            dt = datetime.fromisoformat(str(raw).strip().replace("/", "-"))
+        except ValueError:
+            continue
+        return dt.replace(tzinfo=tz) if dt.tzinfo is None else dt
+    return None
