@@ -97,13 +97,13 @@ def _reclaim_stale(session: Session, now: datetime) -> int:
     return result.rowcount or 0
 
 
-def _claim(session: Session, token: str, now: datetime) -> list[Alert]:
+def _claim(session: Session, token: str, now: datetime, max_groups: int) -> list[Alert]:
     due_groups = list(
         session.execute(
             select(Alert.group_key)
             .where(Alert.status == "pending", Alert.claimed_by.is_(None), Alert.next_attempt_at <= now)
             .group_by(Alert.group_key)
-            .limit(MAX_GROUPS_PER_RUN)
+            .limit(max_groups)
         ).scalars()
     )
     claimed: list[Alert] = []
@@ -212,8 +212,9 @@ def send_pending(
     now: datetime | None = None,
     sender_id: str | None = None,
     transport: Transport | None = None,
+    max_groups: int = MAX_GROUPS_PER_RUN,
 ) -> SendSummary:
-    """Deliver every due alert, one email per group, worst groups first.
+    """Deliver due alerts, one email per group, worst groups first (at most ``max_groups`` emails).
 
     ``transport`` defaults to SMTP when smtp.host is set, else the outbox folder.
     """
@@ -221,7 +222,7 @@ def send_pending(
     token = f"{sender_id or socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
     summary = SendSummary()
     summary.reclaimed = _with_db_retry(settings, "reclaiming stale alerts", lambda s: _reclaim_stale(s, now))
-    claimed = _with_db_retry(settings, "claiming alerts", lambda s: _claim(s, token, now))
+    claimed = _with_db_retry(settings, "claiming alerts", lambda s: _claim(s, token, now, max_groups))
     summary.claimed = len(claimed)
     if not claimed:
         return summary

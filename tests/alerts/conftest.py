@@ -79,7 +79,7 @@ def smtp_port() -> int:
     return free_port()
 
 
-def make_settings(tmp_path: Path, port: int | None = None, **alerts: Any) -> Settings:
+def make_settings(tmp_path: Path, port: int | None = None, *, database_url: str | None = None, **alerts: Any) -> Settings:
     cfg: dict[str, Any] = {
         "recipients": {
             "serious_case": ["service@shop.example"],
@@ -97,7 +97,8 @@ def make_settings(tmp_path: Path, port: int | None = None, **alerts: Any) -> Set
     smtp: dict[str, Any] = {"sender": "shopmon@shop.example"}
     if port is not None:
         smtp |= {"host": "127.0.0.1", "port": port, "security": "none", "timeout_seconds": 5}
-    return load_settings(data_dir=tmp_path / "data", alerts=cfg, smtp=smtp)
+    extra = {"database_url": database_url} if database_url else {}
+    return load_settings(data_dir=tmp_path / "data", alerts=cfg, smtp=smtp, **extra)
 
 
 @pytest.fixture
