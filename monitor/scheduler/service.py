@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from apscheduler.events import EVENT_JOB_ERROR
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_MISSED
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import STATE_RUNNING
@@ -30,6 +30,7 @@ from monitor.scheduler.plan import plan_jobs, scheduler_timezone, sync_jobs
 log = logging.getLogger("shopmon.scheduler")
 JOBSTORE_TABLE = "apscheduler_jobs"
 EXIT_CLEAN, EXIT_FORCED = 0, 3
+EVENT_NAMES = {EVENT_JOB_EXECUTED: "ok", EVENT_JOB_ERROR: "error", EVENT_JOB_MISSED: "missed"}
 # After killing subprocesses, in-thread jobs get this long before the stop is forced.
 AFTER_KILL_WAIT = 10.0
 
@@ -63,7 +64,7 @@ def run_once(settings: Settings, *, now: datetime | None = None, holder: str | N
     """Run every due job once (oldest due first) and return what ran. For cron users and tests."""
     now = now or datetime.now(UTC)
     lease = Lease(settings, settings.scheduler.lease_seconds, holder)
-    if not lease.acquire(now):
+    if not lease.acquire():  # the lease is about real processes, so it runs on the real clock
         info = lease.current()
         who = f"{info.holder} (lease until {info.expires_at:%Y-%m-%d %H:%M:%S} UTC)" if info else "another scheduler"
         raise StorageError(f"scheduler {who} is active on this database; --once would compete with it")
@@ -86,7 +87,7 @@ def run_once(settings: Settings, *, now: datetime | None = None, holder: str | N
                         {
                             "job": event.job_id,
                             "scheduled_for": event.scheduled_run_time,
-                            "event": {1024: "missed", 4096: "ok", 8192: "error"}.get(event.code, str(event.code)),
+                            "event": EVENT_NAMES.get(event.code, str(event.code)),
                         }
                     )
                 next_run = job.trigger.get_next_fire_time(run_times[-1], now)
@@ -203,7 +204,8 @@ class Daemon:
 
     def _sync(self, scheduler: BackgroundScheduler) -> None:
         try:
-            result = sync_jobs(scheduler, plan_jobs(self.settings))
+            now = datetime.now(UTC)  # one instant for both, or "start now" slips by one interval
+            result = sync_jobs(scheduler, plan_jobs(self.settings, now), now)
         except ShopmonError as exc:
             log.error("job plan not applied, keeping the stored jobs: %s", exc)
             return

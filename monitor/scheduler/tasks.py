@@ -62,9 +62,12 @@ def crawl(settings: Settings, shop_id: str) -> dict[str, Any]:
         counts = isolation.run_isolated(
             HOOKS["crawl"], settings, {"shop_id": shop_id, "timeout": limit}, limit + settings.scheduler.kill_grace_seconds
         )
-    except (isolation.JobTimeout, isolation.JobInterrupted) as exc:
+    except isolation.JobTimeout as exc:
         # The child could not close its own CrawlRun: do it so the failure shows and alerts.
         runs.close_crawl(settings, shop_id, shop.platform, started, "timeout", str(exc))
+        raise
+    except isolation.JobInterrupted as exc:
+        runs.close_crawl(settings, shop_id, shop.platform, started, "error", str(exc))
         raise
     except isolation.ChildFailed as exc:
         runs.close_crawl(settings, shop_id, shop.platform, started, "error", str(exc))
