@@ -122,15 +122,14 @@ def parse_item_page(body: bytes, url: str, content_type: str | None = None) -> P
         raise ParseError("pageConfig has no product skuid")
     result = PageResult(page_kind="item")
     result.count("decode_errors", doc.decode_errors)
-    images = []
+    paths: list[str] = []
     m = re.search(r"imageList\s*:\s*(\[[^\]]*\])", cfg)
     if m:
-        images = [IMAGE_HOST + p for p in re.findall(r'"([^"]+)"', m.group(1))]
-    if not images and js_field(cfg, "src"):
-        images = [IMAGE_HOST + js_field(cfg, "src")]
-    if "://" not in (images[0] if images else "://") or not urlparse(url).hostname.endswith("jd.com"):
-        # the demo marketplace serves its own images by absolute path
-        images = [abs_url(i.removeprefix(IMAGE_HOST), url) if i.startswith(IMAGE_HOST + "/") else i for i in images]
+        paths = re.findall(r'"([^"]+)"', m.group(1))
+    if not paths and js_field(cfg, "src"):
+        paths = [js_field(cfg, "src")]
+    # JD gives paths relative to its image CDN; absolute paths/URLs are taken as they are
+    images = [abs_url(p, url) if p.startswith(("/", "http")) else IMAGE_HOST + p for p in paths]
     tree = html_tree(text)
     price = to_float(first_text(tree, f"//span[{has_class('p-price')}]/span[last()]"))
     shop_id = js_field(cfg, "shopId")

@@ -1,0 +1,135 @@
+"""The shared spider: shop page → listings → item pages → review pages, incrementally.
+
+Site spiders only name their parsers and how to build a review-API URL (hooks); the crawl
+logic lives here once. Parsers are the pure functions in spiders.parsing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import scrapy
+from scrapy.http import Response
+
+from spiders.context import CrawlContext
+from spiders.parsing.common import PageResult, ParseError
+from spiders.parsing.detect import PAGE_PARSERS
+
+log = logging.getLogger(__name__)
+
+
+class ShopSpider(scrapy.Spider):
+    name = "base"
+    start_kind = "shop"
+    """How to parse the configured shop URL: "shop" (a page of item cards) or "item"."""
+
+    def __init__(self, context: CrawlContext, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.context = context
+        self.full = context.full
+
+    # Hooks ------------------------------------------------------------------------------------
+    def reviews_url(self, base_url: str, listing_id: str) -> str | None:
+        """First (newest) page of a listing's reviews, or None when the site has no review API."""
+        return None
+
+    def listing_id_from_url(self, url: str) -> str | None:
+        return None
+
+    # Crawl ------------------------------------------------------------------------------------
+    async def start(self) -> AsyncIterator[Any]:
+        shop = self.context.shop
+        urls = [str(u) for u in shop.listing_urls]
+        if self.start_kind == "shop":
+            yield scrapy.Request(str(shop.url), callback=self.parse_shop, dont_filter=True)
+        else:  # the shop URL is itself a product page
+            urls.insert(0, str(shop.url))
+        for url in urls:
+            request = self.listing_request(url, self.listing_id_from_url(url))
+            if request is not None:
+                yield request
+
+    def listing_request(self, url: str, listing_id: str | None, review_count: int | None = None) -> scrapy.Request | None:
+        """Incremental rule: a known listing costs at most one request (its newest reviews),
+        and none when the shop page shows the same review count as we have stored."""
+        store = self.context.store
+        state = store.listing_state(self.name, listing_id) if listing_id else None
+        if state is None or self.full:
+            return scrapy.Request(url, callback=self.parse_item)
+        if review_count is not None and review_count == state[1]:
+            self.crawler.stats.inc_value("shopmon/listings_unchanged")
+            return None
+        reviews = self.reviews_url(url, listing_id)
+        if reviews is None:
+            return scrapy.Request(url, callback=self.parse_item)
+        return scrapy.Request(reviews, callback=self.parse_reviews, cb_kwargs={"listing_id": listing_id})
+
+    def parse_shop(self, response: Response) -> Iterator[Any]:
+        result = self._parse("shop", response)
+        for listing in result.listings:
+            request = self.listing_request(listing.get("url") or response.url, listing["listing_id"],
+                                           listing.get("review_count"))
+            yield listing
+            if request is not None:
+                yield request
+        yield from self._follow(result)
+
+    def parse_item(self, response: Response) -> Iterator[Any]:
+        result = self._parse("item", response)
+        yield from result.items
+        yield from self._follow(result)
+
+    def parse_reviews(self, response: Response, listing_id: str | None = None) -> Iterator[Any]:
+        result = self._parse("reviews", response)
+        listing_id = result.info.get("listing_id") or listing_id
+        reviews = result.reviews
+        known = self.context.store.known_reviews(self.name, [r["review_id"] for r in reviews])
+        yield from result.items
+        if known and not self.full:
+            # newest first: once a page reaches stored reviews, every older page is stored too
+            self.crawler.stats.inc_value("shopmon/review_paging_stopped")
+            return
+        nxt = [f for f in result.follow if f.kind == "reviews"]
+        if not nxt and listing_id and not result.stats.get("parse_error"):
+            self.context.complete_listings.add(str(listing_id))
+        yield from self._follow(result)
+
+    # Helpers ----------------------------------------------------------------------------------
+    def _follow(self, result: PageResult) -> Iterator[scrapy.Request]:
+        callbacks = {"shop": self.parse_shop, "item": self.parse_item, "reviews": self.parse_reviews}
+        for f in result.follow:
+            yield scrapy.Request(f.url, callback=callbacks[f.kind],
+                                 cb_kwargs={"listing_id": f.meta["listing_id"]} if f.kind == "reviews" else {})
+
+    def _parse(self, kind: str, response: Response) -> PageResult:
+        parser = PAGE_PARSERS[(self.name, kind)]
+        content_type = response.headers.get(b"Content-Type", b"").decode("latin-1") or None
+        stats = self.crawler.stats
+        stats.inc_value(f"shopmon/pages/{kind}")
+        try:
+            result = parser(response.body, response.url, content_type)
+        except ParseError as exc:
+            # Keep the page: an analyst can replay it with `shopmon parse` once the parser is fixed.
+            stats.inc_value("shopmon/parse_errors")
+            stats.inc_value(f"shopmon/parse_errors/{kind}")
+            path = self._keep_page(response)
+            log.warning("cannot parse %s page %s: %s (saved as %s)", kind, response.url, exc, path)
+            result = PageResult(page_kind=kind)
+            result.count("parse_error")
+            return result
+        for key, value in result.stats.items():
+            if value:
+                stats.inc_value(f"shopmon/{key}", value)
+        return result
+
+    def _keep_page(self, response: Response) -> str:
+        folder = self.context.settings.data_dir / "crawl-rejects" / "pages"
+        folder.mkdir(parents=True, exist_ok=True)
+        name = hashlib.sha1(response.url.encode()).hexdigest()[:16]
+        path = folder / f"{self.name}-{name}.bin"
+        path.write_bytes(response.body)
+        (folder / f"{self.name}-{name}.url").write_text(response.url + "\n", encoding="utf-8")
+        return str(path)

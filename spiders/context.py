@@ -1,0 +1,41 @@
+"""What one crawl run shares between the spider and its pipelines."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from monitor.config import Settings, ShopConfig
+from spiders.storage import ItemStore
+
+
+@dataclass
+class CrawlContext:
+    settings: Settings
+    shop: ShopConfig
+    shop_row_id: int | None
+    full: bool = False
+    run_id: int | None = None
+    store: ItemStore = field(init=False)
+    rejects_path: Path = field(init=False)
+    complete_listings: set[str] = field(default_factory=set)
+    failure: str | None = None
+    failure_detail: str | None = None
+
+    def __post_init__(self) -> None:
+        self.store = ItemStore(self.settings, shop_id=self.shop_row_id, platform=self.shop.platform)
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+        self.rejects_path = self.settings.data_dir / "crawl-rejects" / f"{self.shop.id}-{stamp}-{self.run_id or 0}.jsonl"
+
+    def reject(self, item: dict[str, Any], reason: str) -> None:
+        """Keep a refused item on disk with its reason: bad data is counted, never just dropped."""
+        self.rejects_path.parent.mkdir(parents=True, exist_ok=True)
+        with self.rejects_path.open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps({"reason": reason, "item": item}, ensure_ascii=False, default=str) + "\n")
+
+    def fail(self, kind: str, detail: str) -> None:
+        if self.failure is None:  # the first cause is the one worth reporting
+            self.failure, self.failure_detail = kind, detail

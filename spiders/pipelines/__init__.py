@@ -1,0 +1,1 @@
+"""Item pipelines, one per file, in this order: validate → normalise → dedupe → store → images."""

@@ -1,0 +1,294 @@
+"""Store normalised items: upsert by (platform, external_id), keep edits and deletions as
+ReviewRevision rows, commit in batches so a crash keeps everything stored before it."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from models import Listing, ListingImage, Review, Reviewer, ReviewRevision, Shop
+from monitor.config import Settings
+from monitor.db import get_engine
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 200
+_LISTING_MERGE = ("url", "title", "price", "currency", "rating_avg", "review_count", "sales")
+
+
+@dataclass
+class StoreCounts:
+    listings_seen: int = 0
+    listings_new: int = 0
+    reviews_new: int = 0
+    reviews_updated: int = 0
+    reviews_unchanged: int = 0
+    reviews_deleted: int = 0
+    images_new: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return dict(self.__dict__)
+
+
+def review_hash(item: dict[str, Any]) -> str:
+    """What counts as an edit: text, rating, follow-up or seller reply changed."""
+    key = "\x1f".join(str(item.get(k) or "") for k in ("rating", "text", "follow_up_text", "seller_reply"))
+    return hashlib.sha1(key.encode()).hexdigest()
+
+
+def _dt(value: Any) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    dt = datetime.fromisoformat(str(value))
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+def ensure_shop(session: Session, platform: str, config_id: str, *, name: str | None = None,
+                url: str | None = None) -> Shop:
+    shop = session.exec(select(Shop).where(Shop.config_id == config_id)).first()
+    if shop is None:
+        shop = session.exec(select(Shop).where(Shop.platform == platform, Shop.external_id == config_id)).first()
+    if shop is None:
+        shop = Shop(platform=platform, external_id=config_id, config_id=config_id, name=name, url=url)
+        session.add(shop)
+        session.flush()
+    return shop
+
+
+class ItemStore:
+    """One per crawl. Not thread-safe: Scrapy calls pipelines from its single reactor thread."""
+
+    def __init__(self, settings: Settings, *, shop_id: int | None, platform: str, now: datetime | None = None) -> None:
+        self.session = Session(get_engine(settings), expire_on_commit=False)
+        self.shop_id = shop_id
+        self.platform = platform
+        self.now = now or datetime.now(UTC)
+        self.counts = StoreCounts()
+        self._pending = 0
+        self._closed = False
+        self._listing_ids: dict[tuple[str, str], int] = {}
+        self._seen_reviews: dict[int, set[str]] = {}
+        self._listings_stored: set[tuple[str, str]] = set()
+
+    # Reading state for incremental crawls -----------------------------------------------------
+    def listing_state(self, platform: str, external_id: str) -> tuple[int, int] | None:
+        """(listing row id, number of stored live reviews) or None for a listing never seen."""
+        row = self.session.exec(
+            select(Listing.id).where(Listing.platform == platform, Listing.external_id == external_id)
+        ).first()
+        if row is None:
+            return None
+        n = self.session.exec(
+            select(func.count()).select_from(Review).where(Review.listing_id == row, Review.deleted_at.is_(None))
+        ).one()
+        return row, int(n)
+
+    def known_reviews(self, platform: str, external_ids: Iterable[str]) -> set[str]:
+        ids = [i for i in external_ids if i]
+        if not ids:
+            return set()
+        rows = self.session.exec(
+            select(Review.external_id).where(Review.platform == platform, Review.external_id.in_(ids))
+        ).all()
+        return set(rows)
+
+    # Writing -------------------------------------------------------------------------------------
+    def _listing_row(self, platform: str, external_id: str) -> Listing | None:
+        return self.session.exec(
+            select(Listing).where(Listing.platform == platform, Listing.external_id == external_id)
+        ).first()
+
+    def store_listing(self, item: dict[str, Any]) -> tuple[int, list[str]]:
+        """Upsert a listing; returns its row id and the image URLs not stored before."""
+        platform, ext = item["platform"], str(item["listing_id"])
+        row = self._listing_row(platform, ext)
+        if row is None:
+            row = Listing(platform=platform, external_id=ext, shop_id=self.shop_id, first_seen=self.now)
+            self.counts.listings_new += 1
+            self.session.add(row)
+        for name in _LISTING_MERGE:
+            value = item.get(name)
+            if value is not None:  # a shop card knows less than the item page: never erase
+                setattr(row, name, value)
+        if item.get("attributes"):
+            row.attributes = {**(row.attributes or {}), **item["attributes"]}
+        if item.get("skus"):
+            row.skus = item["skus"]
+        if item.get("raw"):
+            row.raw = {**(row.raw or {}), **item["raw"]}
+        if row.shop_id is None:
+            row.shop_id = self.shop_id
+        row.last_seen = self.now
+        self.session.flush()
+        if (platform, ext) not in self._listings_stored:  # a card and its item page are one listing
+            self._listings_stored.add((platform, ext))
+            self.counts.listings_seen += 1
+        self._listing_ids[(platform, ext)] = row.id
+        new_urls = self._add_images(row.id, item.get("images") or [], role_first="main", role_rest="gallery")
+        self._tick()
+        return row.id, new_urls
+
+    def _add_images(self, listing_id: int, urls: list[str], *, role_first: str, role_rest: str) -> list[str]:
+        if not urls:
+            return []
+        existing = set(
+            self.session.exec(select(ListingImage.url).where(ListingImage.listing_id == listing_id)).all()
+        )
+        new = []
+        for pos, url in enumerate(urls):
+            if url in existing or url in new:
+                continue
+            self.session.add(ListingImage(listing_id=listing_id, url=url, position=pos,
+                                          role=role_first if pos == 0 else role_rest))
+            new.append(url)
+        self.counts.images_new += len(new)
+        return new
+
+    def listing_id_for(self, platform: str, external_id: str | None) -> int | None:
+        if not external_id:
+            return None
+        key = (platform, str(external_id))
+        if key not in self._listing_ids:
+            row = self._listing_row(*key)
+            if row is None:  # reviews can arrive before (or without) their item page
+                row = Listing(platform=platform, external_id=key[1], shop_id=self.shop_id, first_seen=self.now)
+                self.session.add(row)
+                self.session.flush()
+                self.counts.listings_new += 1
+            self._listing_ids[key] = row.id
+        return self._listing_ids[key]
+
+    def _reviewer(self, item: dict[str, Any]) -> int | None:
+        raw = item.get("raw") or {}
+        ext = raw.get("userMark") or (raw.get("userId") if raw.get("userId") not in (None, "", "0") else None)
+        ext = ext or raw.get("profile") or item.get("reviewer_nick")
+        if not ext:
+            return None
+        ext = str(ext)[:255]
+        row = self.session.exec(
+            select(Reviewer).where(Reviewer.platform == item["platform"], Reviewer.external_id == ext)
+        ).first()
+        if row is None:
+            row = Reviewer(platform=item["platform"], external_id=ext, nick=item.get("reviewer_nick"),
+                           first_seen=self.now)
+            self.session.add(row)
+            self.session.flush()
+        return row.id
+
+    def store_review(self, item: dict[str, Any]) -> tuple[str, list[str]]:
+        """Upsert a review; returns ('new'|'updated'|'unchanged', new buyer-photo URLs)."""
+        platform, ext = item["platform"], str(item["review_id"])
+        listing_id = self.listing_id_for(platform, item.get("listing_id"))
+        digest = review_hash(item)
+        row = self.session.exec(select(Review).where(Review.platform == platform, Review.external_id == ext)).first()
+        outcome = "unchanged"
+        if row is None:
+            row = Review(platform=platform, external_id=ext, first_seen=self.now, content_hash=digest)
+            self._fill(row, item)
+            row.listing_id, row.shop_id, row.reviewer_id = listing_id, self.shop_id, self._reviewer(item)
+            self.session.add(row)
+            outcome = "new"
+            self.counts.reviews_new += 1
+        else:
+            if row.content_hash != digest or row.deleted_at is not None:
+                self.session.add(ReviewRevision(
+                    review_id=row.id, change="edited" if row.deleted_at is None else "restored", seen_at=self.now,
+                    old_rating=row.rating, old_text=row.text, old_follow_up_text=row.follow_up_text,
+                    old_seller_reply=row.seller_reply,
+                ))
+                self._fill(row, item)
+                row.content_hash = digest
+                row.revision_count += 1
+                row.deleted_at = None
+                row.scored_at = None  # an edited review must be scored again
+                outcome = "updated"
+                self.counts.reviews_updated += 1
+            else:
+                self.counts.reviews_unchanged += 1
+            if row.listing_id is None:
+                row.listing_id = listing_id
+        row.last_seen = self.now
+        self.session.flush()
+        if listing_id is not None:
+            self._seen_reviews.setdefault(listing_id, set()).add(ext)
+        new_photos = []
+        if outcome == "new" and listing_id is not None and item.get("photos"):
+            new_photos = self._add_images(listing_id, item["photos"], role_first="buyer", role_rest="buyer")
+        self._tick()
+        return outcome, new_photos
+
+    @staticmethod
+    def _fill(row: Review, item: dict[str, Any]) -> None:
+        row.reviewer_nick = item.get("reviewer_nick")
+        row.rating = item.get("rating")
+        row.title = item.get("title")
+        row.text = item.get("text") or ""
+        row.created_at = _dt(item.get("created_at"))
+        row.sku = item.get("sku")
+        row.helpful_votes = item.get("helpful_votes")
+        row.verified_purchase = item.get("verified_purchase")
+        row.follow_up_text = item.get("follow_up_text")
+        row.follow_up_at = _dt(item.get("follow_up_at"))
+        row.seller_reply = item.get("seller_reply")
+        row.seller_reply_at = _dt(item.get("seller_reply_at"))
+        row.photos = list(item.get("photos") or [])
+        row.raw = item.get("raw") or {}
+        row.decode_errors = int(item.get("decode_errors") or 0)
+
+    def mark_deleted(self, platform: str, listing_external_id: str) -> int:
+        """After a complete full crawl of a listing: stored reviews it no longer shows are deleted."""
+        listing_id = self._listing_ids.get((platform, listing_external_id))
+        if listing_id is None:
+            return 0
+        seen = self._seen_reviews.get(listing_id, set())
+        rows = self.session.exec(
+            select(Review).where(Review.listing_id == listing_id, Review.deleted_at.is_(None))
+        ).all()
+        n = 0
+        for row in rows:
+            if row.external_id in seen:
+                continue
+            self.session.add(ReviewRevision(review_id=row.id, change="deleted", seen_at=self.now,
+                                            old_rating=row.rating, old_text=row.text,
+                                            old_follow_up_text=row.follow_up_text, old_seller_reply=row.seller_reply))
+            row.deleted_at = self.now
+            n += 1
+        self.counts.reviews_deleted += n
+        self._tick(n)
+        return n
+
+    def set_image_result(self, listing_id: int, url: str, *, local_path: str | None, checksum: str | None,
+                         error: str | None) -> None:
+        row = self.session.exec(
+            select(ListingImage).where(ListingImage.listing_id == listing_id, ListingImage.url == url)
+        ).first()
+        if row is None:
+            return
+        row.local_path, row.checksum, row.fetch_error = local_path, checksum, error
+        row.fetched_at = datetime.now(UTC)
+        self._tick()
+
+    def _tick(self, n: int = 1) -> None:
+        self._pending += n
+        if self._pending >= BATCH_SIZE:
+            self.commit()
+
+    def commit(self) -> None:
+        self.session.commit()
+        self._pending = 0
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        try:
+            self.commit()
+        finally:
+            self.session.close()
+            self._closed = True
