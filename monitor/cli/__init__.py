@@ -64,7 +64,8 @@ def main(argv: list[str] | None = None) -> int:
 
     command = typer.main.get_command(app)
     try:
-        command.main(args=argv, prog_name="shopmon", standalone_mode=False)
+        # Without standalone mode, click returns a `typer.Exit(code)` raised by a command.
+        result = command.main(args=argv, prog_name="shopmon", standalone_mode=False)
     except ShopmonError as exc:
         typer.echo(f"shopmon: error: {exc}", err=True)
         return exc.exit_code
@@ -92,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
             exc.show()
             return exc.exit_code
         raise
-    return 0
+    return result if type(result) is int else 0
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -11,6 +11,10 @@ import typer
 
 from monitor.cli.context import AppState, ready_settings
 from monitor.config import load_settings
+from monitor.errors import ConfigError
+
+# Shorter leases would be renewed more often than a busy database answers.
+MIN_LEASE_SECONDS = 0.5
 
 
 def register(app: typer.Typer) -> None:
@@ -23,11 +27,11 @@ def schedule(
     once: Annotated[bool, typer.Option("--once", help="Run every job that is due now once, then exit (for cron).")] = False,
     lease_seconds: Annotated[
         Optional[float],
-        typer.Option("--lease-seconds", min=0.5, help="Leader lease; a standby takes over this long after the active scheduler dies [default: scheduler.lease_seconds]."),
+        typer.Option("--lease-seconds", help="Leader lease; a standby takes over this long after the active scheduler dies [default: scheduler.lease_seconds]."),
     ] = None,
     stop_timeout: Annotated[
         Optional[float],
-        typer.Option("--stop-timeout", min=0, help="On SIGTERM wait this long for running jobs, then kill them [default: scheduler.stop_timeout_seconds]."),
+        typer.Option("--stop-timeout", help="On SIGTERM wait this long for running jobs, then kill them [default: scheduler.stop_timeout_seconds]."),
     ] = None,
     json_logs: Annotated[bool, typer.Option("--json-logs", help="Log JSON lines (one per job run) instead of text.")] = False,
 ) -> None:
@@ -39,6 +43,10 @@ def schedule(
     from monitor.scheduler.logs import setup_logging
     from monitor.scheduler.service import EXIT_FORCED, Daemon, run_once
 
+    if lease_seconds is not None and lease_seconds < MIN_LEASE_SECONDS:
+        raise ConfigError(f"--lease-seconds must be at least {MIN_LEASE_SECONDS} (got {lease_seconds:g})")
+    if stop_timeout is not None and stop_timeout < 0:
+        raise ConfigError(f"--stop-timeout cannot be negative (got {stop_timeout:g})")
     settings = ready_settings(ctx)
     setup_logging(json_lines=json_logs or settings.scheduler.json_logs)
     if once:
