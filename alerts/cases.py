@@ -11,7 +11,9 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
+from sqlalchemy import insert
 from sqlmodel import Session, select
 
 from models.base import utcnow
@@ -204,7 +206,8 @@ def open_cases(session: Session, settings: Settings, *, now: datetime | None = N
         ).all():
             reviews[review.id] = (review, listing)
 
-    opened = 0
+    new_rows: list[dict[str, Any]] = []
+    opened_data: dict[int, dict[str, Any]] = {}
     for rid in sorted(involved):
         if rid not in reviews:
             log.warning("flag points at review %s which does not exist; skipped", rid)
@@ -212,42 +215,59 @@ def open_cases(session: Session, settings: Settings, *, now: datetime | None = N
         review, listing = reviews[rid]
         ev = evidence.get(rid, _Evidence())
         case = existing.get(rid)
-        if case is None:
-            if rid not in wanted:
-                continue
-            kinds = sorted(ev.kinds)
-            severity, why = severity_for(
-                review.rating,
-                kinds,
-                sales=listing.sales if listing else None,
-                helpful_votes=review.helpful_votes,
-                photos=len(review.photos or []),
-            )
-            case = Case(
-                review_id=rid,
-                flag_id=ev.flag_id,
-                shop_id=review.shop_id,
-                listing_id=review.listing_id,
-                buyer_nick=review.reviewer_nick,
-                item_title=listing.title if listing else None,
-                review_text=review.text,
-                rating=review.rating,
-                severity=severity,
-                cause=ev.cause,
-                kinds=kinds,
-                guidance=guidance_for(kinds, ev.cause, language),
-                opened_at=now,
-                updated_at=now,
-                last_progress_at=now,
-            )
-            session.add(case)
-            session.flush()
-            session.add(
-                _event(case, "opened", actor=SYSTEM_ACTOR, at=now, severity=severity, severity_reasons=why, flag_reasons=ev.reasons)
-            )
-            opened += 1
+        if case is not None:
+            _enrich(session, case, review, listing, ev, now=now, language=language)
             continue
-        _enrich(session, case, review, listing, ev, now=now, language=language)
+        if rid not in wanted:
+            continue
+        kinds = sorted(ev.kinds)
+        severity, why = severity_for(
+            review.rating,
+            kinds,
+            sales=listing.sales if listing else None,
+            helpful_votes=review.helpful_votes,
+            photos=len(review.photos or []),
+        )
+        new_rows.append(
+            {
+                "review_id": rid,
+                "flag_id": ev.flag_id,
+                "shop_id": review.shop_id,
+                "listing_id": review.listing_id,
+                "buyer_nick": review.reviewer_nick,
+                "item_title": listing.title if listing else None,
+                "review_text": review.text,
+                "rating": review.rating,
+                "severity": severity,
+                "cause": ev.cause,
+                "state": "open",
+                "contact_status": "none",
+                "kinds": kinds,
+                "guidance": guidance_for(kinds, ev.cause, language),
+                "opened_at": now,
+                "updated_at": now,
+                "last_progress_at": now,
+            }
+        )
+        opened_data[rid] = {"severity": severity, "severity_reasons": why, "flag_reasons": ev.reasons}
+
+    # Bulk inserts: building thousands of ORM objects costs more than the database work
+    # when a first crawl brings a shop's whole history of bad reviews.
+    opened = 0
+    session.flush()
+    for start in range(0, len(new_rows), 500):
+        chunk = new_rows[start : start + 500]
+        ids = session.execute(
+            insert(Case).returning(Case.id, Case.review_id, sort_by_parameter_order=True), chunk
+        ).all()
+        session.execute(
+            insert(CaseEvent),
+            [
+                {"case_id": cid, "at": now, "actor": SYSTEM_ACTOR, "action": "opened", "note": None, "data": opened_data[rid]}
+                for cid, rid in ids
+            ],
+        )
+        opened += len(ids)
 
     for flag in orphan_attacks:
         if session.exec(select(Case.id).where(Case.flag_id == flag.id)).first() is not None:

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import exists, or_
+from sqlalchemy import exists, insert, or_
 from sqlmodel import Session, select
 
 from models.alerts import Alert
@@ -77,7 +77,7 @@ class _Queue:
         for start in range(0, len(keys), 500):
             chunk = keys[start : start + 500]
             found.update(self.session.exec(select(Alert.dedup_key).where(Alert.dedup_key.in_(chunk))).all())
-        return found | (set(keys) & set(self._pending))
+        return found | {k for k in keys if k in self._pending}
 
     def add(
         self,
@@ -90,34 +90,45 @@ class _Queue:
         subject: AlertSubject,
         case_id: int | None = None,
         immediate: bool = False,
-    ) -> Alert | None:
+    ) -> bool:
+        """Stage one alert; False when nobody is configured to receive it (then it is not written)."""
         recipients = recipients_for(self.settings, kind)
         if not recipients:
             # Not written, so it is raised as soon as someone configures a recipient.
             log.warning("no recipients configured for %s alerts; %s not queued", kind, dedup_key)
-            return None
+            return False
         window, send_at = (self.now.strftime("%Y%m%dT%H%M%S.%f"), self.now) if immediate else (self.window, self.send_at)
-        alert = Alert(
-            kind=kind,
-            dedup_key=dedup_key,
-            group_key=f"{kind}:{scope}:{window}",
-            recipients=recipients,
-            payload=payload,
-            severity=severity,
-            case_id=case_id,
-            next_attempt_at=send_at,
-            created_at=self.now,
-        )
+        row: dict[str, Any] = {
+            "kind": kind,
+            "dedup_key": dedup_key,
+            "group_key": f"{kind}:{scope}:{window}",
+            "recipients": recipients,
+            "payload": payload,
+            "severity": severity,
+            "case_id": case_id,
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": send_at,
+            "created_at": self.now,
+            "last_error": None,
+        }
         silence = matching_silence(self.silences, subject)
         if silence is not None:
-            alert.status = "suppressed"
-            alert.last_error = f"silenced by silence #{silence.id} until {silence.until.isoformat()}"
+            row["status"] = "suppressed"
+            row["last_error"] = f"silenced by silence #{silence.id} until {silence.until.isoformat()}"
             self.suppressed += 1
         else:
             self.queued += 1
-        self.session.add(alert)
-        self._pending[dedup_key] = alert
-        return alert
+        self._pending[dedup_key] = row
+        return True
+
+    def write(self) -> None:
+        # Core bulk insert: thousands of alerts after a first crawl would otherwise spend
+        # most of their time constructing ORM objects.
+        rows = list(self._pending.values())
+        self._pending.clear()
+        for start in range(0, len(rows), 500):
+            self.session.execute(insert(Alert), rows[start : start + 500])
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -260,7 +271,7 @@ def _escalations(q: _Queue) -> None:
             "next_step": next_step,
             "hours": hours,
         }
-        alert = q.add(
+        queued = q.add(
             kind="escalation",
             dedup_key=key,
             scope=f"shop{case.shop_id}",
@@ -269,7 +280,7 @@ def _escalations(q: _Queue) -> None:
             subject=AlertSubject("escalation", case.shop_id, case.listing_id, payload["reviewer_id"]),
             case_id=case.id,
         )
-        if alert is None:
+        if not queued:
             continue
         case.escalated_at = q.now
         q.session.add(case)
@@ -387,6 +398,7 @@ def evaluate(session: Session, settings: Settings, *, now: datetime | None = Non
     _escalations(q)
     _flag_alerts(q, "image_mismatch")
     _crawl_health(q)
+    q.write()
     session.flush()
     if q.suppressed:
         log.info("%d alert(s) suppressed by silences", q.suppressed)
@@ -419,5 +431,6 @@ def queue_report(
         subject=AlertSubject(kind),
         immediate=True,
     )
+    q.write()
     session.flush()
     return q.queued
