@@ -47,7 +47,8 @@ def declared_charset(body: bytes, content_type: str | None = None) -> str | None
         m = _HEADER_CHARSET.search(content_type)
         if m:
             return m.group(1).lower()
-    m = _META_CHARSET.search(body[:4096])
+    # saved DOMs put injected <script> tags (150 KB in a real Tmall save) before the <meta>
+    m = _META_CHARSET.search(body, 0, 262144)
     return m.group(1).decode("ascii").lower() if m else None
 
 

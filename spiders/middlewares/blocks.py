@@ -6,36 +6,19 @@ stops and records why (CrawlRun.failure_kind) instead of storing the wall as "ze
 
 from __future__ import annotations
 
-import re
-from urllib.parse import urlparse
-
 from scrapy import Request
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from scrapy.utils.defer import deferred_from_coro
 
-_CAPTCHA = re.compile(
-    rb"validateCaptcha|captchacharacters|_____tmd_____|nc_1_wrapper|\xe6\xbb\x91\xe5\x8a\xa8\xe9\xaa\x8c\xe8\xaf\x81"  # 滑动验证
-    rb"|<title>[^<]{0,40}(?:captcha|Robot Check|\xe9\xaa\x8c\xe8\xaf\x81\xe7\xa0\x81)",  # 验证码
-    re.I,
-)
-_LOGIN_FORM = re.compile(rb"<form[^>]+(?:name=\"signIn\"|id=\"J_LoginForm\"|id=\"loginForm\"|id=\"formlogin\")", re.I)
-_LOGIN_URL = re.compile(r"login\.taobao\.com|login\.tmall\.com|passport\.jd\.com|/ap/signin|/member/login|/login\b")
+from spiders.parsing.walls import classify_wall as classify_page
 
 
 def classify_wall(response: Response, request: Request | None = None) -> str | None:
     """'captcha', 'login' or None for a response that looks like real content."""
     if request is not None and request.meta.get("shopmon_image"):
         return None
-    url = response.url
-    if _LOGIN_URL.search(urlparse(url).netloc + urlparse(url).path):
-        return "login"
-    head = response.body[:65536]
-    if _CAPTCHA.search(head):
-        return "captcha"
-    if _LOGIN_FORM.search(head):
-        return "login"
-    return None
+    return classify_page(response.body, response.url)
 
 
 class WallDetectionMiddleware:

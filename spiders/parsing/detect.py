@@ -8,6 +8,7 @@ from urllib.parse import urlparse
 
 from spiders.parsing import amazon, jd, schemaorg, shopify, taobao, tmall
 from spiders.parsing.common import PageResult, ParseError
+from spiders.parsing.walls import classify_wall
 
 _ITEM_ID = re.compile(rb"itemId\s*:\s*['\"]\d")
 Parser = Callable[[bytes, str], PageResult]
@@ -91,6 +92,9 @@ def parse_page(body: bytes, url: str | None = None, site: str | None = None, con
     """Parse a saved page: site from ``site``, else the URL, else the content."""
     if not body:
         raise ParseError("empty page")
+    wall = classify_wall(body, url)
+    if wall:
+        raise ParseError(f"this is a {wall} page, not content (the site wants a {'human' if wall == 'captcha' else 'login'})")
     site = site or detect_site(body, url)
     if site not in SITES:
         raise ParseError(f"unknown site {site!r}; choose one of {', '.join(SITES)}")

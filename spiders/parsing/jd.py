@@ -187,7 +187,8 @@ def parse_list(body: bytes, url: str, content_type: str | None = None) -> PageRe
     result = PageResult(page_kind="shop")
     result.count("decode_errors", doc.decode_errors)
     cards = tree.xpath(f"//*[{has_class('gl-i-wrap')}][@data-sku] | //li[@sku]")
-    if not cards and "gl-item" not in doc.text:
+    # an empty shop still has the list container; anything else is not a listing page
+    if not cards and not any(m in doc.text for m in ("gl-item", "gl-warp", "J_goodsList")):
         raise ParseError("no product cards: not a JD listing page")
     for card in cards:
         sku = card.get("data-sku") or card.get("sku")
