@@ -251,7 +251,8 @@ class Registry:
             tmp = Path(tempfile.mkdtemp(dir=folder, prefix=f".{version}."))
             try:
                 try:
-                    sio.dump(estimator, tmp / MODEL_FILE)
+                    with _packed_vocabularies(estimator):
+                        sio.dump(estimator, tmp / MODEL_FILE)
                 except Exception as exc:  # skops raises many types for unsupported objects
                     raise RegistryError(f"cannot save model {name!r} with skops: {exc}") from None
                 # Refuse now what load() would refuse later, while the trainer can still fix it.
@@ -442,6 +443,7 @@ class Registry:
             estimator = sio.load(path, trusted=list(untrusted))
         except Exception as exc:
             raise RegistryError(f"cannot load model file {path}: {exc}") from None
+        _unpack_vocabularies(estimator)
         _warn_library_drift(meta)
         return estimator, meta
 
@@ -465,6 +467,78 @@ class Registry:
     def _mirror(self, name: str) -> None:
         if self.session is not None:
             sync_to_db(self, self.session, name=name)
+
+
+VOCAB_MARKER = "__shopmon_packed_vocabulary__"
+
+
+def _estimators(obj: Any, seen: set[int] | None = None) -> Iterator[Any]:
+    """Every estimator object reachable from ``obj`` (pipelines, unions, column transformers...)."""
+    from sklearn.base import BaseEstimator
+
+    seen = set() if seen is None else seen
+    if id(obj) in seen:
+        return
+    seen.add(id(obj))
+    if isinstance(obj, BaseEstimator):
+        yield obj
+        children: Iterable[Any] = vars(obj).values()
+    elif isinstance(obj, list | tuple):
+        children = obj
+    elif isinstance(obj, dict):
+        children = obj.values()
+    else:
+        return
+    for child in children:
+        if isinstance(child, BaseEstimator | list | tuple | dict):
+            yield from _estimators(child, seen)
+
+
+def _pack(vocabulary: dict[str, int]) -> dict[str, Any]:
+    import numpy as np
+
+    terms = sorted(vocabulary, key=vocabulary.__getitem__)
+    encoded = [t.encode("utf-8") for t in terms]
+    offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+    np.cumsum([len(b) for b in encoded], out=offsets[1:])
+    return {VOCAB_MARKER: 1, "utf8": np.frombuffer(b"".join(encoded), dtype=np.uint8).copy(), "offsets": offsets}
+
+
+def _unpack(packed: dict[str, Any]) -> dict[str, int]:
+    data = packed["utf8"].tobytes()
+    off = packed["offsets"]
+    return {data[off[i] : off[i + 1]].decode("utf-8"): i for i in range(len(off) - 1)}
+
+
+@contextmanager
+def _packed_vocabularies(estimator: Any) -> Iterator[None]:
+    """Store text vectorizers' vocabularies as two arrays while dumping.
+
+    skops writes a dict node per vocabulary entry: 330 000 character n-grams took 30 s and
+    140 MiB to save and 38 s to load. Packed, they are two numpy arrays (UTF-8 bytes and
+    offsets); ``_unpack_vocabularies`` restores the dict after loading. The caller's object
+    is restored as soon as the dump is done.
+    """
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    swapped = []
+    try:
+        for est in _estimators(estimator):
+            vocab = getattr(est, "vocabulary_", None)
+            if isinstance(est, CountVectorizer) and isinstance(vocab, dict):
+                est.vocabulary_ = _pack(vocab)
+                swapped.append((est, vocab))
+        yield
+    finally:
+        for est, vocab in swapped:
+            est.vocabulary_ = vocab
+
+
+def _unpack_vocabularies(estimator: Any) -> None:
+    for est in _estimators(estimator):
+        vocab = getattr(est, "vocabulary_", None)
+        if isinstance(vocab, dict) and VOCAB_MARKER in vocab:
+            est.vocabulary_ = _unpack(vocab)
 
 
 def _write_holdout(path: Path, frame: Any) -> str:

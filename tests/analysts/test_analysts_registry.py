@@ -182,3 +182,27 @@ def test_versions_are_mirrored_into_the_database(db_settings, session) -> None:
     assert set(rows) == {v1, v2}
     assert rows[v2].live and not rows[v1].live
     assert rows[v1].metrics["n"] == 6
+
+
+def test_vectorizer_vocabularies_survive_packing_in_nested_pipelines(tmp_path: Path) -> None:
+    from sklearn.compose import ColumnTransformer
+    from sklearn.pipeline import FeatureUnion, Pipeline
+
+    import pandas as pd
+
+    union = FeatureUnion([("w", TfidfVectorizer()), ("c", TfidfVectorizer(analyzer="char", ngram_range=(1, 2)))])
+    texts = TEXTS + ["退款！！", "质量很好"]
+    labels = LABELS + [1, 0]
+    model = Pipeline([("f", ColumnTransformer([("t", union, "text")])), ("clf", LogisticRegression())])
+    frame = pd.DataFrame({"text": texts})
+    model.fit(frame, labels)
+    before = {k: dict(v) for k, v in (("w", model[0].transformers_[0][1].transformer_list[0][1].vocabulary_),
+                                      ("c", model[0].transformers_[0][1].transformer_list[1][1].vocabulary_))}
+    reg = Registry(tmp_path)
+    reg.save("deceptive", model, metrics={}, params={}, thresholds={}, data_fingerprint="x")
+    # The caller's model is untouched by the packing used while saving.
+    assert model[0].transformers_[0][1].transformer_list[1][1].vocabulary_ == before["c"]
+    loaded, _ = reg.load("deceptive")
+    fitted = loaded[0].transformers_[0][1].transformer_list
+    assert fitted[0][1].vocabulary_ == before["w"] and fitted[1][1].vocabulary_ == before["c"]
+    np.testing.assert_allclose(loaded.predict_proba(frame), model.predict_proba(frame))
