@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import click
 import pytest
 import typer
 from typer.testing import CliRunner
@@ -15,8 +14,8 @@ def _command_paths() -> list[tuple[str, ...]]:
     root = typer.main.get_command(app)
     paths: list[tuple[str, ...]] = []
 
-    def walk(cmd: click.Command, prefix: tuple[str, ...]) -> None:
-        if isinstance(cmd, click.Group):
+    def walk(cmd, prefix: tuple[str, ...]) -> None:  # noqa: ANN001
+        if hasattr(cmd, "commands"):
             for name, sub in cmd.commands.items():
                 walk(sub, (*prefix, name))
         if prefix:
@@ -63,3 +62,10 @@ def test_python_dash_m_works() -> None:
 
     out = subprocess.run([sys.executable, "-m", "monitor", "--help"], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0 and "shopmon" in out.stdout
+
+
+def test_usage_error_is_one_clear_message(capsys) -> None:
+    from monitor.cli import main
+
+    assert main(["db", "upgrade", "--no-such-option"]) == 2
+    assert "No such option" in capsys.readouterr().err
