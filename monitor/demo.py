@@ -116,7 +116,9 @@ def run_demo(data_dir: Path, progress: Callable[[str], None] = lambda _m: None) 
         settings = load_settings(
             data_dir=data_dir,
             shops=market.shops(),
-            alerts={"recipients": DEMO_RECIPIENTS, "supervisors": ["supervisor@demo.shopmon.invalid"]},
+            # group_window_minutes=0: the demo sends right after evaluating, not after a 5-minute window.
+            alerts={"recipients": DEMO_RECIPIENTS, "supervisors": ["supervisor@demo.shopmon.invalid"],
+                    "group_window_minutes": 0},
             # The local marketplace is ours: no need to wait between requests.
             crawl={"download_delay": 0, "autothrottle": False, "concurrency_per_domain": 8},
         )
