@@ -1,7 +1,238 @@
-"""``shopmon model`` commands (being built)."""
+"""``shopmon model train|evaluate|predict|cv``: review classifiers on CSV/TSV/JSONL files."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Annotated, Any, Optional
 
 import typer
 
+from monitor.cli.context import ready_settings, settings_from
+from monitor.errors import DataError
+
+log = logging.getLogger(__name__)
+
+DataArg = Annotated[Path, typer.Argument(help="CSV, TSV or JSONL file with a `text` column.", show_default=False)]
+LabelOpt = Annotated[str, typer.Option("--label", "-l", help="Column holding the true label.")]
+PositiveOpt = Annotated[
+    Optional[str],
+    typer.Option("--positive", "-p", help="Label value of the positive class (binary). 0/1 and true/false need none; "
+                 "without it other labels train a multi-class model."),
+]
+MapOpt = Annotated[
+    Optional[list[str]],
+    typer.Option("--map", "-m", help="Rename a column, SRC=DST (repeatable), e.g. --map review=text."),
+]
+ClfOpt = Annotated[str, typer.Option("--clf", help="Classifier: logreg (default) or svm (calibrated linear SVM).")]
+
+
+def _table(data: Path, label: str | None, positive: str | None, mapping: list[str] | None, id_column: str | None = None):  # noqa: ANN202
+    from monitor.training.io import parse_mapping, read_table
+
+    return read_table(data, label=label, positive=positive, mapping=parse_mapping(mapping), id_column=id_column)
+
+
+def _print_json(obj: Any) -> None:
+    typer.echo(json.dumps(obj, indent=2, ensure_ascii=False, default=_jsonable))
+
+
+def _jsonable(value: Any) -> Any:
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError(type(value).__name__)
+
+
+def _load(settings: Any, name: str, version: str | None):  # noqa: ANN202
+    from monitor.registry import registry_for
+
+    registry = registry_for(settings)
+    estimator, meta = registry.load(name, version)
+    return estimator, meta
+
+
+def _threshold(meta: Any) -> float:
+    return float(meta.thresholds.get("positive", 0.5))
+
+
+def train_cmd(
+    ctx: typer.Context,
+    data: DataArg,
+    name: Annotated[str, typer.Option("--name", "-n", help="Model name in the registry (e.g. malicious, deceptive).")],
+    label: LabelOpt,
+    positive: PositiveOpt = None,
+    mapping: MapOpt = None,
+    holdout: Annotated[float, typer.Option(help="Share of rows kept out of training to measure the version "
+                                                "(stored for the promotion gate); 0 uses cross-validation only.")] = 0.2,
+    folds: Annotated[int, typer.Option(min=2, help="Folds used to pick the decision threshold.")] = 5,
+    clf: ClfOpt = "logreg",
+    report: Annotated[bool, typer.Option("--report/--no-report", help="Write report.html next to the version.")] = True,
+) -> None:
+    """Train a model on a labeled file, register it as a new version, print the version id last.
+
+    The first version of a name goes live; later ones wait for `shopmon model promote`.
+    The decision threshold is set from out-of-fold scores to reach detection.precision_target.
+    """
+    from monitor.db import session_scope
+    from monitor.registry import registry_for
+    from monitor.training.fit import holdout_frame, train
+
+    settings = ready_settings(ctx)
+    table = _table(data, label, positive, mapping)
+    trained = train(table, precision_target=settings.detection.precision_target, folds=folds, holdout=holdout, clf=clf)
+    trained.params["source"] = str(data)
+    with session_scope(settings) as session:
+        registry = registry_for(settings, session=session)
+        version = registry.save(
+            name,
+            trained.estimator,
+            metrics=trained.metrics,
+            params=trained.params,
+            thresholds=trained.thresholds,
+            data_fingerprint="sha256:" + table.fingerprint(),
+            holdout=holdout_frame(trained),
+        )
+        folder = Path(registry.meta(name, version).path)
+    if report:
+        _write_report(folder, name, version, trained, table)
+    m = trained.metrics
+    typer.echo(f"trained {name} on {trained.params['rows'] - trained.params['holdout_rows']} rows; "
+               f"{m.get('evaluated_on')}: accuracy {m['accuracy']:.4f}, f1 {m['f1']:.4f}")
+    typer.echo(version)
+
+
+def _write_report(folder: Path, name: str, version: str, trained: Any, table: Any) -> None:
+    try:
+        from monitor.training.report import write_report
+    except ModuleNotFoundError as exc:  # the analysts' report module is optional here
+        if exc.name != "monitor.training.report":
+            raise
+        return
+    from monitor.training.fit import score
+
+    held = trained.holdout
+    if held is not None:
+        y, s, texts = held.y, score(trained.estimator, held, trained.params), held.frame["text"].tolist()
+        title = f"{version}: held-out evaluation"
+    else:
+        y, s, texts = table.y, trained.oof_scores, table.frame["text"].tolist()
+        title = f"{version}: out-of-fold evaluation"
+    binary = table.positive is not None
+    write_report(
+        folder,
+        title=title,
+        y_true=y,
+        scores=s,
+        threshold=trained.threshold if binary else trained.thresholds,
+        feature_importance=_importance(trained.estimator),
+        texts=texts,
+        classes=None if binary else [str(c) for c in trained.estimator.classes_],
+        precision_target=trained.params["precision_target"],
+        extra_metrics=trained.metrics.get("cv"),
+    )
+
+
+def _importance(estimator: Any, k: int = 25) -> list[tuple[str, float]] | None:
+    """Largest linear weights (positive class / first class), named by their n-gram."""
+    import numpy as np
+
+    try:
+        names = estimator.named_steps["features"].get_feature_names_out()
+        clf = estimator.named_steps["clf"]
+        coef = getattr(clf, "coef_", None)
+        if coef is None and hasattr(clf, "estimators_"):
+            coef = clf.estimators_[0].coef_
+        if coef is None:
+            return None
+        w = np.asarray(coef)[0]
+    except (AttributeError, KeyError, ValueError):
+        return None
+    top = np.argsort(-np.abs(w))[:k]
+    return [(str(names[i]).split("__")[-1], float(w[i])) for i in top]
+
+
+def evaluate_cmd(
+    ctx: typer.Context,
+    data: DataArg,
+    model: Annotated[str, typer.Option("--model", help="Registry model name.")],
+    label: LabelOpt,
+    positive: PositiveOpt = None,
+    mapping: MapOpt = None,
+    version: Annotated[Optional[str], typer.Option(help="Version id (default: the live one).")] = None,
+) -> None:
+    """Score a labeled file with a registered model and print metrics as JSON.
+
+    Metrics: accuracy, precision, recall, f1, roc_auc, pr_auc and the confusion matrix
+    ([[tn, fp], [fn, tp]] for binary models), at the version's decision threshold.
+    """
+    from monitor.training.fit import evaluate
+
+    settings = settings_from(ctx)
+    estimator, meta = _load(settings, model, version)
+    if positive is None and meta.params.get("positive") is not None and meta.params.get("label_column") == label:
+        positive = meta.params["positive"]
+    table = _table(data, label, positive, mapping)
+    metrics = evaluate(estimator, table, meta.params, _threshold(meta))
+    metrics["model_version"] = meta.version
+    _print_json(metrics)
+
+
+def predict_cmd(
+    ctx: typer.Context,
+    data: DataArg,
+    model: Annotated[str, typer.Option("--model", help="Registry model name.")],
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write here (.csv, .tsv or .jsonl) "
+                                                   "instead of CSV on stdout.")] = None,
+    mapping: MapOpt = None,
+    id_column: Annotated[Optional[str], typer.Option(help="Column to copy as `id` (default: id or review_id, "
+                                                      "else the 1-based row number).")] = None,
+    version: Annotated[Optional[str], typer.Option(help="Version id (default: the live one).")] = None,
+) -> None:
+    """Write one row per input row, in input order: id, score (positive-class probability), label."""
+    from monitor.training.fit import predict_frame
+
+    settings = settings_from(ctx)
+    estimator, meta = _load(settings, model, version)
+    table = _table(data, None, None, mapping, id_column)
+    frame = predict_frame(estimator, table, meta.params, _threshold(meta))
+    if output is None:
+        typer.echo(frame.to_csv(index=False), nl=False)
+        return
+    suffix = output.suffix.lower()
+    try:
+        if suffix in (".jsonl", ".ndjson"):
+            frame.to_json(output, orient="records", lines=True, force_ascii=False)
+        elif suffix in (".tsv", ".tab"):
+            frame.to_csv(output, sep="\t", index=False)
+        elif suffix == ".csv":
+            frame.to_csv(output, index=False)
+        else:
+            raise DataError(f"--output {output}: use a .csv, .tsv or .jsonl file name")
+    except OSError as exc:
+        raise DataError(f"cannot write {output}: {exc.strerror}") from None
+    typer.echo(f"wrote {len(frame)} predictions to {output} ({meta.version})", err=True)
+
+
+def cv_cmd(
+    data: DataArg,
+    label: LabelOpt,
+    positive: PositiveOpt = None,
+    mapping: MapOpt = None,
+    folds: Annotated[int, typer.Option(min=2, help="Number of folds.")] = 5,
+    group_column: Annotated[Optional[str], typer.Option(help="Keep rows with the same value of this column in the "
+                                                         "same fold (e.g. fold, hotel, reviewer_id).")] = None,
+    clf: ClfOpt = "logreg",
+) -> None:
+    """Cross-validate the training recipe on a labeled file and print metrics as JSON."""
+    from monitor.training.fit import cross_validate
+
+    table = _table(data, label, positive, mapping)
+    _print_json(cross_validate(table, folds=folds, group_column=group_column, clf=clf))
+
 
 def register(app: typer.Typer) -> None:
-    pass
+    app.command("train")(train_cmd)
+    app.command("evaluate")(evaluate_cmd)
+    app.command("predict")(predict_cmd)
+    app.command("cv")(cv_cmd)

@@ -1,0 +1,164 @@
+"""``detect()``: score new reviews with the live text models, write flags, then run behaviour.
+
+Flags are evidence: a re-score updates the flag its model version wrote (score, reasons) and never
+deletes one, so an extortion review later edited to five stars keeps its record. Works in batches
+with the caller's session (no commit here), so 100k reviews never sit in memory at once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlmodel import Session, select
+
+from models import Flag, Review, utcnow
+from monitor.config import Settings
+from monitor.detection.phrases import cue_reasons
+from monitor.detection.text import TextModel, TextModels, TextScore, load_models, score_texts
+
+log = logging.getLogger(__name__)
+
+BATCH = 2000
+REVIEW_FLAG_KINDS = ("malicious", "deceptive", "cause")
+
+
+@dataclass
+class DetectSummary:
+    scored: int = 0
+    created: dict[str, int] = field(default_factory=lambda: dict.fromkeys(REVIEW_FLAG_KINDS, 0))
+    updated: int = 0
+    model_versions: dict[str, str] = field(default_factory=dict)
+    behaviour: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, int]:
+        out = {"reviews_scored": self.scored, **self.created, "flags_updated": self.updated}
+        for key, value in self.behaviour.items():
+            out[key] = out.get(key, 0) + int(value)
+        return out
+
+
+def review_text(review: Review) -> str:
+    """What the text models read: title, review and follow-up (demands often arrive in the 追评)."""
+    return "\n".join(p for p in (review.title, review.text, review.follow_up_text) if p and p.strip())
+
+
+def detect(
+    session: Session, settings: Settings, *, rescore: bool = False, now: datetime | None = None
+) -> DetectSummary:
+    """Score reviews whose ``scored_at`` is null (all reviews with ``rescore``) and write flags."""
+    now = now or utcnow()
+    models = load_models(settings, session=session)
+    summary = DetectSummary(model_versions=models.versions())
+    scored_ids: list[int] = []
+    last_id = 0
+    while True:
+        stmt = select(Review).where(Review.id > last_id).order_by(Review.id).limit(BATCH)
+        if not rescore:
+            stmt = stmt.where(Review.scored_at.is_(None))
+        batch = list(session.exec(stmt))
+        if not batch:
+            break
+        last_id = batch[-1].id  # type: ignore[assignment]
+        _score_batch(session, settings, models, batch, now, summary)
+        scored_ids.extend(r.id for r in batch if r.id is not None)
+        session.flush()
+        # Scored rows are written; dropping them keeps memory flat on large databases.
+        session.expunge_all()
+    summary.scored = len(scored_ids)
+    summary.behaviour = _run_behaviour(session, settings, now=now, review_ids=None if rescore else scored_ids)
+    log.info("detect %s", summary.as_dict())
+    return summary
+
+
+def _run_behaviour(session: Session, settings: Settings, *, now: datetime, review_ids: list[int] | None) -> dict[str, int]:
+    if review_ids is not None and not review_ids:
+        return {}
+    try:
+        from monitor.detection import behaviour
+    except ModuleNotFoundError as exc:
+        if exc.name != "monitor.detection.behaviour":
+            raise
+        log.warning("reviewer/attack detection (monitor.detection.behaviour) is not installed; skipped")
+        return {}
+    return behaviour.run(session, settings, now=now, review_ids=review_ids)
+
+
+def _existing_flags(session: Session, review_ids: Iterable[int], versions: Iterable[str]) -> dict[tuple, Flag]:
+    stmt = select(Flag).where(
+        Flag.target_type == "review",
+        Flag.target_id.in_(list(review_ids)),  # type: ignore[attr-defined]
+        Flag.kind.in_(REVIEW_FLAG_KINDS),  # type: ignore[attr-defined]
+        Flag.model_version.in_(list(versions)),  # type: ignore[attr-defined]
+    )
+    return {(f.kind, f.target_id, f.model_version): f for f in session.exec(stmt)}
+
+
+def _score_batch(
+    session: Session, settings: Settings, models: TextModels, batch: list[Review], now: datetime, summary: DetectSummary
+) -> None:
+    texts = [review_text(r) for r in batch]
+    scores = score_texts(models, texts)
+    existing = _existing_flags(session, [r.id for r in batch if r.id is not None], models.versions().values())
+    bad_max = settings.detection.case_max_rating
+    for review, text, sc in zip(batch, texts, scores, strict=True):
+        review.scored_at = now
+        session.add(review)
+        if not text.strip():
+            continue
+        if sc.is_malicious:
+            _put(session, existing, summary, review, models["malicious"], "malicious", "malicious", sc.malicious,
+                 malicious_reasons(models["malicious"], text, sc))
+        if sc.is_deceptive:
+            _put(session, existing, summary, review, models["deceptive"], "deceptive", "deceptive", sc.deceptive,
+                 deceptive_reasons(models["deceptive"], text, sc))
+        # A cause only for genuine bad reviews: extortion is not an after-sales problem to fix.
+        if review.rating is not None and review.rating <= bad_max and not sc.is_malicious:
+            _put(session, existing, summary, review, models["cause"], "cause", sc.cause, sc.cause_score,
+                 cause_reasons(models["cause"], text, sc))
+
+
+def _put(
+    session: Session, existing: dict[tuple, Flag], summary: DetectSummary, review: Review, model: TextModel,
+    kind: str, label: str, score: float, reasons: list[str],
+) -> None:
+    flag = existing.get((kind, review.id, model.version))
+    if flag is None:
+        flag = Flag(kind=kind, target_type="review", target_id=review.id, model_version=model.version,
+                    score=score, label=label, reasons=reasons, shop_id=review.shop_id,
+                    listing_id=review.listing_id, review_id=review.id, reviewer_id=review.reviewer_id)
+        summary.created[kind] += 1
+    else:
+        flag.score, flag.label, flag.reasons = score, label, reasons
+        summary.updated += 1
+    session.add(flag)
+
+
+def _features_line(grams: list[str]) -> list[str]:
+    return ["top features: " + ", ".join(f"“{g}”" for g in grams)] if grams else []
+
+
+def malicious_reasons(model: TextModel, text: str, sc: TextScore) -> list[str]:
+    head = f"extortion/threat score {sc.malicious:.2f} ≥ threshold {model.threshold:.2f} ({model.version})"
+    cues = cue_reasons(text)
+    if not cues:
+        cues = ["no known demand or threat phrase matched: check the text"]
+    return [head, *cues, *_features_line(model.top_features(text, class_index=1))]
+
+
+def deceptive_reasons(model: TextModel, text: str, sc: TextScore) -> list[str]:
+    head = f"fabricated-text score {sc.deceptive:.2f} ≥ threshold {model.threshold:.2f} ({model.version})"
+    return [head, *_features_line(model.top_features(text, class_index=1))]
+
+
+def cause_reasons(model: TextModel, text: str, sc: TextScore) -> list[str]:
+    classes = model.classes
+    best = sc.cause_best
+    if sc.cause == best:
+        head = f"after-sales cause {sc.cause} (p={sc.cause_score:.2f}, {model.version})"
+    else:
+        head = (f"best guess {best} (p={sc.cause_score:.2f}) is below its threshold "
+                f"{model.thresholds.get(best, 0):.2f}; routed as {sc.cause}")
+    return [head, *_features_line(model.top_features(text, class_index=classes.index(best)))]
