@@ -17,8 +17,8 @@ TEXT_ALIASES = ("text", "review", "content", "body")
 
 
 def review_text(review) -> str:  # noqa: ANN001
-    """What the text models read: the title (when there is one) and the body."""
-    return review.text if not review.title else f"{review.title}\n{review.text}"
+    """What the text models read: title and body together, exactly as detection scores them."""
+    return f"{review.title} {review.text}" if review.title else (review.text or "")
 
 
 def training_frame(session: Session, task: str) -> pd.DataFrame:

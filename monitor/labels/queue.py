@@ -66,7 +66,12 @@ def _threshold(meta: VersionMeta, fallback: float) -> float:
 def _scores(estimator: Any, meta: VersionMeta, texts: list[str]) -> np.ndarray:
     from monitor.training.gate import features_of
 
-    X = features_of(pd.DataFrame({"text": texts, "label": 0}), meta)
+    frame = pd.DataFrame({"text": texts, "label": 0})
+    # Models trained with numeric columns get them as unknown, as detection does; the
+    # pipeline's imputer fills them.
+    for col in meta.params.get("numeric_columns") or []:
+        frame[col] = np.nan
+    X = features_of(frame, meta)
     proba = np.asarray(estimator.predict_proba(X), dtype=float)
     return proba[:, 1] if proba.shape[1] == 2 else proba
 
