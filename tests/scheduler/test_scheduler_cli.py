@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 import scheduler_doubles
+from scheduler_fixtures import doubles, make_settings  # noqa: F401  (fixtures)
 from monitor.cli import main
 
 CONFIG = """

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from monitor.errors import ConfigError
+from scheduler_fixtures import doubles, make_settings  # noqa: F401  (fixtures)
 from monitor.scheduler.crontab import crontab_trigger
 from monitor.scheduler.lease import Lease, current_lease
 from monitor.scheduler.logs import setup_logging

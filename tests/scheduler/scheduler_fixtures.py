@@ -1,4 +1,5 @@
-"""Fixtures for the scheduler tests: settings with shops, and the hooks pointed at doubles."""
+"""Fixtures for the scheduler tests (imported by each test module: a conftest.py here would clash
+with other folders' `from conftest import ...`): settings with shops, hooks pointed at doubles."""
 
 from __future__ import annotations
 
