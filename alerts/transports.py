@@ -98,7 +98,9 @@ class SMTPTransport:
         except smtplib.SMTPAuthenticationError as exc:
             raise PermanentError(f"SMTP authentication refused for user {self.username!r} ({exc.smtp_code})") from None
         except smtplib.SMTPNotSupportedError as exc:
-            raise PermanentError(f"SMTP server {self.host}:{self.port} does not support {self.security}: {_one_line(exc)}") from None
+            raise PermanentError(
+                f"SMTP server {self.host}:{self.port} lacks a needed extension ({self.security}): {_one_line(exc)}"
+            ) from None
         except (smtplib.SMTPException, OSError, socket.timeout) as exc:
             raise TemporaryError(
                 f"cannot reach SMTP server {self.host}:{self.port}: {_one_line(exc) or type(exc).__name__}",
