@@ -1,0 +1,110 @@
+"""Storing items: upserts, edit history, deletions on full crawls, batch commits."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, select
+
+from models import Listing, ListingImage, Review, Reviewer, ReviewRevision
+from monitor.config import Settings
+from monitor.db import get_engine
+from spiders import storage
+from spiders.parsing.common import listing_item, review_item
+from spiders.storage import ItemStore, ensure_shop
+
+
+def _store(settings: Settings) -> ItemStore:
+    with Session(get_engine(settings)) as s:
+        shop = ensure_shop(s, "jd", "jd-test")
+        s.commit()
+        shop_id = shop.id
+    return ItemStore(settings, shop_id=shop_id, platform="jd")
+
+
+def _review(rid: str, text: str = "好评", rating: int = 5, **kw) -> dict:
+    return review_item("jd", review_id=rid, listing_id="100", reviewer_nick=kw.pop("nick", "j***y"), text=text,
+                       rating=rating, created_at="2026-11-01T10:00:00+08:00", **kw)
+
+
+def test_upsert_listing_merges_card_and_item_page(db_settings: Settings) -> None:
+    store = _store(db_settings)
+    card = listing_item("jd", listing_id="100", title="水壶", review_count=3, images=["https://img/a.png"])
+    page = listing_item("jd", listing_id="100", title="电热水壶 1.5L", price=89.0, currency="CNY",
+                        images=["https://img/a.png", "https://img/b.png"])
+    _, new1 = store.store_listing(card)
+    _, new2 = store.store_listing(page)
+    store.close()
+    assert (new1, new2) == (["https://img/a.png"], ["https://img/b.png"])
+    with Session(get_engine(db_settings)) as s:
+        row = s.exec(select(Listing)).one()
+        assert (row.title, row.price, row.review_count) == ("电热水壶 1.5L", 89.0, 3)  # nothing erased by None
+        roles = s.exec(select(ListingImage.role).order_by(ListingImage.position)).all()
+        assert roles == ["main", "gallery"]
+    assert store.counts.listings_seen == 1 and store.counts.listings_new == 1
+
+
+def test_reviews_new_unchanged_edited_and_deleted(db_settings: Settings) -> None:
+    store = _store(db_settings)
+    assert store.store_review(_review("1", "很好用"))[0] == "new"
+    assert store.store_review(_review("2", "一般", 3, photos=["https://img/p.jpg"]))[0] == "new"
+    store.close()
+
+    again = _store(db_settings)
+    assert again.store_review(_review("1", "很好用"))[0] == "unchanged"
+    assert again.known_reviews("jd", ["1", "2", "3"]) == {"1", "2"}
+    assert again.listing_state("jd", "100")[1] == 2
+    # review 1 edited (rating and text), review 2 gone: a full crawl of the listing completes
+    assert again.store_review(_review("1", "用了一周坏了", 1))[0] == "updated"
+    assert again.mark_deleted("jd", "100") == 1
+    again.close()
+
+    with Session(get_engine(db_settings)) as s:
+        one = s.exec(select(Review).where(Review.external_id == "1")).one()
+        two = s.exec(select(Review).where(Review.external_id == "2")).one()
+        assert (one.text, one.rating, one.revision_count, one.scored_at) == ("用了一周坏了", 1, 1, None)
+        assert two.deleted_at is not None
+        revs = s.exec(select(ReviewRevision).order_by(ReviewRevision.id)).all()
+        assert [(r.change, r.old_text, r.old_rating) for r in revs] == [("edited", "很好用", 5), ("deleted", "一般", 3)]
+        buyer = s.exec(select(ListingImage).where(ListingImage.role == "buyer")).one()
+        assert buyer.url == "https://img/p.jpg"
+        assert two.photos == ["https://img/p.jpg"]
+        assert s.exec(select(Reviewer)).one().external_id == "j***y"
+    assert again.counts.reviews_updated == 1 and again.counts.reviews_deleted == 1
+
+
+def test_follow_up_counts_as_an_edit(db_settings: Settings) -> None:
+    store = _store(db_settings)
+    store.store_review(_review("9", "还行"))
+    assert store.store_review(_review("9", "还行", follow_up_text="用了一个月坏了"))[0] == "updated"
+    store.close()
+
+
+def test_reviewer_identity_prefers_platform_tokens(db_settings: Settings) -> None:
+    store = _store(db_settings)
+    store.store_review(_review("a", nick="x**9", raw={"userMark": "token-1"}))
+    store.store_review(_review("b", nick="x**9", raw={"userMark": "token-2"}))
+    store.close()
+    with Session(get_engine(db_settings)) as s:
+        assert sorted(s.exec(select(Reviewer.external_id)).all()) == ["token-1", "token-2"]
+
+
+def test_batches_are_committed_before_the_end(db_settings: Settings, monkeypatch) -> None:
+    """A crash mid-crawl keeps every full batch: rows are visible to others before close()."""
+    monkeypatch.setattr(storage, "BATCH_SIZE", 5)
+    store = _store(db_settings)
+    for n in range(12):
+        store.store_review(_review(str(n), f"评论{n}"))
+    with Session(get_engine(db_settings)) as other:
+        visible = len(other.exec(select(Review)).all())
+    assert visible >= 10
+    store.session.rollback()  # the process dies: the unflushed tail is lost, the batches are not
+    with Session(get_engine(db_settings)) as other:
+        assert len(other.exec(select(Review)).all()) == visible
+    store.session.close()
+
+
+def test_mis_decoded_reviews_are_marked(db_settings: Settings) -> None:
+    store = _store(db_settings)
+    store.store_review(_review("m", "\ufffd\ufffd质量"))
+    store.close()
+    with Session(get_engine(db_settings)) as s:
+        assert s.exec(select(Review.decode_errors)).one() == 2
