@@ -9,6 +9,7 @@ written: a silenced alert is stored as ``suppressed`` so the record shows it hap
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -354,6 +355,21 @@ def _flag_alerts(q: _Queue, kind: Literal["attack", "image_mismatch"]) -> None:
         )
 
 
+_SECRET_HEADER = re.compile(r"(?i)\b(cookie|set-cookie|authorization|proxy-authorization)(\s*[:=]\s*).*$")
+_SECRET_VALUE = re.compile(r"(?i)\b(password|passwd|token|session(?:id)?|sid|api[_-]?key)(\s*[:=]\s*)[^\s;&]+")
+_URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/@\s]+@")
+
+
+def scrub_error(error: str | None) -> str | None:
+    """First line of a crawl error with secrets masked: spider errors can quote headers and URLs."""
+    if not error or not error.strip():
+        return None
+    line = error.strip().splitlines()[0][:300]
+    line = _SECRET_HEADER.sub(lambda m: f"{m.group(1)}{m.group(2)}[redacted]", line)
+    line = _SECRET_VALUE.sub(lambda m: f"{m.group(1)}{m.group(2)}[redacted]", line)
+    return _URL_USERINFO.sub(lambda m: f"{m.group(1)}[redacted]@", line)
+
+
 def _crawl_health(q: _Queue) -> None:
     runs = list(q.session.exec(select(CrawlRun).where(CrawlRun.status == "failed").order_by(CrawlRun.id)).all())
     keys = {f"crawl_health:run:{r.id}": r for r in runs}
@@ -371,8 +387,7 @@ def _crawl_health(q: _Queue) -> None:
             "shop_config_id": run.shop_config_id,
             "spider": run.spider,
             "failure_kind": run.failure_kind or "error",
-            # The first line only: spider errors can quote request headers.
-            "error": (run.error or "").strip().splitlines()[0][:300] if run.error else None,
+            "error": scrub_error(run.error),
             "started_at": _iso(run.started_at),
             "finished_at": _iso(run.finished_at),
             "requests": run.requests,

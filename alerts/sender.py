@@ -40,6 +40,7 @@ BACKOFF_MAX = timedelta(hours=6)
 # A sender that died mid-run leaves rows in 'sending'; after this long they are retried.
 CLAIM_LEASE = timedelta(minutes=15)
 MAX_GROUPS_PER_RUN = 1000
+MAX_ALERTS_PER_EMAIL = 100
 DB_RETRIES = 3
 
 T = TypeVar("T")
@@ -230,8 +231,14 @@ def send_pending(
     groups: dict[str, list[Alert]] = defaultdict(list)
     for alert in claimed:
         groups[alert.group_key].append(alert)
+    # Very large groups (a first crawl of a big shop) are split so each email stays readable.
+    chunks = [
+        sorted(g, key=lambda a: (-_severity_rank(a.severity), a.id))[i : i + MAX_ALERTS_PER_EMAIL]
+        for g in groups.values()
+        for i in range(0, len(g), MAX_ALERTS_PER_EMAIL)
+    ]
     ordered = sorted(
-        groups.values(),
+        chunks,
         key=lambda g: (-max(_severity_rank(a.severity) for a in g), min(a.created_at for a in g), g[0].group_key),
     )
     transport = transport or transport_for(settings)

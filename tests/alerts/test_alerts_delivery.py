@@ -349,3 +349,30 @@ def test_unknown_report_kind_is_refused(session, alert_settings):
 
     with pytest.raises(DataError, match="unknown report kind"):
         queue_report(session, alert_settings, "monthly", now=T0)  # type: ignore[arg-type]
+
+
+def test_crawl_errors_are_scrubbed_of_secrets():
+    from alerts.rules import scrub_error
+
+    assert scrub_error("blocked at https://bob:hunter2@shop.example/x Cookie: sid=abc; token=xyz\nsecond") == (
+        "blocked at https://[redacted]@shop.example/x Cookie: [redacted]"
+    )
+    assert scrub_error("GET /rate?token=abc&page=2 failed, password: hunter2") == (
+        "GET /rate?token=[redacted]&page=2 failed, password: [redacted]"
+    )
+    assert scrub_error("  \n") is None
+
+
+def test_huge_group_is_split_into_emails_of_at_most_100_alerts(session, tmp_path, factory, smtp_server):
+    from conftest import make_settings
+    from monitor.db import upgrade
+
+    settings = make_settings(tmp_path, smtp_server.port, group_window_minutes=0)
+    upgrade(settings)
+    listing = factory.listing(factory.shop(), sales=2000)
+    for i in range(130):
+        serious_review(factory, listing, nick=f"n{i}")
+    assert run_pipeline(session, settings, T0) == 130
+    summary = send_pending(settings, now=T0)
+    assert (summary.sent, summary.emails) == (130, 2)
+    assert sorted(len(alert_ids(m)) for m in smtp_server.messages) == [30, 100]
