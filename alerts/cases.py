@@ -42,7 +42,7 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
     "promised": ("modified", "refused", "awaiting_compensation", "contacted", "platform_appeal", "closed"),
     "awaiting_compensation": ("promised", "modified", "refused", "closed"),
     "modified": ("closed", "open"),
-    "refused": ("platform_appeal", "contacted", "closed"),
+    "refused": ("platform_appeal", "contacted", "modified", "closed"),
     "platform_appeal": ("modified", "refused", "closed"),
     "closed": ("open",),
 }
@@ -269,6 +269,8 @@ def open_cases(session: Session, settings: Settings, *, now: datetime | None = N
         )
         opened += len(ids)
 
+    _follow_review_changes(session, now)
+
     for flag in orphan_attacks:
         if session.exec(select(Case.id).where(Case.flag_id == flag.id)).first() is not None:
             continue
@@ -290,6 +292,31 @@ def open_cases(session: Session, settings: Settings, *, now: datetime | None = N
         opened += 1
     session.flush()
     return opened
+
+
+def _follow_review_changes(session: Session, now: datetime) -> int:
+    """Move unresolved cases to "modified" when the crawler saw the buyer raise the rating or remove the review."""
+    rows = session.exec(
+        select(Case, Review)
+        .join(Review, Review.id == Case.review_id)
+        .where(
+            needs_action(),
+            Case.state.in_([s for s, targets in TRANSITIONS.items() if "modified" in targets]),
+            (Review.deleted_at.is_not(None)) | (Review.rating > Case.rating),
+        )
+    ).all()
+    for case, review in rows:
+        if review.deleted_at is not None:
+            note = "the review was removed"
+        else:
+            note = f"the review is now rated {review.rating} (was {case.rating})"
+        session.add(_event(case, "state", actor=SYSTEM_ACTOR, at=now, note=note, before=case.state, after="modified"))
+        case.state = "modified"
+        case.rating = review.rating
+        case.updated_at = now
+        case.last_progress_at = now
+        session.add(case)
+    return len(rows)
 
 
 def _enrich(

@@ -175,3 +175,22 @@ def test_note_alone_is_not_progress(session, db_settings, factory):
     case = factory.case_for(review)
     update_case(session, case.id, actor="amy", note="called, no answer", now=T0 + timedelta(hours=5))
     assert case.last_progress_at == T0
+
+
+def test_raised_rating_or_removed_review_moves_case_to_modified(session, db_settings, factory):
+    listing = factory.listing(factory.shop())
+    raised = factory.review(listing, rating=1)
+    removed = factory.review(listing, rating=2)
+    untouched = factory.review(listing, rating=2)
+    open_cases(session, db_settings, now=T0)
+    update_case(session, factory.case_for(removed).id, actor="amy", contact="sms", now=T0)
+    raised.rating = 5
+    removed.deleted_at = T0 + timedelta(hours=2)
+    session.add_all([raised, removed])
+    later = T0 + timedelta(hours=3)
+    open_cases(session, db_settings, now=later)
+    assert factory.case_for(raised).state == "modified" and factory.case_for(raised).rating == 5
+    assert factory.case_for(removed).state == "modified"
+    assert factory.case_for(untouched).state == "open"
+    last = case_events(session, factory.case_for(removed).id)[-1]
+    assert (last.actor, last.note, last.data) == ("shopmon", "the review was removed", {"before": "contacted", "after": "modified"})
