@@ -16,7 +16,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import exists, insert, or_
-from sqlmodel import Session, select
+from sqlmodel import Session, func, select
 
 from models.alerts import Alert
 from models.base import utcnow
@@ -199,20 +199,27 @@ def _serious_cases(q: _Queue) -> None:
 
 
 def _reminders(q: _Queue) -> None:
-    """Still-open serious cases get a reminder every ``repeat_hours`` after they opened."""
+    """Still-open serious cases get a reminder every ``repeat_hours`` after their first alert."""
     every = timedelta(hours=q.settings.alerts.repeat_hours)
-    rows = _case_rows(
-        q.session,
-        Case.severity.in_(SERIOUS_SEVERITIES),
-        needs_action(),
-        Case.opened_at <= q.now - every,
-        exists().where(Alert.case_id == Case.id, Alert.kind == "serious_case"),
+    first_alert = (
+        select(func.min(Alert.created_at))
+        .where(Alert.case_id == Case.id, Alert.kind == "serious_case")
+        .correlate(Case)
+        .scalar_subquery()
     )
+    rows = q.session.exec(
+        select(Case, Review, Listing, Shop, first_alert)
+        .outerjoin(Review, Review.id == Case.review_id)
+        .outerjoin(Listing, Listing.id == Case.listing_id)
+        .outerjoin(Shop, Shop.id == Case.shop_id)
+        .where(Case.severity.in_(SERIOUS_SEVERITIES), needs_action(), first_alert <= q.now - every)
+        .order_by(Case.id)
+    ).all()
     wanted: dict[str, tuple[int, Any]] = {}
-    for row in rows:
-        case = row[0]
-        n = int((q.now - case.opened_at) / every)
-        wanted[f"serious_case:case:{case.id}:repeat:{n}"] = (n, row)
+    for case, review, listing, shop, first_at in rows:
+        first_at = first_at if first_at.tzinfo else first_at.replace(tzinfo=UTC)
+        n = int((q.now - first_at) / every)
+        wanted[f"serious_case:case:{case.id}:repeat:{n}"] = (n, (case, review, listing, shop))
     done = q.existing(list(wanted))
     for key, (n, (case, review, listing, shop)) in wanted.items():
         if key in done:

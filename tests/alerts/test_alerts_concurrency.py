@@ -90,6 +90,19 @@ def assert_each_delivered_once(settings, server, expected: int) -> None:
     return claimers
 
 
+def time_rules_fire_once(settings) -> None:
+    """Reminders and escalations on the same data (exercises the time comparisons on each engine)."""
+    from monitor.db import get_engine
+
+    with Session(get_engine(settings)) as s:
+        assert evaluate(s, settings, now=T0 + timedelta(hours=23)) == 0
+        assert evaluate(s, settings, now=T0 + timedelta(hours=24)) == 90  # first reminders
+        assert evaluate(s, settings, now=T0 + timedelta(hours=47)) == 0
+        assert evaluate(s, settings, now=T0 + timedelta(hours=48)) == 180  # second reminders + escalations
+        assert evaluate(s, settings, now=T0 + timedelta(hours=48, minutes=1)) == 0
+        s.commit()
+
+
 def test_two_concurrent_senders_on_sqlite_wal_deliver_each_alert_once(tmp_path, smtp_server):
     from conftest import make_settings
 
@@ -104,6 +117,7 @@ def test_two_concurrent_senders_on_sqlite_wal_deliver_each_alert_once(tmp_path, 
     claimers = assert_each_delivered_once(settings, smtp_server, 90)
     assert len(smtp_server.messages) == 30  # one grouped email per shop
     assert claimers <= {"sender-0", "sender-1"}
+    time_rules_fire_once(settings)
 
 
 @pytest.fixture
@@ -137,6 +151,7 @@ def test_two_concurrent_senders_on_postgresql_deliver_each_alert_once(tmp_path, 
         assert race(settings, senders=3) == []
         assert_each_delivered_once(settings, smtp_server, 90)
         assert len(smtp_server.messages) == 30
+        time_rules_fire_once(settings)
     finally:
         get_engine(settings).dispose()  # lets the fixture drop the schema
 
