@@ -116,4 +116,46 @@ def register(app: typer.Typer) -> None:
         if out is not None:
             typer.echo(f"wrote {len(items)} row(s) to {out}")
 
+    @labels_app.command("dataset")
+    def dataset(
+        ctx: typer.Context,
+        out: Annotated[Path, typer.Argument(help="Training file to write: .csv or .jsonl.")],
+        task: Annotated[str, typer.Option("--task", help="malicious, deceptive or cause.")] = "malicious",
+        add: Annotated[
+            Optional[list[Path]],
+            typer.Option("--add", help="Also include this labeled file (text + label columns); repeatable."),
+        ] = None,
+    ) -> None:
+        """Write the database's labels for TASK (plus --add files) as a training file.
+
+        Columns id, text, label, source: train on it with
+        `shopmon model train OUT --name TASK --label label`. Database labels win over file rows
+        with the same text; several analysts' labels on one review are decided by majority.
+        """
+        from monitor.db import session_scope
+        from monitor.errors import DataError
+        from monitor.labels import dataset_frame
+        from monitor.labels.tasks import REVIEW_TASKS
+
+        _task_error(task)
+        if task not in REVIEW_TASKS:
+            raise DataError(f"training sets cover review tasks ({', '.join(REVIEW_TASKS)}), not {task!r}")
+        settings = ready_settings(ctx)
+        with session_scope(settings) as session:
+            frame = dataset_frame(session, task, list(add or []))
+        suffix = out.suffix.lower()
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            if suffix == ".csv":
+                frame.to_csv(out, index=False)
+            elif suffix in (".jsonl", ".ndjson"):
+                frame.to_json(out, orient="records", lines=True, force_ascii=False)
+            else:
+                raise DataError(f"{out}: use a .csv or .jsonl file name")
+        except OSError as exc:
+            raise DataError(f"cannot write {out}: {exc.strerror}") from None
+        counts = frame["source"].value_counts().to_dict()
+        typer.echo(f"wrote {len(frame)} labeled rows for {task} to {out} ("
+                   + ", ".join(f"{k}: {v}" for k, v in counts.items()) + ")")
+
     app.add_typer(labels_app, name="labels")

@@ -81,3 +81,38 @@ def read_labeled_file(path: Path) -> pd.DataFrame:
     if frame.empty:
         raise DataError(f"{path} has no rows with both text and label")
     return frame.reset_index(drop=True)
+
+
+def _normalise_file_labels(frame: pd.DataFrame, task: str, path: Path) -> pd.Series:
+    spec = get_task(task)
+    normalised = frame["label"].astype(str).map(spec.normalise)
+    bad = frame.loc[normalised.isna(), "label"].astype(str).unique().tolist()
+    if bad:
+        raise DataError(f"{path}: label(s) {', '.join(map(repr, bad[:5]))} are not valid for {task} ({spec.allowed()})")
+    if spec.binary:
+        return (normalised == "yes").astype(int)
+    return normalised
+
+
+def dataset_frame(session: Session, task: str, files: list[Path] | None = None) -> pd.DataFrame:
+    """Database labels for ``task`` plus labeled files, as one training set (``id, text, label, source``).
+
+    A text found both in the database and in a file keeps the analysts' database label; within
+    the files the first occurrence wins. Labels are normalised like imports (yes/no -> 1/0).
+    """
+    db = training_frame(session, task)
+    parts = [pd.DataFrame({"id": [f"review:{i}" for i in db["review_id"]], "text": db["text"],
+                           "label": db["label"], "source": "labels"})]
+    for path in files or []:
+        extra = read_labeled_file(path)
+        parts.append(pd.DataFrame({
+            "id": [f"{Path(path).name}:{i + 1}" for i in range(len(extra))],
+            "text": extra["text"].astype(str),
+            "label": _normalise_file_labels(extra, task, Path(path)).to_numpy(),
+            "source": Path(path).name,
+        }))
+    out = pd.concat(parts, ignore_index=True)
+    out = out.drop_duplicates(subset="text", keep="first").reset_index(drop=True)
+    if out.empty:
+        raise DataError(f"no labeled data for {task}: import labels (shopmon labels import) or pass --add FILE")
+    return out

@@ -134,3 +134,47 @@ def test_labels_import_failure_exits_2_and_writes_nothing(cli_settings, capsys, 
         assert s.exec(select(Label)).all() == []
     code, _, err = _run(capsys, "labels", "queue", "--task", "spam")
     assert code == 2 and "unknown task 'spam'" in err
+
+
+def test_db_labels_train_and_promote_loop(cli_settings, capsys, tmp_path: Path) -> None:
+    """labels import -> labels dataset (+ a file) -> model train -> model promote."""
+    bad = [f"pay me {n} yuan or I post more one-star reviews" for n in range(8)]
+    good = [f"parcel {n} arrived late and the box was dented" for n in range(8)]
+    with session_scope(cli_settings) as s:
+        reviews = [Review(platform="jd", external_id=f"d{i}", text=t, rating=1) for i, t in enumerate(bad + good)]
+        s.add_all(reviews)
+        s.flush()
+        ids = [r.id for r in reviews]
+    labels = tmp_path / "labels.csv"
+    labels.write_text("task,target_type,target_id,label\n" + "".join(
+        f"malicious,review,{rid},{'yes' if i < 8 else 'no'}\n" for i, rid in enumerate(ids)), encoding="utf-8")
+    assert _run(capsys, "labels", "import", str(labels), "--labeler", "ana")[0] == 0
+    extra = tmp_path / "extra.csv"
+    extra.write_text("text,label\n给钱不然差评,yes\n物流太慢,no\n" + f"{bad[0]},no\n", encoding="utf-8")
+
+    train_file = tmp_path / "train.csv"
+    code, out, _ = _run(capsys, "labels", "dataset", str(train_file), "--task", "malicious", "--add", str(extra))
+    assert code == 0 and "wrote 18 labeled rows" in out and "labels: 16" in out and "extra.csv: 2" in out
+    frame = pd.read_csv(train_file)
+    # The analysts' label beats the file's contradicting row for the same text.
+    assert frame.loc[frame.text == bad[0], "label"].tolist() == [1]
+
+    versions = []
+    for _ in range(2):
+        code, out, err = _run(capsys, "model", "train", str(train_file), "--name", "malicious", "--label", "label",
+                              "--folds", "2", "--holdout", "0.34", "--no-report")
+        assert code == 0, err
+        versions.append(out.strip().splitlines()[-1])
+    assert registry_for(cli_settings).live_version("malicious") == versions[0]
+    code, out, err = _run(capsys, "model", "promote", versions[1])
+    assert code == 0, err  # same data, same model: not worse, so it passes the gate
+    assert "Verdict: PASS" in out
+
+
+def test_dataset_needs_some_labels(cli_settings, capsys, tmp_path: Path) -> None:
+    code, _, err = _run(capsys, "labels", "dataset", str(tmp_path / "t.csv"))
+    assert code == 2 and "no labeled data for malicious" in err
+    bad = tmp_path / "bad.csv"
+    bad.write_text("text,label\nhello,perhaps\n", encoding="utf-8")
+    code, _, err = _run(capsys, "labels", "dataset", str(tmp_path / "t.csv"), "--add", str(bad))
+    assert code == 2 and "'perhaps' are not valid for malicious" in err
