@@ -49,7 +49,9 @@ def run(
 
     scored = professional.score(session, settings, feats)
     latest = _latest_bad(rows, bad, feats.reviewer_ids)
-    for i in np.flatnonzero(scored.scores >= scored.threshold):
+    hits = np.flatnonzero(scored.scores >= scored.threshold)
+    writer.prefetch("professional", "reviewer", scored.model_version, feats.reviewer_ids[hits].tolist())
+    for i in hits:
         rid = int(feats.reviewer_ids[i])
         review_id, listing_id, shop_id = latest.get(rid, (None, None, None))
         writer.put(
@@ -71,6 +73,7 @@ def run(
         )
 
     watched = watchlist.watched(session, settings, None if scope.everything else scope.reviewers.tolist())
+    writer.prefetch("watchlist", "reviewer", WATCHLIST_VERSION, [r.id for r in watched])
     for reviewer in watched:
         history = _history(rows, bad, reviewer.id)
         if history is None:
@@ -105,6 +108,21 @@ class _FlagWriter:
         self.now = now
         self.new: dict[str, int] = {}
         self.updated = 0
+        self._known: dict[tuple[str, str, str], dict[int, Flag]] = {}
+
+    def prefetch(self, kind: str, target_type: str, model_version: str, target_ids: list[int]) -> None:
+        """Load the existing flags for many targets in a few queries instead of one per flag."""
+        known = self._known.setdefault((kind, target_type, model_version), {})
+        ids = sorted(set(target_ids) - known.keys())
+        for start in range(0, len(ids), 900):
+            stmt = select(Flag).where(
+                Flag.kind == kind, Flag.target_type == target_type, Flag.model_version == model_version,
+                Flag.target_id.in_(ids[start : start + 900]),
+            )
+            for flag in self.session.exec(stmt):
+                known[flag.target_id] = flag
+        for i in ids:
+            known.setdefault(i, None)  # type: ignore[arg-type]
 
     def put(self, *, kind: str, target_type: str, target_id: int, model_version: str, score: float,
             reasons: list[str], members: list[int] | None = None, **links: int | None) -> Flag:
@@ -114,6 +132,7 @@ class _FlagWriter:
                         score=round(score, 6), reasons=reasons[:MAX_REASONS], members=sorted(members or []),
                         created_at=self.now, **links)
             self.session.add(flag)
+            self._known.setdefault((kind, target_type, model_version), {})[target_id] = flag
             self.new[kind] = self.new.get(kind, 0) + 1
             return flag
         changed = False
@@ -142,6 +161,9 @@ class _FlagWriter:
         return existing
 
     def _find(self, kind: str, target_type: str, target_id: int, model_version: str) -> Flag | None:
+        known = self._known.get((kind, target_type, model_version), {})
+        if target_id in known:
+            return known[target_id]
         return self.session.exec(
             select(Flag).where(
                 Flag.kind == kind, Flag.target_type == target_type, Flag.target_id == target_id,

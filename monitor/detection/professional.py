@@ -73,8 +73,8 @@ def facts(feats: ReviewerFeatures, i: int, *, bad_max_rating: int) -> list[tuple
         noun = "reviewer" if others == 1 else "reviewers"
         w = 0.3 if others == 1 else min(0.9, 0.45 + 0.05 * others)
         out.append((w, f"text {sim:.2f} similar to {others} other {noun} (ids {ids})"))
-    if n >= 3 and x["share_bad"] >= 0.8:
-        out.append((0.35, f"{int(x['n_bad'])} of {n} reviews are {bad_words}"))
+    if n >= 4 and x["share_bad"] >= 0.8:
+        out.append((0.3, f"{int(x['n_bad'])} of {n} reviews are {bad_words}"))
     if n >= 5 and x["reviews_per_day"] >= 5:
         out.append((0.3, f"{x['reviews_per_day']:.0f} reviews per day"))
     if "cheapest" in d and d["cheapest"][1] >= 2 and x["cheapest_sku_share"] >= 0.8:
@@ -84,7 +84,7 @@ def facts(feats: ReviewerFeatures, i: int, *, bad_max_rating: int) -> list[tuple
         out.append((0.2, f"reviewed {x['purchase_to_review_hours']:.1f} h after purchase (median), "
                          "before the goods could normally arrive"))
     if x["level_known"] and x["level_rank"] == 0:
-        out.append((0.15, f"account level '{d.get('level', '')}' is the platform's lowest"))
+        out.append((0.1, f"account level '{d.get('level', '')}' is the platform's lowest"))
     if x["first_review_bad"]:
         out.append((0.1, "first review on the account is negative"))
     out.sort(key=lambda f: -f[0])

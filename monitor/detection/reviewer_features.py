@@ -35,7 +35,7 @@ FEATURE_NAMES = (
     "purchase_known",
 )
 BURST_HOURS = 48
-TEMPLATE_SIMILARITY = 0.6
+TEMPLATE_SIMILARITY = 0.7
 
 # Lowest to highest; platforms show these words (JD member tiers, Taobao/Tmall VIP levels).
 _LEVEL_WORDS = (

@@ -1,0 +1,205 @@
+"""Detection speed and memory on synthetic stored reviews; prints JSON.
+
+* throughput: reviews scored per second on one core over ``--reviews`` (default 100,000)
+  reviews in SQLite. Runs ``monitor.detection.detect`` (text models + reviewer/attack
+  detection) when that entry point exists, and the behaviour half (``behaviour.run``) on its
+  own either way, so both figures are comparable. Target >= 5,000 reviews/s.
+* memory: peak resident memory of a fresh process running the behaviour half over
+  ``--memory-reviews`` (default 1,000,000) stored reviews. Target <= 1 GB.
+
+The database is generated: 5 shops, 200 listings, one reviewer per ~3 reviews, Chinese and
+English texts combined from phrase lists (every text different), ratings skewed positive like
+real shops, a few planted attacks (template rings and bursts).
+
+Usage: python benchmarks/detect_throughput.py [--reviews N] [--memory-reviews N] [--skip-memory]
+"""
+
+from __future__ import annotations
+
+import os
+
+# One core: set before numpy/scipy load their thread pools.
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import random  # noqa: E402
+import resource  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from datetime import UTC, datetime, timedelta  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+ZH = ["质量很好", "物流很快", "包装完好", "颜色和图片一样", "尺码合适", "客服态度很好", "性价比高", "做工精细",
+      "面料舒服", "会回购", "有色差", "发货太慢", "线头很多", "味道很大", "尺码偏小", "客服不理人", "少发了配件",
+      "快递压坏了", "穿一次就破了", "和描述不符"]
+EN = ["great quality", "fast shipping", "well packed", "colour as pictured", "fits well", "friendly support",
+      "good value", "solid stitching", "soft fabric", "would buy again", "colour is off", "shipping was slow",
+      "loose threads", "strong smell", "runs small", "seller ignored me", "missing parts", "box arrived crushed",
+      "tore after one wear", "not as described"]
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def _detail(rng: random.Random, chinese: bool) -> str:
+    """What makes each real review its own: here random characters or made-up words."""
+    if chinese:
+        return "".join(chr(rng.randrange(0x4E00, 0x9FA5)) for _ in range(10))
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    return " ".join("".join(rng.choice(letters) for _ in range(rng.randrange(3, 8))) for _ in range(5))
+
+
+def _pin_one_core() -> None:
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+
+
+def generate(settings, n_reviews: int, seed: int = 0) -> None:  # noqa: ANN001
+    """Bulk-insert a synthetic shop history with SQL core (no ORM objects)."""
+    from sqlalchemy import insert
+
+    from models import Listing, Review, Reviewer, Shop
+    from monitor.db import get_engine, upgrade
+
+    upgrade(settings)
+    rng = random.Random(seed)
+    engine = get_engine(settings)
+    n_reviewers = max(10, n_reviews // 3)
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        conn.execute(insert(Shop), [{"platform": "taobao", "external_id": f"S{i}", "dsr": {}, "created_at": now}
+                                    for i in range(5)])
+        conn.execute(insert(Listing), [
+            {"platform": "taobao", "external_id": f"L{i}", "shop_id": i % 5 + 1, "title": f"item {i}",
+             "attributes": {}, "skus": [], "raw": {}, "first_seen": now, "last_seen": now}
+            for i in range(200)
+        ])
+        for start in range(0, n_reviewers, 50_000):
+            conn.execute(insert(Reviewer), [
+                {"platform": "taobao", "external_id": f"U{i}", "nick": f"u***{i % 97}", "extra": {},
+                 "watchlisted": i % 5000 == 0, "first_seen": now, "level": ("注册会员", "铜牌会员", "金牌会员")[i % 3]}
+                for i in range(start, min(n_reviewers, start + 50_000))
+            ])
+    span_s = 180 * 86400
+    batch: list[dict] = []
+    ring_text = "质量太差了，客服态度恶劣还不给退款，大家千万别买，骗子店铺！"
+    with engine.begin() as conn:
+        for i in range(n_reviews):
+            r = rng.random()
+            rating = 5 if r < 0.7 else 4 if r < 0.8 else 3 if r < 0.88 else 2 if r < 0.93 else 1
+            bad = rating <= 3
+            words = ZH if rng.random() < 0.6 else EN
+            pool = words[10:] if bad else words[:10]
+            text = ("，" if words is ZH else ", ").join(rng.sample(pool, 3)) + " " + _detail(rng, words is ZH)
+            t = T0 + timedelta(seconds=rng.randrange(span_s))
+            listing = rng.randrange(200) + 1
+            # Every 20,000th review starts a planted ring: 12 accounts, one template, one hour.
+            if i % 20_000 < 12 and i >= 20_000:
+                rating, text, listing = 1, ring_text, (i // 20_000) % 200 + 1
+                t = T0 + timedelta(days=(i // 20_000) % 170, minutes=5 * (i % 20_000))
+            batch.append({
+                "platform": "taobao", "external_id": f"R{i}", "reviewer_id": rng.randrange(n_reviewers) + 1,
+                "listing_id": listing, "shop_id": (listing - 1) % 5 + 1, "rating": rating, "text": text,
+                "created_at": t, "photos": [], "raw": {}, "decode_errors": 0, "first_seen": t, "last_seen": t,
+                "revision_count": 0,
+            })
+            if len(batch) >= 20_000:
+                conn.execute(insert(Review), batch)
+                batch = []
+        if batch:
+            conn.execute(insert(Review), batch)
+
+
+def _run_behaviour(settings) -> dict:  # noqa: ANN001
+    from monitor.db import session_scope
+    from monitor.detection import behaviour
+
+    start = time.perf_counter()
+    with session_scope(settings) as session:
+        counts = behaviour.run(session, settings)
+    return {"seconds": time.perf_counter() - start, "counts": counts}
+
+
+def _run_detect(settings) -> dict | None:  # noqa: ANN001
+    try:
+        from monitor.detection import detect
+    except ImportError:
+        return None
+    from monitor.db import session_scope
+
+    start = time.perf_counter()
+    with session_scope(settings) as session:
+        summary = detect(session, settings)
+    return {"seconds": time.perf_counter() - start, "counts": summary.as_dict()}
+
+
+def throughput(n: int, workdir: Path) -> dict:
+    from monitor.config import load_settings
+
+    settings = load_settings(data_dir=workdir / "tp")
+    t = time.perf_counter()
+    generate(settings, n)
+    gen_s = time.perf_counter() - t
+    _pin_one_core()
+    out: dict = {"reviews": n, "generate_seconds": round(gen_s, 1), "cores": 1}
+    b = _run_behaviour(settings)
+    out["behaviour_only"] = {"seconds": round(b["seconds"], 2), "reviews_per_second": round(n / b["seconds"]),
+                             "flags": b["counts"]}
+    d = _run_detect(settings)
+    if d is None:
+        out["full_detect"] = "monitor.detection.detect not available in this tree: behaviour half only"
+    else:
+        out["full_detect"] = {"seconds": round(d["seconds"], 2), "reviews_per_second": round(n / d["seconds"]),
+                              "summary": d["counts"]}
+    out["target_reviews_per_second"] = 5000
+    return out
+
+
+def memory(n: int, workdir: Path) -> dict:
+    from monitor.config import load_settings
+
+    data = workdir / "mem"
+    settings = load_settings(data_dir=data)
+    t = time.perf_counter()
+    generate(settings, n, seed=1)
+    gen_s = time.perf_counter() - t
+    # A fresh process, so the peak is detection's alone and not the generator's.
+    proc = subprocess.run([sys.executable, __file__, "--child-behaviour", str(data)], capture_output=True,
+                          text=True, check=True)
+    child = json.loads(proc.stdout)
+    return {"reviews": n, "generate_seconds": round(gen_s, 1), **child, "target_peak_mb": 1024}
+
+
+def _child(data: str) -> None:
+    from monitor.config import load_settings
+
+    _pin_one_core()
+    settings = load_settings(data_dir=Path(data))
+    b = _run_behaviour(settings)
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"behaviour_seconds": round(b["seconds"], 1), "peak_rss_mb": round(peak_kb / 1024),
+                      "flags": b["counts"]}))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reviews", type=int, default=100_000)
+    parser.add_argument("--memory-reviews", type=int, default=1_000_000)
+    parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument("--child-behaviour", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child_behaviour:
+        _child(args.child_behaviour)
+        return 0
+    with tempfile.TemporaryDirectory(prefix="shopmon-bench-") as tmp:
+        result = {"throughput": throughput(args.reviews, Path(tmp))}
+        if not args.skip_memory:
+            result["memory"] = memory(args.memory_reviews, Path(tmp))
+    print(json.dumps(result, indent=2, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
