@@ -48,21 +48,24 @@ HISTORY_FILE = "HISTORY.jsonl"
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 VERSION_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,39}-\d{14}-[0-9a-f]{6}$")
 
-# Types a model may contain. skops already trusts most of scikit-learn/numpy/scipy; this list
-# is what *we* accept on top of that, by module prefix, minus the parts of those libraries that
-# can run code or touch files when called.
+# Types a model may contain beyond what skops itself trusts (most of scikit-learn, numpy's
+# ufuncs and dtypes): *classes* from these libraries, minus modules that can run code or touch
+# files. Functions are never accepted by prefix: a FunctionTransformer holding numpy.save or
+# numpy.loadtxt would write or read files when the model runs. Project code can allow one
+# more name exactly with trust_type().
 TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.")
 DENIED_PREFIXES = (
     "numpy.f2py",
     "numpy.distutils",
     "numpy.testing",
-    "numpy.load",
     "numpy.lib.npyio",
     "numpy.ctypeslib",
-    "scipy.weave",
+    "numpy.lib.format",
     "scipy._lib._testutils",
+    "scipy.io",
     "sklearn.utils._testing",
     "sklearn.externals",
+    "sklearn.datasets",
 )
 _EXTRA_TRUSTED: set[str] = set()
 
@@ -89,10 +92,30 @@ def trust_type(qualified_name: str) -> None:
 def is_trusted(qualified_name: str) -> bool:
     if qualified_name in _EXTRA_TRUSTED:
         return True
-    if any(qualified_name == d or qualified_name.startswith(d + ".") or qualified_name.startswith(d + "_")
-           for d in DENIED_PREFIXES):
+    if any(qualified_name == d or qualified_name.startswith(d + ".") for d in DENIED_PREFIXES):
         return False
-    return qualified_name.startswith(TRUSTED_PREFIXES)
+    if not qualified_name.startswith(TRUSTED_PREFIXES):
+        return False
+    return isinstance(_resolve(qualified_name), type)
+
+
+def _resolve(qualified_name: str) -> Any:
+    """The object a dotted name refers to in an installed library, or None."""
+    import importlib
+
+    parts = qualified_name.split(".")
+    for cut in range(len(parts) - 1, 0, -1):
+        try:
+            obj: Any = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        try:
+            for attr in parts[cut:]:
+                obj = getattr(obj, attr)
+        except AttributeError:
+            return None
+        return obj
+    return None
 
 
 @dataclass

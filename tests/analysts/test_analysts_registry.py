@@ -206,3 +206,18 @@ def test_vectorizer_vocabularies_survive_packing_in_nested_pipelines(tmp_path: P
     fitted = loaded[0].transformers_[0][1].transformer_list
     assert fitted[0][1].vocabulary_ == before["w"] and fitted[1][1].vocabulary_ == before["c"]
     np.testing.assert_allclose(loaded.predict_proba(frame), model.predict_proba(frame))
+
+
+def test_library_functions_that_touch_files_are_not_trusted(tmp_path: Path) -> None:
+    from sklearn.preprocessing import FunctionTransformer
+
+    from monitor.registry import is_trusted
+
+    assert is_trusted("scipy.sparse._csr.csr_matrix")  # a class: fine
+    assert not is_trusted("numpy.save") and not is_trusted("numpy.loadtxt")  # functions: refused
+    assert not is_trusted("os.system") and not is_trusted("sklearn.datasets.fetch_openml")
+    reg = Registry(tmp_path)
+    with pytest.raises(RegistryError, match="would not be trusted on load: numpy.save"):
+        reg.save("cause", FunctionTransformer(func=np.save), metrics={}, params={}, thresholds={},
+                 data_fingerprint="x")
+    assert reg.versions("cause") == []
