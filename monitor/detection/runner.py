@@ -76,6 +76,10 @@ def detect(
 def _run_behaviour(session: Session, settings: Settings, *, now: datetime, review_ids: list[int] | None) -> dict[str, int]:
     if review_ids is not None and not review_ids:
         return {}
+    return _behaviour_run(session, settings, now=now, review_ids=review_ids)
+
+
+def _behaviour_run(session: Session, settings: Settings, *, now: datetime, review_ids: list[int] | None) -> dict[str, int]:
     try:
         from monitor.detection import behaviour
     except ModuleNotFoundError as exc:

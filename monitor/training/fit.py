@@ -124,6 +124,19 @@ def _splitter(table: Table, folds: int, groups: np.ndarray | None):  # noqa: ANN
     return StratifiedKFold(k, shuffle=True, random_state=0), k
 
 
+def split_indices(table: Table, *, folds: int = 5, group_column: str | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(train, test) row indices per fold; with ``group_column`` each group sits in one fold only."""
+    y = _require_labels(table)
+    groups = None
+    if group_column is not None:
+        if group_column not in table.frame.columns:
+            raise DataError(f"{table.path}: missing group column {group_column!r} (columns: "
+                            f"{', '.join(map(str, table.frame.columns[:20]))})")
+        groups = table.frame[group_column].astype(str).to_numpy()
+    splitter, _ = _splitter(table, folds, groups)
+    return list(splitter.split(np.zeros(len(y)), y, groups))
+
+
 def out_of_fold(
     table: Table, *, folds: int = 5, group_column: str | None = None, numeric: list[str] | None = None,
     **params: Any,
@@ -132,16 +145,10 @@ def out_of_fold(
     y = _require_labels(table)
     numeric = numeric_feature_columns(table.frame) if numeric is None else numeric
     params = {**params, "multiclass": not table.binary}
-    groups = None
-    if group_column is not None:
-        if group_column not in table.frame.columns:
-            raise DataError(f"{table.path}: missing group column {group_column!r}")
-        groups = table.frame[group_column].astype(str).to_numpy()
     X = _inputs(table, numeric)
-    splitter, _ = _splitter(table, folds, groups)
     classes = sorted(set(y.tolist()))
     out = np.zeros((len(y), len(classes)))
-    for train_idx, test_idx in splitter.split(X, y, groups):
+    for train_idx, test_idx in split_indices(table, folds=folds, group_column=group_column):
         if len(set(y[train_idx].tolist())) < 2:
             raise DataError(f"{table.path}: a training fold has a single class; use fewer folds or more data")
         model = build_pipeline(numeric, **params).fit(_take(X, train_idx), y[train_idx])
