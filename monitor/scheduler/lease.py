@@ -8,6 +8,9 @@ the database decides who wins, not the clocks of the contenders.
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 import os
 import socket
 import uuid
@@ -103,6 +106,23 @@ class Lease:
 
     def current(self) -> LeaseInfo | None:
         return current_lease(self.engine, self.name)
+
+    @contextmanager
+    def kept(self) -> Iterator[None]:
+        """Renew the lease in a background thread for as long as the block runs (``--once``)."""
+        stop = threading.Event()
+
+        def beat() -> None:
+            while not stop.wait(self.seconds / 3):
+                self.acquire()
+
+        thread = threading.Thread(target=beat, name="shopmon-lease", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
 
 
 def current_lease(engine, name: str = LEASE_NAME) -> LeaseInfo | None:  # noqa: ANN001

@@ -70,36 +70,41 @@ def run_once(settings: Settings, *, now: datetime | None = None, holder: str | N
         raise StorageError(f"scheduler {who} is active on this database; --once would compete with it")
     done: list[dict[str, Any]] = []
     try:
-        runner.configure(runner.Runtime(settings, lease.holder, lease))
-        scheduler = make_scheduler(settings)
-        scheduler.start(paused=True)
-        try:
-            sync_jobs(scheduler, plan_jobs(settings, now), now)
-            store = scheduler._lookup_jobstore("default")
-            due = sorted(store.get_due_jobs(now), key=lambda j: (j.next_run_time, j.id))
-            for job in due:
-                run_times = job._get_run_times(now)[-1:]  # coalesce: one run however late
-                if not run_times:
-                    continue
-                for event in runner.execute(job, run_times, now=now):
-                    scheduler._dispatch_event(event)
-                    done.append(
-                        {
-                            "job": event.job_id,
-                            "scheduled_for": event.scheduled_run_time,
-                            "event": EVENT_NAMES.get(event.code, str(event.code)),
-                        }
-                    )
-                next_run = job.trigger.get_next_fire_time(run_times[-1], now)
-                if next_run is None:
-                    scheduler.remove_job(job.id)
-                else:
-                    scheduler.modify_job(job.id, next_run_time=next_run)
-        finally:
-            scheduler.shutdown(wait=False)
+        with lease.kept():  # jobs can outlast the lease; a standby must not take over meanwhile
+            _run_due(settings, lease, now, done)
     finally:
         lease.release()
     return done
+
+
+def _run_due(settings: Settings, lease: Lease, now: datetime, done: list[dict[str, Any]]) -> None:
+    runner.configure(runner.Runtime(settings, lease.holder, lease))
+    scheduler = make_scheduler(settings)
+    scheduler.start(paused=True)
+    try:
+        sync_jobs(scheduler, plan_jobs(settings, now), now)
+        store = scheduler._lookup_jobstore("default")
+        due = sorted(store.get_due_jobs(now), key=lambda j: (j.next_run_time, j.id))
+        for job in due:
+            run_times = job._get_run_times(now)[-1:]  # coalesce: one run however late
+            if not run_times:
+                continue
+            for event in runner.execute(job, run_times, now=now):
+                scheduler._dispatch_event(event)
+                done.append(
+                    {
+                        "job": event.job_id,
+                        "scheduled_for": event.scheduled_run_time,
+                        "event": EVENT_NAMES.get(event.code, str(event.code)),
+                    }
+                )
+            next_run = job.trigger.get_next_fire_time(run_times[-1], now)
+            if next_run is None:
+                scheduler.remove_job(job.id)
+            else:
+                scheduler.modify_job(job.id, next_run_time=next_run)
+    finally:
+        scheduler.shutdown(wait=False)
 
 
 class Daemon:

@@ -101,3 +101,13 @@ def hooks(**overrides: str) -> dict[str, str]:
     }
     base.update(overrides)
     return {k: f"{MODULE}:{v}" for k, v in base.items()}
+
+
+def process_alerts_only(settings) -> dict[str, int]:  # noqa: ANN001
+    """The post-crawl pipeline minus detection (whose first run trains models: its own tests cover it)."""
+    from alerts.rules import evaluate as real_evaluate
+    from monitor.db import session_scope
+
+    record(settings, "process")
+    with session_scope(settings) as session:
+        return {"alerts_queued": real_evaluate(session, settings)}

@@ -150,3 +150,15 @@ def test_once_refuses_while_another_scheduler_is_active(make_settings, doubles) 
     assert scheduler_doubles.events(settings) == []
     active.release()
     assert run_once(settings, now=datetime.now(UTC))
+
+
+def test_once_keeps_its_lease_through_jobs_longer_than_the_lease(make_settings, doubles) -> None:
+    settings = make_settings(scheduler={"lease_seconds": 1})
+    doubles(send="send_slow")  # 1.5 s, longer than the 1 s lease; the crawls come after it
+    ran = run_once(settings, now=datetime.now(UTC))
+    assert {r["job"]: r["event"] for r in ran} == {
+        "alerts:escalation": "ok",
+        "alerts:send": "ok",
+        "crawl:alpha": "ok",
+        "crawl:beta": "ok",
+    }
