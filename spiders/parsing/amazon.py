@@ -20,7 +20,7 @@ from spiders.parsing.common import (
     to_int,
     western_date,
 )
-from spiders.parsing.html import first_attr, first_text, html_tree
+from spiders.parsing.html import first_attr, first_text, html_tree, xp
 
 PLATFORM = "amazon"
 _ASIN = re.compile(r"/(?:dp|product-reviews|gp/product|product)/([A-Z0-9]{10})")
@@ -37,7 +37,7 @@ def _asin(tree, url: str) -> str | None:  # noqa: ANN001
 
 def _reviews(tree, url: str, asin: str | None) -> list[dict[str, Any]]:  # noqa: ANN001
     out = []
-    for card in tree.xpath("//*[@data-hook='review']"):
+    for card in xp(tree, "//*[@data-hook='review']"):
         review_id = card.get("id") or ""
         if not review_id:
             continue
@@ -46,11 +46,11 @@ def _reviews(tree, url: str, asin: str | None) -> list[dict[str, Any]]:  # noqa:
             cls = first_attr(card, ".//i[contains(@class,'a-star-')]/@class") or ""
             m = re.search(r"a-star-(\d)", cls)
             stars = m.group(1) if m else None
-        title_nodes = card.xpath(".//*[@data-hook='review-title']")
+        title_nodes = xp(card, ".//*[@data-hook='review-title']")
         title = None
         if title_nodes:
             # the title link also holds the star icon text; the title is the last <span>
-            spans = [s.text_content().strip() for s in title_nodes[0].xpath("./span") if s.text_content().strip()]
+            spans = [s.text_content().strip() for s in xp(title_nodes[0], "./span") if s.text_content().strip()]
             title = spans[-1] if spans else title_nodes[0].text_content().strip()
         else:  # 2025+ layout
             title = first_text(card, ".//*[@data-hook='reviewTitle']")
@@ -60,7 +60,7 @@ def _reviews(tree, url: str, asin: str | None) -> list[dict[str, Any]]:  # noqa:
         date_line = first_text(card, ".//*[@data-hook='review-date']") or ""
         helpful = first_text(card, ".//*[@data-hook='helpful-vote-statement']")
         variant = first_text(card, ".//*[@data-hook='format-strip']")
-        photos = card.xpath(".//*[@data-hook='review-image-tile']/@src | .//img[contains(@class,'review-image-tile')]/@src")
+        photos = xp(card, ".//*[@data-hook='review-image-tile']/@src | .//img[contains(@class,'review-image-tile')]/@src")
         country = None
         m = re.search(r"Reviewed in (?:the )?(.+?) on ", date_line)
         if m:
@@ -78,7 +78,7 @@ def _reviews(tree, url: str, asin: str | None) -> list[dict[str, Any]]:  # noqa:
                 sku=variant,
                 photos=[abs_url(p, url) for p in photos],
                 helpful_votes=to_int(helpful) if helpful else 0,
-                verified_purchase=bool(card.xpath(".//*[@data-hook='avp-badge' or @data-hook='avp-badge-linkless']")),
+                verified_purchase=bool(xp(card, ".//*[@data-hook='avp-badge' or @data-hook='avp-badge-linkless']")),
                 raw={"profile": first_attr(card, ".//a[contains(@class,'a-profile')]/@href"), "country": country,
                      "date_line": date_line},
             )

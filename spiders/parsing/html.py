@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+from typing import Any
+
 import lxml.html
 from lxml import etree
 
@@ -27,8 +30,18 @@ def has_class(name: str) -> str:
     return f"contains(concat(' ', normalize-space(@class), ' '), ' {name} ')"
 
 
+@lru_cache(maxsize=512)
+def _compiled(expr: str) -> etree.XPath:
+    return etree.XPath(expr)
+
+
+def xp(node, expr: str) -> list[Any]:  # noqa: ANN001
+    """node.xpath(expr) with the expression compiled once (parsers run it for every card)."""
+    return _compiled(expr)(node)
+
+
 def first_text(node, xpath: str) -> str | None:  # noqa: ANN001
-    found = node.xpath(xpath)
+    found = xp(node, xpath)
     if not found:
         return None
     el = found[0]
@@ -38,5 +51,5 @@ def first_text(node, xpath: str) -> str | None:  # noqa: ANN001
 
 
 def first_attr(node, xpath: str) -> str | None:  # noqa: ANN001
-    found = node.xpath(xpath)
+    found = xp(node, xpath)
     return str(found[0]).strip() if found else None

@@ -23,7 +23,7 @@ from spiders.parsing.common import (
     to_int,
     unwrap_jsonp,
 )
-from spiders.parsing.html import first_attr, first_text, has_class, html_tree
+from spiders.parsing.html import first_attr, first_text, has_class, html_tree, xp
 
 PLATFORM = "jd"
 IMAGE_HOST = "https://img10.360buyimg.com/n1/"
@@ -160,15 +160,15 @@ def _cat(cfg: str) -> str | None:
 def _legacy_reviews(tree, url: str, sku: str) -> list[dict[str, Any]]:  # noqa: ANN001
     """The 2014 layout rendered reviews inline (``comment-con`` blocks)."""
     out = []
-    for item in tree.xpath(f"//div[{has_class('item')}][.//div[{has_class('comment-content')}]]"):
+    for item in xp(tree, f"//div[{has_class('item')}][.//div[{has_class('comment-content')}]]"):
         link = first_attr(item, f".//*[{has_class('o-topic')}]//a/@href") or ""
         m = re.search(r"_([0-9a-f\-]{36})_", link)
         if not m:
             continue
         star = first_attr(item, f".//span[{has_class('star')}]/@class") or ""
         parts = {clean_text(dt.text_content()).rstrip("：:"): clean_text(dt.getnext().text_content())
-                 for dt in item.xpath(f".//div[{has_class('comment-content')}]//dt") if dt.getnext() is not None}
-        text = parts.pop("使用心得", "") or clean_text(item.xpath(f".//div[{has_class('comment-content')}]")[0].text_content()).removeprefix("使用心得：")
+                 for dt in xp(item, f".//div[{has_class('comment-content')}]//dt") if dt.getnext() is not None}
+        text = parts.pop("使用心得", "") or clean_text(xp(item, f".//div[{has_class('comment-content')}]")[0].text_content()).removeprefix("使用心得：")
         out.append(review_item(
             PLATFORM, review_id=m.group(1), listing_id=sku,
             reviewer_nick=first_text(item, f".//div[{has_class('u-name')}]"),
@@ -186,7 +186,7 @@ def parse_list(body: bytes, url: str, content_type: str | None = None) -> PageRe
     tree = html_tree(doc.text)
     result = PageResult(page_kind="shop")
     result.count("decode_errors", doc.decode_errors)
-    cards = tree.xpath(f"//*[{has_class('gl-i-wrap')}][@data-sku] | //li[@sku]")
+    cards = xp(tree, f"//*[{has_class('gl-i-wrap')}][@data-sku] | //li[@sku]")
     # an empty shop still has the list container; anything else is not a listing page
     if not cards and not any(m in doc.text for m in ("gl-item", "gl-warp", "J_goodsList")):
         raise ParseError("no product cards: not a JD listing page")
@@ -195,7 +195,7 @@ def parse_list(body: bytes, url: str, content_type: str | None = None) -> PageRe
         title = first_text(card, f".//div[{has_class('p-name')}]//em | .//div[{has_class('p-name')}]/a")
         img = first_attr(card, f".//div[{has_class('p-img')}]//img/@src | .//div[{has_class('p-img')}]//img/@data-lazy-img")
         count = first_text(card, f".//div[{has_class('p-commit')}]//a")
-        shop = card.xpath(f".//div[{has_class('p-shop')}]")
+        shop = xp(card, f".//div[{has_class('p-shop')}]")
         result.items.append(
             listing_item(
                 PLATFORM,

@@ -23,7 +23,7 @@ from spiders.parsing.common import (
     to_float,
     to_int,
 )
-from spiders.parsing.html import first_attr, first_text, has_class, html_tree
+from spiders.parsing.html import first_attr, first_text, has_class, html_tree, xp
 
 PLATFORM = "taobao"
 RATES_API = "mtop.wdetail.getitemrates"
@@ -72,7 +72,7 @@ def parse_item_page(body: bytes, url: str, content_type: str | None = None, plat
             title = re.sub(r"-淘宝网$|-tmall.com天猫$", "", title).strip()
     images = [
         full_image(src, url)
-        for src in tree.xpath("//ul[@id='J_UlThumb']//img/@data-src | //ul[@id='J_UlThumb']//img/@src")
+        for src in xp(tree, "//ul[@id='J_UlThumb']//img/@data-src | //ul[@id='J_UlThumb']//img/@src")
     ]
     images = list(dict.fromkeys(i for i in images if i))
     price = to_float(first_text(tree, f"//*[@id='J_StrPrice']//em[{has_class('tb-rmb-num')}]"))
@@ -129,22 +129,22 @@ def _sku_map(text: str) -> list[dict[str, Any]]:
 def rendered_reviews(tree, url: str, item_id: str, platform: str = PLATFORM) -> list[dict[str, Any]]:  # noqa: ANN001
     """The review tab as a browser renders it (``tb-rev-item`` cards)."""
     out = []
-    for li in tree.xpath(f"//li[{has_class('J_KgRate_ReviewItem')}]"):
-        rev = li.xpath(f".//div[{has_class('tb-rev-item')}]")
+    for li in xp(tree, f"//li[{has_class('J_KgRate_ReviewItem')}]"):
+        rev = xp(li, f".//div[{has_class('tb-rev-item')}]")
         if not rev:
             continue
         rev = rev[0]
         review_id = rev.get("data-id") or (li.get("id") or "").removeprefix("review-")
         nick = first_text(li, f".//div[{has_class('from-whom')}]/div")
-        info = li.xpath(f".//div[{has_class('tb-r-info')}]")
+        info = xp(li, f".//div[{has_class('tb-r-info')}]")
         date = first_text(li, f".//span[{has_class('tb-r-date')}]")
         sku = None
         if info:
-            date_el = info[0].xpath(f".//span[{has_class('tb-r-date')}]")
+            date_el = xp(info[0], f".//span[{has_class('tb-r-date')}]")
             tail = date_el[0].tail if date_el else None
             sku = clean_text(tail) or None
         helpful = to_int(first_text(li, f".//*[{has_class('J_KgRate_UsefulNum')}]"))
-        photos = [full_image(s, url) for s in rev.xpath(f".//div[{has_class('tb-rev-item-media')}]//img/@src")]
+        photos = [full_image(s, url) for s in xp(rev, f".//div[{has_class('tb-rev-item-media')}]//img/@src")]
         anonymous = bool(nick and "匿名" in nick)
         out.append(
             review_item(
@@ -270,7 +270,7 @@ def parse_search(body: bytes, url: str, content_type: str | None = None, platfor
             result.follow.append(Follow(abs_url(next_url, url), "shop"))
         return result
     tree = html_tree(text)
-    cards = tree.xpath(f"//dl[{has_class('item')}] | //div[{has_class('item')}][.//a[{has_class('item-name')}]]")
+    cards = xp(tree, f"//dl[{has_class('item')}] | //div[{has_class('item')}][.//a[{has_class('item-name')}]]")
     for card in cards:
         href = first_attr(card, f".//a[{has_class('item-name')}]/@href")
         m = re.search(r"[?&]id=(\d+)", href or "")
@@ -297,7 +297,7 @@ def parse_shop_dsr(body: bytes, url: str, content_type: str | None = None) -> di
     """Shop DSR scores (description, service, logistics) from a shop page header."""
     doc = decode(body, content_type)
     tree = html_tree(doc.text)
-    nums = [to_float(n.text_content()) for n in tree.xpath(f"//*[{has_class('dsr-num')}]")]
+    nums = [to_float(n.text_content()) for n in xp(tree, f"//*[{has_class('dsr-num')}]")]
     keys = ("description", "service", "logistics")
     return {k: v for k, v in zip(keys, nums, strict=False) if v is not None}
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from spiders.parsing.common import PageResult, ParseError, abs_url, decode, json_after, listing_item, to_float
 from spiders.parsing.common import Follow
-from spiders.parsing.html import first_text, html_tree
+from spiders.parsing.html import first_text, html_tree, xp
 from spiders.parsing.taobao import rates_url
 
 PLATFORM = "tmall"
@@ -35,7 +35,7 @@ def parse_item_page(body: bytes, url: str, content_type: str | None = None) -> P
         s["price"] = prices.get(s["pvs"])
     tree = html_tree(doc.text)
     title = item.get("title") or first_text(tree, "//meta[@name='keywords']/@content") or first_text(tree, "//title")
-    images = [abs_url(src, url) for src in tree.xpath("//ul[@id='J_UlThumb']//img/@src")]
+    images = [abs_url(src, url) for src in xp(tree, "//ul[@id='J_UlThumb']//img/@src")]
     images = [re.sub(r"_\d+x\d+q?\d*\.(?:jpg|png)(?:_\.webp)?$", "", i) for i in images if i]
     price = to_float(item.get("reservePrice"))
     shop_id = str(setup.get("rstShopId") or item.get("shopId") or "") or None

@@ -124,7 +124,8 @@ def test_429_then_200_is_retried(live_settings: Settings, market: Marketplace) -
     assert [(r.shop_config_id, r.status, r.reviews_new) for r in runs] == [("amz-demo", "ok", 32)]
     assert runs[0].stats["retry/count"] == 2
     assert runs[0].stats["page_requests"] == 2 + 4 + 2  # two product pages, 2+2 review pages, 2 retries
-    assert market.page_requests()[:3] == ["/dp/B0DEMO0001"] * 3
+    dp = [p for p in market.page_requests() if p.startswith("/dp/")]
+    assert sorted(set(dp)) == ["/dp/B0DEMO0001", "/dp/B0DEMO0002"] and len(dp) == 4  # each 429 was retried
 
 
 def test_403_after_retries_is_blocked(live_settings: Settings, market: Marketplace) -> None:
