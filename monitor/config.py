@@ -157,6 +157,19 @@ class DetectionConfig(_Strict):
     watchlist: list[str] = Field(default_factory=list, description="reviewer ids known to be professional")
 
 
+class ListingsConfig(_Strict):
+    backend: str = Field(
+        default="features",
+        description="image backend: 'features' (offline scikit-learn) or an entry point in shopmon.image_backends",
+    )
+    threshold: float = Field(default=0.5, gt=0, lt=1, description="listing mismatch score that writes a flag")
+    fetch_hosts: list[str] = Field(
+        default_factory=list, description="hosts (besides loopback) images may be downloaded from; '*' = any"
+    )
+    max_image_bytes: PositiveInt = 20 * 1024 * 1024
+    fetch_timeout_seconds: PositiveFloat = 10
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="SHOPMON_",
@@ -177,6 +190,7 @@ class Settings(BaseSettings):
     smtp: SMTPConfig = Field(default_factory=SMTPConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     detection: DetectionConfig = Field(default_factory=DetectionConfig)
+    listings: ListingsConfig = Field(default_factory=ListingsConfig)
     scheduler: SchedulerConfig = Field(default_factory=SchedulerConfig)
 
     @classmethod

@@ -1,0 +1,180 @@
+"""Score stored listings and write ``image_mismatch`` flags."""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlmodel import Session, select
+
+from models import Flag, Listing, ListingImage, Review
+from monitor.config import Settings
+from monitor.errors import DataError
+from monitor.listings.backend import ImageBackend, allowed_hosts, load_backend
+from monitor.listings.loading import ImageLoader, LoaderLimits
+from monitor.listings.scoring import ListingInput, ListingScore, ListingScorer
+from monitor.listings.words import WordsSignal, says_not_as_pictured
+
+log = logging.getLogger(__name__)
+
+FLAG_KIND = "image_mismatch"
+SELLER_ROLES = ("main", "gallery", "sku")
+MAX_SELLER_IMAGES = 6
+MAX_BUYER_PHOTOS = 12
+
+
+@dataclass
+class CheckedListing:
+    listing_id: int
+    title: str | None
+    result: ListingScore
+    flagged: bool
+
+
+def loader_for(settings: Settings, base_dir: Path | None = None) -> ImageLoader:
+    return ImageLoader(
+        base_dir=base_dir,
+        allowed_hosts=allowed_hosts(settings),
+        limits=LoaderLimits(
+            max_bytes=settings.listings.max_image_bytes, timeout=settings.listings.fetch_timeout_seconds
+        ),
+    )
+
+
+def _source(img: ListingImage, images_root: Path) -> str:
+    """Prefer the copy the spiders' images pipeline saved; fall back to the URL."""
+    if img.local_path:
+        p = Path(img.local_path)
+        return str(p if p.is_absolute() else images_root / p)
+    return img.url
+
+
+class _Words:
+    """Per-shop review counts, computed once per shop rather than once per listing."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._shops: dict[int | None, tuple[dict[int, int], dict[int, int]]] = {}
+
+    def _load(self, shop_id: int | None) -> tuple[dict[int, int], dict[int, int]]:
+        if shop_id in self._shops:
+            return self._shops[shop_id]
+        stmt = select(Review.id, Review.listing_id, Review.text, Review.follow_up_text).where(
+            Review.deleted_at.is_(None)  # type: ignore[union-attr]
+        )
+        stmt = stmt.where(Review.shop_id == shop_id) if shop_id is not None else stmt.where(Review.shop_id.is_(None))  # type: ignore[union-attr]
+        rows = self.session.exec(stmt).all()
+        flagged = set(
+            self.session.exec(
+                select(Flag.review_id).where(Flag.kind == "cause", Flag.label == "not_as_pictured")
+            ).all()
+        )
+        totals: dict[int, int] = defaultdict(int)
+        hits: dict[int, int] = defaultdict(int)
+        for rid, lid, text, follow in rows:
+            if lid is None:
+                continue
+            totals[lid] += 1
+            if rid in flagged or says_not_as_pictured(text) or says_not_as_pictured(follow):
+                hits[lid] += 1
+        self._shops[shop_id] = (totals, hits)
+        return totals, hits
+
+    def signal(self, listing: Listing) -> WordsSignal:
+        totals, hits = self._load(listing.shop_id)
+        return WordsSignal(
+            listing_reviews=totals.get(listing.id, 0),  # type: ignore[arg-type]
+            listing_hits=hits.get(listing.id, 0),  # type: ignore[arg-type]
+            shop_reviews=sum(totals.values()),
+            shop_hits=sum(hits.values()),
+        )
+
+
+def _write_flag(session: Session, listing: Listing, result: ListingScore, version: str) -> None:
+    existing = session.exec(
+        select(Flag).where(
+            Flag.kind == FLAG_KIND,
+            Flag.target_type == "listing",
+            Flag.target_id == listing.id,
+            Flag.model_version == version,
+        )
+    ).first()
+    flag = existing or Flag(kind=FLAG_KIND, target_type="listing", target_id=listing.id, model_version=version)
+    flag.score = float(result.score or 0.0)
+    flag.reasons = list(result.reasons)
+    flag.label = result.labels[0] if result.labels else None
+    flag.listing_id = listing.id
+    flag.shop_id = listing.shop_id
+    session.add(flag)
+
+
+def _record_problems(
+    session: Session, images: list[ListingImage], problems: dict[str, str], images_root: Path
+) -> None:
+    """An image that cannot be used says why on its own row, where `shopmon listings check` shows it."""
+    for img in images:
+        reason = problems.get(_source(img, images_root))
+        if reason and img.fetch_error != reason:
+            img.fetch_error = reason[:500]
+            session.add(img)
+
+
+def check_listings_detailed(
+    session: Session,
+    settings: Settings,
+    *,
+    listing_id: int | None = None,
+    now: datetime | None = None,
+    backend: ImageBackend | None = None,
+) -> list[CheckedListing]:
+    """Score stored listings; flag those at or above ``listings.threshold``. Commits."""
+    now = now or datetime.now(UTC)
+    stmt = select(Listing).order_by(Listing.id)
+    if listing_id is not None:
+        stmt = stmt.where(Listing.id == listing_id)
+    listings = session.exec(stmt).all()
+    if listing_id is not None and not listings:
+        raise DataError(f"no listing with id {listing_id}")
+    if not listings:
+        return []
+    backend = backend or load_backend(settings)
+    scorer = ListingScorer(backend, loader_for(settings))
+    words = _Words(session)
+    images_root = settings.images_path
+    threshold = settings.listings.threshold
+    out: list[CheckedListing] = []
+    for listing in listings:
+        rows = session.exec(
+            select(ListingImage).where(ListingImage.listing_id == listing.id).order_by(ListingImage.position)
+        ).all()
+        seller = sorted((r for r in rows if r.role in SELLER_ROLES), key=lambda r: (r.role != "main", r.position))
+        buyer_rows = [r for r in rows if r.role == "buyer"]
+        seller = seller[:MAX_SELLER_IMAGES]
+        buyer_rows = buyer_rows[:MAX_BUYER_PHOTOS]
+        item = ListingInput(
+            listing_id=listing.id,
+            title=listing.title,
+            attributes=dict(listing.attributes or {}),
+            images=[_source(r, images_root) for r in seller],
+            buyer_photos=[_source(r, images_root) for r in buyer_rows],
+            sku_names=[str(s.get("name") or "") for s in (listing.skus or []) if isinstance(s, dict)],
+        )
+        result = scorer.score(item, words=words.signal(listing))
+        _record_problems(session, [*seller, *buyer_rows], result.image_problems, images_root)
+        flagged = result.score is not None and result.score >= threshold
+        if flagged:
+            _write_flag(session, listing, result, backend.version)
+        out.append(CheckedListing(listing_id=listing.id, title=listing.title, result=result, flagged=flagged))  # type: ignore[arg-type]
+    session.commit()
+    log.info("checked %d listings at %s, %d flagged", len(out), now.isoformat(), sum(c.flagged for c in out))
+    return out
+
+
+def check_listings(
+    session: Session, settings: Settings, *, listing_id: int | None = None, now: datetime | None = None
+) -> int:
+    """Score stored listings and write Flag(kind="image_mismatch"); returns the flags written."""
+    return sum(c.flagged for c in check_listings_detailed(session, settings, listing_id=listing_id, now=now))

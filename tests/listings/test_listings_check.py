@@ -1,0 +1,136 @@
+"""check_listings on stored listings: flags, idempotence, reasons on unusable images, buyers' words."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session, select
+
+from conftest import BLUE, RED
+from models import Flag, Listing, ListingImage, Review, Shop
+from monitor.db import get_engine
+from monitor.errors import DataError
+from monitor.listings import check_listings
+from monitor.listings.check import check_listings_detailed
+
+
+@pytest.fixture
+def db(ldb_settings) -> Session:
+    with Session(get_engine(ldb_settings), expire_on_commit=False) as s:
+        yield s
+
+
+def _listing(db: Session, settings, title: str, images: list[tuple[str, str | None]], ext: str) -> Listing:
+    shop = db.exec(select(Shop)).first()
+    if shop is None:
+        shop = Shop(platform="taobao", external_id="s1", name="Demo shop")
+        db.add(shop)
+        db.flush()
+    listing = Listing(platform="taobao", external_id=ext, title=title, shop_id=shop.id)
+    db.add(listing)
+    db.flush()
+    for pos, (role, local) in enumerate(images):
+        db.add(
+            ListingImage(
+                listing_id=listing.id, url=f"https://img.example.com/{ext}/{pos}.jpg", role=role,
+                position=pos, local_path=local,
+            )
+        )
+    db.commit()
+    return listing
+
+
+def test_mismatched_listing_gets_one_flag_with_reasons(db, ldb_settings, draw) -> None:
+    root = ldb_settings.images_path / "full"
+    root.mkdir(parents=True)
+    draw("tshirt", RED).save(root / "red.jpg", quality=92)
+    draw("tshirt", BLUE).save(root / "blue.jpg", quality=92)
+    bad = _listing(db, ldb_settings, "夏季新款 蓝色 纯棉T恤", [("main", "full/red.jpg")], "100")
+    good = _listing(db, ldb_settings, "Blue cotton T-shirt", [("main", "full/blue.jpg")], "101")
+
+    assert check_listings(db, ldb_settings) == 1
+    flags = db.exec(select(Flag).where(Flag.kind == "image_mismatch")).all()
+    assert len(flags) == 1
+    flag = flags[0]
+    assert (flag.target_type, flag.target_id, flag.listing_id) == ("listing", bad.id, bad.id)
+    assert flag.shop_id == bad.shop_id and flag.label == "colour"
+    assert flag.score >= 0.5 and flag.model_version.startswith("image_category-")
+    assert any("blue" in r and "red" in r for r in flag.reasons), flag.reasons
+
+    # A second run updates the same flag rather than adding another.
+    assert check_listings(db, ldb_settings, listing_id=bad.id, now=datetime.now(UTC)) == 1
+    assert len(db.exec(select(Flag).where(Flag.kind == "image_mismatch")).all()) == 1
+    assert check_listings(db, ldb_settings, listing_id=good.id) == 0
+
+
+def test_unusable_images_are_recorded_on_the_listing(db, ldb_settings) -> None:
+    root = ldb_settings.images_path / "full"
+    root.mkdir(parents=True)
+    (root / "cut.jpg").write_bytes(b"\xff\xd8\xff\xe0" + b"\x00" * 40)
+    listing = _listing(
+        db, ldb_settings, "Red T-shirt",
+        [("main", "full/gone.jpg"), ("gallery", "full/cut.jpg"), ("gallery", None)], "102",
+    )
+    [checked] = check_listings_detailed(db, ldb_settings, listing_id=listing.id)
+    assert not checked.flagged and checked.result.score is None
+    text = " | ".join(checked.result.reasons)
+    assert "gone.jpg" in text and "not found" in text
+    assert "cut.jpg" in text and "not an image" in text
+    # The third image was never downloaded and its host is not allowed: said, not fetched.
+    assert "not in listings.fetch_hosts" in text
+    rows = db.exec(select(ListingImage).where(ListingImage.listing_id == listing.id).order_by(ListingImage.position)).all()
+    assert "not found" in (rows[0].fetch_error or "")
+    assert rows[1].fetch_error and rows[2].fetch_error
+    assert db.exec(select(Flag)).all() == []
+
+
+def test_unknown_listing_is_a_clear_error(db, ldb_settings) -> None:
+    with pytest.raises(DataError, match="no listing with id 999"):
+        check_listings(db, ldb_settings, listing_id=999)
+
+
+def test_no_listings_needs_no_model(db, ldb_settings) -> None:
+    assert check_listings(db, ldb_settings) == 0
+
+
+def test_buyers_words_flag_a_listing_whose_photo_looks_fine(db, ldb_settings, draw) -> None:
+    root = ldb_settings.images_path / "full"
+    root.mkdir(parents=True)
+    draw("tshirt", RED).save(root / "red.png")
+    listing = _listing(db, ldb_settings, "Red T-shirt", [("main", "full/red.png")], "103")
+    other = _listing(db, ldb_settings, "Red T-shirt", [("main", "full/red.png")], "104")
+    texts = ["色差太大，和图片不一样"] * 3 + ["质量不错"] * 3
+    for n, text in enumerate(texts):
+        db.add(Review(platform="taobao", external_id=f"r{n}", listing_id=listing.id, shop_id=listing.shop_id, text=text, rating=2))
+    # The shop's other listing has many reviews and few complaints: the baseline.
+    for n in range(40):
+        db.add(Review(platform="taobao", external_id=f"o{n}", listing_id=other.id, shop_id=other.shop_id, text="很好", rating=5))
+    db.commit()
+    # A cause flag from the review model counts even when the words are not in our pattern.
+    quiet = Review(platform="taobao", external_id="r-flagged", listing_id=listing.id, shop_id=listing.shop_id, text="不满意", rating=1)
+    db.add(quiet)
+    db.commit()
+    db.add(Flag(kind="cause", target_type="review", target_id=quiet.id, label="not_as_pictured", score=0.9,
+                model_version="cause-test", review_id=quiet.id, listing_id=listing.id))
+    db.commit()
+
+    results = {c.listing_id: c for c in check_listings_detailed(db, ldb_settings)}
+    assert results[listing.id].flagged
+    assert any("4 of 7 reviews" in r for r in results[listing.id].result.reasons), results[listing.id].result.reasons
+    assert not results[other.id].flagged
+
+
+def test_buyer_photo_rows_are_compared(db, ldb_settings, draw) -> None:
+    root = ldb_settings.images_path / "full"
+    root.mkdir(parents=True)
+    draw("tshirt", BLUE, seed=1).save(root / "seller.png")
+    for n in range(3):
+        draw("tshirt", RED, seed=20 + n).save(root / f"buyer{n}.png")
+    listing = _listing(
+        db, ldb_settings, "Blue T-shirt",
+        [("main", "full/seller.png")] + [("buyer", f"full/buyer{n}.png") for n in range(3)], "105",
+    )
+    [checked] = check_listings_detailed(db, ldb_settings, listing_id=listing.id)
+    assert checked.flagged and "buyer_photos" in checked.result.labels
