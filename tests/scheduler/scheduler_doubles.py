@@ -22,6 +22,7 @@ def log_path(settings) -> Path:  # noqa: ANN001
 
 def record(settings, event: str, **data: Any) -> None:  # noqa: ANN001
     line = json.dumps({"event": event, "pid": os.getpid(), "t": time.time(), **data})
+    log_path(settings).parent.mkdir(parents=True, exist_ok=True)
     with log_path(settings).open("a") as fh:
         fh.write(line + "\n")
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import io
 import json
 import logging
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from monitor.db import get_engine
 from monitor.errors import ConfigError
 from scheduler_fixtures import doubles, make_settings  # noqa: F401  (fixtures)
 from monitor.scheduler.crontab import crontab_trigger
@@ -146,3 +148,49 @@ def test_json_log_lines_carry_the_job_fields() -> None:
     assert first["duration_s"] == 1.235 and first["counts"] == {"reviews_new": 3}
     assert first["scheduled_for"] == "2026-03-02T06:00:00+00:00"
     assert second["level"] == "error" and second["error"] == "SMTP down"
+
+
+def test_daemon_that_loses_its_lease_steps_down_and_stops_running_jobs(make_settings, doubles, caplog) -> None:
+    import threading
+
+    from sqlalchemy import update
+
+    from models.scheduler import JobRun, SchedulerLease
+    from monitor.scheduler.service import Daemon
+
+    settings = make_settings(shops=[], scheduler={"send_every_seconds": 1, "stop_timeout_seconds": 5})
+    daemon = Daemon(settings, lease_seconds=1, holder="host:1:mine")
+    thread = threading.Thread(target=daemon.run)
+    caplog.set_level(logging.INFO, logger="shopmon.scheduler")
+    thread.start()
+    try:
+        engine = get_engine(settings)
+
+        def my_runs() -> int:
+            with engine.connect() as conn:
+                return len(conn.execute(JobRun.__table__.select().where(JobRun.__table__.c.holder == "host:1:mine")).all())
+
+        _wait(lambda: my_runs() >= 2, "the daemon to run jobs")
+        # Another scheduler takes the lease (as after a long pause of this one).
+        table = SchedulerLease.__table__
+        with engine.begin() as conn:
+            conn.execute(update(table).values(holder="host:2:thief", expires_at=datetime.now(UTC) + timedelta(minutes=5)))
+        _wait(lambda: "lost its lease" in caplog.text, "the daemon to step down")
+        _wait(lambda: "standing by: host:2:thief is active" in caplog.text, "the daemon to stand by")
+        settled = my_runs()
+        time.sleep(2.5)  # the send job is due every second: none of it may run here now
+        assert my_runs() == settled
+        assert current_lease(engine).holder == "host:2:thief"
+    finally:
+        daemon.request_stop()
+        thread.join(timeout=30)
+    assert not thread.is_alive()
+
+
+def _wait(condition, what: str, timeout: float = 30) -> None:  # noqa: ANN001
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
