@@ -74,6 +74,7 @@ def run(
 
     watched = watchlist.watched(session, settings, None if scope.everything else scope.reviewers.tolist())
     writer.prefetch("watchlist", "reviewer", WATCHLIST_VERSION, [r.id for r in watched])
+    watched_bad = _latest_bad(rows, bad, np.array([r.id for r in watched], dtype=np.int64))
     for reviewer in watched:
         history = _history(rows, bad, reviewer.id)
         if history is None:
@@ -81,10 +82,11 @@ def run(
         reason = (f"on the analysts' watchlist: {reviewer.watch_note}" if reviewer.watch_note
                   else "on the analysts' watchlist" if reviewer.watchlisted
                   else "listed in detection.watchlist in the configuration")
-        n, n_bad, last_id, last_t, listing_id, shop_id = history
+        n, n_bad, last_t, listing_id, shop_id = history
+        bad_review = watched_bad.get(reviewer.id, (None,))[0]
         writer.put(
             kind="watchlist", target_type="reviewer", target_id=reviewer.id, model_version=WATCHLIST_VERSION,
-            score=1.0, reviewer_id=reviewer.id, review_id=last_id, listing_id=listing_id, shop_id=shop_id,
+            score=1.0, reviewer_id=reviewer.id, review_id=bad_review, listing_id=listing_id, shop_id=shop_id,
             reasons=[reason, f"posted {n} reviews here ({n_bad} bad), latest on "
                              f"{datetime.fromtimestamp(last_t, UTC):%Y-%m-%d %H:%M} UTC"],
         )
@@ -172,9 +174,13 @@ class _FlagWriter:
         ).first()
 
 
-def _latest_bad(rows: ReviewRows, bad: np.ndarray, reviewer_ids: np.ndarray) -> dict[int, tuple[int, int | None, int | None]]:
-    """reviewer -> (review, listing, shop) of their latest bad review (latest review if none is bad)."""
-    out: dict[int, tuple[int, int | None, int | None]] = {}
+def _latest_bad(rows: ReviewRows, bad: np.ndarray, reviewer_ids: np.ndarray) -> dict[int, tuple[int | None, int | None, int | None]]:
+    """reviewer -> (review, listing, shop) of their latest bad review.
+
+    Without a bad review the review is None (cases open for bad reviews, never for praise) and
+    listing and shop come from the latest review.
+    """
+    out: dict[int, tuple[int | None, int | None, int | None]] = {}
     if not len(reviewer_ids):
         return out
     sel = np.flatnonzero(np.isin(rows.reviewer, reviewer_ids))
@@ -183,7 +189,7 @@ def _latest_bad(rows: ReviewRows, bad: np.ndarray, reviewer_ids: np.ndarray) -> 
     last = order[np.r_[rows.reviewer[order][1:] != rows.reviewer[order][:-1], True]]
     for i in last:
         out[int(rows.reviewer[i])] = (
-            int(rows.id[i]),
+            int(rows.id[i]) if bad[i] else None,
             int(rows.listing[i]) if rows.listing[i] >= 0 else None,
             int(rows.shop[i]) if rows.shop[i] >= 0 else None,
         )
@@ -198,7 +204,6 @@ def _history(rows: ReviewRows, bad: np.ndarray, reviewer_id: int) -> tuple | Non
     return (
         len(idx),
         int(bad[idx].sum()),
-        int(rows.id[last]),
         int(rows.t[last]),
         int(rows.listing[last]) if rows.listing[last] >= 0 else None,
         int(rows.shop[last]) if rows.shop[last] >= 0 else None,

@@ -168,3 +168,25 @@ def test_scoped_run_only_reports_attacks_touching_the_new_reviews(session, db_se
     counts = behaviour.run(session, db_settings, review_ids=[old[0].id])
     assert counts["attack"] == 1
     assert set(flags(session, "attack")[0].members) >= {o.id for o in old}
+
+
+def test_detect_runs_behaviour_on_the_reviews_it_scored(session, db_settings, world):
+    from monitor.detection import detect
+
+    rng = random.Random(2)
+    listing = world.listing()
+    gang = [world.reviewer() for _ in range(5)]
+    for i, r in enumerate(gang):
+        world.review(r, listing, i / 10, 1, TEMPLATES["en"])
+    world.review(world.reviewer(), listing, 30, 5, varied_text(rng))
+    world.commit()
+
+    summary = detect(session, db_settings).as_dict()
+    session.commit()
+
+    assert summary["attack"] == 1 and summary["professional"] == 5
+    attack = flags(session, "attack")[0]
+    assert attack.target_type == "listing" and len(attack.members) == 5
+    # Nothing new to score: the second pass leaves behaviour alone and duplicates nothing.
+    again = detect(session, db_settings).as_dict()
+    assert again.get("attack", 0) == 0 and len(flags(session, "attack")) == 1
