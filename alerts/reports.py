@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import and_, or_
 from sqlmodel import Session, func, select
 
 from models.alerts import Alert
@@ -116,18 +117,23 @@ def report_stats(session: Session, settings: Settings, period: Period, *, now: d
     tz = ZoneInfo(settings.alerts.timezone)
     span = end - start
     trend_start = start - span
+    # By when the buyer posted (first seen when the page shows no date), so a first crawl of
+    # a shop's history still draws the trend on the right days.
     rows = session.exec(
         select(Review.rating, Review.created_at, Review.first_seen).where(
-            Review.first_seen >= trend_start, Review.first_seen < end, Review.rating.is_not(None)
+            Review.rating.is_not(None),
+            or_(
+                and_(Review.created_at >= trend_start, Review.created_at < end),
+                and_(Review.created_at.is_(None), Review.first_seen >= trend_start, Review.first_seen < end),
+            ),
         )
     ).all()
     per_day: dict[str, list[int]] = defaultdict(list)
     current, previous = [], []
     for rating, created_at, first_seen in rows:
-        seen = first_seen
-        day = (created_at or seen).astimezone(tz).date().isoformat()
-        per_day[day].append(rating)
-        (current if seen >= start else previous).append(rating)
+        posted = created_at or first_seen
+        per_day[posted.astimezone(tz).date().isoformat()].append(rating)
+        (current if posted >= start else previous).append(rating)
     trend = [
         {"day": day, "reviews": len(v), "avg_rating": round(statistics.fmean(v), 2)} for day, v in sorted(per_day.items())
     ]

@@ -23,15 +23,27 @@ def _case_dict(case: Any) -> dict[str, Any]:
     return data
 
 
+def _pad(text: str, width: int) -> str:
+    """Cut/pad to a terminal width; Chinese characters take two columns."""
+    import unicodedata
+
+    out, used = [], 0
+    for ch in text.replace("\n", " "):
+        w = 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+        if used + w > width:
+            break
+        out.append(ch)
+        used += w
+    return "".join(out) + " " * (width - used)
+
+
 def _line(case: Any) -> str:
-    nick = (case.buyer_nick or "-")[:16]
-    item = (case.item_title or "-")[:30]
     rating = f"{case.rating}★" if case.rating is not None else "-"
     kinds = ",".join(case.kinds) or "-"
-    owner = case.owner or "-"
     return (
-        f"#{case.id:<5} {case.severity:<8} {case.state:<21} {rating:<3} {nick:<16} {item:<30} "
-        f"{case.cause or '-':<16} {kinds:<20} {owner:<10} {case.opened_at:%Y-%m-%d %H:%M}"
+        f"#{case.id:<5} {case.severity:<8} {case.state:<21} {rating:<3} {_pad(case.buyer_nick or '-', 16)} "
+        f"{_pad(case.item_title or '-', 30)} {case.cause or '-':<16} {kinds:<20} {_pad(case.owner or '-', 10)} "
+        f"{case.opened_at:%Y-%m-%d %H:%M}"
     )
 
 
