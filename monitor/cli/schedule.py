@@ -48,6 +48,11 @@ def schedule(
     if stop_timeout is not None and stop_timeout < 0:
         raise ConfigError(f"--stop-timeout cannot be negative (got {stop_timeout:g})")
     settings = ready_settings(ctx)
+    state = ctx.find_object(AppState)
+    config_path = state.config_path if state else None
+    if config_path is not None:
+        # Scheduled commands (`shopmon model train`...) then read the same configuration.
+        os.environ["SHOPMON_CONFIG"] = str(config_path.resolve())
     setup_logging(json_lines=json_logs or settings.scheduler.json_logs)
     if once:
         if lease_seconds is not None:
@@ -59,8 +64,6 @@ def schedule(
         if any(r["event"] == "error" for r in ran):
             raise typer.Exit(1)
         return
-    state = ctx.find_object(AppState)
-    config_path = state.config_path if state else None
     daemon = Daemon(
         settings, reload=lambda: load_settings(config_path), lease_seconds=lease_seconds, stop_timeout=stop_timeout
     )

@@ -40,9 +40,19 @@ _lock = threading.Lock()
 
 
 def settings_payload(settings: Settings) -> dict[str, Any]:
-    # The SMTP password never goes through a file: the child reads it from the environment.
-    # Defaults stay out so the child builds them exactly as this process did.
-    return settings.model_dump(mode="json", exclude={"smtp": {"password"}}, exclude_defaults=True)
+    # Secrets never go through a file: the SMTP password and the database URL (which may hold
+    # one) reach the child through its environment. Defaults stay out so the child builds
+    # them exactly as this process did.
+    return settings.model_dump(
+        mode="json", exclude={"smtp": {"password"}, "database_url": True}, exclude_defaults=True
+    )
+
+
+def child_env(settings: Settings) -> dict[str, str]:
+    env = dict(os.environ)
+    if settings.database_url:
+        env["SHOPMON_DATABASE_URL"] = settings.database_url
+    return env
 
 
 def run_isolated(ref: str, settings: Settings, params: dict[str, Any], timeout: float) -> dict[str, Any]:
@@ -50,10 +60,11 @@ def run_isolated(ref: str, settings: Settings, params: dict[str, Any], timeout: 
     with tempfile.TemporaryDirectory(prefix="shopmon-job-") as tmp:
         job_in, job_out = Path(tmp) / "in.json", Path(tmp) / "out.json"
         job_in.write_text(json.dumps({"ref": ref, "params": params, "settings": settings_payload(settings)}))
+        os.chmod(job_in, 0o600)
         argv = [sys.executable, "-m", "monitor.scheduler.child", str(job_in), str(job_out), str(os.getpid())]
         output = Path(tmp) / "output.log"
         try:
-            _spawn(argv, timeout, ref, output)
+            _spawn(argv, timeout, ref, output, env=child_env(settings))
         except ChildFailed:
             raise ChildFailed(_child_error(job_out) or _tail(output) or f"{ref} failed") from None
         try:
@@ -78,11 +89,11 @@ def run_command(argv: list[str], timeout: float) -> dict[str, Any]:
     return {"exit_code": 0}
 
 
-def _spawn(argv: list[str], timeout: float, label: str, output: Path) -> None:
+def _spawn(argv: list[str], timeout: float, label: str, output: Path, env: dict[str, str] | None = None) -> None:
     with output.open("wb") as out:
         try:
             proc = subprocess.Popen(
-                argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+                argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, env=env
             )
         except OSError as exc:
             raise ChildFailed(f"cannot start {label}: {exc.strerror or exc}") from None

@@ -194,3 +194,26 @@ def _wait(condition, what: str, timeout: float = 30) -> None:  # noqa: ANN001
             return
         time.sleep(0.05)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_scheduled_commands_run_with_a_limit_and_report_failures(make_settings) -> None:
+    import sys
+
+    from monitor.scheduler import isolation, tasks
+
+    settings = make_settings(
+        scheduler={
+            "commands": [
+                {"id": "help", "cron": "0 3 * * 0", "argv": ["shopmon", "status", "--help"]},
+                {"id": "fails", "cron": "0 3 * * 0", "argv": [sys.executable, "-c", "import sys; sys.exit('model gate refused')"]},
+                {"id": "hangs", "cron": "0 3 * * 0", "argv": [sys.executable, "-c", "import time; time.sleep(60)"], "timeout_minutes": 0.02},
+            ]
+        }
+    )
+    assert tasks.command(settings, "help") == {"exit_code": 0}
+    with pytest.raises(isolation.ChildFailed, match="model gate refused"):
+        tasks.command(settings, "fails")
+    with pytest.raises(isolation.JobTimeout, match="killed"):  # not the 60 s the command wanted
+        tasks.command(settings, "hangs")
+    with pytest.raises(ConfigError, match="no scheduler command"):
+        tasks.command(settings, "gone")
