@@ -69,6 +69,8 @@ class ShopSpider(scrapy.Spider):
 
     def parse_shop(self, response: Response) -> Iterator[Any]:
         result = self._parse("shop", response)
+        if result.info.get("dsr"):
+            self.context.store.set_shop_dsr(result.info["dsr"])
         for listing in result.listings:
             request = self.listing_request(listing.get("url") or response.url, listing["listing_id"],
                                            listing.get("review_count"))

@@ -264,6 +264,15 @@ class ItemStore:
         self._tick(n)
         return n
 
+    def set_shop_dsr(self, dsr: dict[str, float]) -> None:
+        """The shop's detailed seller ratings (description/service/logistics), as last seen."""
+        if self.shop_id is None:
+            return
+        shop = self.session.get(Shop, self.shop_id)
+        if shop is not None:
+            shop.dsr = {**dsr, "seen_at": self.now.isoformat()}
+            self._tick()
+
     def set_image_result(self, listing_id: int, url: str, *, local_path: str | None, checksum: str | None,
                          error: str | None) -> None:
         row = self.session.exec(

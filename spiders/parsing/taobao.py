@@ -290,13 +290,18 @@ def parse_search(body: bytes, url: str, content_type: str | None = None, platfor
         )
     if not result.items and "item-name" not in text:
         raise ParseError("no item cards and no g_page_config: not a Taobao search/shop page")
+    dsr = _dsr(tree)
+    if dsr:
+        result.info["dsr"] = dsr
     return result
 
 
 def parse_shop_dsr(body: bytes, url: str, content_type: str | None = None) -> dict[str, Any]:
     """Shop DSR scores (description, service, logistics) from a shop page header."""
-    doc = decode(body, content_type)
-    tree = html_tree(doc.text)
+    return _dsr(html_tree(decode(body, content_type).text))
+
+
+def _dsr(tree) -> dict[str, float]:  # noqa: ANN001
     nums = [to_float(n.text_content()) for n in xp(tree, f"//*[{has_class('dsr-num')}]")]
     keys = ("description", "service", "logistics")
     return {k: v for k, v in zip(keys, nums, strict=False) if v is not None}

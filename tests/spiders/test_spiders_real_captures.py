@@ -187,10 +187,12 @@ def test_taobao_item_pages_and_shop_pages(shared: Path) -> None:
     assert len(search.listings) == 36
     assert search.listings[0]["listing_id"] == "528991075854"
     assert search.info["total_pages"] == 100
-    for name in ("taobao_shop-105815128_asynSearch-fragment_24-items_2017.html",
-                 "taobao_shop-119667895_search-page_gbk_24-items_2017.html"):
+    for name, dsr in (("taobao_shop-105815128_asynSearch-fragment_24-items_2017.html", None),
+                      ("taobao_shop-119667895_search-page_gbk_24-items_2017.html",
+                       {"description": 4.5, "service": 4.6, "logistics": 4.6})):
         shop = taobao.parse_search(read(shared, f"taobao/{name}"), "https://shop.taobao.com/search.htm")
         assert len(shop.listings) == 24
+        assert shop.info.get("dsr") == dsr
     dsr = taobao.parse_shop_dsr(read(shared, "taobao/taobao_shop-119667895_index_rendered-dom-dsr_2017.html"), "https://x")
     assert dsr == {"description": 4.5, "service": 4.6, "logistics": 4.6}
 

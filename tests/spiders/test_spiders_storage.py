@@ -108,3 +108,14 @@ def test_mis_decoded_reviews_are_marked(db_settings: Settings) -> None:
     store.close()
     with Session(get_engine(db_settings)) as s:
         assert s.exec(select(Review.decode_errors)).one() == 2
+
+
+def test_shop_dsr_is_kept(db_settings: Settings) -> None:
+    from models import Shop
+
+    store = _store(db_settings)
+    store.set_shop_dsr({"description": 4.5, "service": 4.6, "logistics": 4.6})
+    store.close()
+    with Session(get_engine(db_settings)) as s:
+        dsr = s.exec(select(Shop)).one().dsr
+        assert (dsr["description"], dsr["service"], dsr["logistics"]) == (4.5, 4.6, 4.6) and "seen_at" in dsr
