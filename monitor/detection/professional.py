@@ -116,11 +116,17 @@ def _live_model(session: Session, settings: Settings):  # noqa: ANN202
     if registry.live_version(MODEL_NAME) is None:
         return None
     try:
-        return registry.load(MODEL_NAME)
+        estimator, meta = registry.load(MODEL_NAME)
     except RegistryError as exc:
         # A broken model must not stop detection: the rules still work, and the error is logged.
         log.error("professional model unusable, falling back to rules: %s", exc)
         return None
+    if meta.params.get("features") != list(FEATURE_NAMES):
+        # e.g. a text model registered under this name with `shopmon model train --name professional`.
+        log.error("live %s was not trained on the reviewer features %s; using the rules", meta.version,
+                  ", ".join(FEATURE_NAMES))
+        return None
+    return estimator, meta
 
 
 def score(session: Session, settings: Settings, feats: ReviewerFeatures) -> Scored:

@@ -18,6 +18,7 @@ from sqlmodel import Session
 from models import Review
 
 CHUNK = 50_000
+_BEIJING = timezone(timedelta(hours=8))
 # Keeps IN (...) lists under every backend's bound-parameter limit.
 IN_CHUNK = 900
 
@@ -183,8 +184,6 @@ def purchase_times(session: Session, reviewer_ids: np.ndarray) -> tuple[np.ndarr
             out_h.append((at - bought).total_seconds() / 3600)
     return np.array(out_r, dtype=np.int64), np.array(out_h, dtype=np.float64)
 
-
-_BEIJING = timezone(timedelta(hours=8))
 
 
 def _parse_first(raws: list[str | None], zones: list) -> datetime | None:  # noqa: ANN001

@@ -223,3 +223,27 @@ def test_purchase_delay_cheapest_sku_and_level_features(session, db_settings, wo
 def test_level_rank(level, rank):
     got = reviewer_features.level_rank(level)
     assert (np.isnan(got) if rank is None else got == rank)
+
+
+def test_foreign_or_broken_professional_model_falls_back_to_rules(session, db_settings, world, caplog):
+    from sklearn.linear_model import LogisticRegression
+
+    from monitor.registry import registry_for
+
+    listings = [world.listing() for _ in range(9)]
+    pro = world.reviewer()
+    for i, lst in enumerate(listings):
+        world.review(pro, lst, i * 5, 1, TEXTS[i])
+    world.commit()
+    # A model trained on something else (here: two text-ish columns) registered under the name.
+    foreign = LogisticRegression().fit(np.array([[0.0, 1.0], [1.0, 0.0]]), np.array([0, 1]))
+    registry = registry_for(db_settings)
+    version = registry.save("professional", foreign, metrics={}, params={"features": ["text", "rating"]},
+                            thresholds={}, data_fingerprint="sha256:x")
+    assert registry.live_version("professional") == version
+
+    behaviour.run(session, db_settings)
+
+    flags = all_flags(session, "professional")
+    assert [f.model_version for f in flags] == [professional.RULES_VERSION]
+    assert "was not trained on the reviewer features" in caplog.text
