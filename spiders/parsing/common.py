@@ -79,23 +79,26 @@ class PageResult:
         return [i for i in self.items if i["kind"] == "listing"]
 
 
+_REVIEW_EXTRA = ("follow_up_at", "seller_reply_at", "raw")
+_REVIEW_KEYS = frozenset(REVIEW_FIELDS) | frozenset(_REVIEW_EXTRA)
+
+
 def review_item(platform: str, **values: Any) -> dict[str, Any]:
-    item: dict[str, Any] = {"kind": "review"}
-    for name in REVIEW_FIELDS:
-        item[name] = values.pop(name, None)
+    if not _REVIEW_KEYS.issuperset(values):
+        raise TypeError(f"unknown review fields: {sorted(set(values) - _REVIEW_KEYS)}")
+    get = values.get
+    item: dict[str, Any] = {"kind": "review", **{name: get(name) for name in REVIEW_FIELDS}}
     item["platform"] = platform
     item["photos"] = item["photos"] or []
-    extra = {
-        "follow_up_at": values.pop("follow_up_at", None),
-        "seller_reply_at": values.pop("seller_reply_at", None),
-        "raw": values.pop("raw", {}),
-    }
-    if values:
-        raise TypeError(f"unknown review fields: {sorted(values)}")
-    item.update(extra)
-    item["decode_errors"] = sum(
-        str(item[k]).count("\ufffd") for k in ("text", "title", "reviewer_nick", "follow_up_text") if item[k]
-    )
+    item["follow_up_at"] = get("follow_up_at")
+    item["seller_reply_at"] = get("seller_reply_at")
+    item["raw"] = get("raw") or {}
+    errors = 0
+    for k in ("text", "title", "reviewer_nick", "follow_up_text"):
+        v = item[k]
+        if v and "\ufffd" in v:
+            errors += str(v).count("\ufffd")
+    item["decode_errors"] = errors
     return item
 
 
