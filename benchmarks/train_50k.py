@@ -67,6 +67,10 @@ def main() -> int:
         print(json.dumps({"skipped": f"{path} not found (set SHOPMON_SHARED)"}))
         return 0
 
+    import os
+
+    load_avg = [round(x, 2) for x in os.getloadavg()]  # timings on a shared machine need this context
+    cpus = os.cpu_count()
     rss_start = _peak_mib()
     t0 = time.perf_counter()
     frame = pd.read_csv(path, encoding="utf-8-sig", dtype={"review": str}, keep_default_na=False)
@@ -137,6 +141,8 @@ def main() -> int:
         "report_kib": report_kib,
         "model_file_mib": model_mib,
         "reload_predicts_identically": same,
+        "cpus": cpus,
+        "load_avg_at_start": load_avg,
     }, ensure_ascii=False))
     return 0
 

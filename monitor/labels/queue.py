@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 WEIGHTS = {"uncertainty": 0.6, "disagreement": 0.25, "novelty": 0.15}
 MAX_CANDIDATES = 20_000  # newest unlabeled reviews considered; keeps the queue interactive
 OTHER_VERSIONS = 2
+DUPLICATE_SIMILARITY = 0.9  # cosine of character n-grams: copies with a changed emoji or digit
 
 
 @dataclass
@@ -169,7 +170,7 @@ def build_queue(
     w_nov = WEIGHTS["novelty"] if labeled_texts else 0.0
     priority = WEIGHTS["uncertainty"] * unc + WEIGHTS["disagreement"] * dis + w_nov * nov
 
-    order = np.argsort(-priority, kind="stable")[:n]
+    order, twins = _diverse(np.argsort(-priority, kind="stable"), texts, n)
     items = []
     for k in order:
         why = []
@@ -182,6 +183,8 @@ def build_queue(
         why += reasons[k]
         if w_nov and nov[k] >= 0.7:
             why.append(f"unlike any labeled review (similarity {1 - nov[k]:.2f})")
+        if twins.get(k):
+            why.append(f"stands for {twins[k]} near-identical review(s) left out of the queue")
         items.append(
             QueueItem(
                 review_id=ids[k],
@@ -196,6 +199,37 @@ def build_queue(
             )
         )
     return items
+
+
+def _diverse(ranked: np.ndarray, texts: list[str], n: int) -> tuple[list[int], dict[int, int]]:
+    """Take the best ``n`` in order, skipping near-copies of an item already taken.
+
+    A coordinated attack posts the same text dozens of times; labeling one copy teaches as
+    much as labeling all of them. Returns the picks and, per pick, how many copies it stands for.
+    """
+    pool = [int(k) for k in ranked[: max(n * 5, n + 50)]]
+    if len(pool) <= 1:
+        return pool[:n], {}
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    # No idf: within a small pool it would inflate the one digit that differs between copies.
+    vecs = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 3), use_idf=False).fit_transform(
+        [texts[k] for k in pool]
+    )
+    picked: list[int] = []
+    rows: list[int] = []
+    twins: dict[int, int] = {}
+    for pos, k in enumerate(pool):
+        if rows:
+            sims = (vecs[rows] @ vecs[pos].T).toarray().ravel()
+            best = int(np.argmax(sims))
+            if sims[best] >= DUPLICATE_SIMILARITY:
+                twins[picked[best]] = twins.get(picked[best], 0) + 1
+                continue
+        if len(picked) < n:
+            picked.append(k)
+            rows.append(pos)
+    return picked, twins
 
 
 def _or_nan(v: float | None) -> float:

@@ -111,3 +111,16 @@ def test_new_patterns_rank_above_familiar_ones_when_equally_uncertain(session: S
 def test_queue_rejects_tasks_it_cannot_rank(session: Session, tmp_path: Path) -> None:
     with pytest.raises(DataError, match="review tasks"):
         build_queue(session, Registry(tmp_path), task="professional")
+
+
+def test_near_identical_reviews_are_labeled_once(session: Session, tmp_path: Path) -> None:
+    reg = Registry(tmp_path)
+    _save(reg, _model())
+    copies = [f"the parcel was okay {i}" for i in range(5)]  # an attack's copy-paste, all uncertain
+    ids = _reviews(session, copies + ["box arrived on tuesday", "pay me now or else money threat"])
+    queue = build_queue(session, reg, n=3)
+    picked = [i.review_id for i in queue]
+    assert sum(rid in ids[:5] for rid in picked) == 1
+    assert ids[5] in picked and ids[6] in picked
+    rep = next(i for i in queue if i.review_id in ids[:5])
+    assert any("stands for 4 near-identical" in r for r in rep.reasons)
