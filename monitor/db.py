@@ -48,6 +48,9 @@ def _sqlite_pragmas(busy_ms: int):  # noqa: ANN202
     return on_connect
 
 
+_cached_keys: set[tuple[str, float]] = set()
+
+
 @lru_cache(maxsize=16)
 def _engine_for(url: str, busy_timeout: float = 30.0) -> Engine:
     try:
@@ -73,7 +76,17 @@ def _connect_args(parsed) -> dict:  # noqa: ANN001
 
 
 def get_engine(settings: Settings) -> Engine:
-    return _engine_for(settings.db_url, settings.database_busy_timeout)
+    key = (settings.db_url, settings.database_busy_timeout)
+    _cached_keys.add(key)
+    return _engine_for(*key)
+
+
+def dispose_engines() -> None:
+    """Close every pooled connection (before a database file is deleted or replaced)."""
+    for engine in [_engine_for(*key) for key in _cached_keys]:
+        engine.dispose()
+    _engine_for.cache_clear()
+    _cached_keys.clear()
 
 
 def describe_db_error(exc: SQLAlchemyError, settings: Settings) -> str:

@@ -68,6 +68,9 @@ def _fresh_dir(path: Path) -> None:
     if path.exists() and any(path.iterdir()) and not marker.exists():
         raise ShopmonError(f"{path} exists and was not made by `shopmon demo`; choose another --data-dir")
     if path.exists():
+        from monitor.db import dispose_engines
+
+        dispose_engines()  # pooled connections would keep writing to the deleted file
         shutil.rmtree(path)
     path.mkdir(parents=True)
     marker.write_text("made by shopmon demo; safe to delete\n", encoding="utf-8")

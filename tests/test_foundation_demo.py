@@ -1,0 +1,42 @@
+"""`shopmon demo` end to end: crawl → store → detect → case → alert email, then run it again."""
+
+from __future__ import annotations
+
+import email
+from email import policy
+from pathlib import Path
+
+import pytest
+
+from monitor.cli import main
+
+
+@pytest.mark.slow
+def test_demo_runs_end_to_end_and_again(tmp_path: Path, capsys) -> None:
+    target = tmp_path / "demo"
+    assert main(["demo", "--data-dir", str(target)]) == 0
+    out = capsys.readouterr().out
+    assert "shopmon demo finished" in out
+    for needle in ("reviews", "malicious", "attack", "cases:", "emails written"):
+        assert needle in out
+
+    emails = sorted((target / "outbox").glob("**/*.eml"))
+    assert emails, "the demo wrote no alert email"
+    messages = [email.message_from_bytes(p.read_bytes(), policy=policy.default) for p in emails]
+    assert all(m["To"] and m["Subject"] for m in messages)
+    assert any(m.get_body(("html",)) is not None and m.get_body(("plain",)) is not None for m in messages)
+
+    # The config it leaves behind lets the CLI keep working on the same database.
+    assert main(["--config", str(target / "shopmon.toml"), "cases", "list"]) == 0
+
+    # Running again starts from a fresh directory instead of piling onto the old one.
+    assert main(["demo", "--data-dir", str(target)]) == 0
+    assert len(list((target / "outbox").glob("**/*.eml"))) == len(emails)
+
+
+def test_demo_refuses_a_directory_it_did_not_make(tmp_path: Path, capsys) -> None:
+    (tmp_path / "precious").mkdir()
+    (tmp_path / "precious" / "notes.txt").write_text("keep me")
+    assert main(["demo", "--data-dir", str(tmp_path / "precious")]) == 1
+    assert "was not made by `shopmon demo`" in capsys.readouterr().err
+    assert (tmp_path / "precious" / "notes.txt").read_text() == "keep me"
