@@ -167,7 +167,10 @@ class OutboxTransport:
             tmp.write_bytes(message.as_bytes())
             os.replace(tmp, self.folder / name)
         except OSError as exc:
-            tmp.unlink(missing_ok=True)
+            try:
+                tmp.unlink(missing_ok=True)
+            except OSError:
+                pass  # the folder itself is unusable: there is nothing to clean up
             raise TemporaryError(f"cannot write to outbox {self.folder}: {exc.strerror or exc}", unreachable=True) from None
         return str(self.folder / name)
 

@@ -1,0 +1,110 @@
+"""Sender details with transport doubles: ordering, stale claims, an unwritable outbox."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+
+from sqlmodel import select
+
+from alerts.cases import open_cases
+from alerts.rules import evaluate
+from alerts.sender import CLAIM_LEASE, send_pending
+from alerts.transports import OutboxTransport, PermanentError
+from models import Alert, AlertAttempt
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+class Recorder:
+    """A transport that keeps messages in memory (the contract: send -> id, or raise)."""
+
+    name = "memory"
+
+    def __init__(self, fail_with: Exception | None = None) -> None:
+        self.sent: list[EmailMessage] = []
+        self.fail_with = fail_with
+        self.closed = False
+
+    def send(self, message: EmailMessage) -> str:
+        if self.fail_with is not None:
+            raise self.fail_with
+        self.sent.append(message)
+        return f"<m{len(self.sent)}@test>"
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def _settings(tmp_path):
+    from conftest import make_settings
+    from monitor.db import upgrade
+
+    s = make_settings(tmp_path, None, group_window_minutes=0)
+    upgrade(s)
+    return s
+
+
+def test_worst_group_is_sent_first(session, tmp_path, factory):
+    settings = _settings(tmp_path)
+    mild = factory.listing(factory.shop("Mild"), sales=2000)
+    bad = factory.listing(factory.shop("Bad"), sales=2000)
+    factory.review(mild, rating=1)  # high
+    factory.review(bad, rating=1, helpful_votes=20)  # critical
+    open_cases(session, settings, now=T0)
+    evaluate(session, settings, now=T0)
+    session.commit()
+    transport = Recorder()
+    assert send_pending(settings, now=T0, transport=transport).emails == 2
+    assert [m["Subject"].split(":")[1].strip().split()[0] for m in transport.sent] == ["Critical", "High"]
+    assert transport.closed
+    ids = session.exec(select(AlertAttempt.message_id).order_by(AlertAttempt.id)).all()
+    assert ids == ["<m1@test>", "<m2@test>"]
+
+
+def test_claims_of_a_dead_sender_are_taken_back_after_the_lease(session, tmp_path, factory):
+    settings = _settings(tmp_path)
+    factory.review(factory.listing(factory.shop(), sales=2000), rating=1)
+    open_cases(session, settings, now=T0)
+    evaluate(session, settings, now=T0)
+    alert = session.exec(select(Alert)).one()
+    alert.status, alert.claimed_by, alert.claimed_at = "sending", "crashed:1:abc", T0
+    session.add(alert)
+    session.commit()
+    transport = Recorder()
+    assert send_pending(settings, now=T0 + CLAIM_LEASE - timedelta(seconds=1), transport=transport).claimed == 0
+    summary = send_pending(settings, now=T0 + CLAIM_LEASE + timedelta(seconds=1), transport=transport)
+    assert (summary.reclaimed, summary.sent) == (1, 1)
+    assert len(transport.sent) == 1
+
+
+def test_permanent_error_from_transport_marks_failed_without_retry(session, tmp_path, factory):
+    settings = _settings(tmp_path)
+    factory.review(factory.listing(factory.shop(), sales=2000), rating=1)
+    open_cases(session, settings, now=T0)
+    evaluate(session, settings, now=T0)
+    session.commit()
+    summary = send_pending(settings, now=T0, transport=Recorder(PermanentError("550 mailbox unavailable")))
+    assert (summary.failed, summary.retrying) == (1, 0)
+    assert send_pending(settings, now=T0 + timedelta(days=1), transport=Recorder()).claimed == 0
+    attempt = session.exec(select(AlertAttempt)).one()
+    assert (attempt.ok, attempt.temporary, attempt.error) == (False, False, "550 mailbox unavailable")
+
+
+def test_unwritable_outbox_keeps_alerts_queued(session, tmp_path, factory):
+    settings = _settings(tmp_path)
+    factory.review(factory.listing(factory.shop(), sales=2000), rating=1)
+    open_cases(session, settings, now=T0)
+    evaluate(session, settings, now=T0)
+    session.commit()
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    summary = send_pending(settings, now=T0, transport=OutboxTransport(blocker / "outbox"))
+    assert summary.retrying == 1
+    alert = session.exec(select(Alert)).one()
+    session.refresh(alert)
+    assert alert.status == "pending" and "cannot write to outbox" in alert.last_error
+    good = OutboxTransport(tmp_path / "outbox")
+    assert send_pending(settings, now=T0 + timedelta(minutes=1), transport=good).sent == 1
+    assert len(list((tmp_path / "outbox").glob("*.eml"))) == 1
+    assert not list((tmp_path / "outbox").glob(".*.tmp"))
