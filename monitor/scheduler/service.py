@@ -19,6 +19,7 @@ from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_MI
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import STATE_RUNNING
+from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.config import Settings
 from monitor.db import get_engine
@@ -150,7 +151,13 @@ class Daemon:
             while not self.stop_event.is_set():
                 self._maybe_reload()
                 if self.lease.acquire():
-                    self._lead(heartbeat)
+                    try:
+                        self._lead(heartbeat)
+                    except (SQLAlchemyError, ShopmonError) as exc:
+                        # Hand over rather than hold a lease while unable to act on it.
+                        log.error("scheduler %s cannot run jobs (%s); handing over", self.lease.holder, exc)
+                        self.lease.release()
+                        self.stop_event.wait(heartbeat)
                     continue
                 info = self._current_lease()
                 if info is not None and info.holder != last_seen_holder:
