@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from pathlib import Path
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import Session
 
-from models import Alert, Listing, Review, Shop
+from models import Listing, Review, Shop
 from monitor.cli import main
 
 CONFIG = """
