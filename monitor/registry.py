@@ -188,8 +188,23 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
+def _finite(obj: Any) -> Any:
+    """NaN/inf -> None, recursively: strict JSON (and PostgreSQL's json type) has no NaN."""
+    import math
+
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {str(k): _finite(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_finite(v) for v in obj]
+    if hasattr(obj, "tolist"):  # numpy scalars and arrays
+        return _finite(obj.tolist())
+    return obj
+
+
 def _dumps(obj: Any) -> str:
-    return json.dumps(obj, indent=2, ensure_ascii=False, sort_keys=True, default=_json_default) + "\n"
+    return json.dumps(_finite(obj), indent=2, ensure_ascii=False, sort_keys=True, default=_json_default) + "\n"
 
 
 class Registry:
@@ -296,9 +311,9 @@ class Registry:
                     created_at=now.isoformat(),
                     data_fingerprint=data_fingerprint,
                     sha256=_sha256_file(tmp / MODEL_FILE),
-                    params=params,
-                    thresholds={k: float(v) for k, v in thresholds.items()},
-                    metrics=metrics,
+                    params=_finite(params),
+                    thresholds={str(k): float(v) for k, v in thresholds.items()},
+                    metrics=_finite(metrics),
                     libraries=library_versions(),
                     holdout_fingerprint=holdout_fp,
                 )
@@ -306,7 +321,7 @@ class Registry:
                 stored.pop("path")
                 stored.pop("live")
                 (tmp / META_FILE).write_text(_dumps(stored), encoding="utf-8")
-                (tmp / METRICS_FILE).write_text(_dumps(metrics), encoding="utf-8")
+                (tmp / METRICS_FILE).write_text(_dumps(meta.metrics), encoding="utf-8")
                 (tmp / CARD_FILE).write_text(card or default_card(meta), encoding="utf-8")
                 # The folder appears complete or not at all.
                 os.replace(tmp, folder / version)
@@ -639,7 +654,7 @@ def sync_to_db(registry: Registry, session: Any, *, name: str | None = None) -> 
                     path=m.path,
                     live=m.live,
                     data_fingerprint=m.data_fingerprint,
-                    metrics=json.loads(json.dumps(m.metrics, default=_json_default)),
+                    metrics=json.loads(json.dumps(_finite(m.metrics), default=_json_default)),
                     created_at=datetime.fromisoformat(m.created_at),
                 )
             )
