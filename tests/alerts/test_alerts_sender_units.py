@@ -108,3 +108,19 @@ def test_unwritable_outbox_keeps_alerts_queued(session, tmp_path, factory):
     assert send_pending(settings, now=T0 + timedelta(minutes=1), transport=good).sent == 1
     assert len(list((tmp_path / "outbox").glob("*.eml"))) == 1
     assert not list((tmp_path / "outbox").glob(".*.tmp"))
+
+
+def test_scheduler_job_failure_alerts_render(session, tmp_path):
+    """The scheduler writes crawl_health rows for failed jobs with its own payload keys."""
+    settings = _settings(tmp_path)
+    session.add(Alert(kind="crawl_health", dedup_key="crawl_health:job:crawl:tea:1", group_key="crawl_health:scheduler:x",
+                      recipients=["ops@shop.example"], severity="medium", next_attempt_at=T0, created_at=T0,
+                      payload={"job_id": "crawl:tea", "failure_kind": "JobTimeout", "error": "crawl ran past 30 min",
+                               "scheduled_for": T0.isoformat(), "shop_config_id": "tea"}))
+    session.commit()
+    transport = Recorder()
+    assert send_pending(settings, now=T0, transport=transport).sent == 1
+    [msg] = transport.sent
+    assert msg["Subject"] == "shopmon: Crawl failing for tea: JobTimeout"
+    text = msg.get_body(("plain",)).get_content()
+    assert "tea / crawl:tea: JobTimeout (2026-03-02T09:00:00+00:00)" in text and "crawl ran past 30 min" in text
