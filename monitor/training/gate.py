@@ -71,6 +71,11 @@ def features_of(frame: Any, meta: VersionMeta) -> Any:
     """What the model takes: the columns it recorded (``params.input_columns``), else the text."""
     cols = meta.params.get("input_columns")
     if cols:
+        numeric = set(meta.params.get("numeric_columns") or [])
+        absent = [c for c in cols if c not in frame.columns and c in numeric]
+        if absent:
+            # As in detection: a numeric column the rows do not carry is unknown (imputed).
+            frame = frame.assign(**{c: float("nan") for c in absent})
         missing = [c for c in cols if c not in frame.columns]
         if missing:
             raise RegistryError(f"held-out data lacks column(s) {', '.join(missing)} needed by {meta.version}")

@@ -127,3 +127,23 @@ def test_gate_without_common_data_asks_for_a_file(tmp_path: Path) -> None:
         gate(reg, "malicious", v2)
     with pytest.raises(RegistryError, match="do not match model classes"):
         gate(reg, "malicious", v2, frame=pd.DataFrame({"text": ["a"], "label": ["maybe"]}))
+
+
+def test_gate_scores_a_live_model_with_numeric_columns_on_text_only_rows(tmp_path: Path) -> None:
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import Pipeline
+
+    train = _frame()
+    train["rating"] = [1.0] * 6 + [3.0] * 6
+    live = Pipeline([
+        ("f", ColumnTransformer([("t", TfidfVectorizer(), "text"), ("n", SimpleImputer(), ["rating"])])),
+        ("clf", LogisticRegression()),
+    ]).fit(train[["text", "rating"]], train.label)
+    reg = Registry(tmp_path)
+    reg.save("malicious", live, metrics={}, thresholds={"positive": 0.5}, data_fingerprint="x",
+             params={"input_columns": ["text", "rating"], "numeric_columns": ["rating"]})
+    text_only = make_pipeline(TfidfVectorizer(), LogisticRegression(C=10)).fit(train.text, train.label)
+    v2 = _save(reg, text_only, _frame())
+    verdict = gate(reg, "malicious", v2)
+    assert verdict.live["n"] == 12 and "average_precision" in verdict.live
