@@ -7,8 +7,6 @@ import hashlib
 from typing import Any
 from urllib.parse import urlparse
 
-import extruct
-
 from spiders.parsing.common import (
     PageResult,
     ParseError,
@@ -62,6 +60,8 @@ def _text(value: Any) -> str | None:
 
 
 def parse_product_page(body: bytes, url: str, content_type: str | None = None) -> PageResult:
+    import extruct  # heavy (rdflib...): only crawls of schema.org shops pay for it
+
     doc = decode(body, content_type)
     tree = html_tree(doc.text)
     try:
