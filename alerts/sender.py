@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import case, func, insert, select, update
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlmodel import Session
 
@@ -99,11 +99,14 @@ def _reclaim_stale(session: Session, now: datetime) -> int:
 
 
 def _claim(session: Session, token: str, now: datetime, max_groups: int) -> list[Alert]:
+    # With a backlog bigger than one run, the worst groups go first, then the oldest.
+    rank = case({s: i for i, s in enumerate(SEVERITY_ORDER)}, value=Alert.severity, else_=1)
     due_groups = list(
         session.execute(
             select(Alert.group_key)
             .where(Alert.status == "pending", Alert.claimed_by.is_(None), Alert.next_attempt_at <= now)
             .group_by(Alert.group_key)
+            .order_by(func.max(rank).desc(), func.min(Alert.created_at), Alert.group_key)
             .limit(max_groups)
         ).scalars()
     )

@@ -124,3 +124,16 @@ def test_scheduler_job_failure_alerts_render(session, tmp_path):
     assert msg["Subject"] == "shopmon: Crawl failing for tea: JobTimeout"
     text = msg.get_body(("plain",)).get_content()
     assert "tea / crawl:tea: JobTimeout (2026-03-02T09:00:00+00:00)" in text and "crawl ran past 30 min" in text
+
+
+def test_backlog_bigger_than_one_run_sends_worst_groups_first(session, tmp_path, factory):
+    settings = _settings(tmp_path)
+    for i in range(3):
+        factory.review(factory.listing(factory.shop(f"High {i}"), sales=2000), rating=1)
+    factory.review(factory.listing(factory.shop("Worst"), sales=2000), rating=1, helpful_votes=30)
+    open_cases(session, settings, now=T0)
+    evaluate(session, settings, now=T0)
+    session.commit()
+    transport = Recorder()
+    assert send_pending(settings, now=T0, transport=transport, max_groups=1).emails == 1
+    assert "Critical" in transport.sent[0]["Subject"]
