@@ -54,7 +54,7 @@ class SchedulerConfig(BaseModel):
     escalation_every_minutes: PositiveInt = 60
     digest_time: time = time(8, 0)
     weekly_day: Weekday = "mon"
-    max_workers: PositiveInt = Field(default=4, description="jobs that may run at the same time")
+    max_workers: PositiveInt = Field(default=4, description="crawls and commands that may run at the same time")
     json_logs: bool = False
     commands: list[CommandJob] = Field(default_factory=list)
 

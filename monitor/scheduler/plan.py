@@ -36,6 +36,10 @@ class JobSpec:
     params: dict[str, Any] = field(default_factory=dict)
     period: timedelta | None = None  # interval jobs: how often
 
+    @property
+    def executor(self) -> str:
+        return "crawl" if self.task in ("crawl", "command") else "default"
+
 
 def scheduler_timezone(settings: Settings) -> ZoneInfo:
     # Report days follow the alerts' time zone so "daily" means the seller's day.
@@ -142,11 +146,12 @@ def sync_jobs(scheduler, specs: list[JobSpec], now: datetime | None = None) -> S
         options: dict[str, Any] = {}
         if job is None:
             result.added.append(spec.id)
-        elif (job.name, job.args, job.kwargs, job.misfire_grace_time) == (
+        elif (job.name, job.args, job.kwargs, job.misfire_grace_time, job.executor) == (
             spec.name,
             (spec.task,),
             spec.params,
             spec.misfire_grace_time,
+            spec.executor,
         ):
             result.kept.append(spec.id)
             continue
@@ -165,6 +170,7 @@ def sync_jobs(scheduler, specs: list[JobSpec], now: datetime | None = None) -> S
             id=spec.id,
             name=spec.name,
             replace_existing=True,
+            executor=spec.executor,
             max_instances=1,
             coalesce=True,
             misfire_grace_time=spec.misfire_grace_time,

@@ -34,6 +34,7 @@ EXIT_CLEAN, EXIT_FORCED = 0, 3
 EVENT_NAMES = {EVENT_JOB_EXECUTED: "ok", EVENT_JOB_ERROR: "error", EVENT_JOB_MISSED: "missed"}
 # After killing subprocesses, in-thread jobs get this long before the stop is forced.
 AFTER_KILL_WAIT = 10.0
+MAINTENANCE_WORKERS = 2
 
 
 class _Scheduler(BackgroundScheduler):
@@ -53,7 +54,11 @@ def make_scheduler(settings: Settings) -> BackgroundScheduler:
     store = SQLAlchemyJobStore(engine=get_engine(settings), tablename=JOBSTORE_TABLE)
     scheduler = _Scheduler(
         jobstores={"default": store},
-        executors={"default": runner.ClaimingExecutor(settings.scheduler.max_workers)},
+        # Crawls and commands get their own pool, so long crawls never hold up alert delivery.
+        executors={
+            "default": runner.ClaimingExecutor(MAINTENANCE_WORKERS),
+            "crawl": runner.ClaimingExecutor(settings.scheduler.max_workers),
+        },
         job_defaults={"coalesce": True, "max_instances": 1},
         timezone=scheduler_timezone(settings),
     )
@@ -226,17 +231,21 @@ class Daemon:
 
     def _stop_scheduler(self, scheduler: BackgroundScheduler) -> None:
         scheduler.pause()  # nothing new starts; running jobs finish
-        executor: runner.ClaimingExecutor = scheduler._lookup_executor("default")
+        executors = [scheduler._lookup_executor(alias) for alias in ("default", "crawl")]
+
+        def busy() -> bool:
+            return any(e.busy() for e in executors)
+
         deadline = time.monotonic() + self.stop_timeout
-        while executor.busy() and time.monotonic() < deadline:
+        while busy() and time.monotonic() < deadline:
             time.sleep(0.05)
-        if executor.busy():
+        if busy():
             killed = isolation.kill_all()
             log.warning("stop timeout reached: killed %d job subprocess(es)", killed)
             deadline = time.monotonic() + AFTER_KILL_WAIT
-            while executor.busy() and time.monotonic() < deadline:
+            while busy() and time.monotonic() < deadline:
                 time.sleep(0.05)
-            if executor.busy():
+            if busy():
                 self.forced = True
                 log.error("a job is still running after the stop timeout; exiting without it")
         scheduler.shutdown(wait=False)
