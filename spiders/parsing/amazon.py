@@ -9,6 +9,7 @@ from urllib.parse import urlparse
 
 from spiders.parsing.common import (
     Follow,
+    clean_text,
     PageResult,
     ParseError,
     abs_url,
@@ -27,12 +28,31 @@ _ASIN = re.compile(r"/(?:dp|product-reviews|gp/product|product)/([A-Z0-9]{10})")
 _CURRENCY = {"$": "USD", "£": "GBP", "€": "EUR", "¥": "JPY", "CDN$": "CAD"}
 
 
-def _asin(tree, url: str) -> str | None:  # noqa: ANN001
-    for candidate in (first_attr(tree, "//link[@rel='canonical']/@href"), url):
+# One scan of a 1 MB product page collects every element we look up by id; a separate
+# //*[@id=...] query per field would walk the whole tree each time.
+_IDS = ("productTitle", "landingImage", "imgBlkFront", "acrPopover", "acrCustomerReviewText", "bylineInfo",
+        "corePrice_feature_div", "corePriceDisplay_desktop_feature_div", "apex_desktop", "priceblock_ourprice",
+        "price_inside_buybox", "newBuyBoxPrice", "ASIN", "cm_cr-pagination_bar")
+_BY_ID = "//*[" + " or ".join(f"@id='{i}'" for i in _IDS) + "]"
+
+
+def _by_id(tree) -> dict[str, Any]:  # noqa: ANN001
+    out: dict[str, Any] = {}
+    for el in xp(tree, _BY_ID):
+        out.setdefault(el.get("id"), el)
+    return out
+
+
+def _asin(tree, url: str, ids: dict[str, Any]) -> str | None:  # noqa: ANN001
+    canonical = first_attr(tree, "/html/head/link[@rel='canonical']/@href") or first_attr(
+        tree, "//link[@rel='canonical']/@href")
+    for candidate in (canonical, url):
         m = _ASIN.search(candidate or "")
         if m:
             return m.group(1)
-    return first_attr(tree, "//input[@id='ASIN']/@value") or first_attr(tree, "//*[@data-asin][1]/@data-asin")
+    if "ASIN" in ids and ids["ASIN"].get("value"):
+        return ids["ASIN"].get("value")
+    return first_attr(tree, "//*[@data-asin][1]/@data-asin")
 
 
 def _reviews(tree, url: str, asin: str | None) -> list[dict[str, Any]]:  # noqa: ANN001
@@ -89,13 +109,15 @@ def _reviews(tree, url: str, asin: str | None) -> list[dict[str, Any]]:  # noqa:
 def parse_reviews_page(body: bytes, url: str, content_type: str | None = None) -> PageResult:
     doc = decode(body, content_type)
     tree = html_tree(doc.text)
-    asin = _asin(tree, url)
+    ids = _by_id(tree)
+    asin = _asin(tree, url, ids)
     result = PageResult(page_kind="reviews")
     result.count("decode_errors", doc.decode_errors)
     result.items.extend(_reviews(tree, url, asin))
     if not result.items and "data-hook" not in doc.text:
         raise ParseError("no review cards: not an Amazon reviews page")
-    nxt = first_attr(tree, "//*[@id='cm_cr-pagination_bar']//li[contains(@class,'a-last')]/a/@href")
+    bar = ids.get("cm_cr-pagination_bar")
+    nxt = first_attr(bar, ".//li[contains(@class,'a-last')]/a/@href") if bar is not None else None
     m = re.search(r"pageNumber=(\d+)", url)
     page = int(m.group(1)) if m else 1
     result.info.update(listing_id=asin, page=page)
@@ -107,27 +129,35 @@ def parse_reviews_page(body: bytes, url: str, content_type: str | None = None) -
 def parse_product_page(body: bytes, url: str, content_type: str | None = None) -> PageResult:
     doc = decode(body, content_type)
     tree = html_tree(doc.text)
-    asin = _asin(tree, url)
-    title = first_text(tree, "//*[@id='productTitle']")
+    ids = _by_id(tree)
+    asin = _asin(tree, url, ids)
+    title = clean_text(ids["productTitle"].text_content()) if "productTitle" in ids else None
     if not title or not asin:
         raise ParseError("no #productTitle/ASIN: not an Amazon product page")
     result = PageResult(page_kind="item")
     result.count("decode_errors", doc.decode_errors)
-    image = first_attr(tree, "//img[@id='landingImage']/@data-old-hires") or first_attr(
-        tree, "//img[@id='landingImage']/@src | //img[@id='imgBlkFront']/@src"
-    )
-    price_text = first_text(
-        tree,
-        "(//*[@id='corePrice_feature_div' or @id='corePriceDisplay_desktop_feature_div' or @id='apex_desktop']"
-        "//span[contains(@class,'a-offscreen')])[1] | //*[@id='priceblock_ourprice'] | //*[@id='price_inside_buybox']"
-        " | //*[@id='newBuyBoxPrice'] | //span[contains(@class,'offer-price')]",
-    )
+    img = ids.get("landingImage")
+    if img is None:
+        img = ids.get("imgBlkFront")
+    image = (img.get("data-old-hires") or img.get("src")) if img is not None else None
+    price_text = None
+    for box in ("corePrice_feature_div", "corePriceDisplay_desktop_feature_div", "apex_desktop"):
+        if box in ids:
+            price_text = first_text(ids[box], ".//span[contains(@class,'a-offscreen')]")
+            if price_text:
+                break
+    for single in ("priceblock_ourprice", "price_inside_buybox", "newBuyBoxPrice"):
+        if not price_text and single in ids:
+            price_text = clean_text(ids[single].text_content()) or None
+    if not price_text:  # books show the buy-box price as "offer-price"
+        price_text = first_text(tree, "//span[contains(@class,'offer-price')]")
     currency = None
     if price_text:
         sym = re.match(r"\s*([^\d\s.,]+)", price_text)
         currency = _CURRENCY.get(sym.group(1)) if sym else None
-    rating = first_attr(tree, "//*[@id='acrPopover']/@title") or first_text(tree, "//*[@id='acrPopover']//span[contains(@class,'a-icon-alt')]")
-    count = first_text(tree, "//*[@id='acrCustomerReviewText']")
+    pop = ids.get("acrPopover")
+    rating = (pop.get("title") or first_text(pop, ".//span[contains(@class,'a-icon-alt')]")) if pop is not None else None
+    count = clean_text(ids["acrCustomerReviewText"].text_content()) if "acrCustomerReviewText" in ids else None
     result.items.append(
         listing_item(
             PLATFORM,
@@ -138,7 +168,8 @@ def parse_product_page(body: bytes, url: str, content_type: str | None = None) -
             images=[i for i in [abs_url(image, url)] if i and not i.startswith("data:")],
             rating_avg=to_float(rating),
             review_count=to_int(count),
-            attributes={k: v for k, v in {"brand": first_text(tree, "//*[@id='bylineInfo']")}.items() if v},
+            attributes={k: v for k, v in {"brand": clean_text(ids["bylineInfo"].text_content()) if "bylineInfo" in ids
+                                          else None}.items() if v},
             url=url,
         )
     )

@@ -273,6 +273,8 @@ def abs_url(url: str | None, base: str) -> str | None:
     if not url:
         return None
     url = url.strip()
+    if url.startswith(("https://", "http://")):
+        return url
     if url.startswith("//"):
         scheme = base.split(":", 1)[0] if "://" in base else "https"
         return f"{scheme}:{url}"

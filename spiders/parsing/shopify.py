@@ -13,11 +13,14 @@ PLATFORM = "shopify"
 PAGE_SIZE = 30
 
 
-def _product(p: dict[str, Any], url: str) -> dict[str, Any]:
+_TAG = re.compile(r"<[^>]+>")
+
+
+def _product(p: dict[str, Any], url: str, parsed) -> dict[str, Any]:  # noqa: ANN001
     variants = p.get("variants") or []
     prices = [x for x in (to_float(v.get("price")) for v in variants) if x is not None]
-    parsed = urlparse(url)
-    body = re.sub(r"<[^>]+>", " ", p.get("body_html") or "")
+    html = p.get("body_html") or ""
+    body = _TAG.sub(" ", html) if "<" in html else html
     return listing_item(
         PLATFORM,
         listing_id=str(p.get("id")),
@@ -50,14 +53,14 @@ def parse_products(body: bytes, url: str, content_type: str | None = None) -> Pa
         products = data["products"]
     else:
         raise ParseError("JSON has no 'products': not a Shopify products.json")
+    parsed = urlparse(url)
     for p in products:
         if not isinstance(p, dict) or p.get("id") is None:
             result.count("invalid_rows")
             continue
-        result.items.append(_product(p, url))
+        result.items.append(_product(p, url, parsed))
     # Shopify signals the last page by returning fewer (usually zero) products.
     if result.page_kind == "shop" and products:
-        parsed = urlparse(url)
         query = {k: v[0] for k, v in parse_qs(parsed.query).items()}
         page = int(query.get("page", "1"))
         query.update(page=str(page + 1), limit=query.get("limit", str(PAGE_SIZE)))
