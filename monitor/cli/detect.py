@@ -18,10 +18,8 @@ def detect_cmd(
 ) -> None:
     """Score reviews not scored yet: malicious, deceptive and after-sales cause, then reviewers/attacks.
 
-    Uses the live model versions; on first use the default models are trained from the seed
-    corpus (a few seconds) and registered. Only writes flags; cases and alerts follow in
-    `shopmon cases`/`shopmon alerts` or the scheduled pipeline.
-    """
+    Uses the live model versions; on first use the default models are trained from the seed corpus (a few seconds) and registered. Only writes flags: cases and alerts follow in `shopmon cases` / `shopmon alerts` or the scheduled pipeline.
+    """  # noqa: E501
     from monitor.db import session_scope
     from monitor.detection import detect
 

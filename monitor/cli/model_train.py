@@ -71,9 +71,8 @@ def train_cmd(
 ) -> None:
     """Train a model on a labeled file, register it as a new version, print the version id last.
 
-    The first version of a name goes live; later ones wait for `shopmon model promote`.
-    The decision threshold is set from out-of-fold scores to reach detection.precision_target.
-    """
+    The first version of a name goes live; later ones wait for `shopmon model promote`. The decision threshold is set from out-of-fold scores to reach detection.precision_target.
+    """  # noqa: E501
     from monitor.db import session_scope
     from monitor.registry import registry_for
     from monitor.training.fit import holdout_frame, train
@@ -163,9 +162,8 @@ def evaluate_cmd(
 ) -> None:
     """Score a labeled file with a registered model and print metrics as JSON.
 
-    Metrics: accuracy, precision, recall, f1, roc_auc, pr_auc and the confusion matrix
-    ([[tn, fp], [fn, tp]] for binary models), at the version's decision threshold.
-    """
+    Metrics: accuracy, precision, recall, f1, roc_auc, pr_auc and the confusion matrix ([[tn, fp], [fn, tp]] for binary models), at the version's decision threshold.
+    """  # noqa: E501
     from monitor.training.fit import evaluate
 
     settings = settings_from(ctx)

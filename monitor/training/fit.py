@@ -25,7 +25,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import LinearSVC
 
 from monitor.errors import DataError
-from monitor.training.io import TEXT, Table, numeric_feature_columns
+from monitor.training.io import DERIVED_REVIEWER, TEXT, Table, numeric_feature_columns
 from monitor.training.metrics import binary_metrics, multiclass_metrics, threshold_for_precision
 
 # Words: letters/digits runs plus single punctuation marks ("!!!" and "$" are signals).
@@ -93,6 +93,8 @@ def model_inputs(frame: pd.DataFrame, numeric: list[str], where: object = "input
     """What the pipeline takes: the texts, or text + numeric columns as a DataFrame."""
     missing = [c for c in numeric if c not in frame.columns]
     if missing:
+        if missing[0] in DERIVED_REVIEWER:
+            raise DataError(f"{where}: missing column 'reviewer_id' (the model uses {missing[0]}, derived from it)")
         raise DataError(f"{where}: missing column {missing[0]!r} that the model was trained with")
     if not numeric:
         return frame[TEXT].tolist()

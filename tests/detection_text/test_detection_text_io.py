@@ -108,3 +108,13 @@ def test_group_folds_keep_groups_disjoint(tmp_path: Path) -> None:
         assert not set(folds[train_idx]) & set(folds[test_idx])
     with pytest.raises(DataError, match="missing group column 'hotel'"):
         split_indices(t, group_column="hotel")
+
+
+def test_missing_reviewer_id_is_named_when_the_model_needs_its_aggregates(tmp_path: Path) -> None:
+    import pandas as pd
+
+    from monitor.training.fit import model_inputs
+
+    with pytest.raises(DataError, match="missing column 'reviewer_id'"):
+        model_inputs(pd.DataFrame({"text": ["a"]}), ["reviewer_review_count"], "new.csv")
+    assert model_inputs(pd.DataFrame({"text": ["a", "b"]}), [], "new.csv") == ["a", "b"]
