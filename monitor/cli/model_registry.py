@@ -57,6 +57,9 @@ def register(app: typer.Typer) -> None:
             return
         typer.echo(f"{meta.version}{'  (live)' if meta.live else ''}")
         typer.echo(f"path: {meta.path}")
+        report = Path(meta.path) / "report.html"
+        if report.is_file():
+            typer.echo(f"report: {report} (open in a browser; works offline)")
         typer.echo(f"sha256: {meta.sha256}")
         typer.echo(f"training data: {meta.data_fingerprint}")
         typer.echo(f"held-out data: {meta.holdout_fingerprint or 'not stored'}")

@@ -160,11 +160,16 @@ def test_db_labels_train_and_promote_loop(cli_settings, capsys, tmp_path: Path) 
     assert frame.loc[frame.text == bad[0], "label"].tolist() == [1]
 
     versions = []
-    for _ in range(2):
+    for report in ("--no-report", "--report"):
         code, out, err = _run(capsys, "model", "train", str(train_file), "--name", "malicious", "--label", "label",
-                              "--folds", "2", "--holdout", "0.34", "--no-report")
+                              "--folds", "2", "--holdout", "0.34", report)
         assert code == 0, err
         versions.append(out.strip().splitlines()[-1])
+    code, out, _ = _run(capsys, "model", "show", versions[1])
+    report_line = next(line for line in out.splitlines() if line.startswith("report: "))
+    page = Path(report_line.split()[1]).read_text(encoding="utf-8")
+    for section in ("precision-recall", "roc", "confusion-matrix", "score-distribution", "thresholds", "features"):
+        assert f'<section id="{section}"><h2>' in page and "data:image/png;base64," in page
     assert registry_for(cli_settings).live_version("malicious") == versions[0]
     code, out, err = _run(capsys, "model", "promote", versions[1])
     assert code == 0, err  # same data, same model: not worse, so it passes the gate
