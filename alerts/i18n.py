@@ -45,6 +45,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "listing": "Listing",
         "score": "Score",
         "members": "Reviews in the attack",
+        "n_reviews": "{n} reviews",
         "and_more": "and {n} more",
         "failure": "Failure",
         "error": "Error",
@@ -73,7 +74,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "footer": "Sent by shopmon. Review text and names are shown as written by buyers.",
     },
     "zh": {
-        "subject_serious_one": "{severity}差评工单 #{case_id}：{nick} 给 {item} 打了 {rating} 星",
+        "subject_serious_one": "【{severity}】差评工单 #{case_id}：{nick} 给 {item} 打了 {rating} 星",
         "subject_serious_many": "{count} 条严重差评待处理（{shop}）",
         "subject_reminder": "提醒：{count} 个严重工单仍未解决（{shop}）",
         "subject_escalation": "{count} 个工单 {hours} 小时无进展：请电话联系买家（{shop}）",
@@ -114,6 +115,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "listing": "商品",
         "score": "分数",
         "members": "攻击涉及的评价",
+        "n_reviews": "{n} 条评价",
         "and_more": "另有 {n} 条",
         "failure": "失败类型",
         "error": "错误",
@@ -149,3 +151,30 @@ SEVERITY_NAMES = {
 }
 
 assert set(STRINGS["en"]) == set(STRINGS["zh"]), "every string needs both languages"
+
+# Values stored in English (causes, states, contact channels, flag kinds) as shown to people.
+LABELS = {
+    "en": {
+        "quality": "quality", "not_as_pictured": "not as pictured", "missing_item": "missing item",
+        "late_delivery": "late delivery", "transport_damage": "damaged in transport",
+        "service_attitude": "service attitude", "other": "other", "unclassified": "unclassified",
+        "open": "open", "contacted": "contacted", "promised": "promised to update",
+        "awaiting_compensation": "awaiting compensation", "modified": "modified/removed", "refused": "refused",
+        "platform_appeal": "platform appeal", "closed": "closed",
+        "none": "not yet", "messaged": "message", "sms": "SMS", "phoned": "phone",
+        "malicious": "malicious", "deceptive": "deceptive", "professional": "professional reviewer",
+        "attack": "attack", "cause": "cause", "image_mismatch": "image mismatch", "watchlist": "watchlist",
+    },
+    "zh": {
+        "quality": "质量问题", "not_as_pictured": "与描述不符", "missing_item": "少件漏发",
+        "late_delivery": "物流延迟", "transport_damage": "运输破损",
+        "service_attitude": "服务态度", "other": "其他", "unclassified": "未分类",
+        "open": "待处理", "contacted": "已联系", "promised": "已承诺修改",
+        "awaiting_compensation": "等待补偿", "modified": "已修改/删除", "refused": "拒绝修改",
+        "platform_appeal": "平台申诉中", "closed": "已关闭",
+        "none": "未联系", "messaged": "旺旺/消息", "sms": "短信", "phoned": "电话",
+        "malicious": "恶意差评", "deceptive": "虚假评价", "professional": "职业差评师",
+        "attack": "集中攻击", "cause": "原因", "image_mismatch": "图片不符", "watchlist": "关注名单",
+    },
+}
+assert set(LABELS["en"]) == set(LABELS["zh"])

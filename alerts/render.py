@@ -17,11 +17,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader
 
 from alerts.guidance import ATTACK
-from alerts.i18n import SEVERITY_NAMES, STRINGS
+from alerts.i18n import LABELS, SEVERITY_NAMES, STRINGS
 from monitor.config import Settings
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -74,6 +75,20 @@ def safe_url(url: object) -> str | None:
     return url
 
 
+def _when(value: object, timezone: str = "UTC") -> str:
+    """An ISO time from a payload as ``YYYY-MM-DD HH:MM`` in the team's zone (what people read)."""
+    if not isinstance(value, str) or not value:
+        return "-"
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    if parsed.tzinfo is None:
+        return parsed.strftime("%Y-%m-%d %H:%M")
+    local = parsed.astimezone(ZoneInfo(timezone))
+    return local.strftime("%Y-%m-%d %H:%M ") + (local.tzname() or "")
+
+
 def _stars(rating: object) -> str:
     if not isinstance(rating, int) or not 0 <= rating <= 5:
         return "-"
@@ -93,6 +108,8 @@ def environment() -> Environment:
     env.filters["safe_url"] = safe_url
     env.filters["plain"] = lambda s: strip_controls(s, keep_newlines=True)
     env.filters["stars"] = _stars
+    env.filters["when"] = _when
+    env.filters["labels"] = lambda values, names: ", ".join(str(names.get(v, v)) for v in values or [])
     return env
 
 
@@ -153,7 +170,9 @@ def sort_worst_first(payloads: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(payloads, key=lambda p: -rank(p))
 
 
-def render_bodies(kind: str, payloads: list[dict[str, Any]], language: str, subject: str) -> tuple[str, str]:
+def render_bodies(
+    kind: str, payloads: list[dict[str, Any]], language: str, subject: str, timezone: str = "UTC"
+) -> tuple[str, str]:
     t = STRINGS[language]
     reminder = kind == "serious_case" and all(p.get("reminder") for p in payloads)
     intro_key = "intro_reminder" if reminder else {
@@ -169,6 +188,8 @@ def render_bodies(kind: str, payloads: list[dict[str, Any]], language: str, subj
         "subject": subject,
         "intro": t[intro_key],
         "guidance_attack": ATTACK[language],  # type: ignore[index]
+        "tz": timezone,
+        "lbl": LABELS[language],
     }
     name = TEMPLATE_FOR_KIND[kind]
     env = environment()
@@ -189,7 +210,7 @@ def build_message(
     language = settings.alerts.language
     payloads = sort_worst_first([{**p, "severity": sev} for _, p, sev in alerts])
     subject = subject_for(kind, payloads, language)
-    text, html = render_bodies(kind, payloads, language, subject)
+    text, html = render_bodies(kind, payloads, language, subject, settings.alerts.timezone)
     msg = EmailMessage(policy=SMTP)
     msg["Subject"] = subject
     msg["From"] = settings.smtp.sender

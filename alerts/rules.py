@@ -269,9 +269,9 @@ def _escalations(q: _Queue) -> None:
             continue
         broken = case.state == "promised" and case.promised_by is not None and case.promised_by <= q.now
         if broken:
-            reason = f"the buyer promised to update the review by {case.promised_by.isoformat()}"
+            reason = f"the buyer promised to update the review by {case.promised_by:%Y-%m-%d %H:%M} UTC"
         else:
-            reason = f"no progress for {hours:g} h since {case.last_progress_at.isoformat()}"
+            reason = f"no progress for {hours:g} h since {case.last_progress_at:%Y-%m-%d %H:%M} UTC"
         next_step = "phone" if case.contact_status != "phoned" else "platform"
         payload = _case_payload(case, review, listing, shop) | {
             "reason": reason,

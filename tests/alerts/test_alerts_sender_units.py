@@ -123,7 +123,7 @@ def test_scheduler_job_failure_alerts_render(session, tmp_path):
     [msg] = transport.sent
     assert msg["Subject"] == "shopmon: Crawl failing for tea: JobTimeout"
     text = msg.get_body(("plain",)).get_content()
-    assert "tea / crawl:tea: JobTimeout (2026-03-02T09:00:00+00:00)" in text and "crawl ran past 30 min" in text
+    assert "tea / crawl:tea: JobTimeout (2026-03-02 09:00 UTC)" in text and "crawl ran past 30 min" in text
 
 
 def test_backlog_bigger_than_one_run_sends_worst_groups_first(session, tmp_path, factory):
