@@ -55,51 +55,84 @@ def _asin(tree, url: str, ids: dict[str, Any]) -> str | None:  # noqa: ANN001
     return first_attr(tree, "//*[@data-asin][1]/@data-asin")
 
 
+def _hooks(card) -> tuple[dict[str, Any], list[Any], list[Any]]:  # noqa: ANN001
+    """One walk over a review card: its data-hook elements, profile links and images."""
+    hooks: dict[str, Any] = {}
+    profiles, images = [], []
+    for el in card.iter():
+        hook = el.get("data-hook")
+        if hook:
+            hooks.setdefault(hook, el)
+        cls = el.get("class")
+        if cls:
+            if el.tag == "a" and "a-profile" in cls:
+                profiles.append(el)
+            elif el.tag == "img" and "review-image-tile" in cls:
+                images.append(el)
+    return hooks, profiles, images
+
+
+def _text(el) -> str | None:  # noqa: ANN001
+    if el is None:
+        return None
+    return clean_text(el.text_content()) or None
+
+
 def _reviews(tree, url: str, asin: str | None) -> list[dict[str, Any]]:  # noqa: ANN001
     out = []
     for card in xp(tree, "//*[@data-hook='review']"):
         review_id = card.get("id") or ""
         if not review_id:
             continue
-        stars = first_text(card, ".//*[@data-hook='review-star-rating' or @data-hook='cmps-review-star-rating']//span")
+        hooks, profiles, images = _hooks(card)
+        star_el = hooks.get("review-star-rating")
+        if star_el is None:
+            star_el = hooks.get("cmps-review-star-rating")
+        stars = first_text(star_el, ".//span") if star_el is not None else None
         if not stars:
             cls = first_attr(card, ".//i[contains(@class,'a-star-')]/@class") or ""
             m = re.search(r"a-star-(\d)", cls)
             stars = m.group(1) if m else None
-        title_nodes = xp(card, ".//*[@data-hook='review-title']")
-        title = None
-        if title_nodes:
+        title_el = hooks.get("review-title")
+        if title_el is not None:
             # the title link also holds the star icon text; the title is the last <span>
-            spans = [s.text_content().strip() for s in xp(title_nodes[0], "./span") if s.text_content().strip()]
-            title = spans[-1] if spans else title_nodes[0].text_content().strip()
+            spans = [s.text_content().strip() for s in xp(title_el, "./span") if s.text_content().strip()]
+            title = spans[-1] if spans else title_el.text_content().strip()
         else:  # 2025+ layout
-            title = first_text(card, ".//*[@data-hook='reviewTitle']")
-        body = first_text(card, ".//*[@data-hook='review-body']") or first_text(
-            card, ".//*[contains(@class,'review-text-content')] | .//*[@data-hook='review-collapsed'] | .//*[@data-hook='reviewRichContentContainer']"
-        )
-        date_line = first_text(card, ".//*[@data-hook='review-date']") or ""
-        helpful = first_text(card, ".//*[@data-hook='helpful-vote-statement']")
-        variant = first_text(card, ".//*[@data-hook='format-strip']")
-        photos = xp(card, ".//*[@data-hook='review-image-tile']/@src | .//img[contains(@class,'review-image-tile')]/@src")
+            title = _text(hooks.get("reviewTitle"))
+        body = _text(hooks.get("review-body"))
+        if not body:
+            body = _text(hooks.get("review-collapsed")) or _text(hooks.get("reviewRichContentContainer")) or first_text(
+                card, ".//*[contains(@class,'review-text-content')]")
+        date_line = _text(hooks.get("review-date")) or ""
+        helpful = _text(hooks.get("helpful-vote-statement"))
+        tiles = [el.get("src") for el in images]
+        if "review-image-tile" in hooks:
+            tiles.insert(0, hooks["review-image-tile"].get("src"))
         country = None
         m = re.search(r"Reviewed in (?:the )?(.+?) on ", date_line)
         if m:
             country = m.group(1)
+        nick = None
+        for link in profiles:
+            nick = first_text(link, ".//span[contains(@class,'a-profile-name')]")
+            if nick:
+                break
         out.append(
             review_item(
                 PLATFORM,
                 review_id=review_id.removesuffix("-review-card"),
                 listing_id=asin,
-                reviewer_nick=first_text(card, ".//span[contains(@class,'a-profile-name')]"),
+                reviewer_nick=nick,
                 rating=clamp_rating(stars),
                 title=title,
                 text=body or "",
                 created_at=western_date(date_line.split(" on ")[-1] if " on " in date_line else date_line),
-                sku=variant,
-                photos=[abs_url(p, url) for p in photos],
+                sku=_text(hooks.get("format-strip")),
+                photos=[abs_url(p, url) for p in dict.fromkeys(tiles) if p],
                 helpful_votes=to_int(helpful) if helpful else 0,
-                verified_purchase=bool(xp(card, ".//*[@data-hook='avp-badge' or @data-hook='avp-badge-linkless']")),
-                raw={"profile": first_attr(card, ".//a[contains(@class,'a-profile')]/@href"), "country": country,
+                verified_purchase="avp-badge" in hooks or "avp-badge-linkless" in hooks,
+                raw={"profile": profiles[0].get("href") if profiles else None, "country": country,
                      "date_line": date_line},
             )
         )
