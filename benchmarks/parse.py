@@ -42,14 +42,26 @@ def bare_json(body: bytes, encoding: str) -> None:
 
 
 def timed(fn: Callable[[], object], min_seconds: float) -> tuple[float, int]:
+    """Seconds per call: the best of several short batches (like timeit), so that other
+    processes stealing the CPU inflate the figure as little as possible."""
     fn()  # warm-up
-    n, start = 0, time.perf_counter()
-    while True:
-        fn()
-        n += 1
-        elapsed = time.perf_counter() - start
-        if elapsed >= min_seconds and n >= 3:
-            return elapsed / n, n
+    start = time.perf_counter()
+    per_batch = 1
+    while True:  # size a batch to ~50 ms
+        t0 = time.perf_counter()
+        for _ in range(per_batch):
+            fn()
+        if time.perf_counter() - t0 >= 0.05:
+            break
+        per_batch *= 2
+    best, calls = float("inf"), 0
+    while time.perf_counter() - start < min_seconds or calls < 3 * per_batch:
+        t0 = time.perf_counter()
+        for _ in range(per_batch):
+            fn()
+        best = min(best, (time.perf_counter() - t0) / per_batch)
+        calls += per_batch
+    return best, calls
 
 
 def cases(include_shared: bool) -> list[tuple[str, Callable, bytes, str, Callable]]:

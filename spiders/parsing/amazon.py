@@ -118,6 +118,8 @@ def _reviews(tree, url: str, asin: str | None) -> list[dict[str, Any]]:  # noqa:
             nick = first_text(link, ".//span[contains(@class,'a-profile-name')]")
             if nick:
                 break
+        if not nick:  # some layouts render the name outside the profile link
+            nick = first_text(card, ".//span[contains(@class,'a-profile-name')]")
         out.append(
             review_item(
                 PLATFORM,

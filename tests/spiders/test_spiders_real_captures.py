@@ -59,7 +59,7 @@ def test_amazon_product_pages(shared: Path, name, asin, n_reviews, price, curren
     assert (listing["rating_avg"], listing["review_count"]) == (rating_avg, count)
     assert listing["images"][0].startswith("https://")
     assert len(r.reviews) == n_reviews
-    assert all(x["text"] and x["rating"] for x in r.reviews)
+    assert all(x["text"] and x["rating"] and x["reviewer_nick"] for x in r.reviews)
 
 
 def test_amazon_uk_dates_and_new_layout(shared: Path) -> None:
