@@ -10,7 +10,7 @@ import os
 import tomllib
 from datetime import time
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import (
     AnyHttpUrl,
@@ -30,15 +30,6 @@ from monitor.errors import ConfigError
 from monitor.scheduler.config import SchedulerConfig
 
 Platform = Literal["taobao", "tmall", "jd", "amazon", "schemaorg", "shopify"]
-ALERT_KINDS = (
-    "serious_case",
-    "attack",
-    "escalation",
-    "image_mismatch",
-    "crawl_health",
-    "daily_digest",
-    "weekly_report",
-)
 AlertKind = Literal[
     "serious_case",
     "attack",
@@ -48,6 +39,7 @@ AlertKind = Literal[
     "daily_digest",
     "weekly_report",
 ]
+ALERT_KINDS: tuple[str, ...] = get_args(AlertKind)
 EMAIL_PATTERN = r"^[^@\s<>,;\r\n]+@[^@\s<>,;\r\n]+\.[^@\s<>,;\r\n]+$"
 
 
