@@ -12,7 +12,8 @@ from monitor.cli.context import ready_settings, settings_from
 
 
 def _primary(metrics: dict) -> str:
-    for key in ("average_precision", "macro_f1", "f1", "accuracy"):
+    # pr_auc is what `shopmon model train` records; average_precision what the gate computes.
+    for key in ("average_precision", "pr_auc", "macro_f1", "f1", "accuracy"):
         if isinstance(metrics.get(key), int | float):
             return f"{key}={metrics[key]:.4f}"
     return "-"
