@@ -54,3 +54,26 @@ def shared() -> Path:
     if not (path / "README.md").is_file():
         pytest.skip(f"shared data not found at {path} (set SHOPMON_SHARED)")
     return path
+
+
+@pytest.fixture
+def pg_url():
+    """A SQLAlchemy URL to a private schema in the local PostgreSQL; skips when none answers."""
+    import uuid
+
+    psycopg = pytest.importorskip("psycopg", reason="psycopg not installed")
+    try:
+        admin = psycopg.connect("host=127.0.0.1 port=5432 dbname=test", connect_timeout=3, autocommit=True)
+    except psycopg.OperationalError as exc:
+        pytest.skip(f"PostgreSQL at 127.0.0.1:5432 db test not reachable: {str(exc).splitlines()[0]}")
+    # A private schema per test: the database is shared with other suites and xdist workers.
+    schema = f"shopmon_test_{uuid.uuid4().hex[:10]}"
+    admin.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield f"postgresql+psycopg://127.0.0.1:5432/test?options=-csearch_path%3D{schema}"
+    finally:
+        from monitor.db import dispose_engines
+
+        dispose_engines()  # idle pooled connections would block DROP SCHEMA
+        admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        admin.close()

@@ -117,28 +117,13 @@ def test_read_only_data_dir(tmp_path: Path, capsys, monkeypatch) -> None:
 
 
 @pytest.mark.postgres
-def test_migrations_on_postgresql(tmp_path: Path) -> None:
-    import uuid
-
-    psycopg = pytest.importorskip("psycopg")
-    try:
-        conn = psycopg.connect("host=127.0.0.1 dbname=test user=postgres", connect_timeout=3, autocommit=True)
-    except psycopg.OperationalError as exc:
-        pytest.skip(f"no local PostgreSQL: {exc}")
-    schema = f"t_{uuid.uuid4().hex[:8]}"
-    conn.execute(f"CREATE SCHEMA {schema}")
-    try:
-        url = f"postgresql+psycopg://postgres@127.0.0.1/test?options=-csearch_path%3D{schema}"
-        s = load_settings(database_url=url, data_dir=tmp_path)
-        upgrade(s)
-        with Session(get_engine(s)) as session:
-            session.add(Shop(platform="jd", external_id="1"))
-            session.commit()
-            assert session.exec(select(Shop)).one().created_at.tzinfo is not None
-        get_engine(s).dispose()
-    finally:
-        conn.execute(f"DROP SCHEMA {schema} CASCADE")
-        conn.close()
+def test_migrations_on_postgresql(tmp_path: Path, pg_url: str) -> None:
+    s = load_settings(database_url=pg_url, data_dir=tmp_path)
+    upgrade(s)
+    with Session(get_engine(s)) as session:
+        session.add(Shop(platform="jd", external_id="1"))
+        session.commit()
+        assert session.exec(select(Shop)).one().created_at.tzinfo is not None
 
 
 def test_locked_database_gives_a_clear_error_and_loses_nothing(tmp_path: Path, capsys, monkeypatch) -> None:
