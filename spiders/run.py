@@ -35,7 +35,8 @@ def summarise(stats: dict[str, Any], context) -> dict[str, Any]:  # noqa: ANN001
     items_seen = counts["listings_seen"] + counts["reviews_new"] + counts["reviews_updated"] + counts[
         "reviews_unchanged"]
     failure, detail = context.failure, context.failure_detail
-    crashed = sum(int(v) for k, v in stats.items() if k.startswith("spider_exceptions/") and "/" not in k[18:])
+    crashed = int(stats.get("spider_exceptions/count", 0)) or sum(
+        int(v) for k, v in stats.items() if k.startswith("spider_exceptions/"))
     if failure is None and crashed:
         failure, detail = "error", f"{crashed} callback(s) raised; the log names them (items stored so far are kept)"
     fetch_errors = int(stats.get("downloader/exception_count", 0))

@@ -4,9 +4,8 @@ ReviewRevision rows, commit in batches so a crash keeps everything stored before
 from __future__ import annotations
 
 import hashlib
-import logging
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,7 +16,6 @@ from models import Listing, ListingImage, Review, Reviewer, ReviewRevision, Shop
 from monitor.config import Settings
 from monitor.db import get_engine
 
-log = logging.getLogger(__name__)
 
 BATCH_SIZE = 200
 _LISTING_MERGE = ("url", "title", "price", "currency", "rating_avg", "review_count", "sales")

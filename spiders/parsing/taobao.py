@@ -3,7 +3,6 @@ search/shop pages with item cards (g_page_config JSON or rendered cards) and sho
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlparse
@@ -22,6 +21,7 @@ from spiders.parsing.common import (
     review_item,
     to_float,
     to_int,
+    unwrap_jsonp,
 )
 from spiders.parsing.html import first_attr, first_text, has_class, html_tree, xp
 
@@ -168,8 +168,6 @@ def _load_rates(text: str) -> dict[str, Any]:
     stripped = text.strip()
     # Front-end test data wraps the response as a JS module; JSONP callbacks wrap it too.
     stripped = re.sub(r"^export\s+(?:const|let|var)\s+\w+\s*=\s*", "", stripped).rstrip().rstrip(";")
-    from spiders.parsing.common import unwrap_jsonp
-
     data = unwrap_jsonp(stripped)
     if not isinstance(data, dict) or "data" not in data:
         raise ParseError("not an mtop response (no 'data')")
@@ -305,7 +303,3 @@ def _dsr(tree) -> dict[str, float]:  # noqa: ANN001
     nums = [to_float(n.text_content()) for n in xp(tree, f"//*[{has_class('dsr-num')}]")]
     keys = ("description", "service", "logistics")
     return {k: v for k, v in zip(keys, nums, strict=False) if v is not None}
-
-
-def dumps_debug(result: PageResult) -> str:  # pragma: no cover - debugging aid
-    return json.dumps([i for i in result.items], ensure_ascii=False, indent=1)

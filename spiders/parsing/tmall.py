@@ -6,8 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from spiders.parsing.common import PageResult, ParseError, abs_url, decode, json_after, listing_item, to_float
-from spiders.parsing.common import Follow
+from spiders.parsing.common import Follow, PageResult, ParseError, abs_url, decode, json_after, listing_item, to_float
 from spiders.parsing.html import first_text, html_tree, xp
 from spiders.parsing.taobao import rates_url
 
