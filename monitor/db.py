@@ -77,8 +77,9 @@ def _connect_args(parsed) -> dict:  # noqa: ANN001
 
 def get_engine(settings: Settings) -> Engine:
     key = (settings.db_url, settings.database_busy_timeout)
+    engine = _engine_for(*key)
     _cached_keys.add(key)
-    return _engine_for(*key)
+    return engine
 
 
 def dispose_engines() -> None:
