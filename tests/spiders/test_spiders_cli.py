@@ -69,3 +69,27 @@ def test_crawl_unknown_shop(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
         '[alerts.recipients]\nserious_case = ["o@example.com"]\n', encoding="utf-8")
     assert main(["--config", str(cfg), "crawl", "--shop", "nope"]) == 2
     assert "no shop with id 'nope'" in capsys.readouterr().err
+
+
+def test_crawl_exit_status_1_when_a_shop_failed(tmp_path: Path, monkeypatch, capsys) -> None:  # noqa: ANN001
+    from models import CrawlRun
+
+    def fake_crawl(settings, shop, *, full=None, timeout=None):  # noqa: ANN001, ANN202
+        if shop.id == "bad":
+            return CrawlRun(spider="jd", full=False, status="failed", failure_kind="captcha",
+                            error="captcha page served for http://127.0.0.1:9/jd/list", requests=2)
+        return CrawlRun(spider="jd", full=True, status="ok", requests=5, listings_seen=3, reviews_new=7)
+
+    monkeypatch.setattr("monitor.crawl.crawl_shop", fake_crawl)
+    cfg = tmp_path / "shopmon.toml"
+    cfg.write_text(
+        "[alerts.recipients]\nserious_case = [\"o@example.com\"]\n"
+        '[[shops]]\nid = "good"\nplatform = "jd"\nurl = "http://127.0.0.1:9/jd/list"\n'
+        '[[shops]]\nid = "bad"\nplatform = "jd"\nurl = "http://127.0.0.1:9/jd/list"\n', encoding="utf-8")
+    assert main(["--config", str(cfg), "crawl"]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out == [
+        "good: ok (full) requests=5 listings=3 new=7 updated=0 deleted=0 invalid=0",
+        "bad: failed (incremental) requests=2 listings=0 new=0 updated=0 deleted=0 invalid=0 "
+        "failure=captcha: captcha page served for http://127.0.0.1:9/jd/list",
+    ]

@@ -164,3 +164,19 @@ def test_timeout_is_recorded(live_settings: Settings, market: Marketplace) -> No
     run = crawl_shop(live_settings, live_settings.shop("tb-demo"), timeout=0.2)
     assert (run.status, run.failure_kind) == ("failed", "timeout")
     assert run.finished_at is not None
+
+
+def test_cli_crawl_prints_one_line_per_shop(tmp_path: Path, market: Marketplace, capsys) -> None:  # noqa: ANN001
+    from monitor.cli import main
+
+    shop = next(s for s in market.shops() if s["id"] == "amz-demo")
+    cfg = tmp_path / "shopmon.toml"
+    cfg.write_text(
+        f'data_dir = "{(tmp_path / "cli-data").as_posix()}"\n'
+        "[crawl]\ndownload_delay = 0\nautothrottle = false\n"
+        "[alerts.recipients]\nserious_case = [\"o@example.com\"]\n"
+        f'[[shops]]\nid = "amz-demo"\nplatform = "amazon"\nurl = "{shop["url"]}"\n'
+        f'listing_urls = ["{shop["listing_urls"][0]}"]\n', encoding="utf-8")
+    assert main(["--config", str(cfg), "crawl", "--shop", "amz-demo"]) == 0
+    out = capsys.readouterr().out.strip()
+    assert out.startswith("amz-demo: ok (full) requests=") and "listings=2 new=32 updated=0 deleted=0 invalid=0" in out

@@ -120,3 +120,47 @@ def test_scrapy_settings_follow_config(settings: Settings, tmp_path) -> None:
     s = scrapy_settings(redis)
     assert s["SCHEDULER"] == "scrapy_redis.scheduler.Scheduler"
     assert "spiders.middlewares.cookies.CookiesFileMiddleware" in s["DOWNLOADER_MIDDLEWARES"]
+
+
+def test_backoff_doubles_the_domain_delay_on_429(crawler) -> None:
+    from spiders.middlewares.backoff import BackoffMiddleware
+
+    slot = SimpleNamespace(delay=0.0)
+    crawler.engine = SimpleNamespace(downloader=SimpleNamespace(slots={"shop.example": slot}))
+    mw = BackoffMiddleware.from_crawler(crawler)
+    req = Request("https://shop.example/item/1")
+    for expected in (0.5, 1.0, 2.0):
+        mw.process_response(req, HtmlResponse(req.url, status=429, body=b"", request=req))
+        assert slot.delay == expected
+    mw.process_response(req, HtmlResponse(req.url, status=503, body=b"", request=req,
+                                          headers={"Retry-After": "30"}))
+    assert slot.delay == 30.0  # the server's own wish wins when it is longer
+    mw.process_response(req, HtmlResponse(req.url, status=200, body=b"ok", request=req))
+    assert slot.delay == 30.0 and crawler.stats.get_value("shopmon/backoff") == 4
+
+
+def test_images_pipeline_records_paths_and_failures(crawler, db_settings: Settings, tmp_path) -> None:
+    from twisted.python.failure import Failure
+
+    from spiders.pipelines.images import ListingImagesPipeline
+    from spiders.storage import ItemStore
+
+    store = crawler.spider.context.store
+    listing_id, new = store.store_listing(listing_item("jd", listing_id="7", images=["http://x/a.png", "http://x/b.png"]))
+    pipe = ListingImagesPipeline.__new__(ListingImagesPipeline)
+    pipe.crawler, pipe.max_bytes, pipe.images_root = crawler, 1234, tmp_path
+    item = {"_listing_row_id": listing_id, "_new_images": new}
+    requests = pipe.get_media_requests(item, None)
+    assert [(r.url, r.meta["download_maxsize"]) for r in requests] == [("http://x/a.png", 1234), ("http://x/b.png", 1234)]
+    results = [(True, {"url": "http://x/a.png", "path": "full/a.png", "checksum": "c0ffee"}),
+               (False, Failure(ValueError("Cancelling download: size 9999 larger than 1234")))]
+    assert pipe.item_completed(results, item, None) == {}
+    store.close()
+    check = ItemStore(db_settings, shop_id=None, platform="jd")
+    from models import ListingImage
+    from sqlmodel import select
+
+    rows = {r.url: r for r in check.session.exec(select(ListingImage)).all()}
+    assert rows["http://x/a.png"].local_path == str(tmp_path / "full/a.png")
+    assert rows["http://x/b.png"].local_path is None and "larger than 1234" in rows["http://x/b.png"].fetch_error
+    check.close()
