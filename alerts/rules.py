@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -71,7 +73,8 @@ class _Queue:
         self.window, self.send_at = _window(self.settings, self.now)
         self.queued = 0
         self.suppressed = 0
-        self._pending: dict[str, Alert] = {}
+        self._pending: dict[str, dict[str, Any]] = {}
+        self._on_written: dict[str, Callable[[], None]] = {}
 
     def existing(self, keys: list[str]) -> set[str]:
         found: set[str] = set()
@@ -124,12 +127,43 @@ class _Queue:
         return True
 
     def write(self) -> None:
-        # Core bulk insert: thousands of alerts after a first crawl would otherwise spend
-        # most of their time constructing ORM objects.
+        """Insert the staged rows in bulk, skipping any dedup key another evaluator wrote meanwhile.
+
+        Bulk inserts, because thousands of alerts after a first crawl would otherwise spend
+        most of their time constructing ORM objects; ON CONFLICT DO NOTHING, because the
+        scheduler and a person running ``shopmon alerts send`` may evaluate at the same time.
+        """
         rows = list(self._pending.values())
         self._pending.clear()
+        dialect = self.session.get_bind().dialect.name
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as upsert
+        elif dialect == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert as upsert
+        else:
+            upsert = None
         for start in range(0, len(rows), 500):
-            self.session.execute(insert(Alert), rows[start : start + 500])
+            chunk = rows[start : start + 500]
+            if upsert is None:
+                self.session.execute(insert(Alert), chunk)
+                written = {row["dedup_key"] for row in chunk}
+            else:
+                stmt = upsert(Alert).on_conflict_do_nothing(index_elements=["dedup_key"]).returning(Alert.dedup_key)
+                written = set(self.session.execute(stmt, chunk).scalars())
+            for row in chunk:
+                key = row["dedup_key"]
+                if key in written:
+                    if key in self._on_written:
+                        self._on_written.pop(key)()
+                elif row["status"] == "pending":
+                    self.queued -= 1
+                else:
+                    self.suppressed -= 1
+        self._on_written.clear()
+
+    def on_written(self, dedup_key: str, action: Callable[[], None]) -> None:
+        """Run ``action`` only if this evaluation is the one that wrote the alert."""
+        self._on_written[dedup_key] = action
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -288,13 +322,16 @@ def _escalations(q: _Queue) -> None:
             subject=AlertSubject("escalation", case.shop_id, case.listing_id, payload["reviewer_id"]),
             case_id=case.id,
         )
-        if not queued:
-            continue
-        case.escalated_at = q.now
-        q.session.add(case)
-        q.session.add(
-            CaseEvent(case_id=case.id, at=q.now, actor=SYSTEM_ACTOR, action="escalated", note=reason, data={"next_step": next_step})
-        )
+        if queued:
+            q.on_written(key, partial(_mark_escalated, q.session, case, q.now, reason, next_step))
+
+
+def _mark_escalated(session: Session, case: Case, now: datetime, reason: str, next_step: str) -> None:
+    case.escalated_at = now
+    session.add(case)
+    session.add(
+        CaseEvent(case_id=case.id, at=now, actor=SYSTEM_ACTOR, action="escalated", note=reason, data={"next_step": next_step})
+    )
 
 
 def _names(session: Session, shop_ids: set[int], listing_ids: set[int]) -> tuple[dict[int, Shop], dict[int, Listing]]:

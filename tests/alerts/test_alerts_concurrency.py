@@ -17,7 +17,7 @@ from sqlmodel import Session, select
 from alerts.cases import open_cases
 from alerts.rules import evaluate
 from alerts.sender import _with_db_retry, send_pending
-from models import Alert, AlertAttempt, Listing, Review, Reviewer, Shop
+from models import Alert, AlertAttempt, CaseEvent, Listing, Review, Reviewer, Shop
 from monitor.errors import StorageError
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -216,3 +216,58 @@ def test_db_retry_gives_up_after_three_tries(tmp_path):
     with pytest.raises(StorageError, match=r"^claiming alerts: database .* is locked"):
         _with_db_retry(settings, "claiming alerts", always_locked)
     assert len(calls) == 3
+
+
+def _evaluators_race(settings) -> int:
+    from monitor.db import get_engine
+
+    barrier = threading.Barrier(2)
+    counts: list[int] = []
+    errors: list[Exception] = []
+
+    def worker() -> None:
+        try:
+            with Session(get_engine(settings)) as s:
+                barrier.wait()
+                counts.append(evaluate(s, settings, now=T0 + timedelta(hours=48)))
+                s.commit()
+        except Exception as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert errors == []
+    with Session(get_engine(settings)) as s:
+        keys = s.exec(select(Alert.dedup_key)).all()
+        escalated = s.exec(select(func.count(CaseEvent.id)).where(CaseEvent.action == "escalated")).one()
+    assert len(keys) == len(set(keys))
+    assert escalated == 20  # one history entry per escalation, written by whichever evaluator won
+    return sum(counts)
+
+
+def test_two_evaluators_at_once_write_each_alert_once_sqlite(tmp_path):
+    from conftest import make_settings
+    from monitor.db import upgrade
+
+    settings = make_settings(tmp_path, None, group_window_minutes=0)
+    upgrade(settings)
+    seed_serious(settings, shops=5, per_shop=4)  # 20 serious alerts written at T0
+    # At +48 h: 20 reminders and 20 escalations, however the two evaluators interleave.
+    assert _evaluators_race(settings) == 40
+
+
+@pytest.mark.postgres
+def test_two_evaluators_at_once_write_each_alert_once_postgresql(tmp_path, pg_url):
+    from conftest import make_settings
+    from monitor.db import get_engine, upgrade
+
+    settings = make_settings(tmp_path, None, group_window_minutes=0, database_url=pg_url)
+    try:
+        upgrade(settings)
+        seed_serious(settings, shops=5, per_shop=4)
+        assert _evaluators_race(settings) == 40
+    finally:
+        get_engine(settings).dispose()
