@@ -1,0 +1,60 @@
+"""Normalising values: dates in several locales and time zones, counts, ratings on any scale."""
+
+from __future__ import annotations
+
+import pytest
+
+from spiders.parsing.common import clamp_rating, cn_datetime, to_int, unwrap_jsonp, western_date
+
+
+@pytest.mark.parametrize(
+    ("raw", "iso"),
+    [
+        ("2017年04月20日 09:05", "2017-04-20T09:05:00+08:00"),
+        ("2024-11-09 20:17:48", "2024-11-09T20:17:48+08:00"),
+        ("2019-08-21", "2019-08-21T00:00:00+08:00"),
+        ("2018/3/5 7:08", "2018-03-05T07:08:00+08:00"),
+        (1700000000000, "2023-11-15T06:13:20+08:00"),
+        ("2024-02-30 10:00:00", None),
+        ("昨天", None),
+        (None, None),
+    ],
+)
+def test_chinese_dates_are_beijing_time(raw, iso) -> None:  # noqa: ANN001
+    assert cn_datetime(raw) == iso
+
+
+@pytest.mark.parametrize(
+    ("raw", "iso"),
+    [
+        ("July 1, 2024", "2024-07-01T00:00:00+00:00"),
+        ("8 April 2016", "2016-04-08T00:00:00+00:00"),
+        ("3. März 2021", "2021-03-03T00:00:00+00:00"),
+        ("12 de septiembre de 2023", "2023-09-12T00:00:00+00:00"),
+        ("2021-08-03", "2021-08-03T00:00:00+00:00"),
+        ("sometime", None),
+    ],
+)
+def test_western_dates(raw, iso) -> None:  # noqa: ANN001
+    assert western_date(raw) == iso
+
+
+@pytest.mark.parametrize(
+    ("raw", "n"),
+    [("(12)", 12), ("1,234 ratings", 1234), ("One person found this helpful", 1), ("1.2万+", 12000),
+     ("有用 (0)", 0), ("", None), (7, 7)],
+)
+def test_counts(raw, n) -> None:  # noqa: ANN001
+    assert to_int(raw) == n
+
+
+def test_ratings_on_any_scale() -> None:
+    assert [clamp_rating(v) for v in ("5.0 out of 5 stars", "4", 1, 0, None)] == [5, 4, 1, None, None]
+    assert [clamp_rating(v, 10) for v in (10, 8.6, 1)] == [5, 4, 1]
+    assert clamp_rating("9", 5) == 5  # never outside 1-5
+
+
+def test_jsonp_variants() -> None:
+    assert unwrap_jsonp('jsonp123({"a": 1});') == {"a": 1}
+    assert unwrap_jsonp('/**/ cb ( [1, 2] )') == [1, 2]
+    assert unwrap_jsonp('{"bare": true}') == {"bare": True}
