@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import jinja2
+from markupsafe import Markup
 
 from monitor.paths import FIXTURES
 
@@ -207,7 +208,7 @@ class Marketplace:
             "pager": {"status": "show", "data": {"pageSize": 44, "totalPage": 1, "currentPage": 1,
                                                   "totalCount": len(auctions)}}}}
         html = self.env.get_template("taobao_search.html").render(
-            shop=shop, config_json=jinja2.utils.markupsafe.Markup(json.dumps(config, ensure_ascii=False)))
+            shop=shop, config_json=Markup(json.dumps(config, ensure_ascii=False)))
         return 200, "text/html; charset=utf-8", html.encode("utf-8")
 
     def _taobao_item(self, item_id: str) -> tuple[int, str, bytes]:
@@ -221,8 +222,8 @@ class Marketplace:
         html = self.env.get_template("taobao_item.html").render(
             item={**li, "images": [li["image"]]},
             shop={**shop, "name_escaped": _js_escape(shop["name"])},
-            sku_map_json=jinja2.utils.markupsafe.Markup(json.dumps(sku_map)),
-            memo_json=jinja2.utils.markupsafe.Markup(json.dumps(memo, ensure_ascii=False)))
+            sku_map_json=Markup(json.dumps(sku_map)),
+            memo_json=Markup(json.dumps(memo, ensure_ascii=False)))
         return 200, "text/html; charset=utf-8", html.encode("utf-8")
 
     @staticmethod
@@ -270,7 +271,7 @@ class Marketplace:
         li, shop = self._listing(sku), self._shop_of(sku)
         html = self.env.get_template("jd_item.html").render(
             item={**li, "title_escaped": _js_escape(li["title"]), "comment_version": "9876543210"},
-            shop=shop, image_list_json=jinja2.utils.markupsafe.Markup(json.dumps([li["image"]])))
+            shop=shop, image_list_json=Markup(json.dumps([li["image"]])))
         return 200, "text/html; charset=gbk", html.encode("gbk")
 
     def _jd_comments(self, sku: str, page: int, callback: str | None) -> tuple[int, str, bytes]:
