@@ -520,7 +520,8 @@ def _estimators(obj: Any, seen: set[int] | None = None) -> Iterator[Any]:
     seen.add(id(obj))
     if isinstance(obj, BaseEstimator):
         yield obj
-        children: Iterable[Any] = vars(obj).values()
+        # Vocabularies hold hundreds of thousands of terms and never an estimator.
+        children: Iterable[Any] = (v for k, v in vars(obj).items() if k not in ("vocabulary_", "stop_words_"))
     elif isinstance(obj, list | tuple):
         children = obj
     elif isinstance(obj, dict):
@@ -533,19 +534,23 @@ def _estimators(obj: Any, seen: set[int] | None = None) -> Iterator[Any]:
 
 
 def _pack(vocabulary: dict[str, int]) -> dict[str, Any]:
+    """Format 2: all terms as one UTF-8 string and their *character* offsets (fast to unpack)."""
     import numpy as np
 
     terms = sorted(vocabulary, key=vocabulary.__getitem__)
-    encoded = [t.encode("utf-8") for t in terms]
-    offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
-    np.cumsum([len(b) for b in encoded], out=offsets[1:])
-    return {VOCAB_MARKER: 1, "utf8": np.frombuffer(b"".join(encoded), dtype=np.uint8).copy(), "offsets": offsets}
+    offsets = np.zeros(len(terms) + 1, dtype=np.int64)
+    np.cumsum([len(t) for t in terms], out=offsets[1:])
+    utf8 = np.frombuffer("".join(terms).encode("utf-8"), dtype=np.uint8).copy()
+    return {VOCAB_MARKER: 2, "utf8": utf8, "offsets": offsets}
 
 
 def _unpack(packed: dict[str, Any]) -> dict[str, int]:
-    data = packed["utf8"].tobytes()
-    off = packed["offsets"]
-    return {data[off[i] : off[i + 1]].decode("utf-8"): i for i in range(len(off) - 1)}
+    off = packed["offsets"].tolist()
+    if packed[VOCAB_MARKER] == 1:  # byte offsets (first format)
+        data = packed["utf8"].tobytes()
+        return {data[a:b].decode("utf-8"): i for i, (a, b) in enumerate(zip(off, off[1:]))}
+    text = packed["utf8"].tobytes().decode("utf-8")
+    return dict(zip(map(text.__getitem__, map(slice, off[:-1], off[1:])), range(len(off) - 1)))
 
 
 @contextmanager

@@ -221,3 +221,15 @@ def test_library_functions_that_touch_files_are_not_trusted(tmp_path: Path) -> N
         reg.save("cause", FunctionTransformer(func=np.save), metrics={}, params={}, thresholds={},
                  data_fingerprint="x")
     assert reg.versions("cause") == []
+
+
+def test_packed_vocabulary_formats_round_trip() -> None:
+    from monitor.registry import VOCAB_MARKER, _pack, _unpack
+
+    vocab = {"退款": 2, "a b": 0, "é": 1, "": 3}
+    assert _unpack(_pack(vocab)) == vocab
+    # Format 1 (byte offsets) was written by the first registry release; it still loads.
+    terms = [t.encode("utf-8") for t in sorted(vocab, key=vocab.__getitem__)]
+    offsets = np.cumsum([0] + [len(t) for t in terms])
+    old = {VOCAB_MARKER: 1, "utf8": np.frombuffer(b"".join(terms), dtype=np.uint8), "offsets": offsets}
+    assert _unpack(old) == vocab
