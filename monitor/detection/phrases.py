@@ -46,7 +46,9 @@ CUES: tuple[Cue, ...] = (
     ),
     _cue(
         "threatens complaints or public exposure",
-        r"(?:投诉|曝光|12315|工商|媒体|微博|抖音|小红书)[^。！!？?]{0,10}(?:你们|店|等着)?",
+        r"(?:我就|就去|就要|还要|我要|要去|会去|再去|天天|一直)[^。！!？?，,]{0,6}(?:投诉|曝光|举报|12315)",
+        r"(?:发到|发在|发上|曝光到)[^。！!？?]{0,4}(?:微博|抖音|小红书|网上|媒体)",
+        r"(?:联系|找)媒体",
         r"(?:report\s+(?:you|your\s+\w+)|bbb|ftc|chargeback|call\s+the\s+news|go(?:es)?\s+viral|post\s+this\s+(?:on|everywhere))",
     ),
     _cue(

@@ -17,7 +17,14 @@ from sqlmodel import Session, select
 from models import Flag, Review, utcnow
 from monitor.config import Settings
 from monitor.detection.phrases import cue_reasons
-from monitor.detection.text import TextModel, TextModels, TextScore, load_models, score_texts
+from monitor.detection.text import (
+    SEED_CORROBORATION_SCORE,
+    TextModel,
+    TextModels,
+    TextScore,
+    load_models,
+    score_texts,
+)
 
 log = logging.getLogger(__name__)
 
@@ -146,6 +153,8 @@ def _features_line(grams: list[str]) -> list[str]:
 
 def malicious_reasons(model: TextModel, text: str, sc: TextScore) -> list[str]:
     head = f"extortion/threat score {sc.malicious:.2f} ≥ threshold {model.threshold:.2f} ({model.version})"
+    if model.seed_default and sc.malicious < SEED_CORROBORATION_SCORE:
+        head += "; seed model, confirmed by the matched phrases below"
     cues = cue_reasons(text)
     if not cues:
         cues = ["no known demand or threat phrase matched: check the text"]

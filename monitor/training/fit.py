@@ -189,13 +189,16 @@ def cross_validate(table: Table, *, folds: int = 5, group_column: str | None = N
 
 
 def train(
-    table: Table, *, precision_target: float = 0.9, folds: int = 5, holdout: float = 0.0, **params: Any
+    table: Table, *, precision_target: float = 0.9, folds: int = 5, holdout: float = 0.0,
+    features: Any | None = None, **params: Any,
 ) -> Trained:
     """Fit a model; thresholds come from out-of-fold scores so they reflect unseen data.
 
     Binary: one threshold (key ``positive``) reaching ``precision_target``; multi-class: one per
     class. With ``holdout`` > 0 a stratified share of rows is kept out of training entirely and
     its metrics are the version's metrics (stored with it for the promotion gate).
+    ``features``: an already fitted text featurizer to reuse (text-only models), so several models
+    fitted on the same texts can share one transform when scoring.
     """
     y = _require_labels(table)
     numeric = numeric_feature_columns(table.frame)
@@ -217,7 +220,12 @@ def train(
         }
         threshold = 0.5
     cv_metrics = metrics_from_scores(fit_table, scores, threshold, classes)
-    estimator = build_pipeline(numeric, **params).fit(_inputs(fit_table, numeric), fy)
+    if features is not None and not numeric:
+        estimator = build_pipeline(numeric, **params)
+        estimator.steps[0] = ("features", features)
+        estimator.named_steps["clf"].fit(features.transform(_inputs(fit_table, numeric)), fy)
+    else:
+        estimator = build_pipeline(numeric, **params).fit(_inputs(fit_table, numeric), fy)
     info = {
         **{k: list(v) if isinstance(v, tuple) else v for k, v in {**DEFAULT_PARAMS, **params}.items()},
         "input_columns": [TEXT, *numeric],

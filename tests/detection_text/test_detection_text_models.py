@@ -128,3 +128,25 @@ def test_bad_input_is_scored_without_failing(text_models) -> None:
 def test_mixed_script_extortion_is_caught(text_models) -> None:
     (s,) = _scores(text_models, ["这个 phone case 有划痕，pay me 100元，不然差评不删，还要投诉你们。"])
     assert s.is_malicious
+
+
+def test_seed_models_need_corroboration_unless_configured(text_models) -> None:
+    from dataclasses import replace
+
+    from monitor.detection.text import SEED_DECEPTIVE_FLOOR, TextModels
+
+    mal = text_models["malicious"]
+    assert mal.seed_default
+    complaint = "The lamp flickers and the switch is loose."
+    loose = replace(mal, thresholds={"positive": 0.0})  # every score passes the bare threshold
+    models = TextModels({**text_models.models, "malicious": loose})
+    (s,) = score_texts(models, [complaint])
+    assert s.malicious < 0.8 and not s.is_malicious  # no demand/threat phrase: not flagged
+    (t,) = score_texts(models, [EXTORTION_EN.format(p="lamp")])
+    assert t.is_malicious
+    configured = replace(loose, configured=True)  # an operator's threshold is used as is
+    (c,) = score_texts(TextModels({**text_models.models, "malicious": configured}), [complaint])
+    assert c.is_malicious
+    dec = text_models["deceptive"]
+    assert dec.threshold >= SEED_DECEPTIVE_FLOOR
+    assert replace(dec, thresholds={"positive": 0.3}, configured=True).threshold == 0.3
