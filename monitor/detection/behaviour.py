@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 from models import Flag, Reviewer, utcnow
 from monitor.config import Settings
 from monitor.detection import attacks, professional, reviewer_features, watchlist
-from monitor.detection.review_rows import ReviewRows, load_rows, scope_for
+from monitor.detection.review_rows import ReviewRows, Scope, load_rows, scope_for
 
 log = logging.getLogger(__name__)
 
@@ -61,10 +61,15 @@ def run(
         )
 
     names = _Nicks(session)
-    found = attacks.bursts(rows, bad, focus=scope.review_ids, level="listing")
-    found += attacks.bursts(rows, bad, focus=scope.review_ids, level="shop")
+    # Bursts are judged on complete timelines only: the scope's shops and listings since the
+    # baseline start, not the fragments of other shops that reviewers' histories drag in
+    # (and it keeps the arrays small).
+    local = _timelines(rows, scope)
+    trows, tbad = rows.take(local), bad[local]
+    found = attacks.bursts(trows, tbad, focus=scope.review_ids, level="listing")
+    found += attacks.bursts(trows, tbad, focus=scope.review_ids, level="shop")
     found += attacks.linked_texts(clusters, focus=scope.review_ids, names=names)
-    found += attacks.linked_listings(rows, bad, focus=scope.review_ids, names=names)
+    found += attacks.linked_listings(trows, tbad, focus=scope.review_ids, names=names)
     for a in attacks.merge(found):
         writer.put(
             kind="attack", target_type=a.target_type, target_id=a.target_id,
@@ -100,6 +105,14 @@ def run(
     }
     log.info("behaviour %s", counts)
     return counts
+
+
+def _timelines(rows: ReviewRows, scope: Scope) -> np.ndarray:
+    """Indices of the rows that belong to the scope's shops and listings within its time range."""
+    if scope.everything:
+        return np.arange(len(rows))
+    mine = np.isin(rows.shop, scope.shops) | ((rows.shop < 0) & np.isin(rows.listing, scope.listings))
+    return np.flatnonzero(mine & (rows.t >= (scope.since or 0)))
 
 
 class _FlagWriter:
