@@ -53,6 +53,37 @@ def _log_tail(path: Path, lines: int = 40) -> str:
     return "\n".join(text[-lines:])
 
 
+STOP_GRACE_SECONDS = 15.0
+
+
+def _stored_since(engine, shop_id: int, since: datetime) -> dict[str, int]:  # noqa: ANN001
+    from models import Listing, Review
+
+    with Session(engine) as session:
+        reviews = session.exec(select(func.count()).select_from(Review).where(
+            Review.shop_id == shop_id, Review.first_seen >= since)).one()
+        listings = session.exec(select(func.count()).select_from(Listing).where(
+            Listing.shop_id == shop_id, Listing.last_seen >= since)).one()
+    return {"reviews_new": int(reviews), "listings_seen": int(listings)}
+
+
+def _wait(proc: subprocess.Popen, limit: float) -> bool:
+    """Wait for the child; past the limit ask it to stop (Scrapy closes the spider and the store
+    pipeline commits what it holds), then kill it if it does not. True when it timed out."""
+    try:
+        proc.wait(timeout=limit)
+        return False
+    except subprocess.TimeoutExpired:
+        pass
+    proc.terminate()
+    try:
+        proc.wait(timeout=STOP_GRACE_SECONDS)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    return True
+
+
 def crawl_shop(settings: Settings, shop: ShopConfig, *, full: bool | None = None,
                timeout: float | None = None) -> CrawlRun:
     """Crawl one shop in a subprocess; return the recorded CrawlRun (status ok or failed)."""
@@ -86,20 +117,22 @@ def crawl_shop(settings: Settings, shop: ShopConfig, *, full: bool | None = None
         os.chmod(job_path, 0o600)
         outcome: dict = {}
         with log_path.open("wb") as log_fh:
-            try:
-                proc = subprocess.run([sys.executable, "-m", "spiders.run", str(job_path)], stdout=log_fh,
-                                      stderr=subprocess.STDOUT, env=_child_env(settings), timeout=limit, check=False)
-            except subprocess.TimeoutExpired:
-                outcome = {"status": "failed", "failure_kind": "timeout",
-                           "error": f"crawl stopped after the {limit:g} s limit; what was stored so far is kept"}
-            else:
-                if result_path.is_file():
-                    outcome = json.loads(result_path.read_text(encoding="utf-8"))
-                else:
-                    tail = _log_tail(log_path, 3).strip().splitlines()
-                    outcome = {"status": "failed", "failure_kind": "error",
-                               "error": f"crawl process exited with code {proc.returncode}: "
-                                        f"{tail[-1] if tail else 'no output'}"}
+            proc = subprocess.Popen([sys.executable, "-m", "spiders.run", str(job_path)], stdout=log_fh,
+                                    stderr=subprocess.STDOUT, env=_child_env(settings))
+            timed_out = _wait(proc, limit)
+        if result_path.is_file():
+            outcome = json.loads(result_path.read_text(encoding="utf-8"))
+        elif not timed_out:
+            tail = _log_tail(log_path, 3).strip().splitlines()
+            outcome = {"status": "failed", "failure_kind": "error",
+                       "error": f"crawl process exited with code {proc.returncode}: "
+                                f"{tail[-1] if tail else 'no output'}"}
+        if timed_out:
+            if "reviews_new" not in outcome:  # killed before it could report: count what it stored
+                outcome.update(_stored_since(engine, shop_row.id, run.started_at))
+            # counts from a gracefully stopped child are kept; the verdict is the timeout
+            outcome.update(status="failed", failure_kind="timeout",
+                           error=f"crawl stopped after the {limit:g} s limit; what was stored so far is kept")
 
     with Session(engine, expire_on_commit=False) as session:
         run = session.get(CrawlRun, run.id)

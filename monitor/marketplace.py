@@ -14,6 +14,7 @@ import hashlib
 import json
 import math
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -45,6 +46,7 @@ class Injection:
     body: bytes
     content_type: str
     times: int
+    delay: float = 0.0
 
 
 class Marketplace:
@@ -113,13 +115,14 @@ class Marketplace:
             for li in self.listings():
                 li["reviews"] = [r for r in li["reviews"] if r["id"] != review_id]
 
-    def inject(self, path_contains: str, *, status: int = 200, body: bytes | str = b"",
-               content_type: str = "text/html; charset=utf-8", times: int = 1) -> None:
+    def inject(self, path_contains: str, *, status: int = 200, body: bytes | str | None = b"",
+               content_type: str = "text/html; charset=utf-8", times: int = 1, delay: float = 0.0) -> None:
         """Answer the next ``times`` requests whose path contains ``path_contains`` with this
-        response instead (a captcha page, a 429, a truncated page...)."""
+        response instead (a captcha page, a 429, a truncated page...). ``body=None`` keeps the
+        normal response; ``delay`` makes the server hang that many seconds first."""
         raw = body.encode("utf-8") if isinstance(body, str) else body
         with self._lock:
-            self._injections.append(Injection(path_contains, status, raw, content_type, times))
+            self._injections.append(Injection(path_contains, status, raw, content_type, times, delay))
 
     def page_requests(self) -> list[str]:
         """Requests for pages and APIs (not robots.txt, not images)."""
@@ -147,12 +150,19 @@ class Marketplace:
 
     # Rendering ------------------------------------------------------------------------------------
     def respond(self, path: str) -> tuple[int, str, bytes]:
+        injected = None
         with self._lock:
             self.request_log.append(path)
             for inj in self._injections:
                 if inj.times > 0 and inj.path_contains in path:
                     inj.times -= 1
-                    return inj.status, inj.content_type, inj.body
+                    injected = inj
+                    break
+        if injected is not None:
+            if injected.delay:
+                time.sleep(injected.delay)
+            if injected.body is not None:
+                return injected.status, injected.content_type, injected.body
         url = urlparse(path)
         q = {k: v[0] for k, v in parse_qs(url.query).items()}
         p = url.path

@@ -4,6 +4,7 @@ ReviewRevision rows, commit in batches so a crash keeps everything stored before
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,6 +19,7 @@ from monitor.db import get_engine
 
 
 BATCH_SIZE = 200
+COMMIT_SECONDS = 2.0  # a killed crawl loses at most this much work, whatever the batch size
 _LISTING_MERGE = ("url", "title", "price", "currency", "rating_avg", "review_count", "sales")
 
 
@@ -71,6 +73,7 @@ class ItemStore:
         self.counts = StoreCounts()
         self._pending = 0
         self._closed = False
+        self._last_commit = time.monotonic()
         self._listing_ids: dict[tuple[str, str], int] = {}
         self._seen_reviews: dict[int, set[str]] = {}
         self._listings_stored: set[tuple[str, str]] = set()
@@ -284,12 +287,17 @@ class ItemStore:
 
     def _tick(self, n: int = 1) -> None:
         self._pending += n
-        if self._pending >= BATCH_SIZE:
+        if self._pending >= BATCH_SIZE or time.monotonic() - self._last_commit >= COMMIT_SECONDS:
+            self.commit()
+
+    def commit_pending(self) -> None:
+        if self._pending and not self._closed:
             self.commit()
 
     def commit(self) -> None:
         self.session.commit()
         self._pending = 0
+        self._last_commit = time.monotonic()
 
     def close(self) -> None:
         if self._closed:

@@ -4,14 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
+from twisted.internet import task
+
+from spiders.storage import COMMIT_SECONDS
+
 
 class StorePipeline:
     def __init__(self, crawler) -> None:  # noqa: ANN001
         self.crawler = crawler
+        self._flusher: task.LoopingCall | None = None
 
     @classmethod
     def from_crawler(cls, crawler):  # noqa: ANN001, ANN206
         return cls(crawler)
+
+    def open_spider(self) -> None:
+        # While the crawl waits on a slow page nothing else would commit: flush on a timer so a
+        # crawl killed at its time limit keeps everything it had already stored.
+        self._flusher = task.LoopingCall(self.crawler.spider.context.store.commit_pending)
+        self._flusher.start(COMMIT_SECONDS, now=False)
 
     def process_item(self, item: dict[str, Any]) -> dict[str, Any]:
         store = self.crawler.spider.context.store
@@ -28,6 +39,8 @@ class StorePipeline:
         return item
 
     def close_spider(self) -> None:
+        if self._flusher is not None and self._flusher.running:
+            self._flusher.stop()
         context = self.crawler.spider.context
         if context.full:
             for listing in sorted(context.complete_listings):

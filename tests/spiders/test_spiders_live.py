@@ -166,6 +166,20 @@ def test_timeout_is_recorded(live_settings: Settings, market: Marketplace) -> No
     assert run.finished_at is not None
 
 
+def test_crawl_stopped_mid_way_keeps_what_it_stored(live_settings: Settings, market: Marketplace,
+                                                     monkeypatch) -> None:  # noqa: ANN001
+    import monitor.crawl
+
+    monkeypatch.setattr(monitor.crawl, "STOP_GRACE_SECONDS", 2.0)
+    # one listing's review API hangs: the crawl is stopped at its limit while waiting for it
+    market.inject("auctionNumId=600000000004", body=None, delay=60)
+    run = crawl_shop(live_settings, live_settings.shop("tb-demo"), timeout=20)
+    assert (run.status, run.failure_kind) == ("failed", "timeout")
+    others = sum(len(li["reviews"]) for li in market.listings() if li["id"] in ("600000000001", "600000000002",
+                                                                                  "600000000003"))
+    assert count(live_settings, select(func.count()).select_from(Review)) == others == run.reviews_new
+
+
 def test_cli_crawl_prints_one_line_per_shop(tmp_path: Path, market: Marketplace, capsys) -> None:  # noqa: ANN001
     from monitor.cli import main
 
