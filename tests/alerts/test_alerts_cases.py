@@ -10,6 +10,7 @@ from sqlmodel import select
 from alerts.cases import CaseError, case_events, open_cases, severity_for, update_case
 from alerts.guidance import guidance_for
 from models import Case, CaseEvent
+from alerts_testkit import factory  # noqa: F401  (fixtures)
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 

@@ -19,6 +19,7 @@ from alerts.rules import evaluate
 from alerts.sender import _with_db_retry, send_pending
 from models import Alert, AlertAttempt, CaseEvent, Listing, Review, Reviewer, Shop
 from monitor.errors import StorageError
+from alerts_testkit import smtp_server  # noqa: F401  (fixtures)
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -104,7 +105,7 @@ def time_rules_fire_once(settings) -> None:
 
 
 def test_two_concurrent_senders_on_sqlite_wal_deliver_each_alert_once(tmp_path, smtp_server):
-    from conftest import make_settings
+    from alerts_testkit import make_settings
 
     from monitor.db import get_engine, upgrade
 
@@ -139,7 +140,7 @@ def pg_url():
 
 @pytest.mark.postgres
 def test_two_concurrent_senders_on_postgresql_deliver_each_alert_once(tmp_path, smtp_server, pg_url):
-    from conftest import make_settings
+    from alerts_testkit import make_settings
 
     from monitor.db import get_engine, upgrade
 
@@ -157,7 +158,7 @@ def test_two_concurrent_senders_on_postgresql_deliver_each_alert_once(tmp_path, 
 
 
 def test_locked_database_is_waited_for_and_nothing_is_lost(tmp_path, smtp_server):
-    from conftest import make_settings
+    from alerts_testkit import make_settings
 
     from monitor.db import upgrade
 
@@ -182,7 +183,7 @@ def test_locked_database_is_waited_for_and_nothing_is_lost(tmp_path, smtp_server
 
 
 def test_database_locked_for_too_long_gives_one_clear_line_and_loses_nothing(tmp_path, smtp_server):
-    from conftest import make_settings
+    from alerts_testkit import make_settings
 
     from monitor.db import upgrade
 
@@ -204,7 +205,7 @@ def test_database_locked_for_too_long_gives_one_clear_line_and_loses_nothing(tmp
 
 
 def test_db_retry_gives_up_after_three_tries(tmp_path):
-    from conftest import make_settings
+    from alerts_testkit import make_settings
 
     settings = make_settings(tmp_path)
     calls = []
@@ -249,7 +250,7 @@ def _evaluators_race(settings) -> int:
 
 
 def test_two_evaluators_at_once_write_each_alert_once_sqlite(tmp_path):
-    from conftest import make_settings
+    from alerts_testkit import make_settings
     from monitor.db import upgrade
 
     settings = make_settings(tmp_path, None, group_window_minutes=0)
@@ -261,7 +262,7 @@ def test_two_evaluators_at_once_write_each_alert_once_sqlite(tmp_path):
 
 @pytest.mark.postgres
 def test_two_evaluators_at_once_write_each_alert_once_postgresql(tmp_path, pg_url):
-    from conftest import make_settings
+    from alerts_testkit import make_settings
     from monitor.db import get_engine, upgrade
 
     settings = make_settings(tmp_path, None, group_window_minutes=0, database_url=pg_url)

@@ -13,6 +13,7 @@ from alerts.rules import evaluate, queue_report
 from alerts.sender import backoff, send_pending
 from alerts.silences import add_silence
 from models import Alert, AlertAttempt, CrawlRun
+from alerts_testkit import alert_settings, factory, smtp_port, smtp_server  # noqa: F401  (fixtures)
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -77,7 +78,7 @@ def test_attack_is_immediate_and_reaches_supervisors(session, alert_settings, fa
 
 
 def test_smtp_down_keeps_alerts_queued_then_delivers_exactly_once(session, tmp_path, factory, smtp_port):
-    from conftest import SmtpServer, make_settings
+    from alerts_testkit import SmtpServer, make_settings
 
     from monitor.db import upgrade
 
@@ -119,7 +120,7 @@ def test_smtp_down_keeps_alerts_queued_then_delivers_exactly_once(session, tmp_p
 def test_permanent_refusal_stops_and_temporary_gives_up_after_max_attempts(session, tmp_path, factory, smtp_port):
     from aiosmtpd.controller import Controller
 
-    from conftest import make_settings
+    from alerts_testkit import make_settings
     from monitor.db import upgrade
 
     class Refuse:
@@ -183,7 +184,7 @@ def test_escalation_after_48h_without_progress_under_frozen_time(session, alert_
 
 
 def test_broken_promise_escalates_and_business_hours_defer(session, tmp_path, factory):
-    from conftest import make_settings
+    from alerts_testkit import make_settings
     from monitor.db import upgrade
 
     settings = make_settings(tmp_path, None, business_hours=["09:00:00", "18:00:00"], timezone="Asia/Shanghai")
@@ -287,7 +288,7 @@ def test_crawl_health_and_image_mismatch_alerts(session, alert_settings, factory
 
 
 def test_outbox_when_no_smtp_host_and_chinese_templates(session, tmp_path, factory):
-    from conftest import make_settings
+    from alerts_testkit import make_settings
     from monitor.db import upgrade
 
     settings = make_settings(tmp_path, None, language="zh", group_window_minutes=0)
@@ -364,7 +365,7 @@ def test_crawl_errors_are_scrubbed_of_secrets():
 
 
 def test_huge_group_is_split_into_emails_of_at_most_100_alerts(session, tmp_path, factory, smtp_server):
-    from conftest import make_settings
+    from alerts_testkit import make_settings
     from monitor.db import upgrade
 
     settings = make_settings(tmp_path, smtp_server.port, group_window_minutes=0)

@@ -8,10 +8,11 @@ from sqlmodel import select
 
 from alerts.sender import send_pending
 from models import Case
+from alerts_testkit import factory, smtp_server  # noqa: F401  (fixtures)
 
 
 def test_extortion_review_reaches_the_team_with_never_pay_advice(session, tmp_path, factory, smtp_server):
-    from conftest import make_settings
+    from alerts_testkit import make_settings
 
     from monitor.db import upgrade
     from monitor.pipeline import process

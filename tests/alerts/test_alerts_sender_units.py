@@ -12,6 +12,7 @@ from alerts.rules import evaluate
 from alerts.sender import CLAIM_LEASE, send_pending
 from alerts.transports import OutboxTransport, PermanentError
 from models import Alert, AlertAttempt
+from alerts_testkit import factory  # noqa: F401  (fixtures)
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -37,7 +38,7 @@ class Recorder:
 
 
 def _settings(tmp_path):
-    from conftest import make_settings
+    from alerts_testkit import make_settings
     from monitor.db import upgrade
 
     s = make_settings(tmp_path, None, group_window_minutes=0)

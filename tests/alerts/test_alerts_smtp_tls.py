@@ -12,6 +12,7 @@ import pytest
 
 from alerts.transports import PermanentError, SMTPTransport, TemporaryError
 from monitor.config import load_settings
+from alerts_testkit import smtp_port  # noqa: F401  (fixtures)
 
 PASSWORD = "s3cret-Pa55"
 
@@ -51,7 +52,7 @@ def _server(cert, port, *, implicit: bool):  # noqa: ANN202
     from aiosmtpd.controller import Controller
     from aiosmtpd.smtp import AuthResult
 
-    from conftest import SmtpSink
+    from alerts_testkit import SmtpSink
 
     server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     server_ctx.load_cert_chain(*map(str, cert))
@@ -88,7 +89,7 @@ def _message():  # noqa: ANN202
 @pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")
 @pytest.mark.parametrize("security", ["starttls", "ssl"])
 def test_tls_and_auth_with_password_from_environment(cert, smtp_port, monkeypatch, tmp_path, security):
-    from conftest import free_port
+    from alerts_testkit import free_port
 
     monkeypatch.setenv("SHOPMON_SMTP__PASSWORD", PASSWORD)
     port = free_port()
@@ -109,7 +110,7 @@ def test_tls_and_auth_with_password_from_environment(cert, smtp_port, monkeypatc
 
 
 def test_wrong_password_is_permanent_and_never_logged(cert, monkeypatch, tmp_path, caplog):
-    from conftest import free_port
+    from alerts_testkit import free_port
 
     monkeypatch.setenv("SHOPMON_SMTP__PASSWORD", "wrong-" + PASSWORD)
     port = free_port()
@@ -130,7 +131,7 @@ def test_wrong_password_is_permanent_and_never_logged(cert, monkeypatch, tmp_pat
 
 
 def test_untrusted_certificate_is_not_accepted(cert, tmp_path):
-    from conftest import free_port
+    from alerts_testkit import free_port
 
     port = free_port()
     settings = load_settings(data_dir=tmp_path, smtp={"host": "127.0.0.1", "port": port, "security": "starttls", "timeout_seconds": 5})

@@ -1,4 +1,5 @@
-"""Fixtures for the alerts tests: a real SMTP server on 127.0.0.1 and small data factories."""
+"""Helpers for the alerts tests (a real SMTP server on 127.0.0.1, data factories); imported by
+each test module instead of living in a conftest.py, whose module name clashes across test folders."""
 
 from __future__ import annotations
 
