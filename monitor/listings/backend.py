@@ -21,6 +21,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 from PIL import Image
+from threadpoolctl import threadpool_limits
 
 from monitor.config import Settings
 from monitor.errors import ConfigError
@@ -89,8 +90,9 @@ class FeatureBackend:
             return []
         preps = [prepare(img) for img in images]
         vecs = [image_vectors(p) for p in preps]
-        pc = self.category_model.predict_proba(np.stack([v[0] for v in vecs]))
-        po = self.colour_model.predict_proba(np.stack([v[1] for v in vecs]))
+        with threadpool_limits(1):  # a few rows: threads cost more than they save
+            pc = self.category_model.predict_proba(np.stack([v[0] for v in vecs]))
+            po = self.colour_model.predict_proba(np.stack([v[1] for v in vecs]))
         cat_labels = [str(c) for c in self.category_model.classes_]
         col_labels = [str(c) for c in self.colour_model.classes_]
         out = []
