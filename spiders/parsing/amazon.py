@@ -33,13 +33,16 @@ _CURRENCY = {"$": "USD", "£": "GBP", "€": "EUR", "¥": "JPY", "CDN$": "CAD"}
 _IDS = ("productTitle", "landingImage", "imgBlkFront", "acrPopover", "acrCustomerReviewText", "bylineInfo",
         "corePrice_feature_div", "corePriceDisplay_desktop_feature_div", "apex_desktop", "priceblock_ourprice",
         "price_inside_buybox", "newBuyBoxPrice", "ASIN", "cm_cr-pagination_bar")
-_BY_ID = "//*[" + " or ".join(f"@id='{i}'" for i in _IDS) + "]"
+_ID_SET = frozenset(_IDS)
 
 
 def _by_id(tree) -> dict[str, Any]:  # noqa: ANN001
+    # //*[@id] then a set lookup: an XPath with 14 "or" comparisons is ten times slower
     out: dict[str, Any] = {}
-    for el in xp(tree, _BY_ID):
-        out.setdefault(el.get("id"), el)
+    for el in xp(tree, "//*[@id]"):
+        key = el.get("id")
+        if key in _ID_SET and key not in out:
+            out[key] = el
     return out
 
 
@@ -55,11 +58,15 @@ def _asin(tree, url: str, ids: dict[str, Any]) -> str | None:  # noqa: ANN001
     return first_attr(tree, "//*[@data-asin][1]/@data-asin")
 
 
+_CARD_PARTS = ".//*[@data-hook] | .//a[contains(@class,'a-profile')] | .//img[contains(@class,'review-image-tile')]"
+
+
 def _hooks(card) -> tuple[dict[str, Any], list[Any], list[Any]]:  # noqa: ANN001
     """One walk over a review card: its data-hook elements, profile links and images."""
     hooks: dict[str, Any] = {}
     profiles, images = [], []
-    for el in card.iter():
+    # one C-level walk returning only the elements that matter (cards hold big inline SVGs)
+    for el in xp(card, _CARD_PARTS):
         hook = el.get("data-hook")
         if hook:
             hooks.setdefault(hook, el)
