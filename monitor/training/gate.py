@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from monitor.registry import Registry, RegistryError, VersionMeta
-from monitor.training.heldout import evaluate_estimator, primary_metric
+from monitor.training.heldout import estimator_outputs, paired_bootstrap, primary_metric
 
 # Shown in this order in the side-by-side table, when present.
 METRIC_ORDER = (
@@ -39,6 +39,7 @@ class Comparison:
     passed: bool = True
     reason: str = ""
     data: str = ""
+    interval: tuple[float, float] | None = None  # 95 % bootstrap interval of candidate - live
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -57,6 +58,10 @@ class Comparison:
             mark = " *" if k == self.metric else ""
             diff = f"{c - v:+.4f}" if c is not None and v is not None and k != "n" else ""
             lines.append(f"{k + mark:<{width}}{_fmt(c):<{cw}}{_fmt(v):<{cw}}{diff}")
+        if self.interval is not None:
+            lo, hi = self.interval
+            lines.append(f"{self.metric} change, 95% paired bootstrap interval: [{lo:+.4f}, {hi:+.4f}]"
+                         + ("" if lo > 0 or hi < 0 else " (includes 0: the difference may be noise)"))
         lines.append(f"* compared metric. Verdict: {'PASS' if self.passed else 'REFUSED'} ({self.reason})")
         return "\n".join(lines)
 
@@ -109,10 +114,11 @@ def compare(
         raise RegistryError(f"held-out data {data_name or ''} has no rows with a 'label' column".replace("  ", " "))
     y = frame["label"].tolist()
     try:
-        cand = evaluate_estimator(
+        cand_out = estimator_outputs(
             candidate, features_of(frame, candidate_meta), y,
             threshold=_threshold(candidate_meta), precision_target=precision_target,
         )
+        cand = cand_out.metrics
     except ValueError as exc:
         raise RegistryError(f"cannot score {candidate_meta.version} on the held-out data: {exc}") from None
     metric = primary_metric(cand)
@@ -128,16 +134,18 @@ def compare(
         result.reason = "no live version to compare with"
         return result
     try:
-        result.live = evaluate_estimator(
+        live_out = estimator_outputs(
             live, features_of(frame, live_meta), y,
             threshold=_threshold(live_meta), precision_target=precision_target,
         )
+        result.live = live_out.metrics
     except ValueError as exc:
         raise RegistryError(f"cannot score live {live_meta.version} on the held-out data: {exc}") from None
     c, v = cand[metric], result.live.get(metric)
     if v is None:
         result.reason = f"live version has no {metric} on this data"
         return result
+    result.interval = paired_bootstrap(cand_out, live_out, metric)
     result.passed = c >= v + min_delta
     op = ">=" if result.passed else "<"
     result.reason = f"{metric} {c:.4f} {op} live {v:.4f}" + (f" + {min_delta:g}" if min_delta else "")

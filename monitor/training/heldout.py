@@ -7,6 +7,7 @@ fitted estimators and sklearn's curves, and the gate needs them to be stable.)
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -91,10 +92,20 @@ def align_labels(y: Sequence[Any], classes: Sequence[Any]) -> np.ndarray:
     return arr.astype(str)
 
 
-def evaluate_estimator(
+@dataclass
+class Outputs:
+    """What one estimator produced on held-out rows (kept for paired comparisons)."""
+
+    truth: np.ndarray  # binary: 0/1; multi-class: labels
+    pred: np.ndarray  # binary: 0/1 at the threshold; multi-class: predicted labels
+    scores: np.ndarray | None  # binary: positive-class scores
+    metrics: dict[str, float]
+
+
+def estimator_outputs(
     estimator: Any, X: Any, y: Sequence[Any], *, threshold: float | None = None, precision_target: float = 0.9
-) -> dict[str, float]:
-    """Metrics of one fitted estimator on held-out rows (binary: positive = ``classes_[1]``)."""
+) -> Outputs:
+    """Score held-out rows with one fitted estimator (binary: positive = ``classes_[1]``)."""
     classes = list(getattr(estimator, "classes_", []))
     y_arr = align_labels(y, classes) if classes else np.asarray(y)
     if len(classes) == 2:
@@ -104,5 +115,47 @@ def evaluate_estimator(
             threshold = threshold_for_precision(positive, scores, precision_target)
         out = binary_metrics(positive, scores, threshold)
         out["threshold"] = float(threshold)
-        return out
-    return multiclass_metrics(y_arr, estimator.predict(X))
+        return Outputs(positive, (scores >= threshold).astype(int), scores, out)
+    pred = np.asarray(estimator.predict(X))
+    return Outputs(y_arr, pred, None, multiclass_metrics(y_arr, pred))
+
+
+def evaluate_estimator(
+    estimator: Any, X: Any, y: Sequence[Any], *, threshold: float | None = None, precision_target: float = 0.9
+) -> dict[str, float]:
+    """Metrics of one fitted estimator on held-out rows."""
+    return estimator_outputs(estimator, X, y, threshold=threshold, precision_target=precision_target).metrics
+
+
+def paired_bootstrap(
+    a: Outputs, b: Outputs, metric: str, *, n: int = 200, seed: int = 0
+) -> tuple[float, float] | None:
+    """95 % interval of ``metric(a) - metric(b)`` over resamples of the same rows.
+
+    Both models are scored on each resample, so the interval reflects how much the verdict
+    could owe to which rows happened to be held out. None when the metric is not resampled.
+    """
+    size = len(a.truth)
+    if size < 2 or metric not in ("average_precision", "roc_auc", "macro_f1", "f1", "accuracy"):
+        return None
+    rng = np.random.default_rng(seed)
+    diffs = []
+    for _ in range(n):
+        idx = rng.integers(0, size, size)
+        t = a.truth[idx]
+        if metric in ("average_precision", "roc_auc"):
+            if a.scores is None or b.scores is None or t.min() == t.max():
+                continue
+            fn = average_precision_score if metric == "average_precision" else roc_auc_score
+            diffs.append(fn(t, a.scores[idx]) - fn(t, b.scores[idx]))
+        elif metric == "macro_f1":
+            diffs.append(f1_score(t, a.pred[idx], average="macro", zero_division=0)
+                         - f1_score(t, b.pred[idx], average="macro", zero_division=0))
+        elif metric == "f1":
+            diffs.append(f1_score(t, a.pred[idx], zero_division=0) - f1_score(t, b.pred[idx], zero_division=0))
+        else:
+            diffs.append(float(np.mean(a.pred[idx] == t) - np.mean(b.pred[idx] == t)))
+    if len(diffs) < n // 2:
+        return None
+    lo, hi = np.percentile(diffs, [2.5, 97.5])
+    return float(lo), float(hi)

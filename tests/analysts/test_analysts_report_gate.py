@@ -105,6 +105,9 @@ def test_gate_refuses_a_worse_candidate_and_passes_a_better_one(tmp_path: Path) 
     assert verdict.candidate["average_precision"] < verdict.live["average_precision"]
     table = verdict.table()
     assert f"candidate {v_bad}" in table and f"live {v_good}" in table and "REFUSED" in table
+    # Worse on every resample of the same rows: the whole interval is below zero.
+    lo, hi = verdict.interval
+    assert lo <= hi < 0 and "95% paired bootstrap interval" in table
     with pytest.raises(PromotionRefused, match="worse than live"):
         reg.promote("malicious", v_bad, comparison=verdict)
     assert reg.live_version("malicious") == v_good

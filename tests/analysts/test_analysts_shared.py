@@ -35,6 +35,7 @@ def test_gate_on_real_chinese_reviews_prefers_the_model_trained_on_more_data(sha
 
     better = gate(reg, "sentiment", v_big)
     assert better.passed and better.candidate["average_precision"] > better.live["average_precision"]
+    assert better.interval is not None and better.interval[0] > 0  # clearly better, not noise
     reg.promote("sentiment", v_big, comparison=better)
     worse = gate(reg, "sentiment", v_small)
     assert not worse.passed and "1000 rows" in worse.table()
