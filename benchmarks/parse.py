@@ -151,10 +151,17 @@ def main() -> int:
             "baseline_pages_per_s": round(1 / bare_s, 1),
             "ratio": round(parse_s / bare_s, 2),
         }
-    worst = max(results.values(), key=lambda r: r["ratio"])
-    print(json.dumps({"benchmark": "parse", "target_ratio": 3.0, "max_ratio": worst["ratio"],
-                      "all_within_target": all(r["ratio"] <= 3.0 for r in results.values()),
-                      "pages": results}, indent=1, ensure_ascii=False))
+    real = [r["ratio"] for name, r in results.items() if name.startswith("real_")]
+    own = [r["ratio"] for name, r in results.items() if not name.startswith("real_")]
+    print(json.dumps({
+        "benchmark": "parse", "target_ratio": 3.0,
+        "max_ratio": max(r["ratio"] for r in results.values()),
+        "all_within_target": all(r["ratio"] <= 3.0 for r in results.values()),
+        # the project's own pages are 1-20 KB: fixed per-page costs (decoding checks, XPath
+        # compilation lookups, extruct set-up) weigh more against a sub-millisecond baseline
+        "max_ratio_real_captures": max(real) if real else None,
+        "max_ratio_own_pages": max(own),
+        "pages": results}, indent=1, ensure_ascii=False))
     return 0
 
 
