@@ -28,6 +28,9 @@ METRIC_ORDER = (
 )
 
 
+COUNTS = ("n", "positives")  # sizes of the data, not qualities of a model
+
+
 @dataclass
 class Comparison:
     name: str
@@ -50,13 +53,13 @@ class Comparison:
         keys += sorted((set(self.candidate) | set(self.live)) - set(keys))
         cand_head = f"candidate {self.candidate_version}"
         live_head = f"live {self.live_version or '(none)'}"
-        width = max(len(k) for k in keys + ["metric"]) + 2
+        width = max(len(k) for k in keys + ["metric"]) + 4  # room for the " *" mark
         cw = max(len(cand_head), 10) + 2
         lines = [f"held-out data: {self.data}", f"{'metric':<{width}}{cand_head:<{cw}}{live_head:<{cw}}change"]
         for k in keys:
             c, v = self.candidate.get(k), self.live.get(k)
             mark = " *" if k == self.metric else ""
-            diff = f"{c - v:+.4f}" if c is not None and v is not None and k != "n" else ""
+            diff = f"{c - v:+.4f}" if c is not None and v is not None and k not in COUNTS else ""
             lines.append(f"{k + mark:<{width}}{_fmt(c):<{cw}}{_fmt(v):<{cw}}{diff}")
         if self.interval is not None:
             lo, hi = self.interval
