@@ -93,7 +93,7 @@ class _Words:
         )
 
 
-def _write_flag(session: Session, listing: Listing, result: ListingScore, version: str) -> None:
+def _write_flag(session: Session, listing: Listing, result: ListingScore, version: str, now: datetime) -> None:
     existing = session.exec(
         select(Flag).where(
             Flag.kind == FLAG_KIND,
@@ -102,7 +102,9 @@ def _write_flag(session: Session, listing: Listing, result: ListingScore, versio
             Flag.model_version == version,
         )
     ).first()
-    flag = existing or Flag(kind=FLAG_KIND, target_type="listing", target_id=listing.id, model_version=version)
+    flag = existing or Flag(
+        kind=FLAG_KIND, target_type="listing", target_id=listing.id, model_version=version, created_at=now
+    )
     flag.score = float(result.score or 0.0)
     flag.reasons = list(result.reasons)
     flag.label = result.labels[0] if result.labels else None
@@ -166,7 +168,7 @@ def check_listings_detailed(
         _record_problems(session, [*seller, *buyer_rows], result.image_problems, images_root)
         flagged = result.score is not None and result.score >= threshold
         if flagged:
-            _write_flag(session, listing, result, backend.version)
+            _write_flag(session, listing, result, backend.version, now)
         out.append(CheckedListing(listing_id=listing.id, title=listing.title, result=result, flagged=flagged))  # type: ignore[arg-type]
     session.commit()
     log.info("checked %d listings at %s, %d flagged", len(out), now.isoformat(), sum(c.flagged for c in out))

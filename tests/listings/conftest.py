@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import http.server
-import importlib.util
 import random
 import threading
 from collections.abc import Callable, Iterator
@@ -13,23 +12,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from listings_testkit import DRAWER
 from monitor.config import Settings, load_settings
-from monitor.paths import FIXTURES
-
-
-def _load_drawer():
-    spec = importlib.util.spec_from_file_location("make_listing_catalogue", FIXTURES / "listings" / "make_catalogue.py")
-    mod = importlib.util.module_from_spec(spec)
-    assert spec.loader is not None
-    spec.loader.exec_module(mod)
-    return mod
-
-
-DRAWER = _load_drawer()
-RED = (200, 30, 35)
-BLUE = (40, 90, 205)
-GREEN = (40, 145, 60)
-YELLOW = (238, 205, 40)
 
 
 @pytest.fixture(scope="session")

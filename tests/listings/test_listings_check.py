@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
-from conftest import BLUE, RED
+from listings_testkit import BLUE, RED
 from models import Flag, Listing, ListingImage, Review, Shop
 from monitor.db import get_engine
 from monitor.errors import DataError
@@ -50,13 +50,15 @@ def test_mismatched_listing_gets_one_flag_with_reasons(db, ldb_settings, draw) -
     bad = _listing(db, ldb_settings, "夏季新款 蓝色 纯棉T恤", [("main", "full/red.jpg")], "100")
     good = _listing(db, ldb_settings, "Blue cotton T-shirt", [("main", "full/blue.jpg")], "101")
 
-    assert check_listings(db, ldb_settings) == 1
+    when = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+    assert check_listings(db, ldb_settings, now=when) == 1
     flags = db.exec(select(Flag).where(Flag.kind == "image_mismatch")).all()
     assert len(flags) == 1
     flag = flags[0]
     assert (flag.target_type, flag.target_id, flag.listing_id) == ("listing", bad.id, bad.id)
     assert flag.shop_id == bad.shop_id and flag.label == "colour"
     assert flag.score >= 0.5 and flag.model_version.startswith("image_category-")
+    assert flag.created_at == when
     assert any("blue" in r and "red" in r for r in flag.reasons), flag.reasons
 
     # A second run updates the same flag rather than adding another.

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 from sqlmodel import Session, select
 
-from conftest import BLUE, RED
+from listings_testkit import BLUE, RED
 from models import Flag, Listing, ListingImage
 from monitor.cli import main
 from monitor.db import get_engine

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BLUE, GREEN, RED, YELLOW
+from listings_testkit import BLUE, GREEN, RED, YELLOW
 from monitor.listings.backend import load_backend
 from monitor.listings.check import loader_for
 from monitor.listings.scoring import ListingInput, ListingScorer, stated_categories, stated_colours
