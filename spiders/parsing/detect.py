@@ -10,6 +10,7 @@ from spiders.parsing import amazon, jd, schemaorg, shopify, taobao, tmall
 from spiders.parsing.common import PageResult, ParseError
 from spiders.parsing.walls import classify_wall
 
+_LIST_CARD = re.compile(rb"<li[^>]{0,40}\ssku=\"\d+\"")
 _ITEM_ID = re.compile(rb"itemId\s*:\s*['\"]\d")
 Parser = Callable[[bytes, str], PageResult]
 SITES = ("taobao", "tmall", "jd", "amazon", "schemaorg", "shopify")
@@ -76,7 +77,7 @@ def detect_kind(site: str, body: bytes, url: str | None = None) -> str:
             return "shop"
         return "item"
     if site == "jd":
-        if b"gl-i-wrap" in head or head.count(b"<li sku=") > 3 or "list" in path:
+        if b"gl-i-wrap" in head or len(_LIST_CARD.findall(head, 0, 400_000)) > 3 or "list" in path:
             return "shop"
         if b"fetchJSON_comment" in head or b'"comments"' in head or b'"referenceId"' in head or "comment" in path:
             return "reviews"

@@ -193,8 +193,9 @@ def parse_list(body: bytes, url: str, content_type: str | None = None) -> PageRe
     for card in cards:
         sku = card.get("data-sku") or card.get("sku")
         title = first_text(card, f".//div[{has_class('p-name')}]//em | .//div[{has_class('p-name')}]/a")
-        img = first_attr(card, f".//div[{has_class('p-img')}]//img/@src | .//div[{has_class('p-img')}]//img/@data-lazy-img")
-        count = first_text(card, f".//div[{has_class('p-commit')}]//a")
+        img = first_attr(card, f".//div[{has_class('p-img')}]//img/@src | .//div[{has_class('p-img')}]//img/@data-lazy-img"
+                              f" | .//div[{has_class('p-img')}]//img/@data-lazyload")
+        count = first_text(card, f".//div[{has_class('p-commit')}]//a | .//span[{has_class('evaluate')}]/a")
         shop = xp(card, f".//div[{has_class('p-shop')}]")
         result.items.append(
             listing_item(

@@ -135,6 +135,11 @@ def test_jd_category_list(shared: Path) -> None:
     first = r.listings[0]
     assert (first["listing_id"], first["shop_id"]) == ("15382276391", "658651")
     assert first["title"] == "华为（HUAWEI） 华为 畅享6 金色 移动联通电信4G手机 双卡双待"
+    legacy = parse_page(read(shared, "jd/jd_list_notebook-category_legacy-2014.html"))  # recognised without a URL
+    assert (legacy.page_kind, len(legacy.listings)) == ("shop", 60)
+    thinkpad = legacy.listings[0]
+    assert (thinkpad["listing_id"], thinkpad["review_count"]) == ("1027344", 4731)
+    assert thinkpad["images"] == ["http://img12.360buyimg.com/n7/g15/M01/12/02/rBEhWlJt0UYIAAAAAAIr2jwcpPwAAEqWAGdvlMAAivy016.jpg"]
 
 
 def test_taobao_rendered_reviews(shared: Path) -> None:
