@@ -223,3 +223,42 @@ def parse_product_page(body: bytes, url: str, content_type: str | None = None) -
                {"listing_id": asin, "page": 1})
     )
     return result
+
+
+def parse_search(body: bytes, url: str, content_type: str | None = None) -> PageResult:
+    """Search or storefront result pages: ``s-search-result`` cards (ASIN, title, price, stars)."""
+    doc = decode(body, content_type)
+    tree = html_tree(doc.text)
+    result = PageResult(page_kind="shop")
+    result.count("decode_errors", doc.decode_errors)
+    cards = xp(tree, "//*[@data-component-type='s-search-result'][@data-asin]")
+    if not cards:
+        raise ParseError("no s-search-result cards: not an Amazon search page")
+    p = urlparse(url)
+    for card in cards:
+        asin = card.get("data-asin")
+        if not asin:
+            result.count("invalid_rows")
+            continue
+        price_text = first_text(card, ".//span[contains(@class,'a-price')]/span[contains(@class,'a-offscreen')]")
+        sym = re.match(r"\s*([^\d\s.,]+)", price_text or "")
+        count = first_attr(card, ".//*[contains(@aria-label,' ratings') or contains(@aria-label,' rating')]"
+                                 "[not(contains(@aria-label,'out of'))]/@aria-label")
+        result.items.append(
+            listing_item(
+                PLATFORM,
+                listing_id=asin,
+                title=first_text(card, ".//h2"),
+                price=to_float(price_text),
+                currency=_CURRENCY.get(sym.group(1)) if sym else None,
+                images=[i for i in [first_attr(card, ".//img[contains(@class,'s-image')]/@src")] if i],
+                rating_avg=to_float(first_text(card, ".//*[contains(@class,'a-icon-alt')]")),
+                review_count=to_int(count),
+                url=f"{p.scheme}://{p.netloc}/dp/{asin}",
+                raw={"sponsored": "AdHolder" in (card.get("class") or "")},
+            )
+        )
+    nxt = first_attr(tree, "//a[contains(@class,'s-pagination-next')]/@href")
+    if nxt:
+        result.follow.append(Follow(abs_url(nxt, url), "shop"))
+    return result

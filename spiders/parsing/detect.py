@@ -28,6 +28,7 @@ PAGE_PARSERS: dict[tuple[str, str], Callable[..., PageResult]] = {
     ("jd", "shop"): jd.parse_list,
     ("amazon", "item"): amazon.parse_product_page,
     ("amazon", "reviews"): amazon.parse_reviews_page,
+    ("amazon", "shop"): amazon.parse_search,
     ("schemaorg", "item"): schemaorg.parse_product_page,
     ("shopify", "shop"): shopify.parse_products,
     ("shopify", "item"): shopify.parse_products,
@@ -83,6 +84,8 @@ def detect_kind(site: str, body: bytes, url: str | None = None) -> str:
             return "reviews"
         return "item"
     if site == "amazon":
+        if b"s-search-result" in head and b'id="productTitle"' not in head:
+            return "shop"
         return "reviews" if "/product-reviews/" in path or b'id="productTitle"' not in head else "item"
     if site == "shopify":
         return "shop"

@@ -12,6 +12,13 @@ class AmazonSpider(ShopSpider):
     name = "amazon"
     start_kind = "item"
 
+    def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+        super().__init__(*args, **kwargs)
+        # a storefront or search URL lists the shop's products; anything else is a product page
+        path = urlparse(str(self.context.shop.url)).path
+        if path.startswith(("/s", "/stores/")) and not path.startswith("/sspa"):
+            self.start_kind = "shop"
+
     def reviews_url(self, base_url: str, listing_id: str) -> str | None:
         p = urlparse(base_url)
         return f"{p.scheme}://{p.netloc}/product-reviews/{listing_id}/?sortBy=recent&pageNumber=1"

@@ -124,3 +124,9 @@ def test_unparseable_page_is_saved_and_counted(db_settings: Settings, market: Ma
     assert spider.crawler.stats.get_value("shopmon/parse_errors/reviews") == 1
     saved = list((db_settings.data_dir / "crawl-rejects" / "pages").glob("jd-*.bin"))
     assert [p.read_bytes() for p in saved] == [b"fetchJSON_comment98({"]
+
+
+def test_amazon_storefront_url_starts_as_a_shop_page(db_settings: Settings) -> None:
+    search = make_spider(db_settings, "amazon", "https://www.amazon.com/s?me=A1EXAMPLE&marketplaceID=ATVPDKIKX0DER")
+    product = make_spider(db_settings, "amazon", "https://www.amazon.com/dp/B0DEMO0001")
+    assert (search.start_kind, product.start_kind) == ("shop", "item")

@@ -77,6 +77,17 @@ def test_amazon_uk_dates_and_new_layout(shared: Path) -> None:
     assert [x["review_id"] for x in new.reviews if not x["verified_purchase"]] == ["R2LYCD49PDEWA"]
 
 
+def test_amazon_search_page(shared: Path) -> None:
+    r = amazon.parse_search(read(shared, "amazon/amazon-com_search_ultraslim-phone-grip_rendered-dom_2026-07.html"),
+                            "https://www.amazon.com/s?k=ultraslim+phone+grip")
+    assert len(r.listings) == 24
+    first = r.listings[0]
+    assert (first["listing_id"], first["price"], first["currency"], first["rating_avg"], first["review_count"]) == (
+        "B0FJM1FRNZ", 19.95, "USD", 2.7, 8)
+    assert first["url"] == "https://www.amazon.com/dp/B0FJM1FRNZ" and first["raw"]["sponsored"] is True
+    assert r.follow[0].url.startswith("https://www.amazon.com/s?k=ultraslim+phone+grip&page=2")
+
+
 def test_jd_comment_jsonp(shared: Path) -> None:
     url = ("https://club.jd.com/comment/productPageComments.action?callback=fetchJSON_comment98"
            "&productId=100047982391&score=0&sortType=5&page=0&pageSize=10")
@@ -249,6 +260,7 @@ def test_every_relevant_capture_is_recognised(shared: Path) -> None:
         "amazon/amazon-com_product-reviews_B0BBPNPZTC_2024-07.html": ("reviews", 0, 10),
         "jd/jd_club_productPageComments_sku100047982391_page0_jsonp_2024-12.txt": ("reviews", 0, 10),
         "jd/jd_list_phones-category_2018-01.html": ("shop", 60, 0),
+        "amazon/amazon-com_search_ultraslim-phone-grip_rendered-dom_2026-07.html": ("shop", 24, 0),
         "taobao/taobao_item_538429031287_rendered-dom-10-reviews_2017.html": ("item", 1, 10),
         "taobao/taobao_shop-119667895_search-page_gbk_24-items_2017.html": ("shop", 24, 0),
         "tmall/tmall_detail_item-605258110430_iphone11_2020-07_gbk.html": ("item", 1, 0),
