@@ -40,7 +40,7 @@ AlertKind = Literal[
     "weekly_report",
 ]
 ALERT_KINDS: tuple[str, ...] = get_args(AlertKind)
-EMAIL_PATTERN = r"^[^@\s<>,;\r\n]+@[^@\s<>,;\r\n]+\.[^@\s<>,;\r\n]+$"
+EMAIL_PATTERN = r"^[^@\s<>,;\r\n]+@[^@\s<>,;\r\n]+$"
 
 
 class _Strict(BaseModel):
