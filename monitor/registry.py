@@ -537,9 +537,11 @@ def _pack(vocabulary: dict[str, int]) -> dict[str, Any]:
     """Format 2: all terms as one UTF-8 string and their *character* offsets (fast to unpack)."""
     import numpy as np
 
-    terms = sorted(vocabulary, key=vocabulary.__getitem__)
+    terms: list[str] = [""] * len(vocabulary)
+    for term, index in vocabulary.items():  # indices are 0..n-1: placing beats sorting
+        terms[index] = term
     offsets = np.zeros(len(terms) + 1, dtype=np.int64)
-    np.cumsum([len(t) for t in terms], out=offsets[1:])
+    np.cumsum(np.fromiter(map(len, terms), dtype=np.int64, count=len(terms)), out=offsets[1:])
     utf8 = np.frombuffer("".join(terms).encode("utf-8"), dtype=np.uint8).copy()
     return {VOCAB_MARKER: 2, "utf8": utf8, "offsets": offsets}
 
