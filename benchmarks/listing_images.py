@@ -16,7 +16,6 @@ import json
 import resource
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 from sklearn.metrics import roc_auc_score

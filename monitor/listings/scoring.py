@@ -1,8 +1,8 @@
 """One listing-consistency score from three signals, each with its own reason.
 
 1. text vs image: the category and colour the listing states against what the main photo
-   shows (backend probabilities). The mismatch is ``1 - p(stated) / p(best)``: a confident
-   reading of something else scores near 1, an unsure photo stays low.
+   shows (backend probabilities; see :mod:`monitor.listings.mismatch` for the two measures
+   and the calibrated flag line). The worse of the two checks counts.
 2. seller vs buyer photos: the colour-distribution gap between each buyer's photo and the
    closest seller photo (a perceptual-hash near-duplicate is allowed some colour drift); one
    buyer is weak evidence, several agreeing buyers strong.
@@ -36,6 +36,7 @@ CATEGORY_KEYS = ("category", "类目", "品类", "类别", "type", "product type
 COLOUR_KEYS = ("colour", "color", "颜色", "颜色分类", "色系", "basecolour", "basecolor")
 NEAR_DUPLICATE = 0.2  # hash distance below which two photos are the same picture
 WIDE_GAP = 0.5  # colour-distribution distance a buyer photo must exceed to count
+AGREEING_CAP = 0.45  # highest colour score when the photo's likeliest colour is a stated one
 
 
 @dataclass
@@ -188,9 +189,13 @@ class ListingScorer:
         said = [c for c in stated_colours(item) if c in reading.colour_probs]
         if said:
             s = calibrated(colour_mismatch(reading.colour_probs, said), thresholds.get("colour", 0.5))
+            seen = max(reading.colour_probs, key=reading.colour_probs.__getitem__)
+            if seen in said:
+                # The model's best guess agrees with the listing, it is only unsure: that
+                # alone must not flag (nor give a reason that names the same colour twice).
+                s = min(s, AGREEING_CAP)
             parts.append(s)
             if s >= 0.5:
-                seen = max(reading.colour_probs, key=reading.colour_probs.__getitem__)
                 kinds.append("colour")
                 why.append(f"listing says {'/'.join(said)}, but the main image is {seen}{_shares_text(reading)}")
         if not parts:

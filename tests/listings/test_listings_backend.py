@@ -79,3 +79,22 @@ def test_broken_plugins_are_config_errors(monkeypatch: pytest.MonkeyPatch, tmp_p
         load_backend(load_settings(data_dir=tmp_path, listings={"backend": "notabackend"}))
     with pytest.raises(ConfigError, match=r"installed: boom, features, notabackend"):
         load_backend(load_settings(data_dir=tmp_path, listings={"backend": "nope"}))
+
+
+class UnsureRed(AlwaysRedBags):
+    """Likeliest colour red, but only 30% sure."""
+
+    def read(self, images: Sequence[Image.Image]) -> list[ImageReading]:
+        probs = {"red": 0.3, "pink": 0.25, "orange": 0.25, "blue": 0.2}
+        return [ImageReading(category_probs={"Handbags": 1.0}, colour_probs=probs) for _ in images]
+
+
+def test_an_unsure_photo_that_agrees_does_not_flag(tmp_path: Path) -> None:
+    settings = load_settings(data_dir=tmp_path)
+    Image.new("RGB", (20, 20)).save(tmp_path / "p.png")
+    scorer = ListingScorer(UnsureRed(settings), loader_for(settings, base_dir=tmp_path))
+    agrees = scorer.score(ListingInput("a", "Red handbag", images=["p.png"]))
+    assert agrees.score is not None and agrees.score < 0.5 and agrees.reasons == []
+    disagrees = scorer.score(ListingInput("b", "Blue handbag", images=["p.png"]))
+    assert disagrees.score is not None and disagrees.score >= 0.5
+    assert disagrees.reasons == ["listing says blue, but the main image is red"]
