@@ -61,6 +61,13 @@ def register(app: typer.Typer) -> None:
         summary = send_pending(settings, sender_id=sender_id)
         where = f"SMTP {settings.smtp.host}:{settings.smtp.port}" if settings.smtp.host else f"outbox {settings.outbox_path}"
         typer.echo(", ".join(f"{k} {v}" for k, v in summary.as_dict().items()) + f" ({where})")
+        waiting = summary.retrying + summary.deferred
+        if waiting or summary.failed:
+            typer.echo(
+                f"warning: {waiting} alert(s) will be retried, {summary.failed} failed for good; "
+                "see `shopmon alerts list --status pending` / `--status failed`",
+                err=True,
+            )
 
     @alerts_app.command("list")
     def list_(

@@ -137,3 +137,19 @@ def test_alerts_report_queues_once_and_sends(cli, seeded):
     [eml] = list((seeded / "data" / "outbox").glob("*.eml"))
     # no daily_digest recipients configured: falls back to the serious-case list
     assert message_from_bytes(eml.read_bytes(), policy=policy.default)["To"] == "service@shop.example"
+
+
+def test_alerts_send_with_smtp_down_warns_and_keeps_alerts(cli, seeded):
+    from alerts_testkit import free_port
+
+    (seeded / "shopmon.toml").write_text(
+        CONFIG + f'[smtp]\nhost = "127.0.0.1"\nport = {free_port()}\nsecurity = "none"\ntimeout_seconds = 2\n',
+        encoding="utf-8",
+    )
+    cli("cases", "open")
+    code, out, err = cli("alerts", "send")
+    assert code == 0 and "retrying 1" in out and "SMTP 127.0.0.1" in out
+    assert err.startswith("warning: 1 alert(s) will be retried, 0 failed for good")
+    rows = json.loads(cli("alerts", "list", "--json")[1])
+    assert [(r["status"], r["attempts"]) for r in rows] == [("pending", 1)]
+    assert "cannot reach SMTP server" in rows[0]["last_error"]
