@@ -219,7 +219,7 @@ def build_message(
     msg["Message-ID"] = make_msgid(idstring="shopmon", domain=settings.smtp.sender.rsplit("@", 1)[-1])
     msg["Auto-Submitted"] = "auto-generated"
     msg["X-Shopmon-Kind"] = kind
-    msg["X-Shopmon-Alerts"] = ",".join(str(i) for i, _, _ in alerts)
+    msg["X-Shopmon-Alerts"] = ", ".join(str(i) for i, _, _ in alerts)  # spaces let long lists fold
     msg.set_content(text)
     msg.add_alternative(html, subtype="html")
     # Bodies were encoded for 78-column lines above; headers are serialised with the RFC 5322
