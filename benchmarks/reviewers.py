@@ -129,7 +129,7 @@ def _graph_features(A: csr_matrix, X: np.ndarray, known: np.ndarray, label: np.n
     return np.column_stack([c if c.ndim == 2 else c[:, None] for c in cols])
 
 
-def amazon(root: Path) -> dict:
+def amazon(root: Path, splits: tuple[int, ...] = (5, 10, 30, 50)) -> dict:
     base = root / "data" / "amazon_spammer_isr"
     X = np.loadtxt(base / "UserFeature.txt")
     n = X.shape[0]
@@ -141,7 +141,7 @@ def amazon(root: Path) -> dict:
         "gbm": lambda: HistGradientBoostingClassifier(max_iter=200, learning_rate=0.05, random_state=0),
     }
     out: dict = {"dataset": "amazon_spammer_isr", "users": int(n), "edges_directed": int(len(edges)), "splits": {}}
-    for pct in (5, 10, 30, 50):
+    for pct in splits:
         folder = base / "Training_Testing" / f"{pct}percent"
         runs: dict[str, list[tuple[float, float]]] = {}
         for train_file in sorted(folder.glob("train_*.csv")):
@@ -190,13 +190,15 @@ def _scores(y: np.ndarray, p: np.ndarray, t: float) -> tuple[float, float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", choices=("yelp", "amazon"))
+    parser.add_argument("--splits", default="5,10,30,50", help="Amazon labelled-percent splits to run")
     args = parser.parse_args()
     root = shared_dir()
     if not (root / "data").is_dir():
         print(json.dumps({"skipped": f"shared data not found at {root} (set SHOPMON_SHARED)"}))
         return 0
     result: dict = {}
-    for name, fn in (("yelp", yelp), ("amazon", amazon)):
+    splits = tuple(int(p) for p in args.splits.split(","))
+    for name, fn in (("yelp", yelp), ("amazon", lambda r: amazon(r, splits))):
         if args.only and args.only != name:
             continue
         start = time.perf_counter()
