@@ -116,8 +116,11 @@ def _write_flag(session: Session, listing: Listing, result: ListingScore, versio
 def _record_problems(
     session: Session, images: list[ListingImage], problems: dict[str, str], images_root: Path
 ) -> None:
-    """An image that cannot be used says why on its own row, where `shopmon listings check` shows it."""
+    """A saved image that cannot be used says why on its own row. Rows the crawler never saved
+    keep their own download error (written by the crawler), untouched."""
     for img in images:
+        if not img.local_path:
+            continue
         reason = problems.get(_source(img, images_root))
         if reason and img.fetch_error != reason:
             img.fetch_error = reason[:500]
@@ -165,6 +168,11 @@ def check_listings_detailed(
             sku_names=[str(s.get("name") or "") for s in (listing.skus or []) if isinstance(s, dict)],
         )
         result = scorer.score(item, words=words.signal(listing))
+        result.reasons.extend(
+            f"{r.role} image {r.url}: the crawler could not download it: {r.fetch_error}"
+            for r in [*seller, *buyer_rows]
+            if r.fetch_error and not r.local_path
+        )
         _record_problems(session, [*seller, *buyer_rows], result.image_problems, images_root)
         flagged = result.score is not None and result.score >= threshold
         if flagged:

@@ -72,8 +72,12 @@ def test_unusable_images_are_recorded_on_the_listing(db, ldb_settings) -> None:
     (root / "cut.jpg").write_bytes(b"\xff\xd8\xff\xe0" + b"\x00" * 40)
     listing = _listing(
         db, ldb_settings, "Red T-shirt",
-        [("main", "full/gone.jpg"), ("gallery", "full/cut.jpg"), ("gallery", None)], "102",
+        [("main", "full/gone.jpg"), ("gallery", "full/cut.jpg"), ("gallery", None), ("gallery", None)], "102",
     )
+    crawler_failed = db.exec(select(ListingImage).where(ListingImage.position == 3)).one()
+    crawler_failed.fetch_error = "HTTP 404 from the image host"
+    db.add(crawler_failed)
+    db.commit()
     [checked] = check_listings_detailed(db, ldb_settings, listing_id=listing.id)
     assert not checked.flagged and checked.result.score is None
     text = " | ".join(checked.result.reasons)
@@ -83,7 +87,10 @@ def test_unusable_images_are_recorded_on_the_listing(db, ldb_settings) -> None:
     assert "not in listings.fetch_hosts" in text
     rows = db.exec(select(ListingImage).where(ListingImage.listing_id == listing.id).order_by(ListingImage.position)).all()
     assert "not found" in (rows[0].fetch_error or "")
-    assert rows[1].fetch_error and rows[2].fetch_error
+    assert "not an image" in (rows[1].fetch_error or "")
+    assert rows[2].fetch_error is None  # never saved: the listing's reasons say why, the row stays the crawler's
+    assert rows[3].fetch_error == "HTTP 404 from the image host"  # the crawler's reason is kept
+    assert any("crawler could not download it: HTTP 404 from the image host" in r for r in checked.result.reasons)
     assert db.exec(select(Flag)).all() == []
 
 
