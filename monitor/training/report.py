@@ -232,13 +232,17 @@ def _write(
     if feature_importance:
         top = sorted(feature_importance, key=lambda kv: abs(kv[1]), reverse=True)[:25]
         fig, ax = plt.subplots(figsize=(5.5, 0.5 + 0.22 * len(top)))
-        names = [n for n, _ in reversed(top)]
-        vals = [v for _, v in reversed(top)]
-        ax.barh(range(len(top)), vals, color=["#c0392b" if v > 0 else "#2e86c1" for v in vals])
-        ax.set_yticks(range(len(top)), names, fontsize=7)
+        cjk_font = _font_families()[0] != "DejaVu Sans"
+        # Without a CJK font Chinese n-grams would draw as empty boxes: label those bars by
+        # rank and let the table beside the chart carry the text.
+        labels = [n if cjk_font or all(ord(ch) < 0x2E80 for ch in n) else f"#{rank}"
+                  for rank, (n, _) in enumerate(top, 1)]
+        vals = [v for _, v in top]
+        ax.barh(range(len(top))[::-1], vals, color=["#c0392b" if v > 0 else "#2e86c1" for v in vals])
+        ax.set_yticks(range(len(top))[::-1], labels, fontsize=7)
         ax.set(xlabel="weight (positive pushes towards the flagged class)", title="Most influential features")
         features_html = _img(_png(fig), "most influential features") + _table(
-            ["feature", "weight"], [(n, float(v)) for n, v in top]
+            ["#", "feature", "weight"], [(rank, n, float(v)) for rank, (n, v) in enumerate(top, 1)]
         )
     figures["features"] = features_html
 
