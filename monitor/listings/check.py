@@ -58,6 +58,7 @@ class _Words:
     def __init__(self, session: Session) -> None:
         self.session = session
         self._shops: dict[int | None, tuple[dict[int, int], dict[int, int]]] = {}
+        self._flagged: set[int | None] | None = None
 
     def _load(self, shop_id: int | None) -> tuple[dict[int, int], dict[int, int]]:
         if shop_id in self._shops:
@@ -65,13 +66,12 @@ class _Words:
         stmt = select(Review.id, Review.listing_id, Review.text, Review.follow_up_text).where(
             Review.deleted_at.is_(None)  # type: ignore[union-attr]
         )
-        stmt = stmt.where(Review.shop_id == shop_id) if shop_id is not None else stmt.where(Review.shop_id.is_(None))  # type: ignore[union-attr]
+        if shop_id is not None:
+            stmt = stmt.where(Review.shop_id == shop_id)
+        else:
+            stmt = stmt.where(Review.shop_id.is_(None))  # type: ignore[union-attr]
         rows = self.session.exec(stmt).all()
-        flagged = set(
-            self.session.exec(
-                select(Flag.review_id).where(Flag.kind == "cause", Flag.label == "not_as_pictured")
-            ).all()
-        )
+        flagged = self._cause_flagged()
         totals: dict[int, int] = defaultdict(int)
         hits: dict[int, int] = defaultdict(int)
         for rid, lid, text, follow in rows:
@@ -82,6 +82,15 @@ class _Words:
                 hits[lid] += 1
         self._shops[shop_id] = (totals, hits)
         return totals, hits
+
+    def _cause_flagged(self) -> set[int | None]:
+        if self._flagged is None:
+            self._flagged = set(
+                self.session.exec(
+                    select(Flag.review_id).where(Flag.kind == "cause", Flag.label == "not_as_pictured")
+                ).all()
+            )
+        return self._flagged
 
     def signal(self, listing: Listing) -> WordsSignal:
         totals, hits = self._load(listing.shop_id)
@@ -177,7 +186,9 @@ def check_listings_detailed(
         flagged = result.score is not None and result.score >= threshold
         if flagged:
             _write_flag(session, listing, result, backend.version, now)
-        out.append(CheckedListing(listing_id=listing.id, title=listing.title, result=result, flagged=flagged))  # type: ignore[arg-type]
+        out.append(
+            CheckedListing(listing_id=listing.id, title=listing.title, result=result, flagged=flagged)  # type: ignore[arg-type]
+        )
     session.commit()
     log.info("checked %d listings at %s, %d flagged", len(out), now.isoformat(), sum(c.flagged for c in out))
     return out

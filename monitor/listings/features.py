@@ -73,7 +73,8 @@ def prepare(img: Image.Image) -> Prepared:
 
 
 def _product_mask(lab: np.ndarray) -> tuple[np.ndarray, bool]:
-    border = np.concatenate([lab[:2].reshape(-1, 3), lab[-2:].reshape(-1, 3), lab[:, :2].reshape(-1, 3), lab[:, -2:].reshape(-1, 3)])
+    edges = (lab[:2], lab[-2:], lab[:, :2], lab[:, -2:])
+    border = np.concatenate([e.reshape(-1, 3) for e in edges])
     bg = np.median(border, axis=0)
     spread = np.median(np.linalg.norm(border - bg, axis=1))
     if spread > 8:
