@@ -39,13 +39,18 @@ def summarise(stats: dict[str, Any], context) -> dict[str, Any]:  # noqa: ANN001
         int(v) for k, v in stats.items() if k.startswith("spider_exceptions/"))
     if failure is None and crashed:
         failure, detail = "error", f"{crashed} callback(s) raised; the log names them (items stored so far are kept)"
-    fetch_errors = int(stats.get("downloader/exception_count", 0))
+    # IgnoreRequest is a decision (robots.txt, a wall page), not a failure to fetch
+    fetch_errors = int(stats.get("downloader/exception_count", 0)) - int(
+        stats.get("downloader/exception_type_count/scrapy.exceptions.IgnoreRequest", 0))
     if failure is None and fetch_errors and not items_seen:
         failure, detail = "error", f"{fetch_errors} download error(s) and nothing found (see the crawl log)"
     if failure is None and int(stats.get("shopmon/parse_errors", 0)) and not items_seen:
         failure, detail = "error", f"{stats['shopmon/parse_errors']} page(s) could not be parsed and nothing was found"
     if failure is None and items_seen == 0 and not stats.get("shopmon/listings_unchanged"):
         failure, detail = "zero_items", "the crawl found no listings and no reviews"
+        forbidden = int(stats.get("robotstxt/forbidden", 0))
+        if forbidden:
+            detail += f"; robots.txt forbids {forbidden} of its page(s) (crawl.obey_robots)"
     return {
         "status": "failed" if failure else "ok",
         "failure_kind": failure,

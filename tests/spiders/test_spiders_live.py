@@ -145,7 +145,8 @@ def test_empty_shop_is_zero_items_and_robots_are_obeyed(live_settings: Settings,
     before = len(market.page_requests())
     run = crawl_shop(live_settings, live_settings.shop("jd-demo"), timeout=120)
     assert market.page_requests()[before:] == []  # nothing fetched but robots.txt
-    assert run.status == "failed"
+    assert (run.status, run.failure_kind) == ("failed", "zero_items")
+    assert "robots.txt forbids 1 of its page(s)" in run.error
 
 
 def test_truncated_page_is_kept_and_counted(live_settings: Settings, market: Marketplace) -> None:
