@@ -92,3 +92,34 @@ def test_spider_lookup() -> None:
         "taobao", "tmall", "jd", "amazon", "schemaorg", "shopify"]
     shop = ShopConfig(id="x", platform="jd", url="https://mall.jd.com/index-1.html")
     assert shop.full_recrawl_every == 12
+
+
+@pytest.mark.parametrize(
+    ("stats", "counts", "failure", "expected"),
+    [
+        ({}, {"listings_seen": 2, "reviews_new": 5}, None, ("ok", None)),
+        ({}, {}, None, ("failed", "zero_items")),
+        ({"shopmon/listings_unchanged": 3}, {}, None, ("ok", None)),
+        ({"downloader/exception_count": 2}, {}, None, ("failed", "error")),
+        ({"downloader/exception_count": 1,
+          "downloader/exception_type_count/scrapy.exceptions.IgnoreRequest": 1, "robotstxt/forbidden": 1}, {}, None,
+         ("failed", "zero_items")),
+        ({"spider_exceptions/count": 1, "spider_exceptions/KeyError": 1}, {"reviews_new": 9}, None, ("failed", "error")),
+        ({"shopmon/parse_errors": 2}, {}, None, ("failed", "error")),
+        ({}, {"reviews_new": 1}, ("captcha", "captcha page served"), ("failed", "captcha")),
+    ],
+)
+def test_outcome_of_a_crawl(stats, counts, failure, expected) -> None:  # noqa: ANN001
+    from types import SimpleNamespace
+
+    from spiders.run import summarise
+    from spiders.storage import StoreCounts
+
+    store = SimpleNamespace(counts=StoreCounts(**counts))
+    context = SimpleNamespace(store=store, failure=failure[0] if failure else None,
+                              failure_detail=failure[1] if failure else None)
+    out = summarise({"downloader/request_count": 4, "robotstxt/request_count": 1, **stats}, context)
+    assert (out["status"], out["failure_kind"]) == expected
+    assert out["page_requests"] == 3
+    if expected[1] == "error" and "spider_exceptions/count" in stats:
+        assert out["error"].startswith("1 callback(s) raised")
