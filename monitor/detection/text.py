@@ -146,7 +146,12 @@ class TextModel:
         for j in np.argsort(-contrib):
             if contrib[j] <= 0 or len(chosen) >= k:
                 break
-            gram = names[row.indices[j]].split("__", 1)[-1].strip(_EDGE_PUNCT)
+            part, _, raw = names[row.indices[j]].partition("__")
+            gram = raw.strip(_EDGE_PUNCT)
+            # Character n-grams are there for Chinese; on Latin text they are word fragments
+            # ("hed" of "crushed") that the word features already say better.
+            if part == "char" and any("a" <= ch.lower() <= "z" for ch in gram):
+                continue
             if len(gram) < 2 or not any(ch.isalnum() for ch in gram):
                 continue
             # Function words carry weight in the model but explain nothing to a person.
@@ -194,7 +199,7 @@ def seed_fingerprint(name: str) -> str:
     return "sha256:" + h.hexdigest()
 
 
-SEED_PARAMS: dict[str, Any] = {"char_ngrams": (1, 4), "char_min_df": 1, "C": 30.0}
+SEED_PARAMS: dict[str, Any] = {"char_ngrams": (1, 3), "char_min_df": 1, "C": 30.0}
 
 
 def seed_features() -> Any:

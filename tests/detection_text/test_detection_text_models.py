@@ -105,7 +105,12 @@ def test_reasons_name_the_matched_phrase_and_features(text_models) -> None:
     cause_text = "The box was crushed and the purifier arrived cracked."
     (c,) = _scores(text_models, [cause_text])
     creasons = cause_reasons(text_models["cause"], cause_text, c)
-    assert "transport_damage" in creasons[0] and any("crushed" in r for r in creasons), creasons
+    assert "transport_damage" in creasons[0], creasons
+    features = next(r for r in creasons if r.startswith("top features: "))
+    assert any(w in features for w in ("crushed", "cracked", "box")), creasons
+    # Only whole words are shown for English text, not character fragments.
+    shown = [g.strip("“”") for g in features.removeprefix("top features: ").split(", ")]
+    assert all(g in cause_text for g in shown) and all(" " in g or g.isalpha() for g in shown), shown
 
 
 def test_cue_phrases_need_a_demand_or_threat() -> None:
