@@ -160,14 +160,15 @@ def bursts(rows: ReviewRows, bad: np.ndarray, *, focus: np.ndarray | None, level
 
 
 def _split_by_target(rows: ReviewRows, idx: np.ndarray) -> list[tuple[str, int, np.ndarray]]:
-    """One listing -> that listing; otherwise one group per shop (groups without a shop are dropped)."""
-    listings = np.unique(rows.listing[idx])
-    if len(listings) == 1 and listings[0] >= 0:
-        return [("listing", int(listings[0]), idx)]
+    """Per shop: its one listing when every member review is there, else the shop itself."""
     out = []
     for shop in np.unique(rows.shop[idx]):
-        if shop >= 0:
-            out.append(("shop", int(shop), idx[rows.shop[idx] == shop]))
+        part = idx[rows.shop[idx] == shop]
+        listings = np.unique(rows.listing[part])
+        if len(listings) == 1 and listings[0] >= 0:
+            out.append(("listing", int(listings[0]), part))
+        elif shop >= 0:
+            out.append(("shop", int(shop), part))
     return out
 
 
@@ -267,10 +268,10 @@ def linked_listings(rows: ReviewRows, bad: np.ndarray, *, focus: np.ndarray | No
             idx = sel[in_group][np.isin(lk, hot)]
             if focus_set is not None and not focus_set & set(rows.id[idx].tolist()):
                 continue
-            n_listings = len(np.unique(rows.listing[idx]))
             for target in _split_by_target(rows, idx):
                 if target[0] == "listing" or _accounts(rows, target[2]) < MIN_LINKED:
                     continue
+                n_listings = len(np.unique(rows.listing[target[2]]))
                 span_h = (rows.t[target[2]].max() - rows.t[target[2]].min()) / 3600
                 who = _who(rows.reviewer[target[2]], names)
                 reason = (f"{_accounts(rows, target[2])} accounts left bad reviews on the same "
@@ -303,14 +304,16 @@ def merge(attacks: list[Attack]) -> list[Attack]:
         m.reviewers = sorted(set(m.reviewers) | set(a.reviewers))
         m.reasons += [r for r in a.reasons if r not in m.reasons]
         m.score = max(m.score, a.score)
-    # A shop-level attack inside one listing's attack only repeats it: fold it in, so the
+    # A shop-level attack (nearly) inside one listing's attack only repeats it: fold it in, so the
     # same reviews do not raise two alerts. One spanning several listings is the news, kept.
     kept = []
     listing_attacks = [a for a in out.values() if a.target_type == "listing"]
     for a in out.values():
         if a.target_type == "shop":
+            # "Inside" allows a fifth of the shop's members elsewhere: a shop-wide window also
+            # catches the ordinary bad reviews that happened to fall into it.
             home = next((b for b in listing_attacks if b.shop_id == a.target_id
-                         and set(a.members) <= set(b.members)), None)
+                         and len(set(a.members) - set(b.members)) <= 0.2 * len(a.members)), None)
             if home is not None:
                 home.reasons += [r for r in a.reasons if r not in home.reasons and not r.startswith("burst")]
                 home.score = max(home.score, a.score)

@@ -190,3 +190,30 @@ def test_detect_runs_behaviour_on_the_reviews_it_scored(session, db_settings, wo
     # Nothing new to score: the second pass leaves behaviour alone and duplicates nothing.
     again = detect(session, db_settings).as_dict()
     assert again.get("attack", 0) == 0 and len(flags(session, "attack")) == 1
+
+
+
+def test_template_across_two_shops_is_one_attack_per_shop_listing(session, db_settings, world):
+    from models import Shop
+
+    other = Shop(platform="taobao", external_id="shop-2")
+    session.add(other)
+    session.flush()
+    here, there = world.listing(), world.listing()
+    there.shop_id = other.id
+    session.add(there)
+    posted = {here.id: [], there.id: []}
+    for i in range(8):
+        lst = here if i % 2 else there
+        rev = world.review(world.reviewer(), lst, i / 10, 1, TEMPLATES["zh"])
+        rev.shop_id = lst.shop_id
+        posted[lst.id].append(rev)
+    world.commit()
+
+    behaviour.run(session, db_settings)
+
+    linked = {(a.target_type, a.target_id): a for a in flags(session, "attack")
+              if any("near-identical" in r for r in a.reasons)}
+    assert set(linked) == {("listing", here.id), ("listing", there.id)}
+    assert set(linked[("listing", there.id)].members) == {r.id for r in posted[there.id]}
+    assert linked[("listing", there.id)].shop_id == other.id
