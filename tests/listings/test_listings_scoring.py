@@ -142,3 +142,33 @@ def test_not_as_pictured_words(text: str) -> None:
 @pytest.mark.parametrize("text", ["质量很好，和图片一样", "Great colour, exactly as pictured"])
 def test_praise_is_not_a_complaint(text: str) -> None:
     assert not says_not_as_pictured(text)
+
+
+def test_every_bad_input_at_once_gives_reasons_on_the_listing(
+    scorer, draw, tmp_path: Path, http_root: tuple[str, Path]
+) -> None:
+    from PIL import Image
+
+    base, www = http_root
+    red = draw("tshirt", RED).convert("RGBA")
+    red.save(tmp_path / "alpha.png")
+    red.save(tmp_path / "alpha.webp", lossless=True)
+    red.convert("P").save(tmp_path / "anim.gif", save_all=True, append_images=[red.convert("P")])
+    Image.new("1", (12_000, 12_000)).save(tmp_path / "bomb.png")
+    (tmp_path / "cut.jpg").write_bytes((FIXTURES / "listings" / "catalogue" / "tshirt-1.jpg").read_bytes()[:400])
+    res = scorer.score(
+        ListingInput(
+            "L9", "Blue T-shirt",
+            images=["alpha.png", "alpha.webp", "anim.gif", "bomb.png", "cut.jpg", "none.jpg", f"{base}/404.jpg"],
+            buyer_photos=[f"{base}/gone.png"],
+        )
+    )
+    # The readable images were used (red shirt, blue title: flagged) and each bad one said why.
+    assert res.score is not None and res.score >= 0.5
+    problems = res.image_problems
+    assert set(problems) == {"bomb.png", "cut.jpg", "none.jpg", f"{base}/404.jpg", f"{base}/gone.png"}
+    assert "MP limit" in problems["bomb.png"]
+    assert "truncated" in problems["cut.jpg"]
+    assert "not found" in problems["none.jpg"]
+    assert "HTTP 404" in problems[f"{base}/404.jpg"]
+    assert all(any(src in r for r in res.reasons) for src in problems)
