@@ -11,7 +11,7 @@ The database is generated: 5 shops, 200 listings, one reviewer per ~3 reviews, C
 English texts combined from phrase lists (every text different), ratings skewed positive like
 real shops, a few planted attacks (template rings and bursts).
 
-Usage: python benchmarks/detect_throughput.py [--reviews N] [--memory-reviews N] [--skip-memory]
+Usage: python benchmarks/detect_throughput.py [--reviews N] [--memory-reviews N] [--skip-memory] [--skip-detect]
 """
 
 from __future__ import annotations
@@ -156,7 +156,7 @@ def _rates(n: int, run: dict) -> dict:
     }
 
 
-def throughput(n: int, workdir: Path) -> dict:
+def throughput(n: int, workdir: Path, *, full: bool = True) -> dict:
     from monitor.config import load_settings
 
     settings = load_settings(data_dir=workdir / "tp")
@@ -167,8 +167,10 @@ def throughput(n: int, workdir: Path) -> dict:
     out: dict = {"reviews": n, "generate_seconds": round(gen_s, 1), "cores": 1}
     b = _run_behaviour(settings)
     out["behaviour_only"] = _rates(n, b) | {"flags": b["counts"]}
-    d = _run_detect(settings)
-    if d is None:
+    d = _run_detect(settings) if full else None
+    if not full:
+        out["full_detect"] = "skipped (--skip-detect)"
+    elif d is None:
         out["full_detect"] = "monitor.detection.detect not available in this tree: behaviour half only"
     else:
         out["full_detect"] = _rates(n, d) | {"summary": d["counts"]}
@@ -208,13 +210,14 @@ def main() -> int:
     parser.add_argument("--reviews", type=int, default=100_000)
     parser.add_argument("--memory-reviews", type=int, default=1_000_000)
     parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument("--skip-detect", action="store_true", help="time the behaviour half only")
     parser.add_argument("--child-behaviour", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child_behaviour:
         _child(args.child_behaviour)
         return 0
     with tempfile.TemporaryDirectory(prefix="shopmon-bench-") as tmp:
-        result = {"throughput": throughput(args.reviews, Path(tmp))}
+        result = {"throughput": throughput(args.reviews, Path(tmp), full=not args.skip_detect)}
         if not args.skip_memory:
             result["memory"] = memory(args.memory_reviews, Path(tmp))
     print(json.dumps(result, indent=2, ensure_ascii=False))
