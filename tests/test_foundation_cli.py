@@ -69,3 +69,15 @@ def test_usage_error_is_one_clear_message(capsys) -> None:
 
     assert main(["db", "upgrade", "--no-such-option"]) == 2
     assert "No such option" in capsys.readouterr().err
+
+
+def test_progress_only_on_a_terminal(capsys, monkeypatch) -> None:
+    import sys
+
+    from monitor.cli.context import progress
+
+    progress("quiet in pipes")
+    assert capsys.readouterr().err == ""
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    progress("[1/2] crawling shop")
+    assert capsys.readouterr().err == "[1/2] crawling shop\n"

@@ -35,3 +35,11 @@ def ready_settings(ctx: typer.Context) -> Settings:
     settings = settings_from(ctx)
     ensure_schema(settings)
     return settings
+
+
+def progress(message: str) -> None:
+    """Progress for long interactive commands: on a terminal only, so logs and pipes stay clean."""
+    import sys
+
+    if sys.stderr.isatty():
+        typer.echo(message, err=True)

@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from monitor.cli.context import ready_settings
+from monitor.cli.context import progress, ready_settings
 
 
 def register(app: typer.Typer) -> None:
@@ -41,7 +41,8 @@ def register(app: typer.Typer) -> None:
             raise ConfigError("no shops configured: add [[shops]] entries to the config file")
         shops = [settings.shop(s) for s in shop] if shop else list(settings.shops)
         failed = 0
-        for s in shops:
+        for n, s in enumerate(shops, 1):
+            progress(f"[{n}/{len(shops)}] crawling {s.id} ({s.platform}) ...")
             run = crawl_shop(settings, s, full=full, timeout=timeout)
             mode = "full" if run.full else "incremental"
             line = (f"{s.id}: {run.status} ({mode}) requests={run.requests} listings={run.listings_seen} "

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from monitor.cli.context import ready_settings, settings_from
+from monitor.cli.context import progress, ready_settings, settings_from
 from monitor.errors import DataError
 
 log = logging.getLogger(__name__)
@@ -78,7 +78,9 @@ def train_cmd(
     from monitor.training.fit import holdout_frame, train
 
     settings = ready_settings(ctx)
+    progress(f"reading {data} ...")
     table = _table(data, label, positive, mapping)
+    progress(f"training {name} on {len(table.frame)} rows ({folds}-fold thresholds, {holdout:.0%} held out) ...")
     trained = train(table, precision_target=settings.detection.precision_target, folds=folds, holdout=holdout, clf=clf)
     trained.params["source"] = str(data)
     with session_scope(settings) as session:
@@ -94,6 +96,7 @@ def train_cmd(
         )
         folder = Path(registry.meta(name, version).path)
     if report:
+        progress("writing report.html ...")
         _write_report(folder, name, version, trained, table)
     m = trained.metrics
     typer.echo(f"trained {name} on {trained.params['rows'] - trained.params['holdout_rows']} rows; "
