@@ -5,7 +5,6 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
@@ -119,23 +118,6 @@ def test_two_concurrent_senders_on_sqlite_wal_deliver_each_alert_once(tmp_path, 
     assert len(smtp_server.messages) == 30  # one grouped email per shop
     assert claimers <= {"sender-0", "sender-1"}
     time_rules_fire_once(settings)
-
-
-@pytest.fixture
-def pg_url():
-    psycopg = pytest.importorskip("psycopg", reason="psycopg not installed")
-    try:
-        admin = psycopg.connect("host=127.0.0.1 port=5432 dbname=test", connect_timeout=3, autocommit=True)
-    except psycopg.OperationalError as exc:
-        pytest.skip(f"PostgreSQL at 127.0.0.1:5432 db test not reachable: {str(exc).splitlines()[0]}")
-    # A private schema per test: other tests (and other engineers' suites) share the database.
-    schema = f"alerts_test_{uuid.uuid4().hex[:10]}"
-    admin.execute(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield f"postgresql+psycopg://127.0.0.1:5432/test?options=-csearch_path%3D{schema}"
-    finally:
-        admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.close()
 
 
 @pytest.mark.postgres

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 
 import numpy as np
@@ -21,25 +20,10 @@ from monitor.registry import registry_for
 
 
 @pytest.fixture
-def pg_settings(tmp_path: Path):
-    psycopg = pytest.importorskip("psycopg", reason="psycopg not installed")
-    try:
-        admin = psycopg.connect("host=127.0.0.1 port=5432 dbname=test", connect_timeout=3, autocommit=True)
-    except psycopg.OperationalError as exc:
-        pytest.skip(f"PostgreSQL at 127.0.0.1:5432 db test not reachable: {str(exc).splitlines()[0]}")
-    schema = f"analysts_test_{uuid.uuid4().hex[:10]}"  # other suites share the database
-    admin.execute(f'CREATE SCHEMA "{schema}"')
-    try:
-        settings = load_settings(
-            data_dir=tmp_path / "data",
-            database_url=f"postgresql+psycopg://127.0.0.1:5432/test?options=-csearch_path%3D{schema}",
-        )
-        upgrade(settings)
-        yield settings
-        get_engine(settings).dispose()
-    finally:
-        admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.close()
+def pg_settings(tmp_path: Path, pg_url: str):
+    settings = load_settings(data_dir=tmp_path / "data", database_url=pg_url)
+    upgrade(settings)
+    return settings
 
 
 @pytest.mark.postgres

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -17,23 +16,6 @@ from monitor.scheduler.status import gather
 
 pytestmark = pytest.mark.postgres
 T0 = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def pg_url():  # noqa: ANN201
-    psycopg = pytest.importorskip("psycopg", reason="psycopg not installed")
-    try:
-        admin = psycopg.connect("host=127.0.0.1 port=5432 dbname=test", connect_timeout=3, autocommit=True)
-    except psycopg.OperationalError as exc:
-        pytest.skip(f"PostgreSQL at 127.0.0.1:5432 db test not reachable: {str(exc).splitlines()[0]}")
-    # A private schema: the database is shared with other suites.
-    schema = f"scheduler_test_{uuid.uuid4().hex[:10]}"
-    admin.execute(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield f"postgresql+psycopg://127.0.0.1:5432/test?options=-csearch_path%3D{schema}"
-    finally:
-        admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.close()
 
 
 def test_once_lease_and_claims_on_postgresql(make_settings, doubles, pg_url) -> None:

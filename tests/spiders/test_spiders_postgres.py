@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 
 import pytest
@@ -15,22 +14,6 @@ from monitor.db import get_engine, upgrade
 from monitor.marketplace import serve_marketplace
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
-
-
-@pytest.fixture
-def pg_url():  # noqa: ANN201
-    psycopg = pytest.importorskip("psycopg", reason="psycopg not installed")
-    try:
-        admin = psycopg.connect("host=127.0.0.1 port=5432 dbname=test", connect_timeout=3, autocommit=True)
-    except psycopg.OperationalError as exc:
-        pytest.skip(f"PostgreSQL at 127.0.0.1:5432 db test not reachable: {str(exc).splitlines()[0]}")
-    schema = f"spiders_test_{uuid.uuid4().hex[:10]}"  # private schema: the database is shared
-    admin.execute(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield f"postgresql+psycopg://127.0.0.1:5432/test?options=-csearch_path%3D{schema}"
-    finally:
-        admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.close()
 
 
 def test_crawl_into_postgresql(pg_url: str, tmp_path: Path) -> None:
