@@ -12,6 +12,16 @@ from models.base import UTCDateTime, utcnow
 
 FLAG_KINDS = ("malicious", "deceptive", "professional", "attack", "cause", "image_mismatch", "watchlist")
 TARGET_TYPES = ("review", "reviewer", "listing", "shop")
+#: After-sales causes: the labels of "cause" flags, and what analysts may label a review with.
+CAUSES = (
+    "quality",
+    "not_as_pictured",
+    "missing_item",
+    "late_delivery",
+    "transport_damage",
+    "service_attitude",
+    "other",
+)
 
 
 class Flag(SQLModel, table=True):

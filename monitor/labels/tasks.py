@@ -4,15 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-CAUSES = (
-    "quality",
-    "not_as_pictured",
-    "missing_item",
-    "late_delivery",
-    "transport_damage",
-    "service_attitude",
-    "other",
-)
+from models.detection import CAUSES
+
 YES = ("yes", "y", "true", "1", "confirmed", "confirm")
 NO = ("no", "n", "false", "0", "rejected", "reject")
 

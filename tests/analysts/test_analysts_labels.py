@@ -182,9 +182,3 @@ def test_read_labeled_file_accepts_the_review_column(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="needs a text column"):
         read_labeled_file(tmp_path / "e.csv")
 
-
-def test_cause_labels_match_what_detection_predicts() -> None:
-    from monitor.detection.text import CAUSES as DETECTED
-    from monitor.labels import CAUSES
-
-    assert set(CAUSES) == set(DETECTED)
