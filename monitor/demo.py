@@ -100,12 +100,10 @@ def _count(session, model) -> int:  # noqa: ANN001
 
 
 def run_demo(data_dir: Path, progress: Callable[[str], None] = lambda _m: None) -> DemoResult:
-    from alerts.rules import evaluate
     from alerts.sender import send_pending
     from models import Alert, Case, Flag, Listing, ListingImage, Review, Reviewer
     from monitor.crawl import crawl_shop
     from monitor.db import ensure_schema, session_scope
-    from monitor.listings import check_listings
     from monitor.marketplace import serve_marketplace
     from monitor.pipeline import process
 
@@ -135,13 +133,8 @@ def run_demo(data_dir: Path, progress: Callable[[str], None] = lambda _m: None) 
                 {"shop": shop.id, "status": run.status, "requests": run.requests, "failure": run.failure_kind}
             )
 
-    progress("detecting malicious reviews, professional reviewers and attacks")
-    counts = process(settings)
-    progress("checking listing images")
-    with session_scope(settings) as session:
-        counts["image_flags"] = check_listings(session, settings)
-        # Image flags arrive after the first alert pass: route them to the catalogue team too.
-        counts["alerts_queued"] += evaluate(session, settings)
+    progress("detecting abuse, checking listing images, opening cases")
+    process(settings)
     progress("rendering alert emails")
     send_pending(settings)
 

@@ -1,4 +1,7 @@
-"""What happens after every crawl: detect, open cases, queue alerts. Detection never sends mail."""
+"""What happens after every crawl: detect, check listing images, open cases, queue alerts.
+
+Detection only writes Flag and Alert rows; delivering mail is the sender's job.
+"""
 
 from __future__ import annotations
 
@@ -12,17 +15,22 @@ log = logging.getLogger(__name__)
 
 
 def process(settings: Settings, now: datetime | None = None) -> dict[str, int]:
-    """Score new reviews, open cases for bad reviews and flags, write Alert rows. Returns counts."""
+    """Score new reviews and listings, open cases for bad reviews and flags, write Alert rows."""
     from alerts.cases import open_cases
     from alerts.rules import evaluate
     from monitor.detection import detect
+    from monitor.listings import check_listings
 
+    # One transaction per step: a failure later on keeps the flags already written.
     with session_scope(settings) as session:
         summary = detect(session, settings, now=now)
+    with session_scope(settings) as session:
+        # After detect: the buyers'-words signal reads the new not-as-pictured cause flags.
+        image_flags = check_listings(session, settings, now=now)
     with session_scope(settings) as session:
         cases = open_cases(session, settings, now=now)
     with session_scope(settings) as session:
         alerts = evaluate(session, settings, now=now)
-    counts = {**summary.as_dict(), "cases_opened": cases, "alerts_queued": alerts}
+    counts = {**summary.as_dict(), "image_flags": image_flags, "cases_opened": cases, "alerts_queued": alerts}
     log.info("pipeline %s", counts)
     return counts
