@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
+from itertools import chain
 
 import numpy as np
 from sqlalchemy import Integer, and_, cast, func, or_, select
@@ -86,7 +87,9 @@ def _fetch(session: Session, where: ColumnElement | None) -> ReviewRows:
     parts: list[ReviewRows] = []
     result = session.execute(stmt.execution_options(yield_per=CHUNK))
     for chunk in result.partitions(CHUNK):
-        a = np.array(chunk, dtype=np.int64).reshape(-1, 6)
+        # fromiter over the flattened values: np.array(rows) probes every Row for array protocols
+        # first (18 failed attribute lookups per row, most of this function's time).
+        a = np.fromiter(chain.from_iterable(chunk), dtype=np.int64, count=6 * len(chunk)).reshape(-1, 6)
         parts.append(ReviewRows(a[:, 0], a[:, 1], a[:, 2], a[:, 3], a[:, 4], a[:, 5].astype(np.int8)))
     return ReviewRows.concat(parts)
 

@@ -11,7 +11,9 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
+from sqlalchemy import Row, insert, update
 from sqlmodel import Session, select
 
 from models import Flag, Review, utcnow
@@ -23,13 +25,15 @@ from monitor.detection.text import (
     TextModels,
     TextScore,
     load_models,
-    score_texts,
+    score_batch,
 )
 
 log = logging.getLogger(__name__)
 
 BATCH = 2000
 REVIEW_FLAG_KINDS = ("malicious", "deceptive", "cause")
+_SCORED_COLUMNS = (Review.id, Review.title, Review.text, Review.follow_up_text, Review.rating, Review.shop_id,
+                   Review.listing_id, Review.reviewer_id)
 
 
 @dataclass
@@ -47,7 +51,7 @@ class DetectSummary:
         return out
 
 
-def review_text(review: Review) -> str:
+def review_text(review: Review | Row) -> str:
     """What the text models read: title, review and follow-up (demands often arrive in the 追评)."""
     return "\n".join(p for p in (review.title, review.text, review.follow_up_text) if p and p.strip())
 
@@ -62,7 +66,9 @@ def detect(
     scored_ids: list[int] = []
     last_id = 0
     while True:
-        stmt = select(Review).where(Review.id > last_id).order_by(Review.id).limit(BATCH)
+        # Only the columns scoring reads: whole ORM rows (raw page JSON, photos) cost more to load
+        # than the text models take to score them.
+        stmt = select(*_SCORED_COLUMNS).where(Review.id > last_id).order_by(Review.id).limit(BATCH)
         if not rescore:
             stmt = stmt.where(Review.scored_at.is_(None))
         batch = list(session.exec(stmt))
@@ -72,7 +78,7 @@ def detect(
         _score_batch(session, settings, models, batch, now, summary)
         scored_ids.extend(r.id for r in batch if r.id is not None)
         session.flush()
-        # Scored rows are written; dropping them keeps memory flat on large databases.
+        # Scored rows are written; dropping the loaded flags keeps memory flat on large databases.
         session.expunge_all()
     summary.scored = len(scored_ids)
     summary.behaviour = _run_behaviour(session, settings, now=now, review_ids=None if rescore else scored_ids)
@@ -108,65 +114,82 @@ def _existing_flags(session: Session, review_ids: Iterable[int], versions: Itera
 
 
 def _score_batch(
-    session: Session, settings: Settings, models: TextModels, batch: list[Review], now: datetime, summary: DetectSummary
+    session: Session, settings: Settings, models: TextModels, batch: list[Row], now: datetime, summary: DetectSummary
 ) -> None:
     texts = [review_text(r) for r in batch]
-    scores = score_texts(models, texts)
+    scored = score_batch(models, texts)
     existing = _existing_flags(session, [r.id for r in batch if r.id is not None], models.versions().values())
     bad_max = settings.detection.case_max_rating
-    for review, text, sc in zip(batch, texts, scores, strict=True):
-        review.scored_at = now
-        session.add(review)
+    new_flags: list[dict[str, Any]] = []
+    created_at = utcnow()
+
+    def put(review: Row, kind: str, label: str, score: float, reasons: list[str]) -> None:
+        model = models[kind]
+        flag = existing.get((kind, review.id, model.version))
+        if flag is not None:
+            flag.score, flag.label, flag.reasons = score, label, reasons
+            summary.updated += 1
+            session.add(flag)
+            return
+        new_flags.append({
+            "kind": kind, "target_type": "review", "target_id": review.id, "model_version": model.version,
+            "score": score, "label": label, "reasons": reasons, "members": [], "shop_id": review.shop_id,
+            "listing_id": review.listing_id, "review_id": review.id, "reviewer_id": review.reviewer_id,
+            "status": "open", "created_at": created_at,
+        })
+        summary.created[kind] += 1
+
+    for i, (review, text, sc) in enumerate(zip(batch, texts, scored.scores, strict=True)):
         if not text.strip():
             continue
         if sc.is_malicious:
-            _put(session, existing, summary, review, models["malicious"], "malicious", "malicious", sc.malicious,
-                 malicious_reasons(models["malicious"], text, sc))
+            grams = scored.top_features("malicious", i, class_index=1)
+            put(review, "malicious", "malicious", sc.malicious,
+                malicious_reasons(models["malicious"], text, sc, features=grams))
         if sc.is_deceptive:
-            _put(session, existing, summary, review, models["deceptive"], "deceptive", "deceptive", sc.deceptive,
-                 deceptive_reasons(models["deceptive"], text, sc))
+            grams = scored.top_features("deceptive", i, class_index=1)
+            put(review, "deceptive", "deceptive", sc.deceptive,
+                deceptive_reasons(models["deceptive"], text, sc, features=grams))
         # A cause only for genuine bad reviews: extortion is not an after-sales problem to fix.
         if review.rating is not None and review.rating <= bad_max and not sc.is_malicious:
-            _put(session, existing, summary, review, models["cause"], "cause", sc.cause, sc.cause_score,
-                 cause_reasons(models["cause"], text, sc))
-
-
-def _put(
-    session: Session, existing: dict[tuple, Flag], summary: DetectSummary, review: Review, model: TextModel,
-    kind: str, label: str, score: float, reasons: list[str],
-) -> None:
-    flag = existing.get((kind, review.id, model.version))
-    if flag is None:
-        flag = Flag(kind=kind, target_type="review", target_id=review.id, model_version=model.version,
-                    score=score, label=label, reasons=reasons, shop_id=review.shop_id,
-                    listing_id=review.listing_id, review_id=review.id, reviewer_id=review.reviewer_id)
-        summary.created[kind] += 1
-    else:
-        flag.score, flag.label, flag.reasons = score, label, reasons
-        summary.updated += 1
-    session.add(flag)
+            grams = scored.top_features("cause", i, class_index=models["cause"].classes.index(sc.cause_best))
+            put(review, "cause", sc.cause, sc.cause_score, cause_reasons(models["cause"], text, sc, features=grams))
+    # One executemany per batch instead of an ORM object and an UPDATE per review.
+    if new_flags:
+        session.execute(insert(Flag), new_flags)
+    ids = [r.id for r in batch if r.id is not None]
+    session.execute(
+        update(Review).where(Review.id.in_(ids)).values(scored_at=now),  # type: ignore[union-attr]
+        execution_options={"synchronize_session": False},
+    )
 
 
 def _features_line(grams: list[str]) -> list[str]:
     return ["top features: " + ", ".join(f"“{g}”" for g in grams)] if grams else []
 
 
-def malicious_reasons(model: TextModel, text: str, sc: TextScore) -> list[str]:
+def malicious_reasons(model: TextModel, text: str, sc: TextScore, *, features: list[str] | None = None) -> list[str]:
+    """Reasons for a malicious flag; ``features`` are the top n-grams when the caller has them
+    from its batch matrix (else the text is vectorized again to find them)."""
     head = f"extortion/threat score {sc.malicious:.2f} ≥ threshold {model.threshold:.2f} ({model.version})"
     if model.seed_default and sc.malicious < SEED_CORROBORATION_SCORE:
         head += "; seed model, confirmed by the matched phrases below"
     cues = cue_reasons(text)
     if not cues:
         cues = ["no known demand or threat phrase matched: check the text"]
-    return [head, *cues, *_features_line(model.top_features(text, class_index=1))]
+    if features is None:
+        features = model.top_features(text, class_index=1)
+    return [head, *cues, *_features_line(features)]
 
 
-def deceptive_reasons(model: TextModel, text: str, sc: TextScore) -> list[str]:
+def deceptive_reasons(model: TextModel, text: str, sc: TextScore, *, features: list[str] | None = None) -> list[str]:
     head = f"fabricated-text score {sc.deceptive:.2f} ≥ threshold {model.threshold:.2f} ({model.version})"
-    return [head, *_features_line(model.top_features(text, class_index=1))]
+    if features is None:
+        features = model.top_features(text, class_index=1)
+    return [head, *_features_line(features)]
 
 
-def cause_reasons(model: TextModel, text: str, sc: TextScore) -> list[str]:
+def cause_reasons(model: TextModel, text: str, sc: TextScore, *, features: list[str] | None = None) -> list[str]:
     classes = model.classes
     best = sc.cause_best
     if sc.cause == best:
@@ -174,4 +197,6 @@ def cause_reasons(model: TextModel, text: str, sc: TextScore) -> list[str]:
     else:
         head = (f"best guess {best} (p={sc.cause_score:.2f}) is below its threshold "
                 f"{model.thresholds.get(best, 0):.2f}; routed as {sc.cause}")
-    return [head, *_features_line(model.top_features(text, class_index=classes.index(best)))]
+    if features is None:
+        features = model.top_features(text, class_index=classes.index(best))
+    return [head, *_features_line(features)]

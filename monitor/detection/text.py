@@ -131,22 +131,52 @@ class TextModel:
         return features, np.asarray(features.get_feature_names_out()), np.asarray(coef)
 
     def top_features(self, text: str, *, class_index: int | None = None, k: int = 3) -> list[str]:
-        """The n-grams in ``text`` that pushed the score up most (readable, non-overlapping)."""
+        """The n-grams in ``text`` that pushed the score up most (readable, non-overlapping).
+
+        Vectorizes ``text`` on its own; batch scoring explains from the matrix it already has
+        with :meth:`top_features_of` instead.
+        """
         linear = self._linear
         if linear is None:
             return []
-        features, names, coef = linear
-        row = features.transform([clean(text)]).tocsr()
+        row = linear[0].transform([clean(text)]).tocsr()
+        return self.top_features_of(row, 0, class_index=class_index, k=k)
+
+    def top_features_of(self, X: Any, i: int, *, class_index: int | None = None, k: int = 3) -> list[str]:
+        """:meth:`top_features` for row ``i`` of a CSR matrix from this model's featurizer."""
+        linear = self._linear
+        if linear is None:
+            return []
+        _, _, coef = linear
         if coef.shape[0] == 1:
-            weights = coef[0] if class_index in (None, 1) else -coef[0]
+            weights, sign = coef[0], (1.0 if class_index in (None, 1) else -1.0)
         else:
-            weights = coef[class_index or 0]
-        contrib = row.data * weights[row.indices]
+            weights, sign = coef[class_index or 0], 1.0
+        start, end = X.indptr[i], X.indptr[i + 1]
+        indices = X.indices[start:end]
+        contrib = sign * X.data[start:end] * weights[indices]
+        grams = self._readable_grams
+        keep = np.flatnonzero((contrib > 0) & (grams[indices] != None))  # noqa: E711 (object array)
+        # Highest contribution first; ties in feature order, so a text explains the same either way.
+        keep = keep[np.lexsort((indices[keep], -contrib[keep]))]
         chosen: list[str] = []
-        for j in np.argsort(-contrib):
-            if contrib[j] <= 0 or len(chosen) >= k:
+        for j in keep:
+            if len(chosen) >= k:
                 break
-            part, _, raw = names[row.indices[j]].partition("__")
+            gram = grams[indices[j]]
+            if any(gram in c or c in gram for c in chosen):
+                continue
+            chosen.append(gram)
+        return chosen
+
+    @cached_property
+    def _readable_grams(self) -> np.ndarray:
+        """Per feature, the n-gram a person can read, or None for those never shown as reasons."""
+        linear = self._linear
+        names = linear[1] if linear is not None else np.array([], dtype=object)
+        out = np.empty(len(names), dtype=object)
+        for idx, name in enumerate(names):
+            part, _, raw = str(name).partition("__")
             gram = raw.strip(_EDGE_PUNCT)
             # Character n-grams are there for Chinese; on Latin text they are word fragments
             # ("hed" of "crushed") that the word features already say better.
@@ -157,10 +187,8 @@ class TextModel:
             # Function words carry weight in the model but explain nothing to a person.
             if all(tok.lower() in ENGLISH_STOP_WORDS or not tok.isalnum() for tok in gram.split()):
                 continue
-            if any(gram in c or c in gram for c in chosen):
-                continue
-            chosen.append(gram)
-        return chosen
+            out[idx] = gram
+        return out
 
 
 _EDGE_PUNCT = " \t\n，。！？、；：,.!?;:'\"“”（）()"
@@ -290,32 +318,65 @@ class TextScore:
         }
 
 
+@dataclass
+class TextBatch:
+    """Scores for a batch plus the feature matrices they came from, to explain flags without
+    vectorizing any text a second time."""
+
+    models: TextModels
+    cleaned: list[str]
+    scores: list[TextScore]
+    #: feature matrix (CSR) per features_key, or per model name for models that share none
+    matrices: dict[str, Any] = field(default_factory=dict)
+
+    def _matrix(self, model: TextModel) -> Any:
+        key = model.features_key or f"model:{model.name}"
+        X = self.matrices.get(key)
+        if X is None:  # a model without a shared featurizer: one transform for the whole batch
+            X = self.matrices[key] = model.transform(self.cleaned).tocsr()
+        return X
+
+    def top_features(self, name: str, i: int, *, class_index: int | None = None, k: int = 3) -> list[str]:
+        """``models[name].top_features(text i)``, read from this batch's matrix."""
+        model = self.models[name]
+        if model._linear is None:
+            return []
+        return model.top_features_of(self._matrix(model), i, class_index=class_index, k=k)
+
+
 def score_texts(models: TextModels, texts: list[str]) -> list[TextScore]:
     """Vectorised scores for a batch. Empty texts score 0 and cause ``other``: nothing to read."""
-    if not texts:
-        return []
-    mal_m, dec_m, cause_m = models["malicious"], models["deceptive"], models["cause"]
+    return score_batch(models, texts).scores
+
+
+def score_batch(models: TextModels, texts: list[str]) -> TextBatch:
+    """:func:`score_texts`, keeping the feature matrices for :meth:`TextBatch.top_features`."""
     cleaned = [clean(t) for t in texts]
-    shared: dict[str, Any] = {}
+    batch = TextBatch(models, cleaned, [])
+    if not texts:
+        return batch
+    mal_m, dec_m, cause_m = models["malicious"], models["deceptive"], models["cause"]
+    shared = batch.matrices
 
     def proba(model: TextModel) -> np.ndarray:
         key = model.features_key
         if key is None:
             return model.proba(cleaned)
         if key not in shared:
-            shared[key] = model.transform(cleaned)
+            shared[key] = model.transform(cleaned).tocsr()
         return model.proba_from_features(shared[key])
 
     mal = proba(mal_m)[:, list(mal_m.estimator.classes_).index(1)]
     dec = proba(dec_m)[:, list(dec_m.estimator.classes_).index(1)]
     cproba = proba(cause_m)
     classes = cause_m.classes
-    out = []
+    best_j = cproba.argmax(axis=1)
+    out = batch.scores
     for i, text in enumerate(cleaned):
         if not text.strip():
             out.append(TextScore(0.0, False, 0.0, False, "other", 0.0, "other"))
             continue
-        j = int(cproba[i].argmax())
+        j = int(best_j[i])
         best = cause = classes[j]
         cscore = float(cproba[i, j])
         # Below its class threshold the cause is not trustworthy enough to route on.
@@ -331,7 +392,7 @@ def score_texts(models: TextModels, texts: list[str]) -> list[TextScore]:
                 cause, cscore, best,
             )
         )
-    return out
+    return batch
 
 
 def predict_texts(texts: list[str], settings: Settings) -> list[dict[str, Any]]:
