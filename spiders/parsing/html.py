@@ -26,8 +26,12 @@ def html_tree(text: str) -> lxml.html.HtmlElement:
 
 
 def has_class(name: str) -> str:
-    """XPath predicate for an element carrying CSS class ``name``."""
-    return f"contains(concat(' ', normalize-space(@class), ' '), ' {name} ')"
+    """XPath predicate for an element carrying CSS class ``name``.
+
+    The plain ``contains(@class, ...)`` test comes first: XPath's ``and`` short-circuits, so the
+    costly concat/normalize-space token check only runs on the few elements that can match
+    instead of on every element of the page."""
+    return f"contains(@class, '{name}') and contains(concat(' ', normalize-space(@class), ' '), ' {name} ')"
 
 
 @lru_cache(maxsize=512)
