@@ -56,6 +56,7 @@ def _walk(node: Any):  # noqa: ANN202
 
 
 _LD_SCRIPTS = etree.XPath('descendant-or-self::script[@type="application/ld+json"]')
+_STRING = etree.XPath("string()")  # compiled once: element.xpath() compiles on every call
 _LD_DECODER = json.JSONDecoder(strict=False)
 _COMMENT_LINE = re.compile(r"^\s*(//.*|<!--.*-->)")  # the same leniency as extruct's extractor
 # lxml lower-cases HTML attribute names, so this is exact whatever the page's case; extruct's
@@ -71,7 +72,7 @@ def _json_ld(tree) -> list[Any]:  # noqa: ANN001
     out: list[Any] = []
     try:
         for script in _LD_SCRIPTS(tree):
-            text = script.xpath("string()")
+            text = _STRING(script)
             try:
                 data = _LD_DECODER.decode(text)
             except ValueError:
