@@ -154,9 +154,10 @@ def _score_batch(
         if review.rating is not None and review.rating <= bad_max and not sc.is_malicious:
             grams = scored.top_features("cause", i, class_index=models["cause"].classes.index(sc.cause_best))
             put(review, "cause", sc.cause, sc.cause_score, cause_reasons(models["cause"], text, sc, features=grams))
-    # One executemany per batch instead of an ORM object and an UPDATE per review.
+    # One executemany per batch instead of an ORM object and an UPDATE per review (Core insert: the
+    # rows are complete, ORM bulk handling would only add per-row work).
     if new_flags:
-        session.execute(insert(Flag), new_flags)
+        session.execute(insert(Flag.__table__), new_flags)  # type: ignore[attr-defined]
     ids = [r.id for r in batch if r.id is not None]
     session.execute(
         update(Review).where(Review.id.in_(ids)).values(scored_at=now),  # type: ignore[union-attr]
