@@ -364,10 +364,17 @@ def _is_word(ch: str) -> bool:
 
 
 def _field_match(text: str, name: str) -> re.Match[str] | None:
-    """``_field_pattern(name).search(text)``, faster: the \b before the name is checked by hand."""
+    """``_field_pattern(name).search(text)``, faster: the word boundary is checked by hand."""
     if not name or not _is_word(name[0]):
         return _field_pattern(name).search(text)
-    pattern = _bare_field_pattern(name)
+    return search_after_boundary(_bare_field_pattern(name), text)
+
+
+def search_after_boundary(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
+    """The first match of ``pattern`` (which starts with a word character) that has a word
+    boundary before it, i.e. what a leading ``\\b`` would find. A pattern that starts with a
+    literal lets the regex engine jump from one occurrence to the next; a leading ``\\b`` makes
+    it try every position of the text."""
     pos = 0
     while True:
         m = pattern.search(text, pos)

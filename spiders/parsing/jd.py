@@ -19,6 +19,7 @@ from spiders.parsing.common import (
     js_field,
     listing_item,
     review_item,
+    search_after_boundary,
     to_float,
     to_int,
     unwrap_jsonp,
@@ -152,8 +153,11 @@ def parse_item_page(body: bytes, url: str, content_type: str | None = None) -> P
     return result
 
 
+_CAT = re.compile(r"cat\s*:\s*\[([\d,\s]+)\]")  # searched with a word boundary before it
+
+
 def _cat(cfg: str) -> str | None:
-    m = re.search(r"\bcat\s*:\s*\[([\d,\s]+)\]", cfg)
+    m = search_after_boundary(_CAT, cfg)
     return m.group(1).replace(" ", "") if m else None
 
 
