@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
+from models.detection import CAUSES
 from monitor.config import Settings
 from monitor.detection.phrases import cue_reasons
 from monitor.paths import FIXTURES
@@ -26,15 +27,6 @@ log = logging.getLogger(__name__)
 
 SEED_DIR = FIXTURES / "seed"
 TEXT_MODELS = ("malicious", "deceptive", "cause")
-CAUSES = (
-    "quality",
-    "not_as_pictured",
-    "missing_item",
-    "late_delivery",
-    "transport_damage",
-    "service_attitude",
-    "other",
-)
 #: Seed-trained default models separate their small corpus perfectly, so their thresholds say
 #: little about real reviews (on 10,000 real Chinese shop reviews most seed-only hits were price
 #: complaints). Until analysts train on real labels, a malicious hit from a seed model also needs
