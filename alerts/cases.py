@@ -99,6 +99,16 @@ def severity_for(
     return level, reasons
 
 
+def _review_severity(review: Review, listing: Listing | None, kinds: list[str]) -> tuple[str, list[str]]:
+    return severity_for(
+        review.rating,
+        kinds,
+        sales=listing.sales if listing else None,
+        helpful_votes=review.helpful_votes,
+        photos=len(review.photos or []),
+    )
+
+
 def severity_rank(severity: str) -> int:
     """Bigger is worse; unknown values sort as medium."""
     return SEVERITIES.index(severity) if severity in SEVERITIES else 1
@@ -221,13 +231,7 @@ def open_cases(session: Session, settings: Settings, *, now: datetime | None = N
         if rid not in wanted:
             continue
         kinds = sorted(ev.kinds)
-        severity, why = severity_for(
-            review.rating,
-            kinds,
-            sales=listing.sales if listing else None,
-            helpful_votes=review.helpful_votes,
-            photos=len(review.photos or []),
-        )
+        severity, why = _review_severity(review, listing, kinds)
         new_rows.append(
             {
                 "review_id": rid,
@@ -326,13 +330,7 @@ def _enrich(
     cause = ev.cause or case.cause
     if kinds == sorted(case.kinds) and cause == case.cause:
         return
-    severity, why = severity_for(
-        review.rating,
-        kinds,
-        sales=listing.sales if listing else None,
-        helpful_votes=review.helpful_votes,
-        photos=len(review.photos or []),
-    )
+    severity, why = _review_severity(review, listing, kinds)
     # Severity only goes up on new evidence: a person may already be acting on the old one.
     if severity_rank(severity) < severity_rank(case.severity):
         severity = case.severity

@@ -209,6 +209,30 @@ def _case_rows(session: Session, *conditions: Any) -> list[tuple[Case, Review | 
     return list(session.exec(query).all())
 
 
+def _add_case_alert(
+    q: _Queue,
+    kind: str,
+    key: str,
+    scope: str,
+    row: tuple[Case, Review | None, Listing | None, Shop | None],
+    extra: dict[str, Any] | None = None,
+    *,
+    severity: str | None = None,
+) -> bool:
+    """Stage an alert about one case (new, reminder or escalation); severity defaults to the case's."""
+    case, review, listing, shop = row
+    payload = _case_payload(case, review, listing, shop) | (extra or {})
+    return q.add(
+        kind=kind,
+        dedup_key=key,
+        scope=scope,
+        payload=payload,
+        severity=severity or case.severity,
+        subject=AlertSubject(kind, case.shop_id, case.listing_id, payload["reviewer_id"]),
+        case_id=case.id,
+    )
+
+
 def _serious_cases(q: _Queue) -> None:
     already = exists().where(Alert.case_id == Case.id, Alert.kind == "serious_case")
     rows = _case_rows(q.session, Case.severity.in_(SERIOUS_SEVERITIES), needs_action(), ~already)
@@ -217,19 +241,9 @@ def _serious_cases(q: _Queue) -> None:
         for row in rows
     ]
     done = q.existing([k for k, _ in keyed])
-    for key, (case, review, listing, shop) in keyed:
-        if key in done:
-            continue
-        payload = _case_payload(case, review, listing, shop)
-        q.add(
-            kind="serious_case",
-            dedup_key=key,
-            scope=f"shop{case.shop_id}",
-            payload=payload,
-            severity=case.severity,
-            subject=AlertSubject("serious_case", case.shop_id, case.listing_id, payload["reviewer_id"]),
-            case_id=case.id,
-        )
+    for key, row in keyed:
+        if key not in done:
+            _add_case_alert(q, "serious_case", key, f"shop{row[0].shop_id}", row)
 
 
 def _reminders(q: _Queue) -> None:
@@ -258,15 +272,8 @@ def _reminders(q: _Queue) -> None:
     for key, (n, (case, review, listing, shop)) in wanted.items():
         if key in done:
             continue
-        payload = _case_payload(case, review, listing, shop) | {"reminder": n}
-        q.add(
-            kind="serious_case",
-            dedup_key=key,
-            scope=f"shop{case.shop_id}:reminder",
-            payload=payload,
-            severity=case.severity,
-            subject=AlertSubject("serious_case", case.shop_id, case.listing_id, payload["reviewer_id"]),
-            case_id=case.id,
+        _add_case_alert(
+            q, "serious_case", key, f"shop{case.shop_id}:reminder", (case, review, listing, shop), {"reminder": n}
         )
 
 
@@ -307,20 +314,14 @@ def _escalations(q: _Queue) -> None:
         else:
             reason = f"no progress for {hours:g} h since {case.last_progress_at:%Y-%m-%d %H:%M} UTC"
         next_step = "phone" if case.contact_status != "phoned" else "platform"
-        payload = _case_payload(case, review, listing, shop) | {
-            "reason": reason,
-            "broken_promise": broken,
-            "next_step": next_step,
-            "hours": hours,
-        }
-        queued = q.add(
-            kind="escalation",
-            dedup_key=key,
-            scope=f"shop{case.shop_id}",
-            payload=payload,
+        queued = _add_case_alert(
+            q,
+            "escalation",
+            key,
+            f"shop{case.shop_id}",
+            (case, review, listing, shop),
+            {"reason": reason, "broken_promise": broken, "next_step": next_step, "hours": hours},
             severity="critical" if case.severity == "critical" else "high",
-            subject=AlertSubject("escalation", case.shop_id, case.listing_id, payload["reviewer_id"]),
-            case_id=case.id,
         )
         if queued:
             q.on_written(key, partial(_mark_escalated, q.session, case, q.now, reason, next_step))
