@@ -58,6 +58,7 @@ class _Words:
     def __init__(self, session: Session) -> None:
         self.session = session
         self._shops: dict[int | None, tuple[dict[int, int], dict[int, int]]] = {}
+        self._shop_sums: dict[int | None, tuple[int, int]] = {}
         self._flagged: set[int | None] | None = None
 
     def _load(self, shop_id: int | None) -> tuple[dict[int, int], dict[int, int]]:
@@ -81,6 +82,8 @@ class _Words:
             if rid in flagged or says_not_as_pictured(text) or says_not_as_pictured(follow):
                 hits[lid] += 1
         self._shops[shop_id] = (totals, hits)
+        # Summed once per shop: every listing of the shop compares against the same baseline.
+        self._shop_sums[shop_id] = (sum(totals.values()), sum(hits.values()))
         return totals, hits
 
     def _cause_flagged(self) -> set[int | None]:
@@ -94,11 +97,12 @@ class _Words:
 
     def signal(self, listing: Listing) -> WordsSignal:
         totals, hits = self._load(listing.shop_id)
+        shop_reviews, shop_hits = self._shop_sums[listing.shop_id]
         return WordsSignal(
             listing_reviews=totals.get(listing.id, 0),  # type: ignore[arg-type]
             listing_hits=hits.get(listing.id, 0),  # type: ignore[arg-type]
-            shop_reviews=sum(totals.values()),
-            shop_hits=sum(hits.values()),
+            shop_reviews=shop_reviews,
+            shop_hits=shop_hits,
         )
 
 
