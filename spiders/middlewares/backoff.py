@@ -8,17 +8,12 @@ from __future__ import annotations
 from scrapy import Request
 from scrapy.http import Response
 
+from spiders.component import CrawlerComponent
+
 MAX_DELAY = 60.0
 
 
-class BackoffMiddleware:
-    def __init__(self, crawler) -> None:  # noqa: ANN001
-        self.crawler = crawler
-
-    @classmethod
-    def from_crawler(cls, crawler):  # noqa: ANN001, ANN206
-        return cls(crawler)
-
+class BackoffMiddleware(CrawlerComponent):
     def process_response(self, request: Request, response: Response) -> Response:
         if response.status in (429, 503):
             slots = getattr(self.crawler.engine.downloader, "slots", {})

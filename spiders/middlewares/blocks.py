@@ -11,6 +11,7 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from scrapy.utils.defer import deferred_from_coro
 
+from spiders.component import CrawlerComponent
 from spiders.parsing.walls import classify_wall as classify_page
 
 
@@ -21,17 +22,10 @@ def classify_wall(response: Response, request: Request | None = None) -> str | N
     return classify_page(response.body, response.url)
 
 
-class WallDetectionMiddleware:
+class WallDetectionMiddleware(CrawlerComponent):
     """Sits after RetryMiddleware (lower priority number): sees responses once retries gave up."""
 
     BLOCK_STATUSES = (403, 429)
-
-    def __init__(self, crawler) -> None:  # noqa: ANN001
-        self.crawler = crawler
-
-    @classmethod
-    def from_crawler(cls, crawler):  # noqa: ANN001, ANN206
-        return cls(crawler)
 
     def process_response(self, request: Request, response: Response) -> Response:
         if response.status in self.BLOCK_STATUSES and not request.meta.get("shopmon_image"):

@@ -6,15 +6,13 @@ from typing import Any
 
 from scrapy.exceptions import DropItem
 
+from spiders.component import CrawlerComponent
 
-class DedupePipeline:
+
+class DedupePipeline(CrawlerComponent):
     def __init__(self, crawler) -> None:  # noqa: ANN001
-        self.crawler = crawler
+        super().__init__(crawler)
         self.seen: set[tuple[str, str, str]] = set()
-
-    @classmethod
-    def from_crawler(cls, crawler):  # noqa: ANN001, ANN206
-        return cls(crawler)
 
     def process_item(self, item: dict[str, Any]) -> dict[str, Any]:
         if item["kind"] == "listing":

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from spiders.component import CrawlerComponent
+
 
 def _squash(value: str | None) -> str | None:
     if value is None:
@@ -13,14 +15,7 @@ def _squash(value: str | None) -> str | None:
     return value or None
 
 
-class NormalisePipeline:
-    def __init__(self, crawler) -> None:  # noqa: ANN001
-        self.crawler = crawler
-
-    @classmethod
-    def from_crawler(cls, crawler):  # noqa: ANN001, ANN206
-        return cls(crawler)
-
+class NormalisePipeline(CrawlerComponent):
     def process_item(self, item: dict[str, Any]) -> dict[str, Any]:
         for key in ("title", "reviewer_nick", "sku", "follow_up_text", "seller_reply"):
             if key in item:

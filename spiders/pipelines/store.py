@@ -6,17 +6,14 @@ from typing import Any
 
 from twisted.internet import task
 
+from spiders.component import CrawlerComponent
 from spiders.storage import COMMIT_SECONDS
 
 
-class StorePipeline:
+class StorePipeline(CrawlerComponent):
     def __init__(self, crawler) -> None:  # noqa: ANN001
-        self.crawler = crawler
+        super().__init__(crawler)
         self._flusher: task.LoopingCall | None = None
-
-    @classmethod
-    def from_crawler(cls, crawler):  # noqa: ANN001, ANN206
-        return cls(crawler)
 
     def open_spider(self) -> None:
         # While the crawl waits on a slow page nothing else would commit: flush on a timer so a

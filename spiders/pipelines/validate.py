@@ -7,6 +7,8 @@ from typing import Any
 
 from scrapy.exceptions import DropItem
 
+from spiders.component import CrawlerComponent
+
 
 def problems(item: dict[str, Any]) -> list[str]:
     out = []
@@ -36,14 +38,7 @@ def problems(item: dict[str, Any]) -> list[str]:
     return out
 
 
-class ValidatePipeline:
-    def __init__(self, crawler) -> None:  # noqa: ANN001
-        self.crawler = crawler
-
-    @classmethod
-    def from_crawler(cls, crawler):  # noqa: ANN001, ANN206
-        return cls(crawler)
-
+class ValidatePipeline(CrawlerComponent):
     def process_item(self, item: dict[str, Any]) -> dict[str, Any]:
         found = problems(item)
         if not found:
