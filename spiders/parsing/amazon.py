@@ -153,8 +153,7 @@ def parse_reviews_page(body: bytes, url: str, content_type: str | None = None) -
     tree = html_tree(doc.text)
     ids = _by_id(tree)
     asin = _asin(tree, url, ids)
-    result = PageResult(page_kind="reviews")
-    result.count("decode_errors", doc.decode_errors)
+    result = PageResult.decoded("reviews", doc)
     result.items.extend(_reviews(tree, url, asin))
     if not result.items and "data-hook" not in doc.text:
         raise ParseError("no review cards: not an Amazon reviews page")
@@ -176,8 +175,7 @@ def parse_product_page(body: bytes, url: str, content_type: str | None = None) -
     title = clean_text(ids["productTitle"].text_content()) if "productTitle" in ids else None
     if not title or not asin:
         raise ParseError("no #productTitle/ASIN: not an Amazon product page")
-    result = PageResult(page_kind="item")
-    result.count("decode_errors", doc.decode_errors)
+    result = PageResult.decoded("item", doc)
     img = ids.get("landingImage")
     if img is None:
         img = ids.get("imgBlkFront")
@@ -229,8 +227,7 @@ def parse_search(body: bytes, url: str, content_type: str | None = None) -> Page
     """Search or storefront result pages: ``s-search-result`` cards (ASIN, title, price, stars)."""
     doc = decode(body, content_type)
     tree = html_tree(doc.text)
-    result = PageResult(page_kind="shop")
-    result.count("decode_errors", doc.decode_errors)
+    result = PageResult.decoded("shop", doc)
     cards = xp(tree, "//*[@data-component-type='s-search-result'][@data-asin]")
     if not cards:
         raise ParseError("no s-search-result cards: not an Amazon search page")

@@ -67,6 +67,11 @@ class PageResult:
     info: dict[str, Any] = field(default_factory=dict)
     """Page-level facts the spider needs (max page, shop ids, total counts)."""
 
+    @classmethod
+    def decoded(cls, page_kind: str, doc: Decoded) -> PageResult:
+        """A result for a page read through ``decode``: every page reports its U+FFFD count."""
+        return cls(page_kind=page_kind, stats={"decode_errors": doc.decode_errors})
+
     def count(self, key: str, n: int = 1) -> None:
         self.stats[key] = self.stats.get(key, 0) + n
 

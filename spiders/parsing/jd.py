@@ -81,8 +81,7 @@ def comment_to_review(c: dict[str, Any], base: str, listing_id: str | None = Non
 def parse_comments(body: bytes, url: str, content_type: str | None = None) -> PageResult:
     doc = decode(body, content_type)
     data = unwrap_jsonp(doc.text)
-    result = PageResult(page_kind="reviews")
-    result.count("decode_errors", doc.decode_errors)
+    result = PageResult.decoded("reviews", doc)
     query = parse_qs(urlparse(url).query)
     page = to_int((query.get("page") or ["0"])[0]) or 0
     sku = (query.get("productId") or [None])[0]
@@ -121,8 +120,7 @@ def parse_item_page(body: bytes, url: str, content_type: str | None = None) -> P
     sku = js_field(cfg, "skuid")
     if not sku:
         raise ParseError("pageConfig has no product skuid")
-    result = PageResult(page_kind="item")
-    result.count("decode_errors", doc.decode_errors)
+    result = PageResult.decoded("item", doc)
     paths: list[str] = []
     m = re.search(r"imageList\s*:\s*(\[[^\]]*\])", cfg)
     if m:
@@ -188,8 +186,7 @@ def parse_list(body: bytes, url: str, content_type: str | None = None) -> PageRe
     """Category or shop listing cards (``gl-item`` with ``data-sku``; 2014 ``li[sku]``)."""
     doc = decode(body, content_type)
     tree = html_tree(doc.text)
-    result = PageResult(page_kind="shop")
-    result.count("decode_errors", doc.decode_errors)
+    result = PageResult.decoded("shop", doc)
     # the cheap @data-sku test first: the class test then runs on a handful of elements, not all
     cards = xp(tree, f"//*[@data-sku][{has_class('gl-i-wrap')}] | //li[@sku]")
     # an empty shop still has the list container; anything else is not a listing page

@@ -120,8 +120,7 @@ def parse_product_page(body: bytes, url: str, content_type: str | None = None) -
     tree = html_tree(doc.text)
     data = {"json-ld": _json_ld(tree),
             "microdata": _microdata(tree, url) if _HAS_MICRODATA(tree) else []}
-    result = PageResult(page_kind="item")
-    result.count("decode_errors", doc.decode_errors)
+    result = PageResult.decoded("item", doc)
     products = []
     for syntax in ("json-ld", "microdata"):
         for node in _walk(data.get(syntax) or []):

@@ -57,8 +57,7 @@ def full_image(url: str | None, base: str) -> str | None:
 def parse_item_page(body: bytes, url: str, content_type: str | None = None, platform: str = PLATFORM) -> PageResult:
     doc = decode(body, content_type)
     text = doc.text
-    result = PageResult(page_kind="item")
-    result.count("decode_errors", doc.decode_errors)
+    result = PageResult.decoded("item", doc)
     item_id = js_field(text, "itemId")
     if not item_id:
         raise ParseError("no itemId in g_config: not a Taobao item page (or truncated)")
@@ -181,8 +180,7 @@ def parse_rates(body: bytes, url: str, content_type: str | None = None, platform
     """``mtop.wdetail.getitemrates`` JSON: ``data.rateList`` newest first, ``totalPage`` paging."""
     doc = decode(body, content_type)
     data = _load_rates(doc.text)["data"]
-    result = PageResult(page_kind="reviews")
-    result.count("decode_errors", doc.decode_errors)
+    result = PageResult.decoded("reviews", doc)
     query = parse_qs(urlparse(url).query)
     page = to_int((query.get("pageNo") or ["1"])[0]) or 1
     listing_id = (query.get("auctionNumId") or [None])[0]
@@ -236,8 +234,7 @@ def parse_search(body: bytes, url: str, content_type: str | None = None, platfor
     """``g_page_config`` search results (also the shop's own item search) or rendered item cards."""
     doc = decode(body, content_type)
     text = doc.text
-    result = PageResult(page_kind="shop")
-    result.count("decode_errors", doc.decode_errors)
+    result = PageResult.decoded("shop", doc)
     if "g_page_config" in text:
         config = json_after(text, "g_page_config")
         itemlist = ((config.get("mods") or {}).get("itemlist") or {}).get("data") or {}

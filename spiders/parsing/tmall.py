@@ -20,8 +20,7 @@ def parse_item_page(body: bytes, url: str, content_type: str | None = None) -> P
     item_id = str(item.get("itemId") or "")
     if not item_id:
         raise ParseError("TShop.Setup has no itemDO.itemId")
-    result = PageResult(page_kind="item")
-    result.count("decode_errors", doc.decode_errors)
+    result = PageResult.decoded("item", doc)
     if doc.charset_mismatch:
         result.count("charset_mismatch")
     info = setup.get("valItemInfo") or {}
