@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import lru_cache
 from pathlib import Path
 
 from sqlalchemy import event
@@ -48,11 +47,13 @@ def _sqlite_pragmas(busy_ms: int):  # noqa: ANN202
     return on_connect
 
 
-_cached_keys: set[tuple[str, float]] = set()
+# One engine (and connection pool) per database per process; the oldest is forgotten past
+# the bound (not disposed: a caller may still hold it), so test runs don't pile up pools.
+_engines: dict[tuple[str, float], Engine] = {}
+_MAX_ENGINES = 16
 
 
-@lru_cache(maxsize=16)
-def _engine_for(url: str, busy_timeout: float = 30.0) -> Engine:
+def _create_engine(url: str, busy_timeout: float) -> Engine:
     try:
         parsed = make_url(url)
     except ArgumentError:
@@ -77,23 +78,30 @@ def _connect_args(parsed) -> dict:  # noqa: ANN001
 
 def get_engine(settings: Settings) -> Engine:
     key = (settings.db_url, settings.database_busy_timeout)
-    engine = _engine_for(*key)
-    _cached_keys.add(key)
-    return engine
+    if key not in _engines:
+        if len(_engines) >= _MAX_ENGINES:
+            del _engines[next(iter(_engines))]
+        _engines[key] = _create_engine(*key)
+    return _engines[key]
 
 
 def dispose_engines() -> None:
     """Close every pooled connection (before a database file is deleted or replaced)."""
-    for engine in [_engine_for(*key) for key in _cached_keys]:
+    for engine in _engines.values():
         engine.dispose()
-    _engine_for.cache_clear()
-    _cached_keys.clear()
+    _engines.clear()
+
+
+def error_line(exc: BaseException) -> str:
+    """The driver's own first line of a database error (SQLAlchemy wraps it in paragraphs)."""
+    orig = getattr(exc, "orig", None) or exc
+    text = str(orig).strip()
+    return text.splitlines()[0] if text else type(orig).__name__
 
 
 def describe_db_error(exc: SQLAlchemyError, settings: Settings) -> str:
     safe_url = make_url(settings.db_url).render_as_string(hide_password=True)
-    orig = getattr(exc, "orig", None) or exc
-    first = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+    first = error_line(exc)
     if isinstance(exc, OperationalError) and "locked" in first:
         return (
             f"database {safe_url} is locked by another process and stayed locked for "

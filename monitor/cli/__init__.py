@@ -70,7 +70,9 @@ def main(argv: list[str] | None = None) -> int:
         typer.echo(f"shopmon: error: {exc}", err=True)
         return exc.exit_code
     except SQLAlchemyError as exc:
-        first = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [type(exc).__name__])[0]
+        from monitor.db import error_line
+
+        first = error_line(exc)
         if "locked" in first:
             first += " (another process kept it busy; nothing was written, try again)"
         typer.echo(f"shopmon: error: database: {first}", err=True)
