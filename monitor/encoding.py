@@ -62,7 +62,8 @@ def decode_page(body: bytes, content_type: str | None = None) -> Decoded:
     # success means the bytes are UTF-8 whatever the meta tag says.
     try:
         text = body.decode("utf-8")
-        return Decoded(text, "utf-8", declared, text.count("\ufffd"))
+        # in valid UTF-8, EF BF BD can only be U+FFFD itself: the byte search skips the count
+        return Decoded(text, "utf-8", declared, text.count("\ufffd") if b"\xef\xbf\xbd" in body else 0)
     except UnicodeDecodeError:
         pass
     candidates = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from typing import Any
 
@@ -32,6 +33,49 @@ def has_class(name: str) -> str:
     costly concat/normalize-space token check only runs on the few elements that can match
     instead of on every element of the page."""
     return f"contains(@class, '{name}') and contains(concat(' ', normalize-space(@class), ' '), ' {name} ')"
+
+
+_XML_SPACE = re.compile(r"[ \t\n\r]+")
+
+
+def class_tokens(cls: str | None) -> list[str]:
+    """The class names ``has_class`` matches, for parsers that read a card in one Python walk
+    (a relative XPath per field costs more than the walk). ``str.split()`` alone would also cut
+    at NBSP, form feeds and other whitespace that XPath's normalize-space() keeps."""
+    if not cls:
+        return []
+    if cls.isascii() and cls.isprintable():  # no whitespace but the space: split() is exact
+        return cls.split()
+    return [t for t in _XML_SPACE.split(cls) if t]
+
+
+def walk_classes(root, wanted: dict[str, str | None]) -> dict[str, list[Any]]:  # noqa: ANN001
+    """The descendants of ``root`` carrying each class of ``wanted`` (class -> required tag, or
+    None for any tag), in document order: ``.//tag[has_class(name)]`` for all names in one walk."""
+    found: dict[str, list[Any]] = {name: [] for name in wanted}
+    for el in root.iterdescendants():
+        cls = el.get("class")
+        if not cls:
+            continue
+        for name in class_tokens(cls):
+            if name in wanted:
+                tag = wanted[name]
+                hits = found[name]
+                if (tag is None or el.tag == tag) and (not hits or hits[-1] is not el):
+                    hits.append(el)
+    return found
+
+
+def within(el, ancestor) -> bool:  # noqa: ANN001
+    """``el`` is a descendant of ``ancestor`` (lxml hands out one proxy per node: ``is`` is exact)."""
+    return any(a is ancestor for a in el.iterancestors())
+
+
+def text_or_none(el) -> str | None:  # noqa: ANN001
+    """What ``first_text`` returns for a found element."""
+    if el is None:
+        return None
+    return clean_text(el.text_content()) or None
 
 
 @lru_cache(maxsize=512)

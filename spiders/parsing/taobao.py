@@ -23,7 +23,7 @@ from spiders.parsing.common import (
     to_int,
     unwrap_jsonp,
 )
-from spiders.parsing.html import first_attr, first_text, has_class, html_tree, xp
+from spiders.parsing.html import first_attr, first_text, has_class, html_tree, text_or_none, walk_classes, within, xp
 
 PLATFORM = "taobao"
 RATES_API = "mtop.wdetail.getitemrates"
@@ -125,25 +125,31 @@ def _sku_map(text: str) -> list[dict[str, Any]]:
     return out
 
 
+_CARD = {"tb-rev-item": "div", "from-whom": "div", "tb-r-info": "div", "tb-r-date": "span",
+         "J_KgRate_UsefulNum": None, "tb-rev-item-media": "div", "J_KgRate_ReviewContent": "div"}
+
+
 def rendered_reviews(tree, url: str, item_id: str, platform: str = PLATFORM) -> list[dict[str, Any]]:  # noqa: ANN001
-    """The review tab as a browser renders it (``tb-rev-item`` cards)."""
+    """The review tab as a browser renders it (``tb-rev-item`` cards), each card read in one walk."""
     out = []
     for li in xp(tree, f"//li[{has_class('J_KgRate_ReviewItem')}]"):
-        rev = xp(li, f".//div[{has_class('tb-rev-item')}]")
-        if not rev:
+        parts = walk_classes(li, _CARD)
+        if not parts["tb-rev-item"]:
             continue
-        rev = rev[0]
+        rev = parts["tb-rev-item"][0]
         review_id = rev.get("data-id") or (li.get("id") or "").removeprefix("review-")
-        nick = first_text(li, f".//div[{has_class('from-whom')}]/div")
-        info = xp(li, f".//div[{has_class('tb-r-info')}]")
-        date = first_text(li, f".//span[{has_class('tb-r-date')}]")
+        nick = text_or_none(_nick_div(li, parts["from-whom"]))
+        dates = parts["tb-r-date"]
+        date = text_or_none(dates[0]) if dates else None
         sku = None
-        if info:
-            date_el = xp(info[0], f".//span[{has_class('tb-r-date')}]")
-            tail = date_el[0].tail if date_el else None
-            sku = clean_text(tail) or None
-        helpful = to_int(first_text(li, f".//*[{has_class('J_KgRate_UsefulNum')}]"))
-        photos = [full_image(s, url) for s in xp(rev, f".//div[{has_class('tb-rev-item-media')}]//img/@src")]
+        if parts["tb-r-info"]:
+            info = parts["tb-r-info"][0]
+            date_el = next((d for d in dates if within(d, info)), None)
+            sku = clean_text(date_el.tail if date_el is not None else None) or None
+        useful = parts["J_KgRate_UsefulNum"]
+        helpful = to_int(text_or_none(useful[0]) if useful else None)
+        content = next((c for c in parts["J_KgRate_ReviewContent"] if within(c, rev)), None)
+        photos = [full_image(s, url) for s in _media_srcs(rev, parts["tb-rev-item-media"])]
         anonymous = bool(nick and "匿名" in nick)
         out.append(
             review_item(
@@ -151,7 +157,7 @@ def rendered_reviews(tree, url: str, item_id: str, platform: str = PLATFORM) -> 
                 review_id=review_id,
                 listing_id=item_id,
                 reviewer_nick=nick.replace("（匿名）", "").strip() if nick else None,
-                text=first_text(rev, f".//div[{has_class('J_KgRate_ReviewContent')}]") or "",
+                text=text_or_none(content) or "",
                 created_at=cn_datetime(date),
                 sku=sku,
                 photos=[p for p in photos if p],
@@ -160,6 +166,29 @@ def rendered_reviews(tree, url: str, item_id: str, platform: str = PLATFORM) -> 
             )
         )
     return out
+
+
+def _nick_div(li, from_whom: list[Any]):  # noqa: ANN001, ANN202
+    """``.//div[from-whom]/div``: the first div child of the (nearly always single) from-whom div."""
+    if len(from_whom) > 1:  # nested or repeated blocks: let XPath sort out document order
+        found = xp(li, f".//div[{has_class('from-whom')}]/div")
+        return found[0] if found else None
+    return next((c for f in from_whom for c in f.iterchildren("div")), None)
+
+
+def _media_srcs(rev, media: list[Any]) -> list[str]:  # noqa: ANN001
+    """``.//div[tb-rev-item-media]//img/@src`` under ``rev``: each img once, in document order."""
+    seen: set[Any] = set()
+    srcs = []
+    for box in media:
+        if not within(box, rev):
+            continue
+        for img in box.iterdescendants("img"):
+            src = img.get("src")
+            if src is not None and img not in seen:
+                seen.add(img)
+                srcs.append(src)
+    return srcs
 
 
 # Review API ---------------------------------------------------------------------------------

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from spiders.parsing.common import clamp_rating, cn_datetime, to_int, unwrap_jsonp, western_date
+from spiders.parsing.common import (
+    LISTING_FIELDS,
+    REVIEW_FIELDS,
+    clamp_rating,
+    cn_datetime,
+    listing_item,
+    review_item,
+    to_int,
+    unwrap_jsonp,
+    western_date,
+)
 
 
 @pytest.mark.parametrize(
@@ -32,6 +42,8 @@ def test_chinese_dates_are_beijing_time(raw, iso) -> None:  # noqa: ANN001
         ("3. März 2021", "2021-03-03T00:00:00+00:00"),
         ("12 de septiembre de 2023", "2023-09-12T00:00:00+00:00"),
         ("2021-08-03", "2021-08-03T00:00:00+00:00"),
+        ("2021-02-30", None),
+        ("2021-08-03T10:15", "2021-08-03T10:15:00+00:00"),
         ("sometime", None),
     ],
 )
@@ -58,3 +70,15 @@ def test_jsonp_variants() -> None:
     assert unwrap_jsonp('jsonp123({"a": 1});') == {"a": 1}
     assert unwrap_jsonp('/**/ cb ( [1, 2] )') == [1, 2]
     assert unwrap_jsonp('{"bare": true}') == {"bare": True}
+
+
+def test_item_builders_keep_the_field_order() -> None:
+    review = review_item("jd", review_id="1", text="\ufffd\ufffd", title="ok\ufffd")
+    assert list(review)[1 : 1 + len(REVIEW_FIELDS)] == list(REVIEW_FIELDS)
+    assert review["decode_errors"] == 3 and review["photos"] == [] and review["raw"] == {}
+    listing = listing_item("jd", listing_id="7", title="\ufffd")
+    assert list(listing)[1 : 1 + len(LISTING_FIELDS)] == list(LISTING_FIELDS)
+    assert (listing["skus"], listing["raw"], listing["decode_errors"]) == ([], {}, 1)
+    assert listing_item("jd", skus=None, raw=None)["skus"] is None
+    with pytest.raises(TypeError):
+        review_item("jd", stars=5)
