@@ -20,6 +20,7 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 from models.detection import CAUSES
 from monitor.config import Settings
 from monitor.detection.phrases import cue_reasons
+from monitor.detection.vectorize import transform
 from monitor.paths import FIXTURES
 from monitor.training.io import Table, read_table
 
@@ -89,7 +90,7 @@ class TextModel:
         return h.hexdigest()
 
     def transform(self, cleaned: list[str]) -> Any:
-        return self.estimator.named_steps["features"].transform(cleaned)
+        return transform(self.estimator.named_steps["features"], cleaned)
 
     def proba_from_features(self, X: Any) -> np.ndarray:
         return self.estimator.named_steps["clf"].predict_proba(X)
