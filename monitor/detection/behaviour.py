@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 from models import Flag, Reviewer, utcnow
 from monitor.config import Settings
 from monitor.detection import attacks, professional, reviewer_features, watchlist
-from monitor.detection.review_rows import ReviewRows, Scope, load_rows, scope_for
+from monitor.detection.review_rows import ReviewRows, Scope, id_filters, load_rows, scope_for
 
 log = logging.getLogger(__name__)
 
@@ -129,10 +129,9 @@ class _FlagWriter:
         """Load the existing flags for many targets in a few queries instead of one per flag."""
         known = self._known.setdefault((kind, target_type, model_version), {})
         ids = sorted(set(target_ids) - known.keys())
-        for start in range(0, len(ids), 900):
+        for where in id_filters(Flag.target_id, ids):
             stmt = select(Flag).where(
-                Flag.kind == kind, Flag.target_type == target_type, Flag.model_version == model_version,
-                Flag.target_id.in_(ids[start : start + 900]),
+                Flag.kind == kind, Flag.target_type == target_type, Flag.model_version == model_version, where
             )
             for flag in self.session.exec(stmt):
                 known[flag.target_id] = flag

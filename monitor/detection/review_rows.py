@@ -6,7 +6,7 @@ so it reads a handful of small columns for many rows; one million reviews fit in
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from itertools import chain
@@ -22,6 +22,8 @@ CHUNK = 50_000
 _BEIJING = timezone(timedelta(hours=8))
 # Keeps IN (...) lists under every backend's bound-parameter limit.
 IN_CHUNK = 900
+# Shorter runs of consecutive ids stay in IN lists: a query per run would cost more than it saves.
+_RUN = 64
 
 
 def epoch_seconds(session: Session, column: ColumnElement) -> ColumnElement:
@@ -94,10 +96,32 @@ def _fetch(session: Session, where: ColumnElement | None) -> ReviewRows:
     return ReviewRows.concat(parts)
 
 
-def _chunks(ids: Iterable[int]) -> Iterable[list[int]]:
-    ids = sorted({int(i) for i in ids if i is not None and i >= 0})
-    for i in range(0, len(ids), IN_CHUNK):
-        yield ids[i : i + IN_CHUNK]
+def id_filters(column: ColumnElement, ids: Iterable[int], *, max_params: int = IN_CHUNK) -> Iterator[ColumnElement]:
+    """WHERE conditions that together select exactly ``ids`` (negative ids and None ignored).
+
+    A run of at least ``_RUN`` consecutive ids becomes one BETWEEN: new reviews are mostly
+    contiguous ids, so 100,000 of them cost one query instead of 112 queries binding 900
+    parameters each. Scattered ids go in IN lists of at most ``max_params``. Each condition has
+    one of two shapes so SQLAlchemy's statement cache holds (an OR of many ranges was measured
+    at 22 ms to compile, every time).
+    """
+    arr = np.unique(np.fromiter((int(i) for i in ids if i is not None), dtype=np.int64))
+    arr = arr[arr >= 0]
+    if not len(arr):
+        return
+    cuts = np.flatnonzero(np.diff(arr) != 1) + 1
+    values = arr.tolist()
+    singles: list[int] = []
+    for start, end in zip([0, *cuts.tolist()], [*cuts.tolist(), len(values)], strict=True):
+        if end - start >= _RUN:
+            yield column.between(values[start], values[end - 1])
+            continue
+        singles.extend(values[start:end])
+        while len(singles) >= max_params:
+            yield column.in_(singles[:max_params])
+            singles = singles[max_params:]
+    if singles:
+        yield column.in_(singles)
 
 
 @dataclass
@@ -120,9 +144,7 @@ def scope_for(session: Session, review_ids: list[int] | None, *, baseline_days: 
     z = np.zeros(0, dtype=np.int64)
     if review_ids is None:
         return Scope(None, z, z, z, None)
-    parts = [
-        _fetch(session, Review.id.in_(chunk)) for chunk in _chunks(review_ids)
-    ]
+    parts = [_fetch(session, where) for where in id_filters(Review.id, review_ids)]
     new = ReviewRows.concat(parts)
     if not len(new):
         return Scope(np.zeros(0, dtype=np.int64), z, z, z, None)
@@ -144,11 +166,11 @@ def load_rows(session: Session, scope: Scope) -> ReviewRows:
         return ReviewRows.empty()
     since_dt = datetime.fromtimestamp(scope.since or 0, UTC) - timedelta(seconds=1)
     when = func.coalesce(Review.created_at, Review.first_seen)
-    parts = [_fetch(session, Review.reviewer_id.in_(c)) for c in _chunks(scope.reviewers)]
-    parts += [_fetch(session, and_(Review.shop_id.in_(c), when >= since_dt)) for c in _chunks(scope.shops)]
+    parts = [_fetch(session, where) for where in id_filters(Review.reviewer_id, scope.reviewers)]
+    parts += [_fetch(session, and_(where, when >= since_dt)) for where in id_filters(Review.shop_id, scope.shops)]
     parts += [
-        _fetch(session, and_(Review.listing_id.in_(c), Review.shop_id.is_(None), when >= since_dt))
-        for c in _chunks(scope.listings)
+        _fetch(session, and_(where, Review.shop_id.is_(None), when >= since_dt))
+        for where in id_filters(Review.listing_id, scope.listings)
     ]
     return ReviewRows.concat(parts)
 
@@ -159,8 +181,8 @@ def iter_texts(session: Session, ids: np.ndarray) -> Iterable[tuple[np.ndarray, 
     for start in range(0, len(order), CHUNK):
         want = order[start : start + CHUNK]
         got: dict[int, str] = {}
-        for c in _chunks(want.tolist()):
-            stmt = select(Review.id, Review.title, Review.text).where(Review.id.in_(c))
+        for where in id_filters(Review.id, want.tolist()):
+            stmt = select(Review.id, Review.title, Review.text).where(where)
             for rid, title, text in session.execute(stmt):
                 got[rid] = f"{title} {text}" if title else (text or "")
         yield want, [got.get(int(i), "") for i in want]
@@ -176,9 +198,9 @@ def purchase_times(session: Session, reviewer_ids: np.ndarray) -> tuple[np.ndarr
     when = func.coalesce(Review.created_at, Review.first_seen)
     out_r: list[int] = []
     out_h: list[float] = []
-    for c in _chunks(reviewer_ids.tolist()):
-        cols = [Review.reviewer_id, when] + [Review.raw[k].as_string() for k, _ in keys]
-        stmt = select(*cols).where(Review.reviewer_id.in_(c), or_(*(col.is_not(None) for col in cols[2:])))
+    cols = [Review.reviewer_id, when] + [Review.raw[k].as_string() for k, _ in keys]
+    for where in id_filters(Review.reviewer_id, reviewer_ids.tolist()):
+        stmt = select(*cols).where(where, or_(*(col.is_not(None) for col in cols[2:])))
         for rid, at, *raws in session.execute(stmt):
             bought = _parse_first(raws, [tz for _, tz in keys])
             if bought is None or at is None:

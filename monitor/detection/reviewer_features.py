@@ -16,7 +16,7 @@ from sqlmodel import Session
 
 from models import Listing, Review, Reviewer
 from monitor.detection import minhash
-from monitor.detection.review_rows import IN_CHUNK, ReviewRows, iter_texts, purchase_times
+from monitor.detection.review_rows import ReviewRows, id_filters, iter_texts, purchase_times
 
 FEATURE_NAMES = (
     "n_reviews",
@@ -219,9 +219,8 @@ def _templates(out: ReviewerFeatures, clusters: TextClusters, ids: np.ndarray) -
 def _levels(session: Session, out: ReviewerFeatures) -> None:
     known = FEATURE_NAMES.index("level_known")
     pos_of = {int(r): i for i, r in enumerate(out.reviewer_ids)}
-    for start in range(0, len(out.reviewer_ids), IN_CHUNK):
-        chunk = out.reviewer_ids[start : start + IN_CHUNK].tolist()
-        stmt = select(Reviewer.id, Reviewer.level).where(Reviewer.id.in_(chunk), Reviewer.level.is_not(None))
+    for where in id_filters(Reviewer.id, out.reviewer_ids.tolist()):
+        stmt = select(Reviewer.id, Reviewer.level).where(where, Reviewer.level.is_not(None))
         for rid, level in session.execute(stmt):
             value = level_rank(level)
             if not np.isnan(value):
@@ -244,16 +243,14 @@ def _cheapest_skus(session: Session, out: ReviewerFeatures) -> None:
     """Share of a reviewer's reviews (with a known SKU) that bought the listing's cheapest SKU."""
     cheapest: dict[int, str | None] = {}
     bought: dict[int, list[int]] = {}
-    for start in range(0, len(out.reviewer_ids), IN_CHUNK):
-        chunk = out.reviewer_ids[start : start + IN_CHUNK].tolist()
+    for where in id_filters(Review.reviewer_id, out.reviewer_ids.tolist()):
         stmt = select(Review.reviewer_id, Review.listing_id, Review.sku).where(
-            Review.reviewer_id.in_(chunk), Review.sku.is_not(None), Review.listing_id.is_not(None)
+            where, Review.sku.is_not(None), Review.listing_id.is_not(None)
         )
         rows = session.execute(stmt).all()
         need = {lid for _, lid, _ in rows} - cheapest.keys()
-        for lstart in range(0, len(need), IN_CHUNK):
-            lchunk = sorted(need)[lstart : lstart + IN_CHUNK]
-            for lid, skus in session.execute(select(Listing.id, Listing.skus).where(Listing.id.in_(lchunk))):
+        for lwhere in id_filters(Listing.id, need):
+            for lid, skus in session.execute(select(Listing.id, Listing.skus).where(lwhere)):
                 priced = [p for p in (_sku_price(s) for s in skus or [] if isinstance(s, dict)) if p]
                 distinct = {price for _, price in priced}
                 # One price for every SKU means "cheapest" says nothing.

@@ -19,6 +19,7 @@ from sqlmodel import Session, select
 from models import Flag, Review, utcnow
 from monitor.config import Settings
 from monitor.detection.phrases import cue_reasons
+from monitor.detection.review_rows import id_filters
 from monitor.detection.text import (
     SEED_CORROBORATION_SCORE,
     TextModel,
@@ -103,14 +104,17 @@ def _behaviour_run(session: Session, settings: Settings, *, now: datetime, revie
     return behaviour.run(session, settings, now=now, review_ids=review_ids)
 
 
-def _existing_flags(session: Session, review_ids: Iterable[int], versions: Iterable[str]) -> dict[tuple, Flag]:
-    stmt = select(Flag).where(
-        Flag.target_type == "review",
-        Flag.target_id.in_(list(review_ids)),  # type: ignore[attr-defined]
-        Flag.kind.in_(REVIEW_FLAG_KINDS),  # type: ignore[attr-defined]
-        Flag.model_version.in_(list(versions)),  # type: ignore[attr-defined]
-    )
-    return {(f.kind, f.target_id, f.model_version): f for f in session.exec(stmt)}
+def _existing_flags(session: Session, review_ids: list[int], versions: Iterable[str]) -> dict[tuple, Flag]:
+    out: dict[tuple, Flag] = {}
+    for where in id_filters(Flag.target_id, review_ids):
+        stmt = select(Flag).where(
+            Flag.target_type == "review",
+            where,
+            Flag.kind.in_(REVIEW_FLAG_KINDS),  # type: ignore[attr-defined]
+            Flag.model_version.in_(list(versions)),  # type: ignore[attr-defined]
+        )
+        out.update({(f.kind, f.target_id, f.model_version): f for f in session.exec(stmt)})
+    return out
 
 
 def _score_batch(
@@ -158,11 +162,11 @@ def _score_batch(
     # rows are complete, ORM bulk handling would only add per-row work).
     if new_flags:
         session.execute(insert(Flag.__table__), new_flags)  # type: ignore[attr-defined]
-    ids = [r.id for r in batch if r.id is not None]
-    session.execute(
-        update(Review).where(Review.id.in_(ids)).values(scored_at=now),  # type: ignore[union-attr]
-        execution_options={"synchronize_session": False},
-    )
+    for where in id_filters(Review.id, [r.id for r in batch]):
+        session.execute(
+            update(Review).where(where).values(scored_at=now),
+            execution_options={"synchronize_session": False},
+        )
 
 
 def _features_line(grams: list[str]) -> list[str]:

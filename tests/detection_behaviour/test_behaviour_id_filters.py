@@ -1,0 +1,56 @@
+"""``id_filters`` must select exactly the given ids, in few queries and within parameter limits."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from sqlalchemy import Column, Integer, MetaData, Table, create_engine, insert, select
+
+from monitor.detection.review_rows import id_filters
+
+UNIVERSE = range(0, 12_000)
+
+
+@pytest.fixture(scope="module")
+def ids_table():  # noqa: ANN201
+    engine = create_engine("sqlite://")
+    t = Table("t", MetaData(), Column("id", Integer, primary_key=True))
+    t.metadata.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(insert(t), [{"id": i} for i in UNIVERSE])
+    with engine.connect() as conn:
+        yield conn, t
+
+
+def _select(ids_table, ids, **kw) -> tuple[list[int], list]:  # noqa: ANN001
+    conn, t = ids_table
+    conds = list(id_filters(t.c.id, ids, **kw))
+    found = [row[0] for cond in conds for row in conn.execute(select(t.c.id).where(cond))]
+    return found, conds
+
+
+def test_contiguous_block_is_one_range(ids_table) -> None:  # noqa: ANN001
+    found, conds = _select(ids_table, range(1, 10_001))
+    assert sorted(found) == list(range(1, 10_001))
+    assert len(conds) == 1 and len(conds[0].compile().params) == 2
+
+
+def test_scattered_ids_selected_exactly_once_within_parameter_limit(ids_table) -> None:  # noqa: ANN001
+    rng = random.Random(3)
+    ids = rng.sample(range(5000), 1500) + list(range(6000, 6100)) + [None, -1, 7, 7, 11_999]
+    found, conds = _select(ids_table, ids, max_params=100)
+    assert sorted(found) == sorted({i for i in ids if i is not None and i >= 0})  # no id twice, none missing
+    assert all(len(c.compile().params) <= 100 for c in conds)
+    assert len(conds) < 20  # 1,500 scattered ids in IN lists of 100 plus one range, not one query each
+
+
+def test_runs_at_the_edges_of_a_block(ids_table) -> None:  # noqa: ANN001
+    ids = [0, 1, 2, *range(100, 300), 301, 11_998, 11_999]
+    found, _ = _select(ids_table, ids)
+    assert sorted(found) == ids
+
+
+def test_nothing_to_select(ids_table) -> None:  # noqa: ANN001
+    assert _select(ids_table, []) == ([], [])
+    assert _select(ids_table, [None, -1]) == ([], [])
