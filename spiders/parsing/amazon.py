@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import urlsplit
 
 from spiders.parsing.common import (
     Follow,
@@ -214,7 +214,7 @@ def parse_product_page(body: bytes, url: str, content_type: str | None = None) -
         )
     )
     result.items.extend(_reviews(tree, url, asin))
-    host = urlparse(url)
+    host = urlsplit(url)
     result.info.update(listing_id=asin)
     result.follow.append(
         Follow(f"{host.scheme}://{host.netloc}/product-reviews/{asin}/?sortBy=recent&pageNumber=1", "reviews",
@@ -231,7 +231,7 @@ def parse_search(body: bytes, url: str, content_type: str | None = None) -> Page
     cards = xp(tree, "//*[@data-component-type='s-search-result'][@data-asin]")
     if not cards:
         raise ParseError("no s-search-result cards: not an Amazon search page")
-    p = urlparse(url)
+    p = urlsplit(url)
     for card in cards:
         asin = card.get("data-asin")
         if not asin:

@@ -75,7 +75,8 @@ def text_or_none(el) -> str | None:  # noqa: ANN001
     """What ``first_text`` returns for a found element."""
     if el is None:
         return None
-    return clean_text(el.text_content()) or None
+    # text_content() is an XPath string() call; a leaf's text is the same string without it
+    return clean_text(el.text_content() if len(el) else el.text) or None
 
 
 @lru_cache(maxsize=512)
@@ -93,9 +94,7 @@ def first_text(node, xpath: str) -> str | None:  # noqa: ANN001
     if not found:
         return None
     el = found[0]
-    text = el if isinstance(el, str) else el.text_content()
-    text = clean_text(text)
-    return text or None
+    return (clean_text(el) or None) if isinstance(el, str) else text_or_none(el)
 
 
 def first_attr(node, xpath: str) -> str | None:  # noqa: ANN001

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlparse
+from urllib.parse import parse_qs, quote_plus, urlencode, urlparse, urlsplit
 
 from spiders.parsing.common import (
     Follow,
@@ -31,7 +31,7 @@ IMAGE_HOST = "https://img10.360buyimg.com/n1/"
 
 
 def api_base(page_url: str) -> str:
-    parsed = urlparse(page_url)
+    parsed = urlsplit(page_url)  # the same scheme and netloc as urlparse, and cached by urllib
     if (parsed.hostname or "").endswith("jd.com"):
         return "https://club.jd.com"
     return f"{parsed.scheme}://{parsed.netloc}"
@@ -39,8 +39,10 @@ def api_base(page_url: str) -> str:
 
 def comments_url(page_url: str, sku: str, page: int = 0) -> str:
     # sortType=6 is "newest first": incremental crawls rely on it to stop early.
-    query = urlencode({"callback": "fetchJSON_comment98", "productId": sku, "score": 0,
-                       "sortType": 6, "page": page, "pageSize": 10})
+    # what urlencode() makes of {"callback": "fetchJSON_comment98", "productId": sku, "score": 0,
+    # "sortType": 6, "page": page, "pageSize": 10}, without its per-pair type checks
+    query = (f"callback=fetchJSON_comment98&productId={quote_plus(str(sku))}&score=0&sortType=6"
+             f"&page={quote_plus(str(page))}&pageSize=10")
     return f"{api_base(page_url)}/comment/productPageComments.action?{query}"
 
 
@@ -82,7 +84,8 @@ def parse_comments(body: bytes, url: str, content_type: str | None = None) -> Pa
     doc = decode(body, content_type)
     data = unwrap_jsonp(doc.text)
     result = PageResult.decoded("reviews", doc)
-    query = parse_qs(urlparse(url).query)
+    parsed = urlparse(url)
+    query = parse_qs(parsed.query)
     page = to_int((query.get("page") or ["0"])[0]) or 0
     sku = (query.get("productId") or [None])[0]
     if isinstance(data, list):  # a dump of comment objects without the envelope
@@ -102,7 +105,6 @@ def parse_comments(body: bytes, url: str, content_type: str | None = None) -> Pa
         result.items.append(comment_to_review(c, url, sku))
     result.info.update(page=page, max_page=max_page, listing_id=sku)
     if max_page is not None and page + 1 < max_page and comments and sku:
-        parsed = urlparse(url)
         q = {k: v[0] for k, v in query.items()}
         q["page"] = str(page + 1)
         result.follow.append(Follow(parsed._replace(query=urlencode(q)).geturl(), "reviews",

@@ -9,7 +9,7 @@ import hashlib
 import json
 import re
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import urlparse, urlsplit
 
 from lxml import etree
 
@@ -148,7 +148,7 @@ def parse_product_page(body: bytes, url: str, content_type: str | None = None) -
         listing_item(
             PLATFORM,
             listing_id=listing_id,
-            shop_id=urlparse(url).hostname,
+            shop_id=urlsplit(url).hostname,
             title=_text(product.get("name")),
             price=to_float(_first(offers.get("price"))),
             currency=_text(offers.get("priceCurrency")),
