@@ -8,6 +8,7 @@ listings or shops with the member review ids. It never commits: the caller's ses
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import numpy as np
@@ -29,7 +30,7 @@ def run(
     settings: Settings,
     *,
     now: datetime | None = None,
-    review_ids: list[int] | None = None,
+    review_ids: Sequence[int] | None = None,
 ) -> dict[str, int]:
     """Score reviewers and look for attacks around ``review_ids`` (None: the whole database).
 

@@ -6,6 +6,7 @@ so it reads a handful of small columns for many rows; one million reviews fit in
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
@@ -105,7 +106,10 @@ def id_filters(column: ColumnElement, ids: Iterable[int], *, max_params: int = I
     one of two shapes so SQLAlchemy's statement cache holds (an OR of many ranges was measured
     at 22 ms to compile, every time).
     """
-    arr = np.unique(np.fromiter((int(i) for i in ids if i is not None), dtype=np.int64))
+    if isinstance(ids, np.ndarray | array):
+        arr = np.unique(np.asarray(ids, dtype=np.int64))
+    else:
+        arr = np.unique(np.fromiter((int(i) for i in ids if i is not None), dtype=np.int64))
     arr = arr[arr >= 0]
     if not len(arr):
         return
@@ -139,7 +143,7 @@ class Scope:
         return self.review_ids is None
 
 
-def scope_for(session: Session, review_ids: list[int] | None, *, baseline_days: float) -> Scope:
+def scope_for(session: Session, review_ids: Sequence[int] | None, *, baseline_days: float) -> Scope:
     """The reviewers, listings and shops touched by ``review_ids`` (None: the whole database)."""
     z = np.zeros(0, dtype=np.int64)
     if review_ids is None:

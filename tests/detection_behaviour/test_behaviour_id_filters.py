@@ -9,7 +9,7 @@ from sqlalchemy import Column, Integer, MetaData, Table, create_engine, insert, 
 
 from monitor.detection.review_rows import id_filters
 
-UNIVERSE = range(0, 12_000)
+UNIVERSE = range(12_000)
 
 
 @pytest.fixture(scope="module")

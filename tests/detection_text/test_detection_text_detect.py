@@ -48,7 +48,7 @@ def no_behaviour(monkeypatch: pytest.MonkeyPatch) -> list[dict]:
     calls: list[dict] = []
 
     def fake(session, settings, *, now, review_ids):  # noqa: ANN001, ANN202
-        calls.append({"now": now, "review_ids": review_ids})
+        calls.append({"now": now, "review_ids": None if review_ids is None else list(review_ids)})
         return {"professional": 0, "attack": 0}
 
     monkeypatch.setattr(runner, "_behaviour_run", fake)
