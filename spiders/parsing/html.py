@@ -18,7 +18,7 @@ _PARSER = lxml.html.HTMLParser(huge_tree=True)
 
 
 def html_tree(text: str) -> lxml.html.HtmlElement:
-    if not text.strip():
+    if not text or text.isspace():  # what "not text.strip()" says, without copying the page
         raise ParseError("empty page")
     try:
         return lxml.html.fromstring(text, parser=_PARSER)

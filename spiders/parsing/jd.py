@@ -24,7 +24,7 @@ from spiders.parsing.common import (
     to_int,
     unwrap_jsonp,
 )
-from spiders.parsing.html import first_attr, first_text, has_class, html_tree, xp
+from spiders.parsing.html import first_attr, first_text, has_class, html_tree, text_or_none, walk_classes, xp
 
 PLATFORM = "jd"
 IMAGE_HOST = "https://img10.360buyimg.com/n1/"
@@ -184,36 +184,94 @@ def _legacy_reviews(tree, url: str, sku: str) -> list[dict[str, Any]]:  # noqa: 
     return out
 
 
+# A listing card is read in one walk that finds its boxes; each field is then looked up inside
+# its box. With two boxes of a kind (nested or repeated) the card's XPath keeps document order.
+_LIST_BOXES = {"p-name": "div", "p-img": "div", "p-commit": "div", "evaluate": "span", "p-shop": "div",
+               "p-price": "div"}
+_IMG_ATTRS = ("src", "data-lazy-img", "data-lazyload")
+
+
+def _name_box(card, boxes: list[Any]) -> tuple[str | None, str | None]:  # noqa: ANN001
+    """Title (``.//div[p-name]//em | .//div[p-name]/a``) and link (``.//div[p-name]//a/@href``)."""
+    if not boxes:
+        return None, None
+    if len(boxes) > 1:
+        return (first_text(card, f".//div[{has_class('p-name')}]//em | .//div[{has_class('p-name')}]/a"),
+                first_attr(card, f".//div[{has_class('p-name')}]//a/@href"))
+    box = boxes[0]
+    title = href = None
+    for el in box.iterdescendants("em", "a"):
+        if title is None and (el.tag == "em" or el.getparent() is box):
+            title = text_or_none(el) or ""  # "" marks "found": first_text's None comes from the text
+        if href is None and el.tag == "a" and el.get("href") is not None:
+            href = el.get("href").strip()
+        if title is not None and href is not None:
+            break
+    return title or None, href
+
+
+def _img_box(card, boxes: list[Any]) -> str | None:  # noqa: ANN001
+    """``.//div[p-img]//img/@src | …/@data-lazy-img | …/@data-lazyload``: the first such attribute."""
+    if not boxes:
+        return None
+    if len(boxes) > 1:
+        return first_attr(card, " | ".join(f".//div[{has_class('p-img')}]//img/@{a}" for a in _IMG_ATTRS))
+    for img in boxes[0].iterdescendants("img"):
+        for name, value in img.items():  # attributes in document order, as the union returns them
+            if name in _IMG_ATTRS:
+                return value.strip()
+    return None
+
+
+def _count_box(card, commits: list[Any], evaluates: list[Any]) -> str | None:  # noqa: ANN001
+    """``.//div[p-commit]//a | .//span[evaluate]/a``."""
+    if not commits and not evaluates:
+        return None
+    if len(commits) + len(evaluates) > 1:
+        return first_text(card, f".//div[{has_class('p-commit')}]//a | .//span[{has_class('evaluate')}]/a")
+    if commits:
+        return text_or_none(next(commits[0].iterdescendants("a"), None))
+    return text_or_none(next(evaluates[0].iterchildren("a"), None))
+
+
+def _price_box(card, boxes: list[Any]) -> str | None:  # noqa: ANN001
+    """``.//div[p-price]//i``."""
+    if not boxes:
+        return None
+    if len(boxes) > 1:
+        return first_text(card, f".//div[{has_class('p-price')}]//i")
+    return text_or_none(next(boxes[0].iterdescendants("i"), None))
+
+
 def parse_list(body: bytes, url: str, content_type: str | None = None) -> PageResult:
     """Category or shop listing cards (``gl-item`` with ``data-sku``; 2014 ``li[sku]``)."""
     doc = decode(body, content_type)
     tree = html_tree(doc.text)
     result = PageResult.decoded("shop", doc)
-    # the cheap @data-sku test first: the class test then runs on a handful of elements, not all
-    cards = xp(tree, f"//*[@data-sku][{has_class('gl-i-wrap')}] | //li[@sku]")
+    # from the attribute axis: libxml2 walks the attributes instead of running a predicate on
+    # every element, and the class test runs on a handful of elements (the same nodes)
+    cards = xp(tree, f"//@data-sku/parent::*[{has_class('gl-i-wrap')}] | //@sku/parent::li")
     # an empty shop still has the list container; anything else is not a listing page
     if not cards and not any(m in doc.text for m in ("gl-item", "gl-warp", "J_goodsList")):
         raise ParseError("no product cards: not a JD listing page")
     for card in cards:
         sku = card.get("data-sku") or card.get("sku")
-        title = first_text(card, f".//div[{has_class('p-name')}]//em | .//div[{has_class('p-name')}]/a")
-        img = first_attr(card, f".//div[{has_class('p-img')}]//img/@src | .//div[{has_class('p-img')}]//img/@data-lazy-img"
-                              f" | .//div[{has_class('p-img')}]//img/@data-lazyload")
-        count = first_text(card, f".//div[{has_class('p-commit')}]//a | .//span[{has_class('evaluate')}]/a")
-        shop = xp(card, f".//div[{has_class('p-shop')}]")
+        boxes = walk_classes(card, _LIST_BOXES)
+        title, href = _name_box(card, boxes["p-name"])
+        shop = boxes["p-shop"]
         result.items.append(
             listing_item(
                 PLATFORM,
                 listing_id=sku,
                 shop_id=card.get("jdzy_shop_id") or (shop[0].get("data-shopid") if shop else None) or None,
                 title=title,
-                price=to_float(first_text(card, f".//div[{has_class('p-price')}]//i")),
+                price=to_float(_price_box(card, boxes["p-price"])),
                 currency="CNY",
-                images=[i for i in [abs_url(img, url)] if i],
-                review_count=to_int(count),
+                images=[i for i in [abs_url(_img_box(card, boxes["p-img"]), url)] if i],
+                review_count=to_int(_count_box(card, boxes["p-commit"], boxes["evaluate"])),
                 attributes={k: v for k, v in {"vender_id": card.get("venderid"),
                                               "shop_name": shop[0].get("data-shop_name") if shop else None}.items() if v},
-                url=abs_url(first_attr(card, f".//div[{has_class('p-name')}]//a/@href"), url),
+                url=abs_url(href, url),
             )
         )
     nxt = first_attr(tree, f"//a[{has_class('pn-next')}]/@href")

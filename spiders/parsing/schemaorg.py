@@ -31,28 +31,35 @@ from spiders.parsing.html import html_tree
 PLATFORM = "schemaorg"
 
 
-def _types(node: dict[str, Any]) -> set[str]:
+def _is_product(node: dict[str, Any]) -> bool:
+    """``@type`` (or ``type``) names Product, bare or as a URL (``https://schema.org/Product``)."""
     t = node.get("@type") or node.get("type") or []
     if isinstance(t, str):
-        t = [t]
-    return {str(x).rsplit("/", 1)[-1] for x in t}
+        return t == "Product" or t.endswith("/Product")
+    return any(str(x).rsplit("/", 1)[-1] == "Product" for x in t)
 
 
 _CONTAINERS = (dict, list)  # a tuple: isinstance() with a ``dict | list`` union is several times slower
 
 
-def _walk(node: Any):  # noqa: ANN202
-    """Every dict in a JSON value, depth first in document order (no recursion: a chain of
-    nested generators costs more than the rest of the parse on a small page)."""
-    stack = [node]
-    pop, push = stack.pop, stack.extend
+def _products(value: Any) -> list[dict[str, Any]]:
+    """Every Product dict in a JSON value, depth first in document order. One loop, no generator
+    or recursion: on a small page the walk would otherwise cost more than the JSON parse."""
+    found = []
+    stack = [value]  # holds only dicts and lists
+    pop, push = stack.pop, stack.append
     while stack:
         node = pop()
         if isinstance(node, dict):
-            yield node
-            push([v for v in reversed(node.values()) if isinstance(v, _CONTAINERS)])
-        elif isinstance(node, list):
-            push([v for v in reversed(node) if isinstance(v, _CONTAINERS)])
+            if ("@type" in node or "type" in node) and _is_product(node):
+                found.append(_props(node))
+            children = node.values()
+        else:
+            children = node
+        for v in reversed(children):
+            if isinstance(v, _CONTAINERS):
+                push(v)
+    return found
 
 
 _LD_SCRIPTS = etree.XPath('descendant-or-self::script[@type="application/ld+json"]')
@@ -72,7 +79,8 @@ def _json_ld(tree) -> list[Any]:  # noqa: ANN001
     out: list[Any] = []
     try:
         for script in _LD_SCRIPTS(tree):
-            text = _STRING(script)
+            # a script's one text node is its .text; string() is an XPath call
+            text = (script.text or "") if not len(script) else _STRING(script)
             try:
                 data = _LD_DECODER.decode(text)
             except ValueError:
@@ -121,11 +129,7 @@ def parse_product_page(body: bytes, url: str, content_type: str | None = None) -
     data = {"json-ld": _json_ld(tree),
             "microdata": _microdata(tree, url) if _HAS_MICRODATA(tree) else []}
     result = PageResult.decoded("item", doc)
-    products = []
-    for syntax in ("json-ld", "microdata"):
-        for node in _walk(data.get(syntax) or []):
-            if "Product" in _types(node):
-                products.append(_props(node))
+    products = _products(data["json-ld"]) + _products(data["microdata"])
     if not products:
         raise ParseError("no schema.org Product on the page")
     # Several blocks can describe the same product; the richest one (with reviews) wins.

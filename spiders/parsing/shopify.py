@@ -16,7 +16,7 @@ PAGE_SIZE = 30
 _TAG = re.compile(r"<[^>]+>")
 
 
-def _product(p: dict[str, Any], url: str, parsed) -> dict[str, Any]:  # noqa: ANN001
+def _product(p: dict[str, Any], url: str, parsed, host: str | None) -> dict[str, Any]:  # noqa: ANN001
     variants = p.get("variants") or []
     prices = [x for x in (to_float(v.get("price")) for v in variants) if x is not None]
     html = p.get("body_html") or ""
@@ -24,7 +24,7 @@ def _product(p: dict[str, Any], url: str, parsed) -> dict[str, Any]:  # noqa: AN
     return listing_item(
         PLATFORM,
         listing_id=str(p.get("id")),
-        shop_id=parsed.hostname,
+        shop_id=host,
         title=clean_text(p.get("title")),
         price=min(prices) if prices else None,
         images=[abs_url(i.get("src"), url) for i in p.get("images") or [] if i.get("src")],
@@ -39,7 +39,7 @@ def _product(p: dict[str, Any], url: str, parsed) -> dict[str, Any]:  # noqa: AN
 
 def parse_products(body: bytes, url: str, content_type: str | None = None) -> PageResult:
     doc = decode(body, content_type)
-    if not doc.text.strip():
+    if not doc.text or doc.text.isspace():
         raise ParseError("empty response")
     try:
         data = json.loads(doc.text)
@@ -54,11 +54,12 @@ def parse_products(body: bytes, url: str, content_type: str | None = None) -> Pa
     else:
         raise ParseError("JSON has no 'products': not a Shopify products.json")
     parsed = urlparse(url)
+    host = parsed.hostname  # a computed property: once per page, not once per product
     for p in products:
         if not isinstance(p, dict) or p.get("id") is None:
             result.count("invalid_rows")
             continue
-        result.items.append(_product(p, url, parsed))
+        result.items.append(_product(p, url, parsed, host))
     # Shopify signals the last page by returning fewer (usually zero) products.
     if result.page_kind == "shop" and products:
         query = {k: v[0] for k, v in parse_qs(parsed.query).items()}

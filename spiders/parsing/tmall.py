@@ -11,6 +11,7 @@ from spiders.parsing.html import first_text, html_tree, xp
 from spiders.parsing.taobao import rates_url
 
 PLATFORM = "tmall"
+_THUMB_SUFFIX = re.compile(r"_\d+x\d+q?\d*\.(?:jpg|png)(?:_\.webp)?$")
 
 
 def parse_item_page(body: bytes, url: str, content_type: str | None = None) -> PageResult:
@@ -34,7 +35,7 @@ def parse_item_page(body: bytes, url: str, content_type: str | None = None) -> P
     tree = html_tree(doc.text)
     title = item.get("title") or first_text(tree, "//meta[@name='keywords']/@content") or first_text(tree, "//title")
     images = [abs_url(src, url) for src in xp(tree, "//ul[@id='J_UlThumb']//img/@src")]
-    images = [re.sub(r"_\d+x\d+q?\d*\.(?:jpg|png)(?:_\.webp)?$", "", i) for i in images if i]
+    images = [_THUMB_SUFFIX.sub("", i) for i in images if i]
     price = to_float(item.get("reservePrice"))
     shop_id = str(setup.get("rstShopId") or item.get("shopId") or "") or None
     result.items.append(
