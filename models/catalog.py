@@ -48,6 +48,9 @@ class Listing(ListingBase, table=True):
     newest_review_id: str | None = Field(
         default=None, description="newest review seen, so incremental crawls stop early"
     )
+    image_check_key: str | None = Field(
+        default=None, description="what the last image check saw; unchanged, the post-crawl check skips it"
+    )
     first_seen: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     last_seen: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 

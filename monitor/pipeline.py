@@ -26,7 +26,7 @@ def process(settings: Settings, now: datetime | None = None) -> dict[str, int]:
         summary = detect(session, settings, now=now)
     with session_scope(settings) as session:
         # After detect: the buyers'-words signal reads the new not-as-pictured cause flags.
-        image_flags = check_listings(session, settings, now=now)
+        image_flags = check_listings(session, settings, now=now, only_changed=True)
     with session_scope(settings) as session:
         cases = open_cases(session, settings, now=now)
     with session_scope(settings) as session:

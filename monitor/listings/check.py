@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
@@ -106,6 +108,18 @@ class _Words:
         )
 
 
+def _check_key(version: str, threshold: float, item: ListingInput, words: WordsSignal,
+               rows: list[ListingImage]) -> str:
+    """What a check's result depends on. The shop's baseline enters rounded to a percentage point:
+    every new review moves it a little, and that alone should not re-score the shop's images."""
+    seen = [
+        version, threshold, item.title, item.attributes, item.sku_names,
+        [(r.role, r.position, r.url, r.local_path, r.checksum, r.fetch_error) for r in rows],
+        words.listing_reviews, words.listing_hits, round(words.baseline, 2),
+    ]
+    return hashlib.sha256(json.dumps(seen, sort_keys=True, default=str, ensure_ascii=False).encode()).hexdigest()
+
+
 def _write_flag(session: Session, listing: Listing, result: ListingScore, version: str, now: datetime) -> None:
     existing = session.exec(
         select(Flag).where(
@@ -147,8 +161,13 @@ def check_listings_detailed(
     listing_id: int | None = None,
     now: datetime | None = None,
     backend: ImageBackend | None = None,
+    only_changed: bool = False,
 ) -> list[CheckedListing]:
-    """Score stored listings; flag those at or above ``listings.threshold``. Commits."""
+    """Score stored listings; flag those at or above ``listings.threshold``. Commits.
+
+    With ``only_changed`` (the post-crawl pipeline), a listing whose images, text, buyers' words
+    and model version are what its last check saw is skipped: re-scoring every image of a shop
+    after every crawl would cost more than the crawl."""
     now = now or datetime.now(UTC)
     stmt = select(Listing).order_by(Listing.id)
     if listing_id is not None:
@@ -164,6 +183,7 @@ def check_listings_detailed(
     images_root = settings.images_path
     threshold = settings.listings.threshold
     out: list[CheckedListing] = []
+    skipped = 0
     for listing in listings:
         rows = session.exec(
             select(ListingImage).where(ListingImage.listing_id == listing.id).order_by(ListingImage.position)
@@ -180,7 +200,11 @@ def check_listings_detailed(
             buyer_photos=[_source(r, images_root) for r in buyer_rows],
             sku_names=[str(s.get("name") or "") for s in (listing.skus or []) if isinstance(s, dict)],
         )
-        result = scorer.score(item, words=words.signal(listing))
+        signal = words.signal(listing)
+        if only_changed and listing.image_check_key == _check_key(backend.version, threshold, item, signal, rows):
+            skipped += 1
+            continue
+        result = scorer.score(item, words=signal)
         result.reasons.extend(
             f"{r.role} image {r.url}: the crawler could not download it: {r.fetch_error}"
             for r in [*seller, *buyer_rows]
@@ -190,16 +214,21 @@ def check_listings_detailed(
         flagged = result.score is not None and result.score >= threshold
         if flagged:
             _write_flag(session, listing, result, backend.version, now)
+        listing.image_check_key = _check_key(backend.version, threshold, item, signal, rows)
+        session.add(listing)
         out.append(
             CheckedListing(listing_id=listing.id, title=listing.title, result=result, flagged=flagged)  # type: ignore[arg-type]
         )
     session.commit()
-    log.info("checked %d listings at %s, %d flagged", len(out), now.isoformat(), sum(c.flagged for c in out))
+    log.info("checked %d listings at %s (%d unchanged, skipped), %d flagged", len(out), now.isoformat(), skipped,
+             sum(c.flagged for c in out))
     return out
 
 
 def check_listings(
-    session: Session, settings: Settings, *, listing_id: int | None = None, now: datetime | None = None
+    session: Session, settings: Settings, *, listing_id: int | None = None, now: datetime | None = None,
+    only_changed: bool = False,
 ) -> int:
     """Score stored listings and write Flag(kind="image_mismatch"); returns the flags written."""
-    return sum(c.flagged for c in check_listings_detailed(session, settings, listing_id=listing_id, now=now))
+    checked = check_listings_detailed(session, settings, listing_id=listing_id, now=now, only_changed=only_changed)
+    return sum(c.flagged for c in checked)

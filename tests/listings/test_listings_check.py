@@ -142,3 +142,34 @@ def test_buyer_photo_rows_are_compared(db, ldb_settings, draw) -> None:
     )
     [checked] = check_listings_detailed(db, ldb_settings, listing_id=listing.id)
     assert checked.flagged and "buyer_photos" in checked.result.labels
+
+
+def test_post_crawl_check_skips_unchanged_listings_and_rechecks_changed_ones(db, ldb_settings, draw) -> None:
+    root = ldb_settings.images_path / "full"
+    root.mkdir(parents=True)
+    draw("tshirt", RED).save(root / "red.jpg", quality=92)
+    draw("tshirt", BLUE).save(root / "blue.jpg", quality=92)
+    bad = _listing(db, ldb_settings, "夏季新款 蓝色 纯棉T恤", [("main", "full/red.jpg")], "200")
+    good = _listing(db, ldb_settings, "Blue cotton T-shirt", [("main", "full/blue.jpg")], "201")
+
+    def checked() -> set[int]:
+        return {c.listing_id for c in check_listings_detailed(db, ldb_settings, only_changed=True)}
+
+    assert checked() == {bad.id, good.id}
+    assert checked() == set()  # nothing changed since: no image is loaded again
+    # The explicit check (the CLI's) still looks at every listing.
+    assert {c.listing_id for c in check_listings_detailed(db, ldb_settings)} == {bad.id, good.id}
+
+    # A new image file, a new title or a buyer's complaint each make the listing due again.
+    image = db.exec(select(ListingImage).where(ListingImage.listing_id == good.id)).one()
+    image.checksum = "re-downloaded"
+    db.add(image)
+    db.commit()
+    assert checked() == {good.id}
+    bad.title = "夏季新款 红色 纯棉T恤"
+    db.add(bad)
+    db.add(Review(platform="taobao", external_id="c1", listing_id=good.id, shop_id=good.shop_id,
+                  text="色差太大，和图片不一样", rating=2))
+    db.commit()
+    assert checked() == {bad.id, good.id}
+    assert checked() == set()
