@@ -10,10 +10,10 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import func, insert
 from sqlmodel import Session, select
 
 from models.base import utcnow
@@ -192,11 +192,16 @@ def open_cases(session: Session, settings: Settings, *, now: datetime | None = N
     max_rating = settings.detection.case_max_rating
     evidence, orphan_attacks = _collect_flag_evidence(session, settings)
 
-    bad_without_case = session.exec(
+    max_age = settings.detection.case_max_age_days
+    cutoff = now - timedelta(days=max_age) if max_age else None
+    stmt = (
         select(Review.id)
         .outerjoin(Case, Case.review_id == Review.id)
         .where(Review.rating <= max_rating, Review.deleted_at.is_(None), Case.id.is_(None))
-    ).all()
+    )
+    if cutoff is not None:
+        stmt = stmt.where(func.coalesce(Review.created_at, Review.first_seen) >= cutoff)
+    bad_without_case = session.exec(stmt).all()
     wanted = set(bad_without_case) | {rid for rid, ev in evidence.items() if ev.opening}
     involved = wanted | set(evidence)
 
@@ -218,6 +223,7 @@ def open_cases(session: Session, settings: Settings, *, now: datetime | None = N
 
     new_rows: list[dict[str, Any]] = []
     opened_data: dict[int, dict[str, Any]] = {}
+    too_old = 0
     for rid in sorted(involved):
         if rid not in reviews:
             log.warning("flag points at review %s which does not exist; skipped", rid)
@@ -229,6 +235,9 @@ def open_cases(session: Session, settings: Settings, *, now: datetime | None = N
             _enrich(session, case, review, listing, ev, now=now, language=language)
             continue
         if rid not in wanted:
+            continue
+        if cutoff is not None and (review.created_at or review.first_seen) < cutoff:
+            too_old += 1  # flagged, and the flag stays for analysts, but there is no buyer to contact now
             continue
         kinds = sorted(ev.kinds)
         severity, why = _review_severity(review, listing, kinds)
@@ -255,6 +264,9 @@ def open_cases(session: Session, settings: Settings, *, now: datetime | None = N
         )
         opened_data[rid] = {"severity": severity, "severity_reasons": why, "flag_reasons": ev.reasons}
 
+    if too_old:
+        log.info("%d flagged reviews dated over %s days ago open no case (detection.case_max_age_days)",
+                 too_old, max_age)
     # Bulk inserts: building thousands of ORM objects costs more than the database work
     # when a first crawl brings a shop's whole history of bad reviews.
     opened = 0

@@ -145,6 +145,11 @@ class AlertsConfig(_Strict):
 class DetectionConfig(_Strict):
     precision_target: float = Field(default=0.9, gt=0, le=1)
     case_max_rating: int = Field(default=3, ge=1, le=5, description="reviews at or below open a case")
+    case_max_age_days: float = Field(
+        default=30, ge=0,
+        description="reviews dated longer ago than this open no case (a shop's first crawl brings its whole "
+        "history, which is not a to-do list); 0 opens one for every bad review",
+    )
     thresholds: dict[str, float] = Field(default_factory=dict)
     watchlist: list[str] = Field(default_factory=list, description="reviewer ids known to be professional")
 

@@ -89,6 +89,7 @@ def _write_config(settings: Settings, path: Path) -> None:
             f"url = {json.dumps(str(shop.url))}",
             "",
         ]
+    lines += ["[detection]", f"case_max_age_days = {settings.detection.case_max_age_days:g}", ""]
     lines.append("[alerts.recipients]")
     for kind, addrs in settings.alerts.recipients.items():
         lines.append(f"{kind} = {json.dumps(addrs)}")
@@ -122,6 +123,9 @@ def run_demo(data_dir: Path, progress: Callable[[str], None] = lambda _m: None) 
                     "group_window_minutes": 0},
             # The local marketplace is ours: no need to wait between requests.
             crawl={"download_delay": 0, "autothrottle": False, "concurrency_per_domain": 8},
+            # The demo shops' reviews have fixed dates (August to November 2026): without an age
+            # limit the demo opens the same cases whatever the date it runs on.
+            detection={"case_max_age_days": 0},
         )
         _write_config(settings, data_dir / "shopmon.toml")
         progress("creating the database")

@@ -42,6 +42,22 @@ def test_case_max_rating_is_configurable(session, db_settings, factory):
     assert session.exec(select(Case.review_id)).all() == [one.id]
 
 
+def test_a_shops_old_history_opens_no_cases(session, db_settings, factory):
+    """The first crawl brings years of bad reviews; only recent ones are work for the team."""
+    assert db_settings.detection.case_max_age_days == 30
+    listing = factory.listing(factory.shop())
+    recent = factory.review(listing, rating=1, at=T0 - timedelta(days=29))
+    old = factory.review(listing, rating=1, at=T0 - timedelta(days=31))
+    old_extortion = factory.review(listing, rating=5, at=T0 - timedelta(days=400), text="Pay me or I post bad reviews")
+    factory.flag("malicious", target_type="review", target_id=old_extortion.id, review_id=old_extortion.id)
+    assert open_cases(session, db_settings, now=T0) == 1
+    assert session.exec(select(Case.review_id)).all() == [recent.id]
+
+    db_settings.detection.case_max_age_days = 0  # no limit: every bad review and flag opens a case
+    assert open_cases(session, db_settings, now=T0) == 2
+    assert sorted(session.exec(select(Case.review_id)).all()) == sorted([recent.id, old.id, old_extortion.id])
+
+
 def test_malicious_flag_opens_case_even_for_good_rating_and_gives_extortion_guidance(session, db_settings, factory):
     listing = factory.listing(factory.shop(), sales=5000)
     review = factory.review(listing, rating=4, text="Pay me 200 yuan or I post a bad review everywhere")
