@@ -242,7 +242,11 @@ def to_float(value: Any) -> float | None:
         return None
     if isinstance(value, int | float):
         return float(value)
-    m = _NUM.search(str(value))
+    s = str(value)
+    whole, dot, frac = s.partition(".")
+    if whole.isdecimal() and (not dot or frac.isdecimal()):  # "79.00": _NUM would match all of it
+        return float(s)
+    m = _NUM.search(s)
     return float(m.group(0).replace(",", "")) if m else None
 
 
@@ -255,6 +259,8 @@ def to_int(value: Any) -> int | None:
     if isinstance(value, int):
         return value
     s = str(value)
+    if s.isdecimal():  # API counts come as "12": _NUM would match all of it
+        return int(float(s))
     m = _NUM.search(s)
     if not m:
         words = {"one": 1, "a": 1, "an": 1, "two": 2, "three": 3}

@@ -266,7 +266,7 @@ def parse_rates(body: bytes, url: str, content_type: str | None = None, platform
             continue
         photos = rate.get("feedPicPathList") or [p.get("thumbnail") for p in rate.get("feedPicList") or []]
         sku_map = rate.get("skuMap") or {}
-        sku = " ".join(f"{k}：{v}" for k, v in sku_map.items()) if isinstance(sku_map, dict) else None
+        sku = " ".join([f"{k}：{v}" for k, v in sku_map.items()]) if isinstance(sku_map, dict) else None
         append = rate.get("appendedFeed") or rate.get("append") or {}
         if not isinstance(append, dict):
             append = {}
@@ -285,7 +285,8 @@ def parse_rates(body: bytes, url: str, content_type: str | None = None, platform
             follow_up_text=clean_text(append.get("appendedFeedback") or append.get("feedback")) or None,
             follow_up_at=cn_datetime(append.get("appendedFeedbackDate") or append.get("feedbackDate")),
             seller_reply=clean_text(reply.get("content") if isinstance(reply, dict) else reply) or None,
-            raw={k: rate.get(k) for k in ("userId", "userMark", "userStar", "rateType", "annoy", "goldUser")},
+            raw={"userId": rate.get("userId"), "userMark": rate.get("userMark"), "userStar": rate.get("userStar"),
+                 "rateType": rate.get("rateType"), "annoy": rate.get("annoy"), "goldUser": rate.get("goldUser")},
         )
         result.items.append(out)
     total_pages = to_int(data.get("totalPage")) or page
