@@ -11,6 +11,7 @@ import json
 import logging
 import sys
 import traceback
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -75,7 +76,9 @@ def crawl(job: dict[str, Any]) -> dict[str, Any]:
     settings = Settings(**job["settings"])
     shop = ShopConfig(**job["shop"])
     context = CrawlContext(settings, shop, job.get("shop_row_id"), full=bool(job.get("full")), run_id=job.get("run_id"))
-    process = CrawlerProcess(scrapy_settings(settings))
+    # unique even between machines that keep separate databases (and so repeat run ids)
+    run_key = f"shopmon:{shop.platform}:{shop.id}:run{job.get('run_id') or 0}:{uuid.uuid4().hex[:12]}"
+    process = CrawlerProcess(scrapy_settings(settings, run_key=run_key))
     crawler = process.create_crawler(spider_class(shop.platform))
     process.crawl(crawler, context=context)
     process.start()

@@ -31,8 +31,10 @@ HTTPERROR_ALLOWED_CODES: list[int] = []
 FEED_EXPORT_ENCODING = "utf-8"
 
 
-def scrapy_settings(settings: Settings) -> dict[str, Any]:
-    """Everything a crawl process needs, derived from the one typed settings object."""
+def scrapy_settings(settings: Settings, *, run_key: str = "shopmon") -> dict[str, Any]:
+    """Everything a crawl process needs, derived from the one typed settings object.
+
+    ``run_key`` names this crawl's Redis keys (with ``redis_url``)."""
     crawl = settings.crawl
     out: dict[str, Any] = {
         "BOT_NAME": BOT_NAME,
@@ -68,11 +70,15 @@ def scrapy_settings(settings: Settings) -> dict[str, Any]:
         out["SHOPMON_COOKIES_FILE"] = str(crawl.cookies_file)
         out["DOWNLOADER_MIDDLEWARES"] = {**DOWNLOADER_MIDDLEWARES, **COOKIES_MIDDLEWARE}
     if crawl.redis_url:
-        # several machines share one queue and one dupefilter (scrapy-redis), nothing home-made
+        # The queue and dupefilter live in Redis (scrapy-redis, nothing home-made), under keys of
+        # this crawl run: scrapy-redis defaults to one key per spider name, which would mix the
+        # requests of two shops on the same platform crawled at the same time.
         out.update(
             SCHEDULER="scrapy_redis.scheduler.Scheduler",
             DUPEFILTER_CLASS="scrapy_redis.dupefilter.RFPDupeFilter",
             SCHEDULER_PERSIST=False,
+            SCHEDULER_QUEUE_KEY=f"{run_key}:requests",
+            SCHEDULER_DUPEFILTER_KEY=f"{run_key}:dupefilter",
             REDIS_URL=crawl.redis_url,
         )
     return out

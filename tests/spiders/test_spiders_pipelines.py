@@ -117,8 +117,10 @@ def test_scrapy_settings_follow_config(settings: Settings, tmp_path) -> None:
     cookie_file.write_text("{}")
     redis = settings.model_copy(update={"crawl": settings.crawl.model_copy(
         update={"redis_url": "redis://127.0.0.1:6379/0", "cookies_file": cookie_file})})
-    s = scrapy_settings(redis)
+    s = scrapy_settings(redis, run_key="shopmon:taobao:tb-1:run7")
     assert s["SCHEDULER"] == "scrapy_redis.scheduler.Scheduler"
+    assert (s["SCHEDULER_QUEUE_KEY"], s["SCHEDULER_DUPEFILTER_KEY"]) == (
+        "shopmon:taobao:tb-1:run7:requests", "shopmon:taobao:tb-1:run7:dupefilter")
     assert "spiders.middlewares.cookies.CookiesFileMiddleware" in s["DOWNLOADER_MIDDLEWARES"]
 
 
