@@ -41,13 +41,19 @@ def _listing(db: Session, settings, title: str, images: list[tuple[str, str | No
     return listing
 
 
-def test_mismatched_listing_gets_one_flag_with_reasons(db, ldb_settings, draw) -> None:
-    root = ldb_settings.images_path / "full"
+def _blue_shirts(db: Session, settings, draw, bad_ext: str, good_ext: str) -> tuple[Listing, Listing]:  # noqa: ANN001
+    """Two listings titled blue: one whose photo is a red shirt, one whose photo is blue."""
+    root = settings.images_path / "full"
     root.mkdir(parents=True)
     draw("tshirt", RED).save(root / "red.jpg", quality=92)
     draw("tshirt", BLUE).save(root / "blue.jpg", quality=92)
-    bad = _listing(db, ldb_settings, "夏季新款 蓝色 纯棉T恤", [("main", "full/red.jpg")], "100")
-    good = _listing(db, ldb_settings, "Blue cotton T-shirt", [("main", "full/blue.jpg")], "101")
+    bad = _listing(db, settings, "夏季新款 蓝色 纯棉T恤", [("main", "full/red.jpg")], bad_ext)
+    good = _listing(db, settings, "Blue cotton T-shirt", [("main", "full/blue.jpg")], good_ext)
+    return bad, good
+
+
+def test_mismatched_listing_gets_one_flag_with_reasons(db, ldb_settings, draw) -> None:
+    bad, good = _blue_shirts(db, ldb_settings, draw, "100", "101")
 
     when = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
     assert check_listings(db, ldb_settings, now=when) == 1
@@ -145,12 +151,7 @@ def test_buyer_photo_rows_are_compared(db, ldb_settings, draw) -> None:
 
 
 def test_post_crawl_check_skips_unchanged_listings_and_rechecks_changed_ones(db, ldb_settings, draw) -> None:
-    root = ldb_settings.images_path / "full"
-    root.mkdir(parents=True)
-    draw("tshirt", RED).save(root / "red.jpg", quality=92)
-    draw("tshirt", BLUE).save(root / "blue.jpg", quality=92)
-    bad = _listing(db, ldb_settings, "夏季新款 蓝色 纯棉T恤", [("main", "full/red.jpg")], "200")
-    good = _listing(db, ldb_settings, "Blue cotton T-shirt", [("main", "full/blue.jpg")], "201")
+    bad, good = _blue_shirts(db, ldb_settings, draw, "200", "201")
 
     def checked() -> set[int]:
         return {c.listing_id for c in check_listings_detailed(db, ldb_settings, only_changed=True)}
