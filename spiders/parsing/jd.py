@@ -164,7 +164,9 @@ def _cat(cfg: str) -> str | None:
 def _legacy_reviews(tree, url: str, sku: str) -> list[dict[str, Any]]:  # noqa: ANN001
     """The 2014 layout rendered reviews inline (``comment-con`` blocks)."""
     out = []
-    for item in xp(tree, f"//div[{has_class('item')}][.//div[{has_class('comment-content')}]]"):
+    # "item divs above a comment-content div": the same divs as //div[item][.//div[comment-content]],
+    # without a descendant search under every item div of a page that has no comments at all
+    for item in xp(tree, f"//div[{has_class('comment-content')}]/ancestor::div[{has_class('item')}]"):
         link = first_attr(item, f".//*[{has_class('o-topic')}]//a/@href") or ""
         m = re.search(r"_([0-9a-f\-]{36})_", link)
         if not m:
