@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlparse
+from urllib.parse import unquote_plus, urlparse
 
 from spiders.parsing.common import Follow, PageResult, ParseError, abs_url, clean_text, decode, listing_item, to_float
 
@@ -62,8 +62,44 @@ def parse_products(body: bytes, url: str, content_type: str | None = None) -> Pa
         result.items.append(_product(p, url, parsed, host))
     # Shopify signals the last page by returning fewer (usually zero) products.
     if result.page_kind == "shop" and products:
-        query = {k: v[0] for k, v in parse_qs(parsed.query).items()}
-        page = int(query.get("page", "1"))
-        query.update(page=str(page + 1), limit=query.get("limit", str(PAGE_SIZE)))
-        result.follow.append(Follow(parsed._replace(query=urlencode(query)).geturl(), "shop"))
+        result.follow.append(Follow(next_page_url(url), "shop"))
     return result
+
+
+def _qs_name(raw: str) -> str:
+    return unquote_plus(raw) if "%" in raw or "+" in raw else raw
+
+
+def next_page_url(url: str) -> str:
+    """``url`` with its ``page`` parameter one up (1 when absent) and ``limit`` added (PAGE_SIZE)
+    when missing. The query is edited in place: other parameters keep their spelling and order,
+    a repeated ``page`` keeps its first value, and a parameter parse_qs would skip (no ``=``, or
+    an empty value) does not count as present, as with the parse_qs/urlencode version this
+    replaces (which cost more than parsing the JSON on a small page)."""
+    base, hash_, fragment = url.partition("#")
+    path, _, query = base.partition("?")
+    parts = []
+    page = limit = None
+    for part in query.split("&") if query else ():
+        name, eq, value = part.partition("=")
+        if eq and value:  # what parse_qs (keep_blank_values=False) reads
+            key = _qs_name(name)
+            if key == "page":
+                if page is not None:
+                    continue  # parse_qs + a dict kept the first
+                page = int(_qs_name(value))  # the same ValueError as before on page=abc
+                parts.append(None)  # its place
+                continue
+            if key == "limit":
+                limit = value
+        elif not part or _qs_name(name) in ("page", "limit"):
+            continue  # an empty page= or limit= is absent; "&&" adds nothing
+        parts.append(part)
+    nxt = f"page={(page if page is not None else 1) + 1}"
+    if page is None:
+        parts.append(nxt)
+    else:
+        parts[parts.index(None)] = nxt
+    if limit is None:
+        parts.append(f"limit={PAGE_SIZE}")
+    return f"{path}?{'&'.join(parts)}{hash_}{fragment}"

@@ -158,6 +158,54 @@ def test_shopify_paging(fixtures_dir: Path) -> None:
     assert last.items == [] and last.follow == []
 
 
+def _old_next_page(url: str) -> str:
+    """The parse_qs/urlencode version next_page_url replaced (kept here as the reference)."""
+    from urllib.parse import parse_qs, urlencode, urlparse
+
+    parsed = urlparse(url)
+    query = {k: v[0] for k, v in parse_qs(parsed.query).items()}
+    page = int(query.get("page", "1"))
+    query.update(page=str(page + 1), limit=query.get("limit", str(shopify.PAGE_SIZE)))
+    return parsed._replace(query=urlencode(query)).geturl()
+
+
+@pytest.mark.parametrize("url", [
+    "https://farm.example/products.json",
+    "https://farm.example/products.json?",
+    "https://farm.example/products.json?page=1",
+    "https://farm.example/products.json?limit=30&page=1",
+    "https://farm.example/products.json?page=4&limit=250",
+    "https://farm.example/products.json?page=4&q=a%3Db&limit=10&x=1+2",
+    "https://farm.example/products.json?q=caf%C3%A9+au+lait&page=2",
+    "https://farm.example/products.json?page=2&page=9",
+    "https://farm.example/products.json?page=&limit=&q=1",
+    "https://farm.example/products.json?pag%65=3&lim%69t=5",
+    "https://farm.example/products.json?a=b=c&&page=1",
+    "https://farm.example/products.json?page=1#top",
+    "https://farm.example/products.json#frag?page=7",
+    "https://farm.example/products.json?collection_id=12&page=+3",
+])
+def test_shopify_next_page_url_means_what_parse_qs_urlencode_made(url: str) -> None:
+    from urllib.parse import parse_qs, urlsplit
+
+    new, old = shopify.next_page_url(url), _old_next_page(url)
+    assert urlsplit(new)[:3] == urlsplit(old)[:3] and urlsplit(new).fragment == urlsplit(old).fragment
+    # the same parameters as the server reads them (first value of each), page and limit included
+    first = lambda u: {k: v[0] for k, v in parse_qs(urlsplit(u).query).items()}  # noqa: E731
+    assert first(new) == first(old)
+
+
+def test_shopify_next_page_url_keeps_spelling() -> None:
+    assert shopify.next_page_url("https://f.example/products.json?page=1") == (
+        "https://f.example/products.json?page=2&limit=30")
+    assert shopify.next_page_url("https://f.example/products.json?q=a%2Bb&page=3&limit=5#x") == (
+        "https://f.example/products.json?q=a%2Bb&page=4&limit=5#x")
+    assert shopify.next_page_url("https://f.example/products.json") == (
+        "https://f.example/products.json?page=2&limit=30")
+    with pytest.raises(ValueError):
+        shopify.next_page_url("https://f.example/products.json?page=abc")
+
+
 def test_tmall_setup_page(fixtures_dir: Path) -> None:
     r = tmall.parse_item_page(page(fixtures_dir, "tmall/item_620000000077_meta-gbk-utf8-bytes.html"),
                               "https://detail.tmall.com/item.htm?id=620000000077")
