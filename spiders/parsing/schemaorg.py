@@ -62,38 +62,72 @@ def _products(value: Any) -> list[dict[str, Any]]:
     return found
 
 
-_LD_SCRIPTS = etree.XPath('descendant-or-self::script[@type="application/ld+json"]')
+# the JSON-LD scripts and any microdata attribute in one walk of the tree (two searches cost
+# twice as much on a small page). lxml lower-cases HTML attribute names, so the microdata test is
+# exact whatever the page's case; extruct's microdata extractor starts from the same itemscope
+# elements and finds nothing without them. The scripts are searched from ``tree`` as before
+# (lxml.html.fromstring can return an element below the document root), the attributes in the
+# whole document.
+_LD_AND_MICRODATA = etree.XPath(
+    'descendant-or-self::script[@type="application/ld+json"] | //@itemscope | //@itemprop')
 _STRING = etree.XPath("string()")  # compiled once: element.xpath() compiles on every call
-_LD_DECODER = json.JSONDecoder(strict=False)
 _COMMENT_LINE = re.compile(r"^\s*(//.*|<!--.*-->)")  # the same leniency as extruct's extractor
-# lxml lower-cases HTML attribute names, so this is exact whatever the page's case; extruct's
-# microdata extractor starts from the same itemscope elements and finds nothing without them
-_HAS_MICRODATA = etree.XPath("boolean(//*[@itemscope or @itemprop])")
 
 
-def _json_ld(tree) -> list[Any]:  # noqa: ANN001
+def _scan(tree) -> tuple[list[Any], bool]:  # noqa: ANN001
+    """The JSON-LD script elements in document order, and whether the page has microdata."""
+    scripts = []
+    microdata = False
+    for hit in _LD_AND_MICRODATA(tree):
+        if isinstance(hit, str):  # an attribute value
+            microdata = True
+        else:
+            scripts.append(hit)
+    return scripts, microdata
+
+
+def _json_ld(scripts: list[Any]) -> tuple[list[Any], list[dict[str, Any]] | None]:
     """The JSON-LD blocks' top-level values, as extruct's JsonLdExtractor returns them (a block
-    holding a list contributes its members). Read here with one compiled XPath and json: it is
-    the common case, and extruct's set-up per call weighed more than the parse on small pages.
-    As with extruct's ``errors="ignore"``, one unreadable block drops the JSON-LD of the page."""
+    holding a list contributes its members). Read here with json: it is the common case, and
+    extruct's set-up per call weighed more than the parse on small pages. As with extruct's
+    ``errors="ignore"``, one unreadable block drops the JSON-LD of the page.
+
+    Also returns the Product dicts met while decoding (json calls the hook for every object),
+    or None when some block went through the jstyleson fallback: with at most one Product their
+    order does not matter and the walk of ``_products`` is not needed."""
     out: list[Any] = []
+    products: list[dict[str, Any]] | None = []
+    if not scripts:
+        return out, products
+    block: list[dict[str, Any]] = []
+
+    def hook(node: dict[str, Any]) -> dict[str, Any]:
+        if ("@type" in node or "type" in node) and _is_product(node):
+            block.append(node)
+        return node
+
+    decoder = json.JSONDecoder(strict=False, object_hook=hook)
     try:
-        for script in _LD_SCRIPTS(tree):
+        for script in scripts:
             # a script's one text node is its .text; string() is an XPath call
             text = (script.text or "") if not len(script) else _STRING(script)
+            block.clear()
             try:
-                data = _LD_DECODER.decode(text)
+                data = decoder.decode(text)
+                if products is not None:
+                    products += block
             except ValueError:
                 import jstyleson  # extruct's own fallback for commented JSON
 
                 data = jstyleson.loads(_COMMENT_LINE.sub("", text), strict=False)
+                products = None
             if isinstance(data, list):
                 out.extend(item for item in data if item)
             elif isinstance(data, dict) and data:
                 out.append(data)
     except Exception:  # noqa: BLE001 - a broken block is skipped, like extruct(errors="ignore")
-        return []
-    return out
+        return [], []
+    return out, products
 
 
 def _microdata(tree, url: str) -> list[Any]:  # noqa: ANN001
@@ -126,10 +160,15 @@ def _text(value: Any) -> str | None:
 def parse_product_page(body: bytes, url: str, content_type: str | None = None) -> PageResult:
     doc = decode(body, content_type)
     tree = html_tree(doc.text)
-    data = {"json-ld": _json_ld(tree),
-            "microdata": _microdata(tree, url) if _HAS_MICRODATA(tree) else []}
+    scripts, has_microdata = _scan(tree)
+    json_ld, ld_products = _json_ld(scripts)
+    microdata = _microdata(tree, url) if has_microdata else []
     result = PageResult.decoded("item", doc)
-    products = _products(data["json-ld"]) + _products(data["microdata"])
+    if ld_products is None or len(ld_products) > 1:  # document order decides among several
+        ld_products = _products(json_ld)
+    else:
+        ld_products = [_props(p) for p in ld_products]
+    products = ld_products + _products(microdata) if microdata else ld_products
     if not products:
         raise ParseError("no schema.org Product on the page")
     # Several blocks can describe the same product; the richest one (with reviews) wins.

@@ -257,3 +257,42 @@ def test_invalid_json_and_empty_bodies() -> None:
         parse_page(b"", "https://item.jd.com/1.html")
     with pytest.raises(ParseError, match="not a Shopify"):
         shopify.parse_products(json.dumps({"items": []}).encode(), "https://x.example/products.json")
+
+
+def _ld_page(*blocks: str, body: str = "") -> bytes:
+    scripts = "".join(f'<script type="application/ld+json">{b}</script>' for b in blocks)
+    return f"<!DOCTYPE html><html><head><title>t</title>{scripts}</head><body>{body}</body></html>".encode()
+
+
+@pytest.mark.parametrize(("body", "title", "nicks"), [
+    # one Product: found while decoding
+    (_ld_page('{"@type": "Product", "name": "A", "sku": "1"}'), "A", []),
+    # two Products in two blocks, the second richer: document order and the review rule decide
+    (_ld_page('{"@type": "Product", "name": "A", "sku": "1"}',
+              '[{"@type": "https://schema.org/Product", "name": "B", "sku": "2", "review": '
+              '{"author": "Zoe", "reviewBody": "ok", "reviewRating": {"ratingValue": 4}}}]'), "B", ["Zoe"]),
+    # a Product nested in a Product: the outer one comes first in document order (tie on size)
+    (_ld_page('{"@type": ["Thing", "Product"], "name": "Outer", "sku": "1", '
+              '"isRelatedTo": {"@type": "Product", "name": "Inner", "sku": "2"}}'), "Outer", []),
+    (_ld_page('{"@type": "Product", "name": "X", "sku": "3", '
+              '"isRelatedTo": {"@type": "Product", "name": "Inner", "sku": "2", "a": 1, "b": 2}}'), "Inner", []),
+    # a commented block goes through jstyleson; a JSON-LD block that stays unreadable drops them all
+    (_ld_page('// note\n{"@type": "Product", "name": "C", "sku": "4"}'), "C", []),
+    # "Extra data" after the first value fails the decode after the hook saw the Product; the
+    # fallback fails too, so the page has no JSON-LD (as extruct with errors="ignore")
+    (_ld_page('{"@type": "Product", "name": "D", "sku": "5"} // x'), None, []),
+    # microdata beside JSON-LD: both are read; JSON-LD Products come first
+    (_ld_page('{"@type": "Product", "name": "E", "sku": "6"}',
+              body='<div itemscope itemtype="https://schema.org/Product"><span itemprop="name">F</span>'
+                   '<span itemprop="sku">7</span></div>'), "E", []),
+    (_ld_page(body='<div ITEMSCOPE itemtype="https://schema.org/Product"><span ItemProp="name">G</span>'
+                   '<span itemprop="sku">8</span></div>'), "G", []),
+])
+def test_schemaorg_product_choice(body: bytes, title: str | None, nicks: list[str]) -> None:
+    if title is None:
+        with pytest.raises(ParseError, match="no schema.org Product"):
+            schemaorg.parse_product_page(body, "https://shop.example.com/p")
+        return
+    r = schemaorg.parse_product_page(body, "https://shop.example.com/p")
+    assert r.listings[0]["title"] == title
+    assert [x["reviewer_nick"] for x in r.reviews] == nicks
