@@ -81,7 +81,9 @@ def text_or_none(el) -> str | None:  # noqa: ANN001
 
 @lru_cache(maxsize=512)
 def _compiled(expr: str) -> etree.XPath:
-    return etree.XPath(expr)
+    # plain str results: a "smart" string also builds a reference back to its element, which no
+    # parser uses
+    return etree.XPath(expr, smart_strings=False)
 
 
 def xp(node, expr: str) -> list[Any]:  # noqa: ANN001

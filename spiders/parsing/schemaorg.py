@@ -69,7 +69,8 @@ def _products(value: Any) -> list[dict[str, Any]]:
 # (lxml.html.fromstring can return an element below the document root), the attributes in the
 # whole document.
 _LD_AND_MICRODATA = etree.XPath(
-    'descendant-or-self::script[@type="application/ld+json"] | //@itemscope | //@itemprop')
+    'descendant-or-self::script[@type="application/ld+json"] | //@itemscope | //@itemprop',
+    smart_strings=False)
 _STRING = etree.XPath("string()")  # compiled once: element.xpath() compiles on every call
 _COMMENT_LINE = re.compile(r"^\s*(//.*|<!--.*-->)")  # the same leniency as extruct's extractor
 

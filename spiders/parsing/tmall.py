@@ -6,11 +6,16 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from lxml import etree
+
 from spiders.parsing.common import Follow, PageResult, ParseError, abs_url, decode, json_after, listing_item, to_float
-from spiders.parsing.html import first_text, html_tree, xp
+from spiders.parsing.html import first_text, html_tree
 from spiders.parsing.taobao import rates_url
 
 PLATFORM = "tmall"
+# //ul[@id='J_UlThumb']//img/@src from the attribute axis: the same nodes, no predicate run on
+# every element of the page
+_THUMBS = etree.XPath("//@id[.='J_UlThumb']/parent::ul//img/@src", smart_strings=False)
 _THUMB_SUFFIX = re.compile(r"_\d+x\d+q?\d*\.(?:jpg|png)(?:_\.webp)?$")
 
 
@@ -34,7 +39,7 @@ def parse_item_page(body: bytes, url: str, content_type: str | None = None) -> P
         s["price"] = prices.get(s["pvs"])
     tree = html_tree(doc.text)
     title = item.get("title") or first_text(tree, "//meta[@name='keywords']/@content") or first_text(tree, "//title")
-    images = [abs_url(src, url) for src in xp(tree, "//ul[@id='J_UlThumb']//img/@src")]
+    images = [abs_url(src, url) for src in _THUMBS(tree)]
     images = [_THUMB_SUFFIX.sub("", i) for i in images if i]
     price = to_float(item.get("reservePrice"))
     shop_id = str(setup.get("rstShopId") or item.get("shopId") or "") or None
