@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import ParseResult, quote_plus, unquote_plus, urljoin, urlsplit
 from zoneinfo import ZoneInfo
 
 from monitor.encoding import Decoded, decode_page
@@ -315,6 +315,49 @@ def _origin(base: str) -> str | None:
     if parts.scheme not in ("http", "https") or not parts.netloc:
         return None
     return f"{parts.scheme}://{parts.netloc}"
+
+
+# Query strings ---------------------------------------------------------------------------
+# parse_qs/urlencode/geturl cost more than parsing a small JSON page; these give the same strings.
+def _unquote_qs(raw: str) -> str:
+    return unquote_plus(raw) if "%" in raw or "+" in raw else raw  # unquote_plus's own shortcut
+
+
+def query_first(query: str) -> dict[str, str]:
+    """``{k: v[0] for k, v in parse_qs(query).items()}``: the first non-empty value of each name."""
+    out: dict[str, str] = {}
+    for part in query.split("&"):
+        name, eq, value = part.partition("=")
+        if eq and value:  # parse_qs (keep_blank_values=False) skips "a", "a=" and ""
+            key = _unquote_qs(name)
+            if key not in out:
+                out[key] = _unquote_qs(value)
+    return out
+
+
+def quote_value(value: object) -> str:
+    """``quote_plus(str(value))``; ASCII letters and digits (ids, page numbers) need no call."""
+    s = str(value)
+    return s if s.isascii() and s.isalnum() else quote_plus(s)
+
+
+def urlencode_str(query: dict[str, str]) -> str:
+    """``urlencode(query)`` for a dict of str names and values."""
+    return "&".join([f"{quote_value(k)}={quote_value(v)}" for k, v in query.items()])
+
+
+def with_query(url: str, parsed: ParseResult, query: str) -> str:
+    """``parsed._replace(query=query).geturl()`` where ``parsed = urlparse(url)``. For a plain
+    http(s) URL that urlparse leaves as it is (lower-case scheme, a host, no ``;params``, no
+    control characters or whitespace it would drop) the URL's own text before the query is what
+    geturl rebuilds; anything else goes through geturl."""
+    head, _, fragment = url.partition("#")
+    head = head.partition("?")[0]
+    if head.startswith(("http://", "https://")) and parsed.netloc and ";" not in head and url.isprintable() \
+            and " " not in url:
+        out = f"{head}?{query}" if query else head
+        return f"{out}#{fragment}" if fragment else out
+    return parsed._replace(query=query).geturl()
 
 
 # Embedded data -------------------------------------------------------------------------

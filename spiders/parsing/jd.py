@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import parse_qs, quote_plus, urlencode, urlparse, urlsplit
+from urllib.parse import urlparse, urlsplit
 
 from spiders.parsing.common import (
     Follow,
@@ -18,11 +18,15 @@ from spiders.parsing.common import (
     decode,
     js_field,
     listing_item,
+    query_first,
+    quote_value,
     review_item,
     search_after_boundary,
     to_float,
     to_int,
     unwrap_jsonp,
+    urlencode_str,
+    with_query,
 )
 from spiders.parsing.html import first_attr, first_text, has_class, html_tree, text_or_none, walk_classes, xp
 
@@ -41,8 +45,8 @@ def comments_url(page_url: str, sku: str, page: int = 0) -> str:
     # sortType=6 is "newest first": incremental crawls rely on it to stop early.
     # what urlencode() makes of {"callback": "fetchJSON_comment98", "productId": sku, "score": 0,
     # "sortType": 6, "page": page, "pageSize": 10}, without its per-pair type checks
-    query = (f"callback=fetchJSON_comment98&productId={quote_plus(str(sku))}&score=0&sortType=6"
-             f"&page={quote_plus(str(page))}&pageSize=10")
+    query = (f"callback=fetchJSON_comment98&productId={quote_value(sku)}&score=0&sortType=6"
+             f"&page={quote_value(page)}&pageSize=10")
     return f"{api_base(page_url)}/comment/productPageComments.action?{query}"
 
 
@@ -85,9 +89,9 @@ def parse_comments(body: bytes, url: str, content_type: str | None = None) -> Pa
     data = unwrap_jsonp(doc.text)
     result = PageResult.decoded("reviews", doc)
     parsed = urlparse(url)
-    query = parse_qs(parsed.query)
-    page = to_int((query.get("page") or ["0"])[0]) or 0
-    sku = (query.get("productId") or [None])[0]
+    query = query_first(parsed.query)
+    page = to_int(query.get("page", "0")) or 0
+    sku = query.get("productId")
     if isinstance(data, list):  # a dump of comment objects without the envelope
         comments, max_page = data, None
     elif isinstance(data, dict) and "comments" in data:
@@ -105,9 +109,9 @@ def parse_comments(body: bytes, url: str, content_type: str | None = None) -> Pa
         result.items.append(comment_to_review(c, url, sku))
     result.info.update(page=page, max_page=max_page, listing_id=sku)
     if max_page is not None and page + 1 < max_page and comments and sku:
-        q = {k: v[0] for k, v in query.items()}
+        q = dict(query)
         q["page"] = str(page + 1)
-        result.follow.append(Follow(parsed._replace(query=urlencode(q)).geturl(), "reviews",
+        result.follow.append(Follow(with_query(url, parsed, urlencode_str(q)), "reviews",
                                     {"listing_id": sku, "page": page + 1}))
     return result
 

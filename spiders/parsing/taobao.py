@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import ParseResult, parse_qs, quote_plus, urlencode, urlparse, urlsplit
+from urllib.parse import ParseResult, urlparse, urlsplit
 
 from spiders.parsing.common import (
     Follow,
@@ -18,10 +18,14 @@ from spiders.parsing.common import (
     js_field,
     json_after,
     listing_item,
+    query_first,
+    quote_value,
     review_item,
     to_float,
     to_int,
     unwrap_jsonp,
+    urlencode_str,
+    with_query,
 )
 from spiders.parsing.html import (
     class_tokens,
@@ -54,7 +58,7 @@ def api_base(page_url: str) -> str:
 
 def rates_url(page_url: str, item_id: str, page: int = 1) -> str:
     # what urlencode() makes of {"auctionNumId": item_id, "pageNo": page, "orderType": "feedbackdate"}
-    query = f"auctionNumId={quote_plus(str(item_id))}&pageNo={quote_plus(str(page))}&orderType=feedbackdate"
+    query = f"auctionNumId={quote_value(item_id)}&pageNo={quote_value(page)}&orderType=feedbackdate"
     return f"{api_base(page_url)}/h5/{RATES_API}/3.0/?{query}"
 
 
@@ -257,9 +261,9 @@ def parse_rates(body: bytes, url: str, content_type: str | None = None, platform
     data = _load_rates(doc.text)["data"]
     result = PageResult.decoded("reviews", doc)
     parsed = urlparse(url)
-    query = parse_qs(parsed.query)
-    page = to_int((query.get("pageNo") or ["1"])[0]) or 1
-    listing_id = (query.get("auctionNumId") or [None])[0]
+    query = query_first(parsed.query)
+    page = to_int(query.get("pageNo", "1")) or 1
+    listing_id = query.get("auctionNumId")
     for rate in data.get("rateList") or []:
         if not isinstance(rate, dict):
             result.count("invalid_rows")
@@ -294,16 +298,17 @@ def parse_rates(body: bytes, url: str, content_type: str | None = None, platform
                        total=to_int(data.get("total")), all_count=to_int(data.get("feedAllCount")))
     if page < total_pages and listing_id:
         result.follow.append(
-            Follow(_with_page(parsed, query, page + 1), "reviews", {"listing_id": listing_id, "page": page + 1})
+            Follow(_with_page(url, parsed, query, page + 1), "reviews", {"listing_id": listing_id, "page": page + 1})
         )
     return result
 
 
-def _with_page(parsed: ParseResult, query: dict[str, list[str]], page: int) -> str:
-    """The page URL with ``pageNo`` replaced (``query``: parse_qs of ``parsed.query``)."""
-    single = {k: v[0] for k, v in query.items()}
+def _with_page(url: str, parsed: ParseResult, query: dict[str, str], page: int) -> str:
+    """The page URL with ``pageNo`` replaced (``query``: query_first of ``parsed.query``), as
+    ``parsed._replace(query=urlencode(query | {"pageNo": page})).geturl()`` spells it."""
+    single = dict(query)
     single["pageNo"] = str(page)
-    return parsed._replace(query=urlencode(single)).geturl()
+    return with_query(url, parsed, urlencode_str(single))
 
 
 # Search / shop pages ---------------------------------------------------------------------------

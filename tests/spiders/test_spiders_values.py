@@ -82,3 +82,31 @@ def test_item_builders_keep_the_field_order() -> None:
     assert listing_item("jd", skus=None, raw=None)["skus"] is None
     with pytest.raises(TypeError):
         review_item("jd", stars=5)
+
+
+@pytest.mark.parametrize("query", ["", "a=1", "a=1&a=2", "a=&b=2", "a&b=1", "&&a=1&", "a+b=c+d", "a%20b=%E4%B8%AD",
+                                   "x=%zz", "k=v=w", "=v", "pageNo=2&auctionNumId=9", "a=1;b=2", "%2B=%2b&c=%26"])
+def test_query_helpers_match_parse_qs_and_urlencode(query: str) -> None:
+    from urllib.parse import parse_qs, urlencode
+
+    from spiders.parsing.common import query_first, urlencode_str
+
+    first = query_first(query)
+    assert first == {k: v[0] for k, v in parse_qs(query).items()}
+    first["pageNo"] = "3"
+    assert urlencode_str(first) == urlencode(first)
+
+
+@pytest.mark.parametrize("url", [
+    "http://127.0.0.1:8000/h5/x/3.0/?auctionNumId=1&pageNo=1", "https://a.b/c?x=1#frag", "https://a.b/c#f?x",
+    "https://a.b/c?x=1#", "HTTP://A.b/c?x", "http://a/b;p?x=1", " http://a/b?x", "http://a/b\t?x", "http:////x?y",
+    "https://a.b", "https://a.b?x=1", "ftp://x/y?z", "//x/y?z", "http://a/b?x#y#z", "http://a/ b?x", "file:///d.json",
+])
+def test_with_query_matches_geturl(url: str) -> None:
+    from urllib.parse import urlparse
+
+    from spiders.parsing.common import with_query
+
+    parsed = urlparse(url)
+    for query in ("", "a=1", "pageNo=2&x=%C3%A9"):
+        assert with_query(url, parsed, query) == parsed._replace(query=query).geturl()
