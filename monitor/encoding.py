@@ -48,6 +48,8 @@ def declared_charset(body: bytes, content_type: str | None = None) -> str | None
         if m:
             return m.group(1).lower()
     # saved DOMs put injected <script> tags (150 KB in a real Tmall save) before the <meta>
+    if body.find(b"<", 0, 262144) < 0:  # JSON APIs: a memchr instead of a regex try at every byte
+        return None
     m = _META_CHARSET.search(body, 0, 262144)
     return m.group(1).decode("ascii").lower() if m else None
 
