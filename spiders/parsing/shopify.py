@@ -17,23 +17,37 @@ _TAG = re.compile(r"<[^>]+>")
 
 
 def _product(p: dict[str, Any], url: str, parsed, host: str | None) -> dict[str, Any]:  # noqa: ANN001
-    variants = p.get("variants") or []
-    prices = [x for x in (to_float(v.get("price")) for v in variants) if x is not None]
-    html = p.get("body_html") or ""
+    get = p.get
+    variants = get("variants") or []
+    prices = []
+    for v in variants:
+        x = to_float(v.get("price"))
+        if x is not None:
+            prices.append(x)
+    html = get("body_html") or ""
     body = _TAG.sub(" ", html) if "<" in html else html
+    # {k: v for k, v in {"vendor": ..., "product_type": ..., "tags": ..., "description": ...}.items() if v}
+    attributes = {}
+    for key in ("vendor", "product_type", "tags"):
+        value = get(key)
+        if value:
+            attributes[key] = value
+    description = clean_text(body) if body else ""
+    if description:
+        attributes["description"] = description
+    handle = get("handle")
     return listing_item(
         PLATFORM,
-        listing_id=str(p.get("id")),
+        listing_id=str(get("id")),
         shop_id=host,
-        title=clean_text(p.get("title")),
+        title=clean_text(get("title")),
         price=min(prices) if prices else None,
-        images=[abs_url(i.get("src"), url) for i in p.get("images") or [] if i.get("src")],
-        attributes={k: v for k, v in {"vendor": p.get("vendor"), "product_type": p.get("product_type"),
-                                      "tags": p.get("tags"), "description": clean_text(body) or None}.items() if v},
-        url=f"{parsed.scheme}://{parsed.netloc}/products/{p.get('handle')}" if p.get("handle") else None,
+        images=[abs_url(i.get("src"), url) for i in get("images") or [] if i.get("src")],
+        attributes=attributes,
+        url=f"{parsed.scheme}://{parsed.netloc}/products/{handle}" if handle else None,
         skus=[{"sku_id": str(v.get("id")), "names": v.get("title"), "price": v.get("price"),
                "available": v.get("available"), "sku": v.get("sku")} for v in variants],
-        raw={"handle": p.get("handle"), "options": p.get("options"), "updated_at": p.get("updated_at")},
+        raw={"handle": handle, "options": get("options"), "updated_at": get("updated_at")},
     )
 
 
