@@ -427,11 +427,18 @@ def _is_word(ch: str) -> bool:
     return ch.isalnum() or ch == "_"  # what \w (and so \b) means for str patterns
 
 
+@lru_cache(maxsize=64)
+def _field_searcher(name: str) -> tuple[re.Pattern[str], bool]:
+    """The pattern for ``name`` and whether the word boundary before it is checked by hand."""
+    if not name or not _is_word(name[0]):
+        return _field_pattern(name), False
+    return _bare_field_pattern(name), True
+
+
 def _field_match(text: str, name: str) -> re.Match[str] | None:
     """``_field_pattern(name).search(text)``, faster: the word boundary is checked by hand."""
-    if not name or not _is_word(name[0]):
-        return _field_pattern(name).search(text)
-    return search_after_boundary(_bare_field_pattern(name), text)
+    pattern, by_hand = _field_searcher(name)
+    return search_after_boundary(pattern, text) if by_hand else pattern.search(text)
 
 
 def search_after_boundary(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
@@ -442,9 +449,15 @@ def search_after_boundary(pattern: re.Pattern[str], text: str) -> re.Match[str] 
     pos = 0
     while True:
         m = pattern.search(text, pos)
-        if m is None or m.start() == 0 or not _is_word(text[m.start() - 1]):
+        if m is None:
+            return None
+        start = m.start()
+        if start == 0:
             return m
-        pos = m.start() + 1
+        ch = text[start - 1]
+        if not (ch.isalnum() or ch == "_"):
+            return m
+        pos = start + 1
 
 
 def js_field(text: str, name: str) -> str | None:
@@ -452,7 +465,8 @@ def js_field(text: str, name: str) -> str | None:
     m = _field_match(text, name)
     if not m:
         return None
-    value = next(g for g in m.groups() if g is not None)
+    single, double, number = m.groups()
+    value = single if single is not None else double if double is not None else number
     if "\\" in value:
         try:
             value = json.loads('"' + value.replace('"', '\\"').replace("\\'", "'") + '"')

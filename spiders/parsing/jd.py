@@ -28,7 +28,16 @@ from spiders.parsing.common import (
     urlencode_str,
     with_query,
 )
-from spiders.parsing.html import first_attr, first_text, has_class, html_tree, text_or_none, walk_classes, xp
+from spiders.parsing.html import (
+    class_tokens,
+    first_attr,
+    first_text,
+    has_class,
+    html_tree,
+    text_or_none,
+    walk_classes,
+    xp,
+)
 
 PLATFORM = "jd"
 IMAGE_HOST = "https://img10.360buyimg.com/n1/"
@@ -136,7 +145,7 @@ def parse_item_page(body: bytes, url: str, content_type: str | None = None) -> P
     # JD gives paths relative to its image CDN; absolute paths/URLs are taken as they are
     images = [abs_url(p, url) if p.startswith(("/", "http")) else IMAGE_HOST + p for p in paths]
     tree = html_tree(text)
-    price = to_float(first_text(tree, f"//span[{has_class('p-price')}]/span[last()]"))
+    price = to_float(_price_text(tree))
     shop_id = js_field(cfg, "shopId")
     listing = listing_item(
         PLATFORM,
@@ -151,10 +160,28 @@ def parse_item_page(body: bytes, url: str, content_type: str | None = None) -> P
         raw={"commentVersion": js_field(cfg, "commentVersion")},
     )
     result.items.append(listing)
-    result.items.extend(_legacy_reviews(tree, url, sku))
+    # a class token in the tree is spelt out in the page text, or written with character
+    # references (no HTML4 named entity stands for a letter or "-"): without either the
+    # legacy review XPath cannot match, and its search of every div is skipped
+    if "comment-content" in text or "&#" in text:
+        result.items.extend(_legacy_reviews(tree, url, sku))
     result.info.update(listing_id=sku, shop_id=shop_id)
     result.follow.append(Follow(comments_url(url, sku), "reviews", {"listing_id": sku, "page": 0}))
     return result
+
+
+def _price_text(tree) -> str | None:  # noqa: ANN001
+    """``first_text(tree, "//span[p-price]/span[last()]")``: the last span child of the (nearly
+    always single) p-price span, found in a tag-filtered walk instead of a predicate on every span."""
+    boxes = [sp for sp in tree.getroottree().getroot().iter("span") if "p-price" in class_tokens(sp.get("class"))]
+    if len(boxes) > 1:  # nested or repeated boxes: XPath sorts the candidates into document order
+        return first_text(tree, f"//span[{has_class('p-price')}]/span[last()]")
+    if not boxes:
+        return None
+    last = None
+    for last in boxes[0].iterchildren("span"):  # noqa: B007
+        pass
+    return text_or_none(last)
 
 
 _CAT = re.compile(r"cat\s*:\s*\[([\d,\s]+)\]")  # searched with a word boundary before it
