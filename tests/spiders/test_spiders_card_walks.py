@@ -68,3 +68,18 @@ def test_taobao_review_cards_match_their_xpaths() -> None:
     assert first["sku"] == "颜色：红"  # ... but the SKU line follows the date inside tb-r-info
     # nested from-whom blocks: the first div child of either, in document order
     assert second["reviewer_nick"] == "inner"
+
+
+def test_html_tree_gives_lxml_html_element_classes() -> None:
+    """html_tree picks element classes in C; they must be the ones lxml.html's parser gives."""
+    import lxml.html
+
+    from spiders.parsing.html import html_tree
+
+    page = ("<!DOCTYPE html><html><head><?pi x?><title>t</title></head><body><!-- c --><FORM action='/x'>"
+            "<INPUT name=a value=1><select name=s><option>x</select><textarea>t</textarea><label>l</label>"
+            "</FORM><p>&nbsp;x</p><Div class='A'>y</Div></body></html>")
+    ours = [(type(e), e.tag) for e in html_tree(page).iter()]
+    theirs = [(type(e), e.tag) for e in lxml.html.fromstring(page, parser=lxml.html.HTMLParser()).iter()]
+    assert ours == theirs
+    assert lxml.html.FormElement in {t for t, _ in ours} and lxml.html.HtmlComment in {t for t, _ in ours}
