@@ -65,7 +65,8 @@ def walk_classes(root, wanted: dict[str, str | None]) -> dict[str, list[Any]]:  
         cls = el.get("class")
         if not cls:
             continue
-        for name in class_tokens(cls):
+        # class_tokens(cls), its common case inline: this runs for every element of every card
+        for name in cls.split() if cls.isascii() and cls.isprintable() else class_tokens(cls):
             if name in wanted:
                 tag = wanted[name]
                 hits = found[name]
