@@ -133,6 +133,8 @@ def public(item: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+_NUMBER = (int, float)  # a tuple: an ``int | float`` union is built on every call and checked slower
+
 # Dates ---------------------------------------------------------------------------------
 _CN_DATE = re.compile(
     r"(\d{4})\s*[年\-/.]\s*(\d{1,2})\s*[月\-/.]\s*(\d{1,2})\s*日?\s*(?:(\d{1,2}):(\d{2})(?::(\d{2}))?)?"
@@ -143,7 +145,7 @@ def cn_datetime(value: Any) -> str | None:
     """A Chinese marketplace timestamp (shown in Beijing time) as tz-aware ISO 8601."""
     if value in (None, ""):
         return None
-    if isinstance(value, int | float):
+    if isinstance(value, _NUMBER):
         # epoch milliseconds (mtop, JD) or seconds
         seconds = value / 1000 if value > 10**11 else value
         return datetime.fromtimestamp(seconds, UTC).astimezone(SHANGHAI).isoformat()
@@ -240,7 +242,7 @@ _NUM = re.compile(r"\d[\d,]*(?:\.\d+)?")
 def to_float(value: Any) -> float | None:
     if value in (None, ""):
         return None
-    if isinstance(value, int | float):
+    if isinstance(value, _NUMBER):
         return float(value)
     s = str(value)
     whole, dot, frac = s.partition(".")

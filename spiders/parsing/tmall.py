@@ -19,6 +19,21 @@ _THUMBS = etree.XPath("//@id[.='J_UlThumb']/parent::ul//img/@src", smart_strings
 _THUMB_SUFFIX = re.compile(r"_\d+x\d+q?\d*\.(?:jpg|png)(?:_\.webp)?$")
 
 
+def _attributes(item: dict[str, Any]) -> dict[str, Any]:
+    """Seller id, brand and SPU id, those that are set (no intermediate dict)."""
+    out: dict[str, Any] = {}
+    seller = item.get("userId")
+    if seller:
+        out["seller_id"] = str(seller)
+    brand = item.get("brand")
+    if brand:
+        out["brand"] = brand
+    spu = item.get("spuId")
+    if spu:
+        out["spu_id"] = str(spu)
+    return out
+
+
 def parse_item_page(body: bytes, url: str, content_type: str | None = None) -> PageResult:
     doc = decode(body, content_type)
     setup = json_after(doc.text, "TShop.Setup(")
@@ -30,17 +45,19 @@ def parse_item_page(body: bytes, url: str, content_type: str | None = None) -> P
     if doc.charset_mismatch:
         result.count("charset_mismatch")
     info = setup.get("valItemInfo") or {}
-    skus: list[dict[str, Any]] = [
-        {"sku_id": s.get("skuId"), "pvs": s.get("pvs"), "names": (s.get("names") or "").strip() or None}
-        for s in info.get("skuList") or []
-    ]
     prices = {k.strip(";"): v.get("price") for k, v in (info.get("skuMap") or {}).items() if isinstance(v, dict)}
-    for s in skus:
-        s["price"] = prices.get(s["pvs"])
+    skus: list[dict[str, Any]] = []
+    for s in info.get("skuList") or []:
+        pvs = s.get("pvs")
+        skus.append({"sku_id": s.get("skuId"), "pvs": pvs, "names": (s.get("names") or "").strip() or None,
+                     "price": prices.get(pvs)})
     tree = html_tree(doc.text)
     title = item.get("title") or first_text(tree, "//meta[@name='keywords']/@content") or first_text(tree, "//title")
-    images = [abs_url(src, url) for src in _THUMBS(tree)]
-    images = [_THUMB_SUFFIX.sub("", i) for i in images if i]
+    images = []
+    for src in _THUMBS(tree):
+        image = abs_url(src, url)
+        if image:
+            images.append(_THUMB_SUFFIX.sub("", image))
     price = to_float(item.get("reservePrice"))
     shop_id = str(setup.get("rstShopId") or item.get("shopId") or "") or None
     result.items.append(
@@ -52,8 +69,7 @@ def parse_item_page(body: bytes, url: str, content_type: str | None = None) -> P
             price=price,
             currency="CNY" if price is not None else None,
             images=list(dict.fromkeys(images)),
-            attributes={k: v for k, v in {"seller_id": str(item.get("userId") or "") or None,
-                                          "brand": item.get("brand"), "spu_id": str(item.get("spuId") or "") or None}.items() if v},
+            attributes=_attributes(item),
             url=url,
             skus=skus,
             raw={"categoryId": item.get("categoryId")},
