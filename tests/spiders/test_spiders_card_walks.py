@@ -83,3 +83,28 @@ def test_html_tree_gives_lxml_html_element_classes() -> None:
     theirs = [(type(e), e.tag) for e in lxml.html.fromstring(page, parser=lxml.html.HTMLParser()).iter()]
     assert ours == theirs
     assert lxml.html.FormElement in {t for t, _ in ours} and lxml.html.HtmlComment in {t for t, _ in ours}
+
+
+_AMAZON_CARD = """<html><body><div id="cm_cr-review_list">
+<div id="R1" data-hook="review"><!-- c --><div data-hook="review-title" class="a-profile">t</div>
+  <a class="x a-profile" href="/p/1" data-hook="genome"><span class="a-profile-name">N</span></a>
+  <a class="a-profile-avatar" href="/p/2"></a><img class="review-image-tile" src="/i1.jpg" data-hook="review-image-tile">
+  <img class="review-image-tiles" src="/i2.jpg"><svg><path data-hook="review-date"/></svg>
+  <span data-hook="">empty</span><span data-hook="review-body">b</span><span data-hook="review-body">b2</span>
+</div></div></body></html>"""
+
+
+def test_amazon_card_walk_matches_its_xpath() -> None:
+    from spiders.parsing import amazon
+
+    tree = html_tree(_AMAZON_CARD)
+    card = xp(tree, "//@data-hook[.='review']/parent::*")[0]
+    parts = xp(card, ".//*[@data-hook] | .//a[contains(@class,'a-profile')] | .//img[contains(@class,'review-image-tile')]")
+    hooks: dict[str, object] = {}
+    for el in parts:
+        if el.get("data-hook"):
+            hooks.setdefault(el.get("data-hook"), el)
+    profiles = [el for el in parts if el.tag == "a" and "a-profile" in (el.get("class") or "")]
+    images = [el for el in parts if el.tag == "img" and "review-image-tile" in (el.get("class") or "")]
+    assert amazon._hooks(card) == (hooks, profiles, images)  # noqa: SLF001
+    assert len(profiles) == 2 and len(images) == 2 and "review-date" in hooks
