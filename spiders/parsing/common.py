@@ -70,7 +70,12 @@ class PageResult:
     @classmethod
     def decoded(cls, page_kind: str, doc: Decoded) -> PageResult:
         """A result for a page read through ``decode``: every page reports its U+FFFD count."""
-        return cls(page_kind=page_kind, stats={"decode_errors": doc.decode_errors})
+        # what cls(page_kind=..., stats=...) makes, without the generated __init__'s
+        # default-factory checks (every page builds one)
+        result = cls.__new__(cls)
+        result.__dict__.update(items=[], follow=[], stats={"decode_errors": doc.decode_errors},
+                               page_kind=page_kind, info={})
+        return result
 
     def count(self, key: str, n: int = 1) -> None:
         self.stats[key] = self.stats.get(key, 0) + n
@@ -308,6 +313,15 @@ def abs_url(url: str | None, base: str) -> str | None:
 
 
 _URLJOIN_REWRITES = re.compile(r"[\\\t\r\n]")  # characters urljoin drops or treats specially
+
+
+def hostname(parts: Any) -> str | None:
+    """``parts.hostname`` of a urlsplit/urlparse result; a plain ``host[:port]`` without the
+    property's partitions for user info, brackets and zone ids."""
+    netloc = parts.netloc
+    if "@" in netloc or "[" in netloc or "%" in netloc:
+        return parts.hostname
+    return netloc.partition(":")[0].lower() or None
 
 
 @lru_cache(maxsize=256)

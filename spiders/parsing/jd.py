@@ -16,6 +16,7 @@ from spiders.parsing.common import (
     clean_text,
     cn_datetime,
     decode,
+    hostname,
     js_field,
     listing_item,
     query_first,
@@ -45,7 +46,7 @@ IMAGE_HOST = "https://img10.360buyimg.com/n1/"
 
 def api_base(page_url: str) -> str:
     parsed = urlsplit(page_url)  # the same scheme and netloc as urlparse, and cached by urllib
-    if (parsed.hostname or "").endswith("jd.com"):
+    if (hostname(parsed) or "").endswith("jd.com"):
         return "https://club.jd.com"
     return f"{parsed.scheme}://{parsed.netloc}"
 

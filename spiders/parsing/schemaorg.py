@@ -20,6 +20,7 @@ from spiders.parsing.common import (
     clamp_rating,
     clean_text,
     decode,
+    hostname,
     listing_item,
     review_item,
     to_float,
@@ -192,7 +193,7 @@ def parse_product_page(body: bytes, url: str, content_type: str | None = None) -
         listing_item(
             PLATFORM,
             listing_id=listing_id,
-            shop_id=urlsplit(url).hostname,
+            shop_id=hostname(urlsplit(url)),
             title=_text(product.get("name")),
             price=to_float(_first(offers.get("price"))),
             currency=_text(offers.get("priceCurrency")),

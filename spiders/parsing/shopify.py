@@ -7,7 +7,17 @@ import re
 from typing import Any
 from urllib.parse import unquote_plus, urlparse
 
-from spiders.parsing.common import Follow, PageResult, ParseError, abs_url, clean_text, decode, listing_item, to_float
+from spiders.parsing.common import (
+    Follow,
+    PageResult,
+    ParseError,
+    abs_url,
+    clean_text,
+    decode,
+    hostname,
+    listing_item,
+    to_float,
+)
 
 PLATFORM = "shopify"
 PAGE_SIZE = 30
@@ -68,7 +78,7 @@ def parse_products(body: bytes, url: str, content_type: str | None = None) -> Pa
     else:
         raise ParseError("JSON has no 'products': not a Shopify products.json")
     parsed = urlparse(url)
-    host = parsed.hostname  # a computed property: once per page, not once per product
+    host = hostname(parsed)  # once per page, not once per product
     for p in products:
         if not isinstance(p, dict) or p.get("id") is None:
             result.count("invalid_rows")

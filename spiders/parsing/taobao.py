@@ -15,6 +15,7 @@ from spiders.parsing.common import (
     clean_text,
     cn_datetime,
     decode,
+    hostname,
     js_field,
     json_after,
     listing_item,
@@ -50,7 +51,7 @@ _THUMB_SUFFIX = re.compile(r"_\d+x\d+(?:q\d+)?\.(?:jpg|png|webp)(?:_\.webp)?$")
 def api_base(page_url: str) -> str:
     """Where the review API lives for a page: the real mtop host, or the page's own origin."""
     parsed = urlsplit(page_url)  # the same scheme and netloc as urlparse, and cached by urllib
-    host = parsed.hostname or ""
+    host = hostname(parsed) or ""
     if host.endswith(("taobao.com", "tmall.com")):
         return "https://h5api.m.taobao.com"
     return f"{parsed.scheme}://{parsed.netloc}"

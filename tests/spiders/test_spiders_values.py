@@ -110,3 +110,22 @@ def test_with_query_matches_geturl(url: str) -> None:
     parsed = urlparse(url)
     for query in ("", "a=1", "pageNo=2&x=%C3%A9"):
         assert with_query(url, parsed, query) == parsed._replace(query=query).geturl()
+
+
+@pytest.mark.parametrize("url", ["https://A.B:80/x", "http://u:p@H/x", "http://[::1]:8/x", "http://h%25z/x", "file:///x",
+                                 "http://:80/", "http://Host/", "x", "//h/p", "http://h:/", "https://item.taobao.com/i?id=1"])
+def test_hostname_is_the_property(url: str) -> None:
+    from urllib.parse import urlparse, urlsplit
+
+    from spiders.parsing.common import hostname
+
+    assert hostname(urlsplit(url)) == urlsplit(url).hostname
+    assert hostname(urlparse(url)) == urlparse(url).hostname
+
+
+def test_page_result_decoded_is_the_constructor() -> None:
+    from monitor.encoding import decode_page
+    from spiders.parsing.common import PageResult
+
+    doc = decode_page("a\ufffdb".encode())
+    assert PageResult.decoded("item", doc) == PageResult(page_kind="item", stats={"decode_errors": 1})
