@@ -245,11 +245,18 @@ _NUM = re.compile(r"\d[\d,]*(?:\.\d+)?")
 
 
 def to_float(value: Any) -> float | None:
-    if value in (None, ""):
-        return None
-    if isinstance(value, _NUMBER):
-        return float(value)
-    s = str(value)
+    if value.__class__ is str:  # the common case first: prices come as strings
+        if not value:
+            return None
+        s = value
+    else:
+        if value is None:  # value in (None, "") for anything but a str
+            return None
+        if isinstance(value, _NUMBER):
+            return float(value)
+        if value == "":
+            return None
+        s = str(value)
     whole, dot, frac = s.partition(".")
     if whole.isdecimal() and (not dot or frac.isdecimal()):  # "79.00": _NUM would match all of it
         return float(s)
