@@ -6,7 +6,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import ParseResult, quote_plus, unquote_plus, urljoin, urlsplit
 from zoneinfo import ZoneInfo
@@ -209,10 +209,13 @@ def western_date(value: str | None) -> str | None:
         # a bare ISO date (JSON-LD's datePublished): no month name for _MDY/_DMY to find
         y, mo, d = value[:4], value[5:7], value[8:]
         if y.isdecimal() and mo.isdecimal() and d.isdecimal():  # isdecimal() is exactly \d
+            yi, moi, di = int(y), int(mo), int(d)
             try:
-                return datetime(int(y), int(mo), int(d), tzinfo=UTC).isoformat()
+                date(yi, moi, di)  # the validity check datetime() makes
             except ValueError:
                 return None
+            # datetime(y, mo, d, tzinfo=UTC).isoformat(), spelt out
+            return f"{yi:04d}-{moi:02d}-{di:02d}T00:00:00+00:00"
     y = mo = d = None
     m = _MDY.search(value)
     if m and m.group(1).lower() in _MONTHS:
