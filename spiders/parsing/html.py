@@ -29,9 +29,19 @@ def html_tree(text: str) -> lxml.html.HtmlElement:
     if not text or text.isspace():  # what "not text.strip()" says, without copying the page
         raise ParseError("empty page")
     try:
+        if _FULL_HTML(text):
+            # what lxml.html.fromstring does with a whole document (document_fromstring), without
+            # its Python wrappers; fragments still go through it
+            root = etree.fromstring(text, _PARSER)
+            if root is None:
+                raise etree.ParserError("Document is empty")
+            return root
         return lxml.html.fromstring(text, parser=_PARSER)
     except (etree.ParserError, ValueError) as exc:
         raise ParseError(f"not parseable as HTML: {exc}") from None
+
+
+_FULL_HTML = re.compile(r"^\s*<(?:html|!doctype)", re.I).match  # lxml.html's own test
 
 
 def has_class(name: str) -> str:

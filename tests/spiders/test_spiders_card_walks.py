@@ -108,3 +108,22 @@ def test_amazon_card_walk_matches_its_xpath() -> None:
     images = [el for el in parts if el.tag == "img" and "review-image-tile" in (el.get("class") or "")]
     assert amazon._hooks(card) == (hooks, profiles, images)  # noqa: SLF001
     assert len(profiles) == 2 and len(images) == 2 and "review-date" in hooks
+
+
+def test_html_tree_whole_documents_parse_as_lxml_html_fromstring() -> None:
+    import lxml.html
+    import pytest
+    from lxml import etree
+
+    from spiders.parsing.common import ParseError
+
+    for page in ("<!DOCTYPE html>", "<!doctype html><html><body><p>x</p></body></html>", "  <HTML><p>y",
+                 "<html></html>", "<!DOCTYPE html><!-- only a comment -->", "<div>fragment</div><p>two</p>",
+                 "\n<!DOCTYPE html>\n<html><head><title>t</title></head></html>"):
+        try:
+            expected = etree.tostring(lxml.html.fromstring(page, parser=lxml.html.HTMLParser(huge_tree=True)))
+        except (etree.ParserError, ValueError):
+            with pytest.raises(ParseError):
+                html_tree(page)
+            continue
+        assert etree.tostring(html_tree(page)) == expected
