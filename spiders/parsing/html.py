@@ -87,7 +87,10 @@ def walk_classes(root, wanted: dict[str, str | None]) -> dict[str, list[Any]]:  
 
 def within(el, ancestor) -> bool:  # noqa: ANN001
     """``el`` is a descendant of ``ancestor`` (lxml hands out one proxy per node: ``is`` is exact)."""
-    return any(a is ancestor for a in el.iterancestors())
+    for a in el.iterancestors():  # a loop, not any() over a generator: cards call this a lot
+        if a is ancestor:
+            return True
+    return False
 
 
 def text_or_none(el) -> str | None:  # noqa: ANN001

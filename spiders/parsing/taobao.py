@@ -133,7 +133,8 @@ def _item_parts(tree) -> tuple[list[Any], list[Any], list[Any], list[Any]]:  # n
     for el in tree.iter("h3", "ul", "em", "li"):
         tag = el.tag
         if tag == "li":
-            if "J_KgRate_ReviewItem" in class_tokens(el.get("class")):
+            cls = el.get("class")
+            if cls and "J_KgRate_ReviewItem" in cls and "J_KgRate_ReviewItem" in class_tokens(cls):
                 cards.append(el)
         elif tag == "ul":
             if el.get("id") == "J_UlThumb":  # a nested thumb list adds no img its parent lacks
@@ -142,11 +143,14 @@ def _item_parts(tree) -> tuple[list[Any], list[Any], list[Any], list[Any]]:  # n
                         seen_thumbs.add(img)
                         thumbs.append(img)
         elif tag == "em":
-            if "tb-rmb-num" in class_tokens(el.get("class")) and any(
+            cls = el.get("class")
+            if cls and "tb-rmb-num" in cls and "tb-rmb-num" in class_tokens(cls) and any(
                     a.get("id") == "J_StrPrice" for a in el.iterancestors()):
                 prices.append(el)
-        elif "tb-main-title" in class_tokens(el.get("class")):
-            titles.append(el)
+        else:
+            cls = el.get("class")
+            if cls and "tb-main-title" in cls and "tb-main-title" in class_tokens(cls):
+                titles.append(el)
     return titles, thumbs, prices, cards
 
 
