@@ -68,13 +68,15 @@ def parse_item_page(body: bytes, url: str, content_type: str | None = None) -> P
             title=title,
             price=price,
             currency="CNY" if price is not None else None,
-            images=list(dict.fromkeys(images)),
+            images=list(dict.fromkeys(images)) if len(images) > 1 else images,
             attributes=_attributes(item),
             url=url,
             skus=skus,
             raw={"categoryId": item.get("categoryId")},
         )
     )
-    result.info.update(listing_id=item_id, shop_id=shop_id)
+    page_info = result.info
+    page_info["listing_id"] = item_id
+    page_info["shop_id"] = shop_id
     result.follow.append(Follow(rates_url(url, item_id), "reviews", {"listing_id": item_id, "page": 1}))
     return result
