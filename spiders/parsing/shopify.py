@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
-from urllib.parse import unquote_plus, urlparse
+from urllib.parse import unquote_plus, urlsplit
 
 from spiders.parsing.common import (
     Follow,
@@ -26,7 +26,7 @@ PAGE_SIZE = 30
 _TAG = re.compile(r"<[^>]+>")
 
 
-def _product(p: dict[str, Any], url: str, parsed, host: str | None) -> dict[str, Any]:  # noqa: ANN001
+def _product(p: dict[str, Any], url: str, origin: str, host: str | None) -> dict[str, Any]:
     get = p.get
     variants = get("variants") or []
     prices = []
@@ -54,7 +54,7 @@ def _product(p: dict[str, Any], url: str, parsed, host: str | None) -> dict[str,
         price=min(prices) if prices else None,
         images=[abs_url(i.get("src"), url) for i in get("images") or [] if i.get("src")],
         attributes=attributes,
-        url=f"{parsed.scheme}://{parsed.netloc}/products/{handle}" if handle else None,
+        url=f"{origin}/products/{handle}" if handle else None,
         skus=[{"sku_id": str(v.get("id")), "names": v.get("title"), "price": v.get("price"),
                "available": v.get("available"), "sku": v.get("sku")} for v in variants],
         raw={"handle": handle, "options": get("options"), "updated_at": get("updated_at")},
@@ -77,13 +77,14 @@ def parse_products(body: bytes, url: str, content_type: str | None = None) -> Pa
         products = data["products"]
     else:
         raise ParseError("JSON has no 'products': not a Shopify products.json")
-    parsed = urlparse(url)
+    parsed = urlsplit(url)  # the scheme and netloc urlparse gives, without its params split
     host = hostname(parsed)  # once per page, not once per product
+    origin = f"{parsed.scheme}://{parsed.netloc}"
     for p in products:
         if not isinstance(p, dict) or p.get("id") is None:
             result.count("invalid_rows")
             continue
-        result.items.append(_product(p, url, parsed, host))
+        result.items.append(_product(p, url, origin, host))
     # Shopify signals the last page by returning fewer (usually zero) products.
     if result.page_kind == "shop" and products:
         result.follow.append(Follow(next_page_url(url), "shop"))
