@@ -152,6 +152,10 @@ def _first(value: Any) -> Any:
 
 
 def _text(value: Any) -> str | None:
+    if value is None:  # absent fields, the common case: what the lines below give for None
+        return None
+    if value.__class__ is str:
+        return clean_text(value) or None
     value = _first(value)
     if isinstance(value, dict):
         value = _props(value)
@@ -189,6 +193,7 @@ def parse_product_page(body: bytes, url: str, content_type: str | None = None) -
         images = [images]
     images = [abs_url(i if isinstance(i, str) else _props(i).get("url") or _props(i).get("contentUrl"), url) for i in images]
     brand = _text(product.get("brand"))
+    rating_value = to_float(agg.get("ratingValue"))
     result.items.append(
         listing_item(
             PLATFORM,
@@ -198,8 +203,8 @@ def parse_product_page(body: bytes, url: str, content_type: str | None = None) -
             price=to_float(_first(offers.get("price"))),
             currency=_text(offers.get("priceCurrency")),
             images=[i for i in images if i],
-            attributes={k: v for k, v in {"brand": brand}.items() if v},
-            rating_avg=round(to_float(agg.get("ratingValue")) * 5.0 / best, 2) if to_float(agg.get("ratingValue")) else None,
+            attributes={"brand": brand} if brand else {},
+            rating_avg=round(rating_value * 5.0 / best, 2) if rating_value else None,
             review_count=to_int(agg.get("reviewCount")) or to_int(agg.get("ratingCount")),
             url=url,
         )
