@@ -343,16 +343,22 @@ def _names(session: Session, shop_ids: set[int], listing_ids: set[int]) -> tuple
     return shops, listings
 
 
+def _preview(flag: Flag) -> list[int]:
+    """The member reviews an alert shows: the first ones, or for a later incident the newest."""
+    return flag.members[-MEMBER_PREVIEW:][::-1] if flag.incident else flag.members[:MEMBER_PREVIEW]
+
+
 def _flag_alerts(q: _Queue, kind: Literal["attack", "image_mismatch"]) -> None:
     flags = list(q.session.exec(select(Flag).where(Flag.kind == kind, Flag.status != "rejected").order_by(Flag.id)).all())
-    keys = {f"{kind}:flag:{f.id}": f for f in flags}
+    # A later, separate attack on the same target (Flag.incident) is news: it gets its own key.
+    keys = {f"{kind}:flag:{f.id}" + (f":incident{f.incident}" if f.incident else ""): f for f in flags}
     done = q.existing(list(keys))
     todo = [(k, f) for k, f in keys.items() if k not in done]
     if not todo:
         return
     listing_ids = {f.listing_id or (f.target_id if f.target_type == "listing" else None) for _, f in todo} - {None}
     shops, listings = _names(q.session, {f.shop_id for _, f in todo if f.shop_id}, listing_ids)  # type: ignore[arg-type]
-    member_ids = sorted({m for _, f in todo for m in f.members[:MEMBER_PREVIEW]})
+    member_ids = sorted({m for _, f in todo for m in _preview(f)})
     members = (
         {r.id: r for r in q.session.exec(select(Review).where(Review.id.in_(member_ids))).all()} if member_ids else {}
     )
@@ -385,7 +391,7 @@ def _flag_alerts(q: _Queue, kind: Literal["attack", "image_mismatch"]) -> None:
                     "text": (members[m].text or "")[:200],
                     "at": _iso(members[m].created_at or members[m].first_seen),
                 }
-                for m in flag.members[:MEMBER_PREVIEW]
+                for m in _preview(flag)
                 if m in members
             ]
         q.add(

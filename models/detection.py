@@ -43,6 +43,10 @@ class Flag(SQLModel, table=True):
     review_id: int | None = Field(default=None, foreign_key="review.id", index=True)
     reviewer_id: int | None = Field(default=None, foreign_key="reviewer.id", index=True)
     status: str = Field(default="open", description="open, confirmed or rejected by an analyst")
+    incident: int = Field(
+        default=0, sa_column_kwargs={"server_default": "0"},
+        description="attack flags: later, separate bursts on the same target (each is alerted again)",
+    )
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
 
 

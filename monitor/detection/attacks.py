@@ -36,6 +36,8 @@ ALPHA = 1e-3  # per target, Bonferroni-corrected over its windows
 SHARE_ALPHA = 1e-3
 MIN_BURST = 5
 MAX_BURSTS = 3
+# New member reviews this long after an attack flag's newest one are a separate attack (alerted again).
+INCIDENT_GAP_DAYS = 7
 MIN_LINKED = 3
 LINK_WINDOW_H = 72
 # A listing with more bad reviewers than this in one window is a burst, and pairing all of

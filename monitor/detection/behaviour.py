@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import numpy as np
-from sqlmodel import Session, select
+from sqlmodel import Session, func, select
 
-from models import Flag, Reviewer, utcnow
+from models import Flag, Review, Reviewer, utcnow
 from monitor.config import Settings
 from monitor.detection import attacks, professional, reviewer_features, watchlist
 from monitor.detection.review_rows import ReviewRows, Scope, id_filters, load_rows, scope_for
@@ -72,11 +72,23 @@ def run(
     found += attacks.linked_texts(clusters, focus=scope.review_ids, names=names)
     found += attacks.linked_listings(trows, tbad, focus=scope.review_ids, names=names)
     for a in attacks.merge(found):
+        before = writer.find("attack", a.target_type, a.target_id, attacks.MODEL_VERSION)
+        gap = _quiet_days(session, before.members, a.members) if before is not None else None
+        incident = before.incident if before is not None else 0
         writer.put(
             kind="attack", target_type=a.target_type, target_id=a.target_id,
             model_version=attacks.MODEL_VERSION, score=a.score, reasons=a.reasons, members=a.members,
             listing_id=a.listing_id, shop_id=a.shop_id,
         )
+        if gap is not None and gap > attacks.INCIDENT_GAP_DAYS:
+            # A burst weeks after the last one is a new attack on the same target: the flag
+            # counts it so the alert rules send it as news instead of folding it into the old one.
+            flag = writer.find("attack", a.target_type, a.target_id, attacks.MODEL_VERSION)
+            flag.incident = incident + 1
+            flag.reasons = [f"new attack {gap:.0f} days after the previous one on this target "
+                            f"(incident {flag.incident + 1})", *flag.reasons][:MAX_REASONS]
+            flag.status = "open"
+            session.add(flag)
 
     watched = watchlist.watched(session, settings, None if scope.everything else scope.reviewers.tolist())
     writer.prefetch("watchlist", "reviewer", WATCHLIST_VERSION, [r.id for r in watched])
@@ -175,6 +187,9 @@ class _FlagWriter:
             self.updated += 1
         return existing
 
+    def find(self, kind: str, target_type: str, target_id: int, model_version: str) -> Flag | None:
+        return self._find(kind, target_type, target_id, model_version)
+
     def _find(self, kind: str, target_type: str, target_id: int, model_version: str) -> Flag | None:
         known = self._known.get((kind, target_type, model_version), {})
         if target_id in known:
@@ -185,6 +200,21 @@ class _FlagWriter:
                 Flag.model_version == model_version,
             )
         ).first()
+
+
+def _quiet_days(session: Session, old: list[int], new: list[int]) -> float | None:
+    """Days between the newest of ``old`` member reviews and the oldest review of ``new`` that is
+    not already a member (None when nothing is new)."""
+    added = set(new) - set(old)
+    if not old or not added:
+        return None
+    when = func.coalesce(Review.created_at, Review.first_seen)
+    times = dict(session.exec(select(Review.id, when).where(Review.id.in_(sorted(set(old) | added)))).all())
+    old_t = [times[i] for i in old if times.get(i) is not None]
+    new_t = [times[i] for i in added if times.get(i) is not None]
+    if not old_t or not new_t:
+        return None
+    return (min(new_t) - max(old_t)).total_seconds() / 86400
 
 
 def _latest_bad(rows: ReviewRows, bad: np.ndarray, reviewer_ids: np.ndarray) -> dict[int, tuple[int | None, int | None, int | None]]:

@@ -77,6 +77,29 @@ def test_attack_is_immediate_and_reaches_supervisors(session, alert_settings, fa
     assert "3 one-star reviews in 10 minutes" in body and "x***2" in body
 
 
+def test_a_later_attack_on_the_same_listing_is_alerted_again(session, alert_settings, factory, smtp_server):
+    listing = factory.listing(factory.shop(), sales=10)
+    first = [factory.review(listing, rating=1, nick=f"x***{i}", text=f"bad {i}") for i in range(3)]
+    flag = factory.flag("attack", target_type="listing", target_id=listing.id, listing_id=listing.id,
+                        shop_id=listing.shop_id, members=[m.id for m in first], reasons=["burst"])
+    run_pipeline(session, alert_settings, T0)
+    send_pending(alert_settings, now=T0)
+    assert run_pipeline(session, alert_settings, T0 + timedelta(hours=1)) == 0  # the same attack: no news
+
+    later = [factory.review(listing, rating=1, nick=f"y***{i}", text=f"worse {i}", at=T0 + timedelta(days=60))
+             for i in range(3)]
+    flag.members = [m.id for m in first + later]
+    flag.incident = 1  # what detection records for a burst weeks after the last one
+    session.add(flag)
+    session.commit()
+    run_pipeline(session, alert_settings, T0 + timedelta(days=60))
+    send_pending(alert_settings, now=T0 + timedelta(days=60))
+    attack = [m for m in smtp_server.messages if m.message["X-Shopmon-Kind"] == "attack"]
+    assert len(attack) == 2
+    body = attack[1].message.get_body(("plain",)).get_content()
+    assert "y***2" in body  # the alert shows the new attack's reviews first
+
+
 def test_smtp_down_keeps_alerts_queued_then_delivers_exactly_once(session, tmp_path, factory, smtp_port):
     from alerts_testkit import SmtpServer, make_settings
 
