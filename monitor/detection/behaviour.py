@@ -66,6 +66,7 @@ def run(
     # baseline start, not the fragments of other shops that reviewers' histories drag in
     # (and it keeps the arrays small).
     local = _timelines(rows, scope)
+    local = local[~_earlier_attacks(session, rows.take(local), scope)]
     trows, tbad = rows.take(local), bad[local]
     found = attacks.bursts(trows, tbad, focus=scope.review_ids, level="listing")
     found += attacks.bursts(trows, tbad, focus=scope.review_ids, level="shop")
@@ -118,6 +119,25 @@ def run(
     }
     log.info("behaviour %s", counts)
     return counts
+
+
+def _earlier_attacks(session: Session, rows: ReviewRows, scope: Scope) -> np.ndarray:
+    """Rows that belong to an earlier attack (a flag analysts have not rejected), dated more than
+    ``INCIDENT_GAP_DAYS`` before the new reviews. They are left out of the burst baseline: a shop's
+    normal rate of bad reviews is not the rate it had while it was under attack, and counting the
+    last attack would hide the next one. Later members stay, so an attack still in progress grows."""
+    out = np.zeros(len(rows), dtype=bool)
+    if scope.everything or scope.review_ids is None or not len(scope.review_ids) or not len(rows):
+        return out
+    new_t = rows.t[np.isin(rows.id, scope.review_ids)]
+    if not len(new_t):
+        return out
+    members = [m for ms in session.exec(
+        select(Flag.members).where(Flag.kind == "attack", Flag.status != "rejected")).all() for m in ms]
+    if not members:
+        return out
+    cutoff = int(new_t.min()) - attacks.INCIDENT_GAP_DAYS * 86400
+    return np.isin(rows.id, np.asarray(members, dtype=np.int64)) & (rows.t < cutoff)
 
 
 def _timelines(rows: ReviewRows, scope: Scope) -> np.ndarray:

@@ -105,7 +105,9 @@ def test_attack_flag_grows_with_new_members_and_reopens(session, db_settings, wo
     assert flags[0].incident == 0  # more of the same burst, not a new attack
 
 
-def test_a_burst_weeks_later_is_a_new_incident_on_the_same_flag(session, db_settings, world):
+@pytest.mark.parametrize("days", [10, 60])
+def test_a_burst_weeks_later_is_a_new_incident_on_the_same_flag(session, db_settings, world, days):
+    """10 days: inside the 30-day baseline, which must not count the first attack as normal."""
     listing = world.listing()
     first = [world.review(world.reviewer(), listing, i / 10, 1, f"awful {TEXTS[i]}") for i in range(6)]
     world.commit()
@@ -114,7 +116,7 @@ def test_a_burst_weeks_later_is_a_new_incident_on_the_same_flag(session, db_sett
     flag = all_flags(session, "attack")[0]
     assert flag.incident == 0
 
-    later_h = 60 * 24  # outside the 30-day baseline the first burst sits in
+    later_h = days * 24
     later = [world.review(world.reviewer(), listing, later_h + i / 10, 1, f"bad {TEXTS[i + 6]}") for i in range(6)]
     world.commit()
     behaviour.run(session, db_settings, review_ids=[r.id for r in later])
@@ -124,7 +126,7 @@ def test_a_burst_weeks_later_is_a_new_incident_on_the_same_flag(session, db_sett
     flag = flags[0]
     assert {r.id for r in first + later} <= set(flag.members)
     assert flag.incident == 1 and flag.status == "open"
-    assert flag.reasons[0].startswith("new attack 60 days after the previous one on this target (incident 2)")
+    assert flag.reasons[0].startswith(f"new attack {days} days after the previous one on this target (incident 2)")
 
     # Re-running on the same data is not yet another incident.
     behaviour.run(session, db_settings)
