@@ -173,7 +173,7 @@ class _FlagWriter:
 
     def put(self, *, kind: str, target_type: str, target_id: int, model_version: str, score: float,
             reasons: list[str], members: list[int] | None = None, **links: int | None) -> Flag:
-        existing = self._find(kind, target_type, target_id, model_version)
+        existing = self.find(kind, target_type, target_id, model_version)
         if existing is None:
             flag = Flag(kind=kind, target_type=target_type, target_id=target_id, model_version=model_version,
                         score=round(score, 6), reasons=reasons[:MAX_REASONS], members=sorted(members or []),
@@ -208,9 +208,6 @@ class _FlagWriter:
         return existing
 
     def find(self, kind: str, target_type: str, target_id: int, model_version: str) -> Flag | None:
-        return self._find(kind, target_type, target_id, model_version)
-
-    def _find(self, kind: str, target_type: str, target_id: int, model_version: str) -> Flag | None:
         known = self._known.get((kind, target_type, model_version), {})
         if target_id in known:
             return known[target_id]
