@@ -188,11 +188,12 @@ def import_labels(
     source = path.name
     for row in unique:
         old = existing.get((row.target_type, row.target_id, row.task, row.labeler))
+        row_source = f"{source} (flag {row.flag_id})" if row.flag_id else source
         if old is not None and old.value == row.value:
             summary.unchanged += 1
         elif old is not None:
             old.value, old.note, old.created_at = row.value, row.note, row.created_at
-            old.source = f"{source} (flag {row.flag_id})" if row.flag_id else source
+            old.source = row_source
             session.add(old)
             summary.replaced += 1
         else:
@@ -203,7 +204,7 @@ def import_labels(
                     task=row.task,
                     value=row.value,
                     labeler=row.labeler,
-                    source=f"{source} (flag {row.flag_id})" if row.flag_id else source,
+                    source=row_source,
                     note=row.note,
                     created_at=row.created_at,
                 )
