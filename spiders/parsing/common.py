@@ -70,12 +70,7 @@ class PageResult:
     @classmethod
     def decoded(cls, page_kind: str, doc: Decoded) -> PageResult:
         """A result for a page read through ``decode``: every page reports its U+FFFD count."""
-        # what cls(page_kind=..., stats=...) makes, without the generated __init__'s
-        # default-factory checks (every page builds one)
-        result = cls.__new__(cls)
-        result.__dict__.update(items=[], follow=[], stats={"decode_errors": doc.decode_errors},
-                               page_kind=page_kind, info={})
-        return result
+        return cls(page_kind=page_kind, stats={"decode_errors": doc.decode_errors})
 
     def count(self, key: str, n: int = 1) -> None:
         self.stats[key] = self.stats.get(key, 0) + n
@@ -478,10 +473,7 @@ def search_after_boundary(pattern: re.Pattern[str], text: str) -> re.Match[str] 
         if m is None:
             return None
         start = m.start()
-        if start == 0:
-            return m
-        ch = text[start - 1]
-        if not (ch.isalnum() or ch == "_"):
+        if start == 0 or not _is_word(text[start - 1]):
             return m
         pos = start + 1
 
