@@ -88,48 +88,32 @@ def _scan(tree) -> tuple[list[Any], bool]:  # noqa: ANN001
     return scripts, microdata
 
 
-def _json_ld(scripts: list[Any]) -> tuple[list[Any], list[dict[str, Any]] | None]:
+_LD_DECODER = json.JSONDecoder(strict=False)
+
+
+def _json_ld(scripts: list[Any]) -> list[Any]:
     """The JSON-LD blocks' top-level values, as extruct's JsonLdExtractor returns them (a block
     holding a list contributes its members). Read here with json: it is the common case, and
     extruct's set-up per call weighed more than the parse on small pages. As with extruct's
-    ``errors="ignore"``, one unreadable block drops the JSON-LD of the page.
-
-    Also returns the Product dicts met while decoding (json calls the hook for every object),
-    or None when some block went through the jstyleson fallback: with at most one Product their
-    order does not matter and the walk of ``_products`` is not needed."""
+    ``errors="ignore"``, one unreadable block drops the JSON-LD of the page."""
     out: list[Any] = []
-    products: list[dict[str, Any]] | None = []
-    if not scripts:
-        return out, products
-    block: list[dict[str, Any]] = []
-
-    def hook(node: dict[str, Any]) -> dict[str, Any]:
-        if ("@type" in node or "type" in node) and _is_product(node):
-            block.append(node)
-        return node
-
-    decoder = json.JSONDecoder(strict=False, object_hook=hook)
     try:
         for script in scripts:
             # a script's one text node is its .text; string() is an XPath call
             text = (script.text or "") if not len(script) else _STRING(script)
-            block.clear()
             try:
-                data = decoder.decode(text)
-                if products is not None:
-                    products += block
+                data = _LD_DECODER.decode(text)
             except ValueError:
                 import jstyleson  # extruct's own fallback for commented JSON
 
                 data = jstyleson.loads(_COMMENT_LINE.sub("", text), strict=False)
-                products = None
             if isinstance(data, list):
                 out.extend(item for item in data if item)
             elif isinstance(data, dict) and data:
                 out.append(data)
     except Exception:  # noqa: BLE001 - a broken block is skipped, like extruct(errors="ignore")
-        return [], []
-    return out, products
+        return []
+    return out
 
 
 def _microdata(tree, url: str) -> list[Any]:  # noqa: ANN001
@@ -167,14 +151,9 @@ def parse_product_page(body: bytes, url: str, content_type: str | None = None) -
     doc = decode(body, content_type)
     tree = html_tree(doc.text)
     scripts, has_microdata = _scan(tree)
-    json_ld, ld_products = _json_ld(scripts)
     microdata = _microdata(tree, url) if has_microdata else []
     result = PageResult.decoded("item", doc)
-    if ld_products is None or len(ld_products) > 1:  # document order decides among several
-        ld_products = _products(json_ld)
-    else:
-        ld_products = [_props(p) for p in ld_products]
-    products = ld_products + _products(microdata) if microdata else ld_products
+    products = _products(_json_ld(scripts)) + _products(microdata)
     if not products:
         raise ParseError("no schema.org Product on the page")
     # Several blocks can describe the same product; the richest one (with reviews) wins.
