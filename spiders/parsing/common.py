@@ -340,7 +340,7 @@ def _origin(base: str) -> str | None:
 
 # Query strings ---------------------------------------------------------------------------
 # parse_qs/urlencode/geturl cost more than parsing a small JSON page; these give the same strings.
-def _unquote_qs(raw: str) -> str:
+def unquote_qs(raw: str) -> str:
     return unquote_plus(raw) if "%" in raw or "+" in raw else raw  # unquote_plus's own shortcut
 
 
@@ -350,9 +350,9 @@ def query_first(query: str) -> dict[str, str]:
     for part in query.split("&"):
         name, eq, value = part.partition("=")
         if eq and value:  # parse_qs (keep_blank_values=False) skips "a", "a=" and ""
-            key = _unquote_qs(name)
+            key = unquote_qs(name)
             if key not in out:
-                out[key] = _unquote_qs(value)
+                out[key] = unquote_qs(value)
     return out
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
-from urllib.parse import unquote_plus, urlsplit
+from urllib.parse import urlsplit
 
 from spiders.parsing.common import (
     Follow,
@@ -17,6 +17,7 @@ from spiders.parsing.common import (
     hostname,
     listing_item,
     to_float,
+    unquote_qs,
 )
 
 PLATFORM = "shopify"
@@ -91,10 +92,6 @@ def parse_products(body: bytes, url: str, content_type: str | None = None) -> Pa
     return result
 
 
-def _qs_name(raw: str) -> str:
-    return unquote_plus(raw) if "%" in raw or "+" in raw else raw
-
-
 def next_page_url(url: str) -> str:
     """``url`` with its ``page`` parameter one up (1 when absent) and ``limit`` added (PAGE_SIZE)
     when missing. The query is edited in place: other parameters keep their spelling and order,
@@ -108,16 +105,16 @@ def next_page_url(url: str) -> str:
     for part in query.split("&") if query else ():
         name, eq, value = part.partition("=")
         if eq and value:  # what parse_qs (keep_blank_values=False) reads
-            key = _qs_name(name)
+            key = unquote_qs(name)
             if key == "page":
                 if page is not None:
                     continue  # parse_qs + a dict kept the first
-                page = int(_qs_name(value))  # the same ValueError as before on page=abc
+                page = int(unquote_qs(value))  # the same ValueError as before on page=abc
                 parts.append(None)  # its place
                 continue
             if key == "limit":
                 limit = value
-        elif not part or _qs_name(name) in ("page", "limit"):
+        elif not part or unquote_qs(name) in ("page", "limit"):
             continue  # an empty page= or limit= is absent; "&&" adds nothing
         parts.append(part)
     nxt = f"page={(page if page is not None else 1) + 1}"
