@@ -67,6 +67,13 @@ def class_tokens(cls: str | None) -> list[str]:
     return [t for t in _XML_SPACE.split(cls) if t]
 
 
+def carries_class(el, name: str) -> bool:  # noqa: ANN001
+    """``el`` has class ``name``, token-exact as ``has_class``; the substring test first skips
+    the split for nearly every element a walk meets."""
+    cls = el.get("class")
+    return bool(cls) and name in cls and name in class_tokens(cls)
+
+
 def walk_classes(root, wanted: dict[str, str | None]) -> dict[str, list[Any]]:  # noqa: ANN001
     """The descendants of ``root`` carrying each class of ``wanted`` (class -> required tag, or
     None for any tag), in document order: ``.//tag[has_class(name)]`` for all names in one walk."""

@@ -30,7 +30,7 @@ from spiders.parsing.common import (
     with_query,
 )
 from spiders.parsing.html import (
-    class_tokens,
+    carries_class,
     first_attr,
     first_text,
     has_class,
@@ -174,7 +174,7 @@ def parse_item_page(body: bytes, url: str, content_type: str | None = None) -> P
 def _price_text(tree) -> str | None:  # noqa: ANN001
     """``first_text(tree, "//span[p-price]/span[last()]")``: the last span child of the (nearly
     always single) p-price span, found in a tag-filtered walk instead of a predicate on every span."""
-    boxes = [sp for sp in tree.getroottree().getroot().iter("span") if "p-price" in class_tokens(sp.get("class"))]
+    boxes = [sp for sp in tree.getroottree().getroot().iter("span") if carries_class(sp, "p-price")]
     if len(boxes) > 1:  # nested or repeated boxes: XPath sorts the candidates into document order
         return first_text(tree, f"//span[{has_class('p-price')}]/span[last()]")
     if not boxes:

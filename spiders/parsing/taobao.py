@@ -29,7 +29,7 @@ from spiders.parsing.common import (
     with_query,
 )
 from spiders.parsing.html import (
-    class_tokens,
+    carries_class,
     first_attr,
     first_text,
     has_class,
@@ -133,8 +133,7 @@ def _item_parts(tree) -> tuple[list[Any], list[Any], list[Any], list[Any]]:  # n
     for el in tree.iter("h3", "ul", "em", "li"):
         tag = el.tag
         if tag == "li":
-            cls = el.get("class")
-            if cls and "J_KgRate_ReviewItem" in cls and "J_KgRate_ReviewItem" in class_tokens(cls):
+            if carries_class(el, "J_KgRate_ReviewItem"):
                 cards.append(el)
         elif tag == "ul":
             if el.get("id") == "J_UlThumb":  # a nested thumb list adds no img its parent lacks
@@ -143,14 +142,10 @@ def _item_parts(tree) -> tuple[list[Any], list[Any], list[Any], list[Any]]:  # n
                         seen_thumbs.add(img)
                         thumbs.append(img)
         elif tag == "em":
-            cls = el.get("class")
-            if cls and "tb-rmb-num" in cls and "tb-rmb-num" in class_tokens(cls) and any(
-                    a.get("id") == "J_StrPrice" for a in el.iterancestors()):
+            if carries_class(el, "tb-rmb-num") and any(a.get("id") == "J_StrPrice" for a in el.iterancestors()):
                 prices.append(el)
-        else:
-            cls = el.get("class")
-            if cls and "tb-main-title" in cls and "tb-main-title" in class_tokens(cls):
-                titles.append(el)
+        elif carries_class(el, "tb-main-title"):
+            titles.append(el)
     return titles, thumbs, prices, cards
 
 
