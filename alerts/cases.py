@@ -17,7 +17,7 @@ from sqlalchemy import func, insert
 from sqlmodel import Session, select
 
 from models.base import utcnow
-from models.cases import CASE_STATES, CONTACT_STATUSES, SEVERITIES, Case, CaseEvent
+from models.cases import CASE_STATES, CONTACT_ALIASES, CONTACT_STATUSES, SEVERITIES, Case, CaseEvent
 from models.catalog import Listing
 from models.detection import Flag
 from models.reviews import Review
@@ -419,6 +419,7 @@ def update_case(
     if all(v is None for v in (state, contact, promise_date, owner, note)):
         raise CaseError("nothing to update: give --state, --contact, --promise-date, --owner or --note")
     case = get_case(session, case_id)
+    contact = CONTACT_ALIASES.get(contact, contact) if contact is not None else None
     if contact is not None and contact not in CONTACT_CHANNELS:
         raise CaseError(f"unknown contact channel {contact!r}; choose from {', '.join(CONTACT_CHANNELS)}")
     if promise_date is not None and promise_date.tzinfo is None:

@@ -6,6 +6,8 @@ from models.cases import Case, CaseEvent
 from models.catalog import Listing, ListingImage, Shop
 from models.crawl import CrawlRun
 from models.detection import Flag, Label, ModelVersion
+from models.ledger import Compensation
+from models.phrasing import MessageTemplate
 from models.reviews import Review, Reviewer, ReviewRevision
 from models.scheduler import JobRun, SchedulerLease
 
@@ -14,12 +16,14 @@ __all__ = [
     "AlertAttempt",
     "Case",
     "CaseEvent",
+    "Compensation",
     "CrawlRun",
     "Flag",
     "JobRun",
     "Label",
     "Listing",
     "ListingImage",
+    "MessageTemplate",
     "ModelVersion",
     "Review",
     "ReviewRevision",

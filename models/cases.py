@@ -11,7 +11,9 @@ from sqlmodel import Field, SQLModel
 from models.base import UTCDateTime, utcnow
 
 SEVERITIES = ("low", "medium", "high", "critical")
-CONTACT_STATUSES = ("none", "messaged", "sms", "phoned")
+CONTACT_STATUSES = ("none", "wangwang", "sms", "phoned")
+# Records written before 旺旺 (Wangwang) had its own name said "messaged"; it still means 旺旺.
+CONTACT_ALIASES = {"messaged": "wangwang"}
 CASE_STATES = (
     "open",
     "contacted",
@@ -26,6 +28,7 @@ CASE_STATES = (
 
 class CaseBase(SQLModel):
     buyer_nick: str | None = None
+    buyer_platform_id: str | None = Field(default=None, description="the buyer's account id as the platform shows it")
     item_title: str | None = None
     review_text: str | None = Field(default=None, sa_type=Text)
     rating: int | None = None
@@ -35,10 +38,20 @@ class CaseBase(SQLModel):
     contact_status: str = "none"
     promised_by: datetime | None = Field(default=None, sa_type=UTCDateTime)
     owner: str | None = None
+    review_posted_at: datetime | None = Field(default=None, sa_type=UTCDateTime, description="when the buyer posted it")
+    compensation_cents: int | None = Field(
+        default=None, ge=0, description="amount agreed for awaiting_compensation, in cents of the shop's currency"
+    )
 
 
 class Case(CaseBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
+    # Entered by staff; personal data, kept out of CaseBase so no public/export model carries it by accident.
+    buyer_phone: str | None = None
+    order_no: str | None = None
+    parent_id: int | None = Field(
+        default=None, foreign_key="case.id", index=True, description="the attack case this review's case belongs to"
+    )
     review_id: int | None = Field(default=None, foreign_key="review.id", index=True, unique=True)
     flag_id: int | None = Field(default=None, foreign_key="flag.id", index=True)
     shop_id: int | None = Field(default=None, foreign_key="shop.id", index=True)

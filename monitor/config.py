@@ -154,6 +154,17 @@ class DetectionConfig(_Strict):
     watchlist: list[str] = Field(default_factory=list, description="reviewer ids known to be professional")
 
 
+class CasesConfig(_Strict):
+    review_edit_days: PositiveFloat = Field(
+        default=30, description="days after posting in which a buyer may still change a bad review (Taobao: 30)"
+    )
+    review_edit_days_by_platform: dict[Platform, PositiveFloat] = Field(default_factory=dict)
+    currency: str = Field(default="CNY", pattern=r"^[A-Z]{3}$", description="currency of the compensation ledger")
+
+    def edit_window(self, platform: str | None) -> float:
+        return self.review_edit_days_by_platform.get(platform, self.review_edit_days)  # type: ignore[call-overload]
+
+
 class ListingsConfig(_Strict):
     backend: str = Field(
         default="features",
@@ -187,6 +198,7 @@ class Settings(BaseSettings):
     smtp: SMTPConfig = Field(default_factory=SMTPConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     detection: DetectionConfig = Field(default_factory=DetectionConfig)
+    cases: CasesConfig = Field(default_factory=CasesConfig)
     listings: ListingsConfig = Field(default_factory=ListingsConfig)
     scheduler: SchedulerConfig = Field(default_factory=SchedulerConfig)
 

@@ -144,7 +144,7 @@ def test_update_records_contact_promise_owner_note_with_history(session, db_sett
     case = factory.case_for(review)
     later = T0 + timedelta(hours=3)
     update_case(session, case.id, actor="amy", contact="messaged", owner="amy", note="sent apology", now=later)
-    assert (case.state, case.contact_status, case.owner) == ("contacted", "messaged", "amy")
+    assert (case.state, case.contact_status, case.owner) == ("contacted", "wangwang", "amy")  # "messaged" is 旺旺's old name
     assert case.last_progress_at == later
     promise = T0 + timedelta(days=2)
     update_case(session, case.id, actor="amy", promise_date=promise, now=later + timedelta(hours=1))
