@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 STRINGS: dict[str, dict[str, str]] = {
     "en": {
         "subject_serious_one": "{severity} case #{case_id}: {rating}-star review by {nick} on {item}",
@@ -178,3 +180,61 @@ LABELS = {
     },
 }
 assert set(LABELS["en"]) == set(LABELS["zh"])
+
+# Reputation: the tests' sentences, their verdicts and the grade --------------------------------
+REPUTATION = {
+    "en": {
+        "title": "Reputation",
+        "grade": "Grade",
+        "rating": "Rating (all reviews)",
+        "adjusted_rating": "Adjusted rating",
+        "removed": "{n} of {total} reviews left out",
+        "pass": "pass", "warn": "warn", "fail": "fail",
+        "flagged_share": "{n} of {total} reviews ({pct}) judged fabricated, malicious or part of an attack",
+        "burst_days": "{n} reviews ({pct}) posted on {days} burst day(s)",
+        "near_duplicates": "{n} reviews ({pct}) repeat another account's text almost word for word",
+        "one_time_reviewers": "{n} reviews ({pct}) from accounts with no other review; they rate {gap:+.2f} stars vs the rest",
+        "one_time_reviewers_alone": "{n} reviews ({pct}) from accounts with no other review (too few others to compare ratings)",
+        "rating_gap": "left-out reviews average {flagged_avg} stars, the rest {kept_avg}",
+        "rating_gap_few": "too few left-out reviews to compare ratings",
+        "professional_reviewers": "{n} reviews ({pct}) by accounts flagged as professional bad-reviewers",
+        "history": "History",
+        "no_data": "no reputation snapshot yet: run the pipeline (shopmon crawl, or shopmon detect) first",
+    },
+    "zh": {
+        "title": "店铺信誉",
+        "grade": "等级",
+        "rating": "评分（全部评价）",
+        "adjusted_rating": "调整后评分",
+        "removed": "{total} 条评价中剔除 {n} 条",
+        "pass": "通过", "warn": "注意", "fail": "未通过",
+        "flagged_share": "{total} 条评价中 {n} 条（{pct}）被判定为虚假、恶意或集中攻击",
+        "burst_days": "{days} 个异常集中日共发布 {n} 条评价（{pct}）",
+        "near_duplicates": "{n} 条评价（{pct}）与其他账号的评价文字几乎相同",
+        "one_time_reviewers": "{n} 条评价（{pct}）来自没有其他评价的账号；其评分比其他人 {gap:+.2f} 星",
+        "one_time_reviewers_alone": "{n} 条评价（{pct}）来自没有其他评价的账号（其他账号太少，无法比较评分）",
+        "rating_gap": "被剔除评价平均 {flagged_avg} 星，其余评价平均 {kept_avg} 星",
+        "rating_gap_few": "被剔除的评价太少，无法比较评分",
+        "professional_reviewers": "{n} 条评价（{pct}）来自被标记为职业差评师的账号",
+        "history": "历史记录",
+        "no_data": "尚无信誉快照：请先运行抓取（shopmon crawl）或检测（shopmon detect）",
+    },
+}
+assert set(REPUTATION["en"]) == set(REPUTATION["zh"])
+
+
+def check_line(check: dict[str, Any], language: str) -> str:
+    """One reputation test as a sentence, from its stored key, figure and params."""
+    words = REPUTATION[language]
+    params = {**check.get("params", {}), "pct": f"{check.get('value', 0):.0%}"}
+    key = check["key"]
+    if key == "rating_gap" and params.get("few"):
+        key = "rating_gap_few"
+    elif key == "one_time_reviewers" and params.get("gap") is None:
+        key = "one_time_reviewers_alone"
+    elif key == "flagged_share" and "total" not in params:
+        params["total"] = "?"
+    for name in ("flagged_avg", "kept_avg"):
+        if name in params and params[name] is None:
+            params[name] = "-"
+    return words[key].format(**params)

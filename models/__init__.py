@@ -8,6 +8,7 @@ from models.crawl import CrawlRun
 from models.detection import Flag, Label, ModelVersion
 from models.ledger import Compensation
 from models.phrasing import MessageTemplate
+from models.reputation import ReputationSnapshot
 from models.reviews import Review, Reviewer, ReviewRevision
 from models.scheduler import JobRun, SchedulerLease
 
@@ -25,6 +26,7 @@ __all__ = [
     "ListingImage",
     "MessageTemplate",
     "ModelVersion",
+    "ReputationSnapshot",
     "Review",
     "ReviewRevision",
     "Reviewer",

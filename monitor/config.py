@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import os
 import tomllib
+from dataclasses import dataclass
 from datetime import time
 from pathlib import Path
 from typing import Any, Literal, get_args
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AnyHttpUrl,
@@ -41,6 +43,25 @@ AlertKind = Literal[
 ]
 ALERT_KINDS: tuple[str, ...] = get_args(AlertKind)
 EMAIL_PATTERN = r"^[^@\s<>,;\r\n]+@[^@\s<>,;\r\n]+$"
+Language = Literal["en", "zh"]
+
+
+def _check_zone(v: str | None) -> str | None:
+    if v is None:
+        return v
+    try:
+        ZoneInfo(v)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {v!r} (use an IANA name such as Asia/Shanghai)") from None
+    return v
+
+
+@dataclass(frozen=True)
+class Locale:
+    """The language and time zone people of one shop read things in."""
+
+    language: Language
+    timezone: str
 
 
 class _Strict(BaseModel):
@@ -61,6 +82,13 @@ class ShopConfig(_Strict):
     full_recrawl_every: PositiveInt = Field(
         default=12, description="every Nth crawl pages through all reviews to catch edits/deletions"
     )
+    language: Language | None = Field(default=None, description="this shop's emails and reports; default alerts.language")
+    timezone: str | None = Field(default=None, description="IANA zone for this shop's times; default alerts.timezone")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, v: str | None) -> str | None:
+        return _check_zone(v)
 
     @field_validator("cron")
     @classmethod
@@ -98,7 +126,7 @@ class SMTPConfig(_Strict):
 class AlertsConfig(_Strict):
     recipients: dict[AlertKind, list[str]] = Field(default_factory=dict)
     supervisors: list[str] = Field(default_factory=list)
-    language: Literal["en", "zh"] = "en"
+    language: Language = "en"
     group_window_minutes: int = Field(default=5, ge=0)
     escalation_hours: PositiveFloat = 48
     repeat_hours: PositiveFloat = 24
@@ -109,14 +137,8 @@ class AlertsConfig(_Strict):
 
     @field_validator("timezone")
     @classmethod
-    def _known_zone(cls, v: str) -> str:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        try:
-            ZoneInfo(v)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {v!r} (use an IANA name such as Asia/Shanghai)") from None
-        return v
+    def _known_zone(cls, v: str | None) -> str | None:
+        return _check_zone(v)
 
     @field_validator("recipients")
     @classmethod
@@ -245,6 +267,14 @@ class Settings(BaseSettings):
     @property
     def images_path(self) -> Path:
         return self.data_dir / "images"
+
+    def locale_for(self, shop_id: str | None) -> Locale:
+        """A shop's own language and time zone where it sets them, else the team's (alerts.*)."""
+        shop = next((s for s in self.shops if s.id == shop_id), None) if shop_id else None
+        return Locale(
+            language=(shop.language if shop and shop.language else self.alerts.language),
+            timezone=(shop.timezone if shop and shop.timezone else self.alerts.timezone),
+        )
 
     def shop(self, shop_id: str) -> ShopConfig:
         for s in self.shops:

@@ -10,12 +10,13 @@ from datetime import datetime
 
 from monitor.config import Settings
 from monitor.db import session_scope
+from monitor.reputation import snapshot
 
 log = logging.getLogger(__name__)
 
 
 def process(settings: Settings, now: datetime | None = None) -> dict[str, int]:
-    """Score new reviews and listings, open cases for bad reviews and flags, write Alert rows."""
+    """Score new reviews and listings, open cases for bad reviews and flags, write Alert rows, store reputation."""
     from alerts.cases import open_cases
     from alerts.rules import evaluate
     from monitor.detection import detect
@@ -31,6 +32,12 @@ def process(settings: Settings, now: datetime | None = None) -> dict[str, int]:
         cases = open_cases(session, settings, now=now)
     with session_scope(settings) as session:
         alerts = evaluate(session, settings, now=now)
-    counts = {**summary.as_dict(), "image_flags": image_flags, "cases_opened": cases, "alerts_queued": alerts}
+    with session_scope(settings) as session:
+        # After the flags and cases: the adjusted rating leaves out what this run flagged.
+        reputation = snapshot(session, settings, now=now)
+    counts = {
+        **summary.as_dict(), "image_flags": image_flags, "cases_opened": cases, "alerts_queued": alerts,
+        "reputation_snapshots": reputation,
+    }
     log.info("pipeline %s", counts)
     return counts

@@ -42,6 +42,13 @@ def test_good_file_loads(tmp_path: Path) -> None:
     assert s.alerts.recipients["serious_case"] == ["aftersales@example.com"]
 
 
+def test_a_shop_sets_its_own_language_and_time_zone(tmp_path: Path) -> None:
+    text = GOOD_SHOP.replace("interval_minutes = 60", 'language = "zh"\ntimezone = "Asia/Shanghai"')
+    s = load_settings(write(tmp_path, text + '\n[alerts]\ntimezone = "Europe/Berlin"\n'))
+    assert (s.locale_for("demo").language, s.locale_for("demo").timezone) == ("zh", "Asia/Shanghai")
+    assert (s.locale_for("other").language, s.locale_for(None).timezone) == ("en", "Europe/Berlin")
+
+
 def test_environment_overrides_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SHOPMON_DATA_DIR", str(tmp_path / "elsewhere"))
     monkeypatch.setenv("SHOPMON_SMTP__HOST", "mail.example.com")
@@ -64,6 +71,8 @@ def test_environment_overrides_file(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         (GOOD_SHOP + '\n[smtp]\npassword = "x"\n', "must not be stored in the file"),
         (GOOD_SHOP + "\nunknown_key = 1\n", "unknown_key"),
         (GOOD_SHOP + GOOD_SHOP.split("[alerts")[0], "duplicate shop id"),
+        (GOOD_SHOP.replace("interval_minutes = 60", 'timezone = "Mars/Olympus"'), "unknown time zone 'Mars/Olympus'"),
+        (GOOD_SHOP.replace("interval_minutes = 60", 'language = "fr"'), "shops.0.language"),
     ],
 )
 def test_bad_values_are_rejected_clearly(tmp_path: Path, text: str, needle: str) -> None:

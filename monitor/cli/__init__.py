@@ -46,6 +46,7 @@ COMMAND_MODULES = (
     "parse",
     "detect",
     "listings",
+    "reputation",
     "cases",
     "alerts",
     "schedule",

@@ -1,0 +1,19 @@
+"""Adjusted rating, reputation tests and A-F grade per listing and per shop."""
+
+from monitor.reputation.checks import REMOVING_KINDS, Check, ReviewFact, Verdict, assess, grade_for
+from monitor.reputation.store import assess_shop, current, history, latest, shop_facts, snapshot
+
+__all__ = [
+    "REMOVING_KINDS",
+    "Check",
+    "ReviewFact",
+    "Verdict",
+    "assess",
+    "assess_shop",
+    "current",
+    "grade_for",
+    "history",
+    "latest",
+    "shop_facts",
+    "snapshot",
+]

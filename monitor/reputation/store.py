@@ -1,0 +1,196 @@
+"""Reputation from the database: gather review facts, store one snapshot per crawl, read them back."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session, func, select
+
+from models.base import utcnow
+from models.catalog import Listing, Shop
+from models.crawl import CrawlRun
+from models.detection import Flag
+from models.reputation import ReputationSnapshot
+from models.reviews import Review
+
+from monitor.config import Settings
+from monitor.errors import DataError
+from monitor.reputation.checks import REMOVING_KINDS, ReviewFact, Verdict, assess
+
+
+def _flag_marks(session: Session, review_ids: set[int], reviewer_ids: set[int]) -> tuple[dict[int, set[str]], set[int]]:
+    """Why each review is removed (flag kinds) and which reviewers carry a professional flag."""
+    removed: dict[int, set[str]] = defaultdict(set)
+    professional: set[int] = set()
+    flags = session.exec(
+        select(Flag.kind, Flag.target_type, Flag.target_id, Flag.members).where(
+            Flag.kind.in_((*REMOVING_KINDS, "professional")), Flag.status != "rejected"
+        )
+    ).all()
+    for kind, target_type, target_id, members in flags:
+        if kind == "professional":
+            if target_type == "reviewer" and target_id in reviewer_ids:
+                professional.add(target_id)
+        elif kind == "attack":
+            for rid in members or []:
+                if rid in review_ids:
+                    removed[rid].add(kind)
+        elif target_type == "review" and target_id in review_ids:
+            removed[target_id].add(kind)
+    return removed, professional
+
+
+def shop_facts(session: Session, shop_id: int) -> dict[int | None, list[ReviewFact]]:
+    """The shop's rated, not deleted reviews as facts, grouped by listing."""
+    rows = session.exec(
+        select(Review.id, Review.listing_id, Review.rating, Review.created_at, Review.first_seen,
+               Review.reviewer_id, Review.text)
+        .where(Review.shop_id == shop_id, Review.rating.is_not(None), Review.deleted_at.is_(None))
+        .order_by(Review.id)
+    ).all()
+    review_ids = {r[0] for r in rows}
+    reviewer_ids = {r[5] for r in rows if r[5] is not None}
+    removed, professional = _flag_marks(session, review_ids, reviewer_ids)
+    counts: dict[int, int] = {}
+    ids = sorted(reviewer_ids)
+    for start in range(0, len(ids), 500):
+        counts.update(session.exec(
+            select(Review.reviewer_id, func.count(Review.id))
+            .where(Review.reviewer_id.in_(ids[start : start + 500]))
+            .group_by(Review.reviewer_id)
+        ).all())
+    out: dict[int | None, list[ReviewFact]] = defaultdict(list)
+    for rid, listing_id, rating, created_at, first_seen, reviewer_id, text in rows:
+        out[listing_id].append(ReviewFact(
+            id=rid, rating=rating, posted=created_at or first_seen, reviewer_id=reviewer_id, text=text or "",
+            removed_because=tuple(sorted(removed.get(rid, ()))), professional=reviewer_id in professional,
+            reviewer_reviews=counts.get(reviewer_id, 1) if reviewer_id is not None else 1,
+        ))
+    return out
+
+
+def assess_shop(session: Session, settings: Settings, shop: Shop) -> tuple[Verdict, dict[int, Verdict]]:
+    """The shop's verdict and one per listing that has rated reviews."""
+    tz = ZoneInfo(settings.locale_for(shop.config_id).timezone)
+    facts = shop_facts(session, shop.id)  # type: ignore[arg-type]
+    listings = {lid: assess(f, tz) for lid, f in facts.items() if lid is not None}
+    return assess([f for group in facts.values() for f in group], tz), listings
+
+
+def _latest_run(session: Session, shop: Shop) -> int | None:
+    return session.exec(
+        select(func.max(CrawlRun.id)).where(CrawlRun.shop_id == shop.id, CrawlRun.finished_at.is_not(None))
+    ).one()
+
+
+def _row(scope: str, target_id: int, shop_id: int | None, run_id: int | None, v: Verdict, now: datetime) -> ReputationSnapshot:
+    d = v.as_dict()
+    return ReputationSnapshot(scope=scope, target_id=target_id, shop_id=shop_id, crawl_run_id=run_id,
+                              computed_at=now, **{k: d[k] for k in ("reviews", "removed", "rating",
+                                                                    "adjusted_rating", "grade", "checks")})
+
+
+def snapshot(session: Session, settings: Settings, *, now: datetime | None = None,
+             shop_ids: Iterable[int] | None = None) -> int:
+    """Store a snapshot for every shop (and its listings) crawled since its last snapshot.
+
+    One per finished crawl run, so re-running the pipeline does not pile up copies; a shop that
+    was never crawled (data loaded another way) gets a fresh snapshot each time.
+    Returns the number of rows written.
+    """
+    now = now or utcnow()
+    query = select(Shop).order_by(Shop.id)
+    if shop_ids is not None:
+        query = query.where(Shop.id.in_(list(shop_ids)))
+    written = 0
+    for shop in session.exec(query).all():
+        run_id = _latest_run(session, shop)
+        if run_id is not None and session.exec(
+            select(ReputationSnapshot.id).where(ReputationSnapshot.scope == "shop", ReputationSnapshot.target_id == shop.id,
+                                                ReputationSnapshot.crawl_run_id == run_id)
+        ).first() is not None:
+            continue
+        shop_verdict, listings = assess_shop(session, settings, shop)
+        session.add(_row("shop", shop.id, shop.id, run_id, shop_verdict, now))  # type: ignore[arg-type]
+        session.add_all(_row("listing", lid, shop.id, run_id, v, now) for lid, v in listings.items())
+        written += 1 + len(listings)
+    session.flush()
+    return written
+
+
+def latest(session: Session, scope: str, target_ids: Iterable[int] | None = None) -> dict[int, ReputationSnapshot]:
+    """The newest snapshot per target of a scope."""
+    newest = (
+        select(ReputationSnapshot.target_id, func.max(ReputationSnapshot.id).label("id"))
+        .where(ReputationSnapshot.scope == scope)
+        .group_by(ReputationSnapshot.target_id)
+    )
+    if target_ids is not None:
+        newest = newest.where(ReputationSnapshot.target_id.in_(list(target_ids)))
+    sub = newest.subquery()
+    rows = session.exec(select(ReputationSnapshot).join(sub, sub.c.id == ReputationSnapshot.id)).all()
+    return {r.target_id: r for r in rows}
+
+
+def history(session: Session, scope: str, target_id: int, limit: int = 20) -> list[ReputationSnapshot]:
+    """Newest first."""
+    return list(session.exec(
+        select(ReputationSnapshot)
+        .where(ReputationSnapshot.scope == scope, ReputationSnapshot.target_id == target_id)
+        .order_by(ReputationSnapshot.id.desc())
+        .limit(limit)
+    ).all())
+
+
+def listing_titles(session: Session, ids: Iterable[int]) -> dict[int, Listing]:
+    ids = list(ids)
+    return {x.id: x for x in session.exec(select(Listing).where(Listing.id.in_(ids))).all()} if ids else {}  # type: ignore[misc]
+
+
+def current(session: Session, settings: Settings, *, shop: str | None = None,
+            listing: str | None = None) -> list[dict[str, object]]:
+    """Verdicts computed now: one entry per shop (with its listings worst first), or one listing.
+
+    ``shop`` is the config id; ``listing`` a listing id or the platform's item id.
+    """
+    shops = list(session.exec(select(Shop).order_by(Shop.id)).all())
+    if shop is not None:
+        shops = [s for s in shops if shop in (s.config_id, s.external_id)]
+        if not shops:
+            raise DataError(f"no stored shop {shop!r} (give its id from the config; a shop is stored by its first crawl)")
+    target: Listing | None = None
+    if listing is not None:
+        found = session.exec(select(Listing).where(Listing.external_id == listing)).first()
+        if found is None and listing.isdigit():
+            found = session.get(Listing, int(listing))
+        if found is None:
+            raise DataError(f"no stored listing {listing!r} (give its id or the platform's item id)")
+        target = found
+        shops = [s for s in shops if s.id == found.shop_id]
+    out: list[dict[str, object]] = []
+    for s in shops:
+        shop_verdict, listings = assess_shop(session, settings, s)
+        titles = listing_titles(session, listings)
+        rows = [
+            {"scope": "listing", "id": lid, "title": titles[lid].title if lid in titles else None,
+             "external_id": titles[lid].external_id if lid in titles else None, **v.as_dict()}
+            for lid, v in listings.items()
+            if target is None or lid == target.id
+        ]
+        if target is not None and not rows:
+            rows = [{"scope": "listing", "id": target.id, "title": target.title, "external_id": target.external_id,
+                     **assess([], ZoneInfo("UTC")).as_dict()}]
+        rows.sort(key=lambda r: (r["grade"], r["removed"]), reverse=True)  # type: ignore[operator]
+        history_rows = history(session, "listing" if target else "shop", target.id if target else s.id)  # type: ignore[arg-type]
+        out.append({
+            "scope": "shop", "id": s.id, "config_id": s.config_id, "name": s.name or s.config_id or s.external_id,
+            **({} if target is not None else shop_verdict.as_dict()),
+            "listings": rows,
+            "history": [{"at": h.computed_at.isoformat(), "grade": h.grade, "rating": h.rating,
+                         "adjusted_rating": h.adjusted_rating, "reviews": h.reviews, "removed": h.removed}
+                        for h in history_rows],
+        })
+    return out
