@@ -84,6 +84,12 @@ class PromotionRefused(RegistryError):
     exit_code = 3
 
 
+def check_name(name: str) -> None:
+    """Refuse a model name the registry cannot store (callers check before hours of training)."""
+    if not NAME_PATTERN.match(name):
+        raise RegistryError(f"invalid model name {name!r}: use lowercase letters, digits and underscores")
+
+
 def trust_type(qualified_name: str) -> None:
     """Allow one project type (e.g. a custom transformer) in loaded models, by exact name."""
     _EXTRA_TRUSTED.add(qualified_name)
@@ -216,10 +222,7 @@ class Registry:
 
     # -- paths ---------------------------------------------------------------------------
     def _name_dir(self, name: str) -> Path:
-        if not NAME_PATTERN.match(name):
-            raise RegistryError(
-                f"invalid model name {name!r}: use lowercase letters, digits and underscores"
-            )
+        check_name(name)
         return self.root / name
 
     def _version_dir(self, name: str, version: str) -> Path:

@@ -74,12 +74,14 @@ def train_cmd(
     The first version of a name goes live; later ones wait for `shopmon model promote`. The decision threshold is set from out-of-fold scores to reach detection.precision_target.
     """  # noqa: E501
     from monitor.db import session_scope
-    from monitor.registry import registry_for
-    from monitor.training.fit import holdout_frame, train
+    from monitor.registry import check_name, registry_for
+    from monitor.training.fit import check_options, holdout_frame, train
 
+    check_name(name)
     settings = ready_settings(ctx)
     progress(f"reading {data} ...")
     table = _table(data, label, positive, mapping)
+    check_options(table, holdout=holdout, clf=clf)
     progress(f"training {name} on {len(table.frame)} rows ({folds}-fold thresholds, {holdout:.0%} held out) ...")
     trained = train(table, precision_target=settings.detection.precision_target, folds=folds, holdout=holdout, clf=clf)
     trained.params["source"] = str(data)
@@ -114,16 +116,18 @@ def _write_report(folder: Path, name: str, version: str, trained: Any, table: An
     from monitor.training.fit import score
 
     held = trained.holdout
+    cv = trained.metrics.get("cv") or {}
+    cv_name = f"Cross-validation ({cv.get('folds', '?')}-fold, out-of-fold scores of the training rows)"
     if held is not None:
         y, s, texts = held.y, score(trained.estimator, held, trained.params), held.frame["text"].tolist()
-        title = f"{version}: held-out evaluation"
+        evaluation, others = "Held-out evaluation", {cv_name: cv}
     else:
         y, s, texts = table.y, trained.oof_scores, table.frame["text"].tolist()
-        title = f"{version}: out-of-fold evaluation"
+        evaluation, others = cv_name, {}
     binary = table.positive is not None
     write_report(
         folder,
-        title=title,
+        title=f"{version}: {evaluation.split(' (')[0].lower()}",
         y_true=y,
         scores=s,
         threshold=trained.threshold if binary else trained.thresholds,
@@ -131,7 +135,8 @@ def _write_report(folder: Path, name: str, version: str, trained: Any, table: An
         texts=texts,
         classes=None if binary else [str(c) for c in trained.estimator.classes_],
         precision_target=trained.params["precision_target"],
-        extra_metrics=trained.metrics.get("cv"),
+        evaluation=evaluation,
+        other_evaluations=others,
     )
 
 

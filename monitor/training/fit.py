@@ -78,6 +78,11 @@ def build_pipeline(numeric: list[str] | None = None, **overrides: Any) -> Pipeli
     return Pipeline([("features", ColumnTransformer(parts)), ("clf", clf)])
 
 
+#: What a version keeps of its cross-validation (out-of-fold) evaluation, beside the held-out one.
+CV_KEYS = ("n", "positives", "threshold", "accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc",
+           "confusion_matrix")
+
+
 @dataclass
 class Trained:
     estimator: Pipeline
@@ -103,6 +108,22 @@ def model_inputs(frame: pd.DataFrame, numeric: list[str], where: object = "input
 
 def _inputs(table: Table, numeric: list[str]) -> Any:
     return model_inputs(table.frame, numeric, table.path)
+
+
+CLASSIFIERS = ("logreg", "svm")
+
+
+def check_options(table: Table, *, holdout: float = 0.0, clf: str = "logreg") -> None:
+    """Everything about the options that can be wrong, checked before any fitting starts."""
+    _require_labels(table)
+    if clf not in CLASSIFIERS:
+        raise DataError(f"--clf {clf!r}: use {' or '.join(CLASSIFIERS)}")
+    if holdout and not 0 < holdout < 0.9:
+        raise DataError(f"--holdout must be between 0 and 0.9, got {holdout}")
+    if not table.binary and len(table.classes) == 2:
+        a, b = table.classes
+        raise DataError(f"{table.path}: label column {table.label_column!r} has two values ({a}, {b}): "
+                        f"pass --positive with the one to detect (e.g. --positive {b})")
 
 
 def _require_labels(table: Table) -> np.ndarray:
@@ -180,6 +201,7 @@ def metrics_from_scores(table: Table, scores: np.ndarray, threshold: float = 0.5
 
 def cross_validate(table: Table, *, folds: int = 5, group_column: str | None = None, **params: Any) -> dict[str, Any]:
     """Metrics of out-of-fold predictions; with ``group_column`` no group is in train and test at once."""
+    check_options(table, clf=params.get("clf", DEFAULT_PARAMS["clf"]))
     scores, classes = out_of_fold(table, folds=folds, group_column=group_column, **params)
     metrics = metrics_from_scores(table, scores, 0.5, classes)
     metrics["folds"] = min(folds, len(set(table.frame[group_column]))) if group_column else folds
@@ -201,12 +223,11 @@ def train(
     fitted on the same texts can share one transform when scoring.
     """
     y = _require_labels(table)
+    check_options(table, holdout=holdout, clf=params.get("clf", DEFAULT_PARAMS["clf"]))
     numeric = numeric_feature_columns(table.frame)
     params = {**params, "multiclass": not table.binary}
     fit_table, held = table, None
     if holdout:
-        if not 0 < holdout < 0.9:
-            raise DataError(f"--holdout must be between 0 and 0.9, got {holdout}")
         fit_table, held = split_holdout(table, holdout)
     scores, classes = out_of_fold(fit_table, folds=folds, numeric=numeric, **params)
     fy = fit_table.y
@@ -243,7 +264,8 @@ def train(
     else:
         metrics = dict(cv_metrics)
         metrics["evaluated_on"] = f"out-of-fold predictions ({folds}-fold)"
-    metrics["cv"] = {k: v for k, v in cv_metrics.items() if k in ("accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc")}
+    metrics["cv"] = {k: v for k, v in cv_metrics.items() if k in CV_KEYS}
+    metrics["cv"]["folds"] = folds
     return Trained(estimator, threshold, metrics, info, thresholds, scores, held)
 
 

@@ -90,14 +90,17 @@ def write_report(
     texts: list[str] | None = None,
     classes: Sequence[Any] | None = None,
     precision_target: float = 0.9,
-    extra_metrics: dict[str, Any] | None = None,
+    evaluation: str = "Held-out evaluation",
+    other_evaluations: dict[str, dict[str, Any]] | None = None,
     n_wrong: int = 20,
 ) -> Path:
     """Write ``out_dir/report.html`` and return its path.
 
     ``threshold`` is the decision threshold in use (binary) or per class; the report also
     shows, per class, the threshold that would reach ``precision_target``.
-    ``extra_metrics`` (e.g. cross-validation means) are listed in the summary table.
+    ``evaluation`` names what ``y_true``/``scores`` are (every plot and the first table come from
+    them); ``other_evaluations`` (e.g. ``{"Cross-validation (5-fold, out-of-fold)": metrics}``) are
+    shown as tables of their own under their names, never mixed into the first one.
     """
     y = np.asarray(y_true)
     s = np.asarray(scores, dtype=float)
@@ -118,7 +121,7 @@ def write_report(
         y = y.astype(str) if np.asarray(cls).dtype.kind in "UO" else y
     with plt.rc_context({"font.family": _font_families()}):
         return _write(out_dir, title, y, s, cls, binary, threshold, feature_importance, texts,
-                      precision_target, extra_metrics, n_wrong)
+                      precision_target, evaluation, other_evaluations or {}, n_wrong)
 
 
 def _font_families() -> list[str]:
@@ -139,7 +142,8 @@ def _write(
     feature_importance: list[tuple[str, float]] | None,
     texts: list[str] | None,
     precision_target: float,
-    extra_metrics: dict[str, Any] | None,
+    evaluation: str,
+    other_evaluations: dict[str, dict[str, Any]],
     n_wrong: int,
 ) -> Path:
     curves = _one_vs_rest(y, s, cls)
@@ -157,8 +161,9 @@ def _write(
         metrics = multiclass_metrics(y, pred)
         labels_order = cls
         tick_names = [str(c) for c in cls]
-    if extra_metrics:
-        metrics.update({k: v for k, v in extra_metrics.items() if isinstance(v, int | float)})
+    cm = confusion_matrix(y, pred, labels=labels_order)
+    if binary:
+        metrics.update(_cells(cm.tolist()))
 
     figures: dict[str, str] = {}
 
@@ -182,7 +187,6 @@ def _write(
     ax.legend(fontsize=7, loc="lower right")
     figures["roc"] = _img(_png(fig), "ROC curve")
 
-    cm = confusion_matrix(y, pred, labels=labels_order)
     fig, ax = plt.subplots(figsize=(1.2 + 0.7 * len(cls), 1.0 + 0.7 * len(cls)))
     ax.imshow(cm, cmap="Blues")
     for i in range(cm.shape[0]):
@@ -248,11 +252,12 @@ def _write(
 
     figures["most-wrong"] = _most_wrong(y, s, pred, cls, texts, binary, n_wrong)
 
-    summary = _table(["metric", "value"], [(k, float(v)) for k, v in metrics.items()])
     body = [f"<h1>{html.escape(title)}</h1>",
-            f"<p class=meta>Generated {datetime.now(UTC):%Y-%m-%d %H:%M UTC} · {y.size} held-out examples · "
-            f"precision target {precision_target:.2f}</p>",
-            "<h2>Summary</h2>", summary]
+            f"<p class=meta>Generated {datetime.now(UTC):%Y-%m-%d %H:%M UTC} · precision target "
+            f"{precision_target:.2f} · plots, confusion matrix and examples: {html.escape(evaluation.lower())}</p>",
+            _evaluation_section("evaluation", f"{evaluation} ({y.size} rows)", metrics)]
+    for k, (heading, other) in enumerate(other_evaluations.items(), 1):
+        body.append(_evaluation_section(f"evaluation-{k}", heading, other))
     for key, heading in SECTIONS:
         body.append(f'<section id="{key}"><h2>{html.escape(heading)}</h2>{figures[key]}')
         if key == "thresholds":
@@ -268,6 +273,27 @@ def _write(
     except OSError as exc:
         raise DataError(f"cannot write report to {out_dir}: {exc.strerror}") from None
     return path
+
+
+def _cells(cm: list[list[int]]) -> dict[str, int]:
+    """A binary confusion matrix [[tn, fp], [fn, tp]] as named counts, so the table states them."""
+    (tn, fp), (fn, tp) = cm
+    return {"true negatives": tn, "false positives": fp, "false negatives": fn, "true positives": tp}
+
+
+def _evaluation_section(key: str, heading: str, metrics: dict[str, Any]) -> str:
+    """One evaluation's numbers under its own name (held-out and cross-validation never share a table)."""
+    rows: list[tuple[str, Any]] = []
+    for name, value in metrics.items():
+        if name == "confusion_matrix" and np.shape(value) == (2, 2):
+            rows += list(_cells(value).items())
+        elif isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+            continue
+        elif isinstance(value, int | np.integer) or (name in ("n", "positives") and float(value).is_integer()):
+            rows.append((name, int(value)))
+        else:
+            rows.append((name, float(value)))
+    return f'<section id="{key}"><h2>{html.escape(heading)}</h2>{_table(["metric", "value"], rows)}</section>'
 
 
 def _most_wrong(

@@ -1,0 +1,97 @@
+"""`shopmon model train|cv` refuse bad options before fitting; the report keeps evaluations apart."""
+
+from __future__ import annotations
+
+import csv
+import html
+import re
+from pathlib import Path
+
+import pytest
+
+from monitor.cli import main
+from monitor.paths import FIXTURES
+
+SEED = FIXTURES / "seed" / "reviews.csv"
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    monkeypatch.setenv("SHOPMON_DATA_DIR", str(tmp_path / "data"))
+    return tmp_path
+
+
+@pytest.fixture
+def no_fitting(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any fit makes the test fail: the options must be refused before training starts."""
+    import monitor.training.fit as fit
+
+    def refuse(*_a: object, **_k: object) -> None:
+        raise AssertionError("fitting started before the options were checked")
+
+    monkeypatch.setattr(fit, "out_of_fold", refuse)
+    monkeypatch.setattr(fit, "build_pipeline", refuse)
+
+
+def _two_word_labels(path: Path) -> Path:
+    with SEED.open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["text", "kind"])
+        for r in rows:
+            w.writerow([r["text"], "extortion" if r["malicious"] == "1" else "ordinary"])
+    return path
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--name", "malicious", "--label", "kind"], "pass --positive with the one to detect"),
+    (["--name", "Bad Name!", "--label", "kind", "--positive", "extortion"], "invalid model name"),
+    (["--name", "malicious", "--label", "kind", "--positive", "extortion", "--clf", "forest"], "--clf 'forest'"),
+    (["--name", "malicious", "--label", "kind", "--positive", "extortion", "--holdout", "0.95"], "--holdout"),
+])
+def test_train_refuses_bad_options_before_fitting(
+    env: Path, capsys: pytest.CaptureFixture[str], no_fitting: None, args: list[str], message: str
+) -> None:
+    data = _two_word_labels(env / "two.csv")
+    code = main(["model", "train", str(data), *args])
+    err = capsys.readouterr().err
+    assert code != 0
+    assert message in err
+    assert not (env / "data" / "models").exists() or not any((env / "data" / "models").rglob("model.skops"))
+
+
+def test_cv_asks_for_positive_before_fitting(env: Path, capsys: pytest.CaptureFixture[str], no_fitting: None) -> None:
+    data = _two_word_labels(env / "two.csv")
+    assert main(["model", "cv", str(data), "--label", "kind"]) == 2
+    assert "pass --positive" in capsys.readouterr().err
+
+
+def _section(page: str, key: str) -> tuple[str, dict[str, float]]:
+    m = re.search(rf'<section id="{key}"><h2>(.*?)</h2>(.*?)</section>', page, re.S)
+    assert m, f"section {key} missing"
+    cells = re.findall(r"<tr><td>(.*?)</td><td>(.*?)</td></tr>", m.group(2))
+    return html.unescape(m.group(1)), {k: float(v) for k, v in cells}
+
+
+def test_report_has_one_table_per_evaluation_consistent_with_counts(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = _two_word_labels(env / "two.csv")
+    code = main(["model", "train", str(data), "--name", "malicious", "--label", "kind", "--positive", "extortion",
+                 "--folds", "3", "--holdout", "0.25"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    version = out.strip().splitlines()[-1]
+    page = (env / "data" / "models" / "malicious" / version / "report.html").read_text(encoding="utf-8")
+    held_name, held = _section(page, "evaluation")
+    cv_name, cv = _section(page, "evaluation-1")
+    assert held_name.startswith("Held-out evaluation") and cv_name.startswith("Cross-validation (3-fold")
+    for table in (held, cv):
+        tp, fp = table["true positives"], table["false positives"]
+        fn, tn = table["false negatives"], table["true negatives"]
+        assert tp + fp + fn + tn == table["n"]
+        assert table["precision"] == pytest.approx(tp / (tp + fp) if tp + fp else 0.0, abs=1e-4)
+        assert table["recall"] == pytest.approx(tp / (tp + fn), abs=1e-4)
+    # The held-out table is about the held-out rows only, the CV one about the training rows.
+    assert held["n"] + cv["n"] == len(list(csv.DictReader(data.open(encoding="utf-8"))))
