@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import os
+from importlib.resources import files
 from pathlib import Path
 
+import fixtures
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-FIXTURES = PROJECT_ROOT / "fixtures"
+# The installed package, not the checkout: a wheel has no repository around it. Packages installed
+# as files (wheels, editable installs) give a real directory, which the data readers need.
+FIXTURES = Path(str(files(fixtures)))
 
 
 def shared_dir() -> Path:
