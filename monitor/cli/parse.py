@@ -23,6 +23,9 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Print one JSON object per listing/review found in FILE; a summary goes to stderr.
 
+        Exits 2 with one line saying why when the page is incomplete (cut mid-list, or fewer
+        items than its declared count and paging); the items found are printed first.
+
         Reviews carry platform, review_id, listing_id, reviewer_nick, rating (1-5), title, text,
         created_at (ISO 8601 with time zone), sku, photos, helpful_votes, verified_purchase,
         follow_up_text, seller_reply; listings carry platform, listing_id, shop_id, title, price,
@@ -43,10 +46,17 @@ def register(app: typer.Typer) -> None:
         except ParseError as exc:
             raise DataError(f"{file}: {exc}") from None
         for item in result.items:
-            typer.echo(json.dumps(public(item), ensure_ascii=False))
+            try:
+                # allow_nan=False: a NaN that slipped past a parser fails here instead of
+                # printing a line no JSON reader accepts
+                line = json.dumps(public(item), ensure_ascii=False, allow_nan=False)
+            except ValueError as exc:
+                raise DataError(f"{file}: {exc} in {item.get('kind')} {item.get('review_id') or item.get('listing_id')}") from None
+            typer.echo(line)
+        found = (f"{result.page_kind} page, {len(result.listings)} listing(s), {len(result.reviews)} review(s)")
+        if not result.complete:
+            # a truncated page must not pass for a whole one: scripts and crawls stop on this
+            raise DataError(f"{file}: incomplete {found}: {result.incomplete or 'not checked'}")
         stats = ", ".join(f"{k}={v}" for k, v in sorted(result.stats.items()) if v)
-        typer.echo(
-            f"# {file.name}: {result.page_kind} page, {len(result.listings)} listing(s), "
-            f"{len(result.reviews)} review(s)" + (f", {stats}" if stats else ""),
-            err=True,
-        )
+        dropped = f" (dropped {'; '.join(result.dropped)})" if result.dropped else ""
+        typer.echo(f"# {file.name}: {found}" + (f", {stats}" if stats else "") + dropped, err=True)

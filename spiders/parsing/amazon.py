@@ -23,6 +23,7 @@ from spiders.parsing.common import (
     to_int,
     western_date,
 )
+from spiders.parsing.completeness import count_problem, html_problem
 from spiders.parsing.html import first_attr, first_text, html_tree, text_or_none, xp
 
 PLATFORM = "amazon"
@@ -84,6 +85,9 @@ def _hooks(card) -> tuple[dict[str, Any], list[Any], list[Any]]:  # noqa: ANN001
 
 
 _text = text_or_none
+_REVIEW_CARD = 'data-hook="review"'
+_WITH_REVIEWS = re.compile(r"([\d.,]+)\s+with reviews")  # "1,234 total ratings, 504 with reviews"
+PAGE_SIZE = 10  # cards on every /product-reviews/ page but the last
 _COUNTRY = re.compile(r"Reviewed in (?:the )?(.+?) on ")
 
 
@@ -177,6 +181,10 @@ def parse_reviews_page(body: bytes, url: str, content_type: str | None = None) -
     m = re.search(r"pageNumber=(\d+)", url)
     page = int(m.group(1)) if m else 1
     result.info.update(listing_id=asin, page=page)
+    declared = _WITH_REVIEWS.search(doc.text)
+    result.settle(html_problem(doc.text, _REVIEW_CARD),
+                  count_problem(len(result.items), page=page, first_page=1, page_size=PAGE_SIZE,
+                                total=to_int(declared.group(1)) if declared else None))
     if nxt:
         result.follow.append(Follow(abs_url(nxt, url), "reviews", {"listing_id": asin, "page": page + 1}))
     return result
@@ -235,6 +243,7 @@ def parse_product_page(body: bytes, url: str, content_type: str | None = None) -
         Follow(f"{host.scheme}://{host.netloc}/product-reviews/{asin}/?sortBy=recent&pageNumber=1", "reviews",
                {"listing_id": asin, "page": 1})
     )
+    result.settle(html_problem(doc.text, _REVIEW_CARD))
     return result
 
 
@@ -273,4 +282,5 @@ def parse_search(body: bytes, url: str, content_type: str | None = None) -> Page
     nxt = first_attr(tree, "//a[contains(@class,'s-pagination-next')]/@href")
     if nxt:
         result.follow.append(Follow(abs_url(nxt, url), "shop"))
+    result.settle(html_problem(doc.text, "s-search-result"))
     return result

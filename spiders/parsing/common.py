@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -66,6 +67,13 @@ class PageResult:
     page_kind: str = ""
     info: dict[str, Any] = field(default_factory=dict)
     """Page-level facts the spider needs (max page, shop ids, total counts)."""
+    complete: bool = False
+    """The page's structure closes and its count agrees with the declared paging (see
+    spiders.parsing.completeness): only a complete page may say a review is gone."""
+    incomplete: str | None = None
+    """Why the page is not complete."""
+    dropped: list[str] = field(default_factory=list)
+    """Values the page gave that could not be used (``field value: reason``)."""
 
     @classmethod
     def decoded(cls, page_kind: str, doc: Decoded) -> PageResult:
@@ -74,6 +82,16 @@ class PageResult:
 
     def count(self, key: str, n: int = 1) -> None:
         self.stats[key] = self.stats.get(key, 0) + n
+
+    def settle(self, *problems: str | None) -> None:
+        """Record whether the page is whole: the first problem given says why not."""
+        why = next((p for p in problems if p), None)
+        self.complete = why is None
+        self.incomplete = why
+
+    def drop(self, name: str, value: Any, reason: str) -> None:
+        self.dropped.append(f"{name} {value!r}: {reason}")
+        self.count("dropped_values")
 
     @property
     def reviews(self) -> list[dict[str, Any]]:
@@ -251,7 +269,11 @@ def to_float(value: Any) -> float | None:
         if value is None:  # value in (None, "") for anything but a str
             return None
         if isinstance(value, _NUMBER):
-            return float(value)
+            try:
+                f = float(value)
+            except OverflowError:  # an integer beyond any float
+                return None
+            return f if math.isfinite(f) else None  # NaN and Infinity are no amounts
         if value == "":
             return None
         s = str(value)
@@ -282,6 +304,21 @@ def to_int(value: Any) -> int | None:
     if "万" in s[m.end() : m.end() + 2]:
         n *= 10_000
     return int(n)
+
+
+def rating_within(result: PageResult, name: str, value: Any, best: float = 5.0) -> float | None:
+    """A rating value on a 0..``best`` scale, or None. A value the page gives but that is no
+    finite number in range (JSON-LD ``NaN``, ``Infinity``, ``1e308``) is dropped with a reason."""
+    if value is None or value == "":
+        return None
+    f = to_float(value)
+    if f is None or not math.isfinite(f):
+        result.drop(name, value, "not a finite number")
+        return None
+    if not 0 <= f <= best:
+        result.drop(name, value, f"outside 0-{best:g}")
+        return None
+    return f
 
 
 def clamp_rating(value: Any, scale: float = 5.0) -> int | None:

@@ -29,6 +29,7 @@ from spiders.parsing.common import (
     urlencode_str,
     with_query,
 )
+from spiders.parsing.completeness import count_problem, html_problem
 from spiders.parsing.html import (
     carries_class,
     first_attr,
@@ -103,13 +104,14 @@ def parse_comments(body: bytes, url: str, content_type: str | None = None) -> Pa
     page = to_int(query.get("page", "0")) or 0
     sku = query.get("productId")
     if isinstance(data, list):  # a dump of comment objects without the envelope
-        comments, max_page = data, None
+        comments, max_page, declared = data, None, None
     elif isinstance(data, dict) and "comments" in data:
         comments, max_page = data.get("comments") or [], to_int(data.get("maxPage"))
         summary = data.get("productCommentSummary") or {}
         result.info["summary"] = {k: summary.get(k) for k in ("averageScore", "goodRate", "commentCountStr",
                                                              "poorCountStr", "afterCountStr") if k in summary}
         result.info["average_score"] = to_float(summary.get("averageScore"))
+        declared = to_int(summary.get("commentCount"))
     else:
         raise ParseError("JSON has no 'comments': not a JD comment response")
     for c in comments:
@@ -118,6 +120,9 @@ def parse_comments(body: bytes, url: str, content_type: str | None = None) -> Pa
             continue
         result.items.append(comment_to_review(c, url, sku))
     result.info.update(page=page, max_page=max_page, listing_id=sku)
+    # pages count from 0; maxPage is how many there are
+    result.settle(count_problem(len(comments), page=page, first_page=0, page_size=to_int(query.get("pageSize")) or 10,
+                                total=declared, last_page=max_page - 1 if max_page else None))
     if max_page is not None and page + 1 < max_page and comments and sku:
         q = dict(query)
         q["page"] = str(page + 1)
@@ -168,6 +173,7 @@ def parse_item_page(body: bytes, url: str, content_type: str | None = None) -> P
         result.items.extend(_legacy_reviews(tree, url, sku))
     result.info.update(listing_id=sku, shop_id=shop_id)
     result.follow.append(Follow(comments_url(url, sku), "reviews", {"listing_id": sku, "page": 0}))
+    result.settle(html_problem(text, "comment-content"))
     return result
 
 
@@ -311,4 +317,5 @@ def parse_list(body: bytes, url: str, content_type: str | None = None) -> PageRe
     nxt = first_attr(tree, f"//a[{has_class('pn-next')}]/@href")
     if nxt and not nxt.startswith("javascript"):
         result.follow.append(Follow(abs_url(nxt, url), "shop"))
+    result.settle(html_problem(doc.text))
     return result

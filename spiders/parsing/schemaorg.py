@@ -22,11 +22,13 @@ from spiders.parsing.common import (
     decode,
     hostname,
     listing_item,
+    rating_within,
     review_item,
     to_float,
     to_int,
     western_date,
 )
+from spiders.parsing.completeness import html_problem
 from spiders.parsing.html import html_tree
 
 PLATFORM = "schemaorg"
@@ -166,20 +168,24 @@ def parse_product_page(body: bytes, url: str, content_type: str | None = None) -
         offers["price"] = offers["lowPrice"]
     agg = product.get("aggregateRating")
     agg = _props(_first(agg)) if isinstance(_first(agg), dict) else {}
-    best = to_float(agg.get("bestRating")) or 5.0
+    best = _scale(result, "aggregateRating.bestRating", agg.get("bestRating"))
     images = product.get("image") or []
     if not isinstance(images, list):
         images = [images]
     images = [abs_url(i if isinstance(i, str) else _props(i).get("url") or _props(i).get("contentUrl"), url) for i in images]
     brand = _text(product.get("brand"))
-    rating_value = to_float(agg.get("ratingValue"))
+    price_value = _first(offers.get("price"))
+    price = to_float(price_value)
+    if price is None and price_value not in (None, ""):
+        result.drop("offers.price", price_value, "not a finite number")
+    rating_value = rating_within(result, "aggregateRating.ratingValue", agg.get("ratingValue"), best)
     result.items.append(
         listing_item(
             PLATFORM,
             listing_id=listing_id,
             shop_id=hostname(urlsplit(url)),
             title=_text(product.get("name")),
-            price=to_float(_first(offers.get("price"))),
+            price=price,
             currency=_text(offers.get("priceCurrency")),
             images=[i for i in images if i],
             attributes={"brand": brand} if brand else {},
@@ -198,7 +204,8 @@ def parse_product_page(body: bytes, url: str, content_type: str | None = None) -
             continue
         rating = r.get("reviewRating")
         rating = _props(_first(rating)) if isinstance(_first(rating), dict) else {"ratingValue": rating}
-        scale = to_float(rating.get("bestRating")) or 5.0
+        scale = _scale(result, "reviewRating.bestRating", rating.get("bestRating"))
+        stars = rating_within(result, "reviewRating.ratingValue", rating.get("ratingValue"), scale)
         text = clean_text(r.get("reviewBody") or r.get("description"))
         author = _text(r.get("author"))
         date = _text(r.get("datePublished"))
@@ -212,7 +219,7 @@ def parse_product_page(body: bytes, url: str, content_type: str | None = None) -
                 review_id=rid,
                 listing_id=listing_id,
                 reviewer_nick=author,
-                rating=clamp_rating(rating.get("ratingValue"), scale),
+                rating=clamp_rating(stars, scale),
                 title=_text(r.get("name")) or _text(r.get("headline")),
                 text=text,
                 created_at=western_date(date),
@@ -220,4 +227,14 @@ def parse_product_page(body: bytes, url: str, content_type: str | None = None) -
             )
         )
     result.info.update(listing_id=listing_id)
+    # the JSON-LD blocks parsed to their ends; the page itself must close after them
+    result.settle(html_problem(doc.text))
     return result
+
+
+def _scale(result: PageResult, name: str, value: Any) -> float:
+    """``bestRating``: 5 when absent; a value that is no positive finite number is dropped."""
+    best = rating_within(result, name, value, best=float("inf"))
+    if best == 0:
+        result.drop(name, value, "a rating scale must be above 0")
+    return best or 5.0

@@ -89,6 +89,7 @@ def parse_products(body: bytes, url: str, content_type: str | None = None) -> Pa
     # Shopify signals the last page by returning fewer (usually zero) products.
     if result.page_kind == "shop" and products:
         result.follow.append(Follow(next_page_url(url), "shop"))
+    result.settle()  # the JSON parsed to its end; Shopify declares no total
     return result
 
 

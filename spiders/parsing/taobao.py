@@ -28,6 +28,7 @@ from spiders.parsing.common import (
     urlencode_str,
     with_query,
 )
+from spiders.parsing.completeness import count_problem, html_problem
 from spiders.parsing.html import (
     carries_class,
     first_attr,
@@ -118,6 +119,7 @@ def parse_item_page(body: bytes, url: str, content_type: str | None = None, plat
     result.items.extend(rendered_reviews(tree, url, item_id, platform, cards))
     result.info.update(listing_id=item_id, shop_id=shop_id)
     result.follow.append(Follow(rates_url(url, item_id), "reviews", {"listing_id": item_id, "page": 1}))
+    result.settle(html_problem(text, "J_KgRate_ReviewItem"))
     return result
 
 
@@ -264,7 +266,8 @@ def parse_rates(body: bytes, url: str, content_type: str | None = None, platform
     query = query_first(parsed.query)
     page = to_int(query.get("pageNo", "1")) or 1
     listing_id = query.get("auctionNumId")
-    for rate in data.get("rateList") or []:
+    rates = data.get("rateList") or []
+    for rate in rates:
         if not isinstance(rate, dict):
             result.count("invalid_rows")
             continue
@@ -294,6 +297,9 @@ def parse_rates(body: bytes, url: str, content_type: str | None = None, platform
         )
         result.items.append(out)
     total_pages = to_int(data.get("totalPage")) or page
+    # no page size in the response: 10 a page is what the real capture shows on page 1 of 500
+    result.settle(count_problem(len(rates), page=page, first_page=1, page_size=to_int(query.get("pageSize")) or 10,
+                                total=to_int(data.get("total")), last_page=total_pages))
     result.info.update(page=page, total_pages=total_pages, listing_id=listing_id,
                        total=to_int(data.get("total")), all_count=to_int(data.get("feedAllCount")))
     if page < total_pages and listing_id:
@@ -345,6 +351,9 @@ def parse_search(body: bytes, url: str, content_type: str | None = None, platfor
         next_url = ((config.get("mods") or {}).get("pager") or {}).get("next_url")
         if next_url:
             result.follow.append(Follow(abs_url(next_url, url), "shop"))
+        # a search page lists fewer cards than its pageSize (36 of 44 in the real capture): only
+        # the structure decides
+        result.settle(html_problem(text))
         return result
     tree = html_tree(text)
     cards = xp(tree, f"//dl[{has_class('item')}] | //div[{has_class('item')}][.//a[{has_class('item-name')}]]")
@@ -370,6 +379,7 @@ def parse_search(body: bytes, url: str, content_type: str | None = None, platfor
     dsr = _dsr(tree)
     if dsr:
         result.info["dsr"] = dsr
+    result.settle(html_problem(text))
     return result
 
 

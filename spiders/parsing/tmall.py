@@ -9,6 +9,7 @@ from typing import Any
 from lxml import etree
 
 from spiders.parsing.common import Follow, PageResult, ParseError, abs_url, decode, json_after, listing_item, to_float
+from spiders.parsing.completeness import html_problem
 from spiders.parsing.html import first_text, html_tree
 from spiders.parsing.taobao import rates_url
 
@@ -79,4 +80,5 @@ def parse_item_page(body: bytes, url: str, content_type: str | None = None) -> P
     page_info["listing_id"] = item_id
     page_info["shop_id"] = shop_id
     result.follow.append(Follow(rates_url(url, item_id), "reviews", {"listing_id": item_id, "page": 1}))
+    result.settle(html_problem(doc.text))
     return result

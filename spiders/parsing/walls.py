@@ -5,12 +5,20 @@ from __future__ import annotations
 import re
 from urllib.parse import urlparse
 
+# Class names and ids in ASCII recognise a wall in any encoding (JD serves GBK): JD's puzzle
+# slider (JDJRV-slide-*), Taobao's nocaptcha slider (nc_1_wrapper), Amazon's robot check.
 _CAPTCHA = re.compile(
-    rb"validateCaptcha|captchacharacters|_____tmd_____|nc_1_wrapper|\xe6\xbb\x91\xe5\x8a\xa8\xe9\xaa\x8c\xe8\xaf\x81"  # 滑动验证
+    rb"validateCaptcha|captchacharacters|_____tmd_____|nc_1_wrapper|JDJRV-slide|JDJRV-bigimg"
+    rb"|\xe6\xbb\x91\xe5\x8a\xa8\xe9\xaa\x8c\xe8\xaf\x81"  # 滑动验证
     rb"|<title>[^<]{0,40}(?:captcha|Robot Check|\xe9\xaa\x8c\xe8\xaf\x81\xe7\xa0\x81)",  # 验证码
     re.I,
 )
-_LOGIN_FORM = re.compile(rb"<form[^>]+(?:name=\"signIn\"|id=\"J_LoginForm\"|id=\"loginForm\"|id=\"formlogin\")", re.I)
+_LOGIN_FORM = re.compile(
+    rb"<form[^>]+(?:name=\"signIn\"|id=\"J_LoginForm\"|id=\"loginForm\"|id=\"formlogin\")"
+    # Taobao's login form (login.taobao.com, also served in place of an item page) has no form
+    # id: its password field names it
+    rb"|<input[^>]+name=\"(?:fm-login-password|TPL_password(?:_1)?)\"",
+    re.I)
 _LOGIN_URL = re.compile(r"login\.taobao\.com|login\.tmall\.com|passport\.jd\.com|/ap/signin|/member/login|/login\b")
 
 

@@ -12,7 +12,9 @@ from monitor.cli import main
 
 def test_parse_prints_json_lines(fixtures_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     page = fixtures_dir / "pages" / "jd" / "comments_100099990001_page0.jsonp"
-    assert main(["parse", str(page), "--url", "https://club.jd.com/comment/productPageComments.action?productId=100099990001&page=0"]) == 0
+    # the last of 3 pages (23 comments declared, 10 a page) holds these 3: a complete page
+    url = "https://club.jd.com/comment/productPageComments.action?productId=100099990001&page=2"
+    assert main(["parse", str(page), "--url", url]) == 0
     out, err = capsys.readouterr()
     rows = [json.loads(line) for line in out.splitlines()]
     assert [r["review_id"] for r in rows] == ["31000000003", "31000000002", "31000000001"]
