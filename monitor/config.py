@@ -166,6 +166,11 @@ class AlertsConfig(_Strict):
 
 class DetectionConfig(_Strict):
     precision_target: float = Field(default=0.9, gt=0, le=1)
+    min_recall: float = Field(
+        default=0.2, ge=0, le=1,
+        description="a trained yes/no model whose threshold reaches precision_target only below this recall "
+        "is refused (or, with --allow-low-recall, registered with a warning): it would catch almost nothing",
+    )
     case_max_rating: int = Field(default=3, ge=1, le=5, description="reviews at or below open a case")
     case_max_age_days: float = Field(
         default=30, ge=0,

@@ -612,6 +612,7 @@ def default_card(meta: VersionMeta) -> str:
     lines = [
         f"# Model card: {meta.name} ({meta.version})",
         "",
+        *([f"**WARNING:** {meta.params['threshold_warning']}", ""] if meta.params.get("threshold_warning") else []),
         f"- Created: {meta.created_at}",
         f"- Training data: `{meta.data_fingerprint}`",
         f"- Held-out data: `{meta.holdout_fingerprint or 'not stored'}`",

@@ -19,6 +19,11 @@ def _primary(metrics: dict) -> str:
     return "-"
 
 
+def _warning(meta: object) -> str | None:
+    """Set by `shopmon model train --allow-low-recall` on a version whose threshold catches too little."""
+    return getattr(meta, "params", {}).get("threshold_warning")
+
+
 def register(app: typer.Typer) -> None:
     @app.command("list")
     def list_versions(
@@ -39,7 +44,11 @@ def register(app: typer.Typer) -> None:
             return
         for m in metas:
             mark = "*" if m.live else " "
-            typer.echo(f"{mark} {m.version:<40} {m.created_at[:19]}  {_primary(m.metrics):<28} {m.data_fingerprint[:19]}")
+            typer.echo(f"{mark} {m.version:<40} {m.created_at[:19]}  {_primary(m.metrics):<28} {m.data_fingerprint[:19]}"
+                       + ("  WARNING: low recall at the precision target" if _warning(m) else ""))
+        for m in metas:
+            if _warning(m):
+                typer.echo(f"WARNING {m.version}: {_warning(m)}")
 
     @app.command("show")
     def show(
@@ -57,6 +66,8 @@ def register(app: typer.Typer) -> None:
             typer.echo(json.dumps(meta.as_dict(), indent=2, ensure_ascii=False))
             return
         typer.echo(f"{meta.version}{'  (live)' if meta.live else ''}")
+        if _warning(meta):
+            typer.echo(f"WARNING: {_warning(meta)}")
         typer.echo(f"path: {meta.path}")
         report = Path(meta.path) / "report.html"
         if report.is_file():

@@ -68,6 +68,9 @@ def train_cmd(
     folds: Annotated[int, typer.Option(min=2, help="Folds used to pick the decision threshold.")] = 5,
     clf: ClfOpt = "logreg",
     report: Annotated[bool, typer.Option("--report/--no-report", help="Write report.html next to the version.")] = True,
+    allow_low_recall: Annotated[bool, typer.Option(
+        "--allow-low-recall", help="Register even when the precision target is met only below detection.min_recall "
+        "(the version, `model list` and `model show` then carry a warning).")] = False,
 ) -> None:
     """Train a model on a labeled file, register it as a new version, print the version id last.
 
@@ -83,7 +86,12 @@ def train_cmd(
     table = _table(data, label, positive, mapping)
     check_options(table, holdout=holdout, clf=clf)
     progress(f"training {name} on {len(table.frame)} rows ({folds}-fold thresholds, {holdout:.0%} held out) ...")
-    trained = train(table, precision_target=settings.detection.precision_target, folds=folds, holdout=holdout, clf=clf)
+    trained = train(table, precision_target=settings.detection.precision_target, folds=folds, holdout=holdout,
+                    min_recall=settings.detection.min_recall, clf=clf)
+    warning = trained.params.get("threshold_warning")
+    if warning and not allow_low_recall:
+        raise DataError(f"{name} not registered: {warning}. Label more examples, lower "
+                        "detection.precision_target, or pass --allow-low-recall to register it with this warning")
     trained.params["source"] = str(data)
     with session_scope(settings) as session:
         registry = registry_for(settings, session=session)
@@ -100,6 +108,8 @@ def train_cmd(
     if report:
         progress("writing report.html ...")
         _write_report(folder, name, version, trained, table)
+    if warning:
+        typer.echo(f"WARNING: {version}: {warning}", err=True)
     m = trained.metrics
     typer.echo(f"trained {name} on {trained.params['rows'] - trained.params['holdout_rows']} rows; "
                f"{m.get('evaluated_on')}: accuracy {m['accuracy']:.4f}, f1 {m['f1']:.4f}")

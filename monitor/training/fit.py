@@ -26,7 +26,12 @@ from sklearn.svm import LinearSVC
 
 from monitor.errors import DataError
 from monitor.training.io import DERIVED_REVIEWER, TEXT, Table, numeric_feature_columns
-from monitor.training.metrics import binary_metrics, multiclass_metrics, threshold_for_precision
+from monitor.training.metrics import (
+    binary_metrics,
+    multiclass_metrics,
+    threshold_for_precision,
+    threshold_warning,
+)
 
 # Words: letters/digits runs plus single punctuation marks ("!!!" and "$" are signals).
 WORD_PATTERN = r"(?u)\b\w+\b|[^\w\s]"
@@ -212,13 +217,15 @@ def cross_validate(table: Table, *, folds: int = 5, group_column: str | None = N
 
 def train(
     table: Table, *, precision_target: float = 0.9, folds: int = 5, holdout: float = 0.0,
-    features: Any | None = None, **params: Any,
+    features: Any | None = None, min_recall: float | None = None, **params: Any,
 ) -> Trained:
     """Fit a model; thresholds come from out-of-fold scores so they reflect unseen data.
 
     Binary: one threshold (key ``positive``) reaching ``precision_target``; multi-class: one per
     class. With ``holdout`` > 0 a stratified share of rows is kept out of training entirely and
     its metrics are the version's metrics (stored with it for the promotion gate).
+    ``min_recall`` (binary): when the threshold reaches ``precision_target`` only below this recall,
+    ``params["threshold_warning"]`` says so (the caller refuses or registers with the warning).
     ``features``: an already fitted text featurizer to reuse (text-only models), so several models
     fitted on the same texts can share one transform when scoring.
     """
@@ -235,11 +242,13 @@ def train(
     if table.binary:
         threshold = threshold_for_precision(fy, scores, precision_target)
         thresholds = {"positive": threshold}
+        warning = None if min_recall is None else threshold_warning(fy, scores, threshold, precision_target,
+                                                                    min_recall)
     else:
         thresholds = {
             str(c): threshold_for_precision(fy == c, scores[:, i], precision_target) for i, c in enumerate(classes)
         }
-        threshold = 0.5
+        threshold, warning = 0.5, None
     cv_metrics = metrics_from_scores(fit_table, scores, threshold, classes)
     if features is not None and not numeric:
         estimator = build_pipeline(numeric, **params)
@@ -258,6 +267,8 @@ def train(
         "holdout_rows": 0 if held is None else len(held.ids),
         "precision_target": precision_target,
     }
+    if warning:
+        info["threshold_warning"] = warning
     if held is not None:
         metrics = evaluate(estimator, held, info, threshold)
         metrics["evaluated_on"] = f"held-out {holdout:.0%} of rows ({len(held.ids)})"

@@ -165,3 +165,22 @@ def threshold_for_precision(y_true: Sequence[int], scores: Sequence[float], targ
     i = best[2]
     t = float(values[i])
     return (t + float(values[i + 1])) / 2 if i + 1 < len(values) else t
+
+
+def threshold_warning(y_true: Sequence[int], scores: Sequence[float], threshold: float,
+                      precision_target: float, min_recall: float) -> str | None:
+    """Why a threshold is not useful, or None: it must reach ``precision_target`` at a recall of at
+    least ``min_recall`` (a threshold of 0.99 that catches 4 % of the positives passes the
+    precision target and is still no detector)."""
+    m = binary_metrics(y_true, scores, threshold)
+    if m["positives"] == 0 or (m["precision"] >= precision_target and m["recall"] >= min_recall):
+        return None
+    y = np.asarray(y_true).astype(bool)
+    s = np.asarray(scores, dtype=float)
+    # Precision one would get by lowering the threshold until the floor recall is caught.
+    k = max(1, int(np.ceil(min_recall * int(y.sum()))))
+    at_floor = binary_metrics(y, s, float(np.sort(s[y])[::-1][k - 1]))
+    return (f"precision target {precision_target:.2f} is reached only at recall {m['recall']:.2f} "
+            f"(threshold {threshold:.4f}, precision {m['precision']:.2f}), below the recall floor "
+            f"detection.min_recall {min_recall:.2f}; at recall {at_floor['recall']:.2f} precision is "
+            f"{at_floor['precision']:.2f} (out-of-fold scores)")

@@ -95,3 +95,57 @@ def test_report_has_one_table_per_evaluation_consistent_with_counts(
         assert table["recall"] == pytest.approx(tp / (tp + fn), abs=1e-4)
     # The held-out table is about the held-out rows only, the CV one about the training rows.
     assert held["n"] + cv["n"] == len(list(csv.DictReader(data.open(encoding="utf-8"))))
+
+
+def _low_recall_file(path: Path) -> Path:
+    """Only 8 of 100 positives are recognisable; the rest look exactly like the negatives."""
+    import random
+
+    rng = random.Random(0)
+    words = [f"w{i}" for i in range(40)]
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["text", "label"])
+        for i in range(200):
+            text = " ".join(rng.choices(words, k=12))
+            positive = i % 2 == 0
+            if positive and i < 16:
+                text += " transfer money now or more bad reviews"
+            w.writerow([text, int(positive)])
+    return path
+
+
+def test_threshold_with_recall_below_the_floor_is_refused_or_registered_with_warning(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = _low_recall_file(env / "low.csv")
+    code = main(["model", "train", str(data), "--name", "malicious", "--label", "label", "--folds", "4"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "not registered" in err and "detection.min_recall 0.20" in err and "--allow-low-recall" in err
+    assert not list((env / "data" / "models").rglob("model.skops"))
+
+    code = main(["model", "train", str(data), "--name", "malicious", "--label", "label", "--folds", "4",
+                 "--allow-low-recall", "--no-report"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    version = out.strip().splitlines()[-1]
+    assert "WARNING" in err and "recall" in err
+    assert main(["model", "list"]) == 0
+    listing = capsys.readouterr().out
+    line = next(ln for ln in listing.splitlines() if version in ln and not ln.startswith("WARNING"))
+    assert "WARNING: low recall" in line
+    assert f"WARNING {version}: precision target 0.90 is reached only at recall" in listing
+    assert main(["model", "show", version]) == 0
+    shown = capsys.readouterr().out
+    assert shown.count("WARNING") == 2  # the line under the id and the model card's
+
+
+def test_seed_model_passes_the_recall_floor(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["model", "train", str(SEED), "--name", "malicious", "--label", "malicious", "--folds", "3",
+                 "--no-report"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "WARNING" not in err
+    assert main(["model", "list"]) == 0
+    assert "WARNING" not in capsys.readouterr().out
