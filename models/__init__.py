@@ -5,7 +5,7 @@ from models.base import UTCDateTime, utcnow
 from models.cases import Case, CaseEvent
 from models.catalog import Listing, ListingImage, Shop
 from models.crawl import CrawlRun
-from models.detection import Flag, Label, ModelVersion
+from models.detection import Flag, Label, ModelVersion, ReviewBand, ReviewSignature
 from models.ledger import Compensation
 from models.phrasing import MessageTemplate
 from models.reputation import ReputationSnapshot
@@ -28,7 +28,9 @@ __all__ = [
     "ModelVersion",
     "ReputationSnapshot",
     "Review",
+    "ReviewBand",
     "ReviewRevision",
+    "ReviewSignature",
     "Reviewer",
     "SchedulerLease",
     "Shop",

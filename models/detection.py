@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from models.base import UTCDateTime, utcnow
@@ -77,3 +77,21 @@ class ModelVersion(SQLModel, table=True):
     data_fingerprint: str | None = None
     metrics: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ReviewSignature(SQLModel, table=True):
+    """MinHash signature of a bad review's text (written when the review is scored).
+
+    Lets a run find the near-duplicates of its new reviews anywhere in the database without
+    re-reading every stored text: the bands are looked up by key, the signatures compared.
+    """
+
+    review_id: int = Field(primary_key=True, foreign_key="review.id", ondelete="CASCADE")
+    sig: bytes = Field(sa_type=LargeBinary, description="NUM_PERM uint32 minhashes, little-endian")
+
+
+class ReviewBand(SQLModel, table=True):
+    """One LSH bucket of a signed review: reviews sharing a key are near-duplicate candidates."""
+
+    key: int = Field(primary_key=True, sa_type=BigInteger, description="band hash, band number mixed in")
+    review_id: int = Field(primary_key=True, foreign_key="review.id", ondelete="CASCADE", index=True)

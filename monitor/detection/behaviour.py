@@ -16,8 +16,9 @@ from sqlmodel import Session, func, select
 
 from models import Flag, Review, Reviewer, utcnow
 from monitor.config import Settings
-from monitor.detection import attacks, professional, reviewer_features, watchlist
-from monitor.detection.review_rows import ReviewRows, Scope, id_filters, load_rows, scope_for
+from monitor.detection import attacks, neighbours, professional, reviewer_features, watchlist
+from monitor.detection.review_rows import ReviewRows, Scope, id_filters, load_rows, reviewer_rows, scope_for
+from monitor.detection.reviewer_features import TextClusters
 
 log = logging.getLogger(__name__)
 
@@ -41,11 +42,13 @@ def run(
     scope = scope_for(session, review_ids, baseline_days=attacks.BASELINE_DAYS)
     rows = load_rows(session, scope)
     bad = rows.bad(bad_max)
-    clusters = reviewer_features.text_clusters(session, rows, bad)
-    feats = reviewer_features.compute(
-        session, rows, clusters, bad_max_rating=bad_max,
-        reviewer_ids=None if scope.everything else scope.reviewers,
-    )
+    if scope.everything:
+        clusters = reviewer_features.text_clusters(session, rows, bad)
+        neighbours.rebuild(session, clusters.rows.id, clusters.sigs)
+        examined = None
+    else:
+        rows, bad, clusters, examined = _neighbourhood(session, scope, rows, bad_max)
+    feats = reviewer_features.compute(session, rows, clusters, bad_max_rating=bad_max, reviewer_ids=examined)
     writer = _FlagWriter(session, now)
 
     scored = professional.score(session, settings, feats)
@@ -119,6 +122,33 @@ def run(
     }
     log.info("behaviour %s", counts)
     return counts
+
+
+def _neighbourhood(session: Session, scope: Scope, rows: ReviewRows,
+                   bad_max: int) -> tuple[ReviewRows, np.ndarray, TextClusters, np.ndarray]:
+    """Rows, clusters and the reviewers to examine for a run over some new reviews.
+
+    Whoever's history changed is examined, and so is every account whose text cluster gained
+    one of the new reviews, in any shop: its template count changed although it posted nothing
+    new. Clusters come from the stored bands, so they are the ones the whole database has and
+    the outcome does not depend on which shop was crawled first.
+    """
+    bad = rows.bad(bad_max)
+    neighbours.sign(session, scope.review_ids, np.isin(scope.review_ids, rows.id[bad]))
+    examined = scope.reviewers
+    while True:
+        seeds = np.union1d(rows.id[bad & np.isin(rows.reviewer, examined)], scope.review_ids)
+        clusters = neighbours.clusters_around(session, seeds, bad_max=bad_max,
+                                              threshold=reviewer_features.TEMPLATE_SIMILARITY)
+        touched = np.unique(clusters.label[np.isin(clusters.rows.id, scope.review_ids) & (clusters.label >= 0)])
+        peers = clusters.rows.reviewer[np.isin(clusters.label, touched) & (clusters.label >= 0)]
+        extra = np.setdiff1d(peers[peers >= 0], examined)
+        if not len(extra):
+            return rows, bad, clusters, examined
+        # Their other bad reviews' clusters count too (the largest one is their template feature).
+        examined = np.union1d(examined, extra)
+        rows = ReviewRows.concat([rows, reviewer_rows(session, extra)])
+        bad = rows.bad(bad_max)
 
 
 def _earlier_attacks(session: Session, rows: ReviewRows, scope: Scope) -> np.ndarray:

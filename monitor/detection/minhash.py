@@ -88,6 +88,15 @@ class Clusters:
     similarity: np.ndarray
 
 
+def band_keys(sigs: np.ndarray) -> np.ndarray:
+    """LSH bucket keys, one column per band: rows sharing a key in some band are candidates."""
+    keys = np.empty((sigs.shape[0], BANDS), dtype=np.uint64)
+    for b in range(BANDS):
+        band = sigs[:, b * ROWS : (b + 1) * ROWS].astype(np.uint64)
+        keys[:, b] = (band * _BAND_MIX).sum(axis=1, dtype=np.uint64)
+    return keys
+
+
 def cluster(sigs: np.ndarray, threshold: float = 0.6) -> Clusters:
     """Group rows whose estimated Jaccard similarity is at least ``threshold``."""
     n = sigs.shape[0]
@@ -98,9 +107,9 @@ def cluster(sigs: np.ndarray, threshold: float = 0.6) -> Clusters:
     src: list[np.ndarray] = []
     dst: list[np.ndarray] = []
     sims: list[np.ndarray] = []
+    all_keys = band_keys(sigs)
     for b in range(BANDS):
-        band = sigs[:, b * ROWS : (b + 1) * ROWS].astype(np.uint64)
-        keys = (band * _BAND_MIX).sum(axis=1, dtype=np.uint64)
+        keys = all_keys[:, b]
         order = np.argsort(keys, kind="stable")
         sorted_keys = keys[order]
         new_run = np.empty(n, dtype=bool)

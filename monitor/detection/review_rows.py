@@ -128,6 +128,16 @@ def id_filters(column: ColumnElement, ids: Iterable[int], *, max_params: int = I
         yield column.in_(singles)
 
 
+def fetch_ids(session: Session, review_ids: Iterable[int]) -> ReviewRows:
+    """The live reviews among ``review_ids``."""
+    return ReviewRows.concat([_fetch(session, where) for where in id_filters(Review.id, review_ids)])
+
+
+def reviewer_rows(session: Session, reviewer_ids: Iterable[int]) -> ReviewRows:
+    """Whole live histories of some reviewers."""
+    return ReviewRows.concat([_fetch(session, where) for where in id_filters(Review.reviewer_id, reviewer_ids)])
+
+
 @dataclass
 class Scope:
     """What a run looks at: everything, or the neighbourhood of some new reviews."""
@@ -148,8 +158,7 @@ def scope_for(session: Session, review_ids: Sequence[int] | None, *, baseline_da
     z = np.zeros(0, dtype=np.int64)
     if review_ids is None:
         return Scope(None, z, z, z, None)
-    parts = [_fetch(session, where) for where in id_filters(Review.id, review_ids)]
-    new = ReviewRows.concat(parts)
+    new = fetch_ids(session, review_ids)
     if not len(new):
         return Scope(np.zeros(0, dtype=np.int64), z, z, z, None)
     since = int(new.t.min() - baseline_days * 86400)
@@ -170,7 +179,7 @@ def load_rows(session: Session, scope: Scope) -> ReviewRows:
         return ReviewRows.empty()
     since_dt = datetime.fromtimestamp(scope.since or 0, UTC) - timedelta(seconds=1)
     when = func.coalesce(Review.created_at, Review.first_seen)
-    parts = [_fetch(session, where) for where in id_filters(Review.reviewer_id, scope.reviewers)]
+    parts = [reviewer_rows(session, scope.reviewers)]
     parts += [_fetch(session, and_(where, when >= since_dt)) for where in id_filters(Review.shop_id, scope.shops)]
     parts += [
         _fetch(session, and_(where, Review.shop_id.is_(None), when >= since_dt))

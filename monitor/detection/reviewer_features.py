@@ -71,6 +71,7 @@ class TextClusters:
     rows: ReviewRows
     label: np.ndarray
     similarity: np.ndarray
+    sigs: np.ndarray | None = None  # the rows' MinHash signatures, when computed here
 
     @classmethod
     def empty(cls) -> TextClusters:
@@ -79,8 +80,11 @@ class TextClusters:
 
 def text_clusters(session: Session, rows: ReviewRows, bad: np.ndarray) -> TextClusters:
     """MinHash-LSH clusters of the bad reviews' texts."""
-    sub = rows.take(np.flatnonzero(bad))
-    if len(sub) < 2:
+    idx = np.flatnonzero(bad)
+    # In id order: a bucket's representative is then its lowest review id, which is what
+    # ``neighbours.clusters_around`` reproduces from the stored bands.
+    sub = rows.take(idx[np.argsort(rows.id[idx], kind="stable")])
+    if not len(sub):
         return TextClusters.empty()
     sig_parts: list[np.ndarray] = []
     keep_parts: list[np.ndarray] = []
@@ -92,7 +96,7 @@ def text_clusters(session: Session, rows: ReviewRows, bad: np.ndarray) -> TextCl
     sub = sub.take(np.flatnonzero(keep))
     sigs = np.concatenate(sig_parts) if sig_parts else np.empty((0, minhash.NUM_PERM), np.uint32)
     found = minhash.cluster(sigs, TEMPLATE_SIMILARITY)
-    return TextClusters(sub, found.label, found.similarity)
+    return TextClusters(sub, found.label, found.similarity, sigs)
 
 
 @dataclass
