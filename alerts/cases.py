@@ -20,10 +20,12 @@ from models.base import utcnow
 from models.cases import CASE_STATES, CONTACT_ALIASES, CONTACT_STATUSES, SEVERITIES, Case, CaseEvent
 from models.catalog import Listing
 from models.detection import Flag
-from models.reviews import Review
+from models.reviews import Review, Reviewer
 
+from alerts.attacks import link_attack_cases
+from alerts.case_fields import CONTACT_FIELDS, check_promise, normalise_order_no, normalise_phone
 from alerts.guidance import guidance_for
-from monitor.config import Settings
+from monitor.config import CasesConfig, Settings
 from monitor.errors import DataError
 
 log = logging.getLogger(__name__)
@@ -129,11 +131,10 @@ class _Evidence:
     reasons: list[str] = field(default_factory=list)
 
 
-def _collect_flag_evidence(session: Session, settings: Settings) -> tuple[dict[int, _Evidence], list[Flag]]:
-    """Map review id -> what the flags say about it; also return attack flags that name no review."""
+def _collect_flag_evidence(session: Session, settings: Settings) -> dict[int, _Evidence]:
+    """Map review id -> what the flags say about it."""
     max_rating = settings.detection.case_max_rating
     evidence: dict[int, _Evidence] = defaultdict(_Evidence)
-    orphan_attacks: list[Flag] = []
     flags = session.exec(
         select(Flag).where(Flag.kind.in_((*ENRICHING_FLAG_KINDS, "cause")), Flag.status != "rejected")
     ).all()
@@ -151,8 +152,6 @@ def _collect_flag_evidence(session: Session, settings: Settings) -> tuple[dict[i
     for flag in flags:
         if flag.kind == "attack":
             targets = list(flag.members) or ([flag.review_id] if flag.review_id else [])
-            if not targets:
-                orphan_attacks.append(flag)
         elif flag.target_type == "review":
             targets = [flag.target_id]
         elif flag.target_type == "reviewer":
@@ -175,7 +174,7 @@ def _collect_flag_evidence(session: Session, settings: Settings) -> tuple[dict[i
                 if ev.flag_id is None:
                     ev.flag_id = flag.id
             ev.reasons.extend(r for r in flag.reasons if r not in ev.reasons)
-    return evidence, orphan_attacks
+    return evidence
 
 
 def _event(case: Case, action: str, *, actor: str, at: datetime, note: str | None = None, **data: object) -> CaseEvent:
@@ -190,7 +189,7 @@ def open_cases(session: Session, settings: Settings, *, now: datetime | None = N
     now = now or utcnow()
     language = settings.alerts.language
     max_rating = settings.detection.case_max_rating
-    evidence, orphan_attacks = _collect_flag_evidence(session, settings)
+    evidence = _collect_flag_evidence(session, settings)
 
     max_age = settings.detection.case_max_age_days
     cutoff = now - timedelta(days=max_age) if max_age else None
@@ -213,13 +212,18 @@ def open_cases(session: Session, settings: Settings, *, now: datetime | None = N
             existing[case.review_id] = case
 
     reviews: dict[int, tuple[Review, Listing | None]] = {}
+    buyer_ids: dict[int, str | None] = {}
     need = sorted(involved)
     for start in range(0, len(need), 500):
         chunk = need[start : start + 500]
-        for review, listing in session.exec(
-            select(Review, Listing).outerjoin(Listing, Listing.id == Review.listing_id).where(Review.id.in_(chunk))
+        for review, listing, buyer_id in session.exec(
+            select(Review, Listing, Reviewer.external_id)
+            .outerjoin(Listing, Listing.id == Review.listing_id)
+            .outerjoin(Reviewer, Reviewer.id == Review.reviewer_id)
+            .where(Review.id.in_(chunk))
         ).all():
             reviews[review.id] = (review, listing)
+            buyer_ids[review.id] = buyer_id
 
     new_rows: list[dict[str, Any]] = []
     opened_data: dict[int, dict[str, Any]] = {}
@@ -248,6 +252,8 @@ def open_cases(session: Session, settings: Settings, *, now: datetime | None = N
                 "shop_id": review.shop_id,
                 "listing_id": review.listing_id,
                 "buyer_nick": review.reviewer_nick,
+                "buyer_platform_id": buyer_ids[rid],
+                "review_posted_at": review.created_at,
                 "item_title": listing.title if listing else None,
                 "review_text": review.text,
                 "rating": review.rating,
@@ -287,26 +293,7 @@ def open_cases(session: Session, settings: Settings, *, now: datetime | None = N
 
     _follow_review_changes(session, now)
 
-    for flag in orphan_attacks:
-        if session.exec(select(Case.id).where(Case.flag_id == flag.id)).first() is not None:
-            continue
-        case = Case(
-            flag_id=flag.id,
-            shop_id=flag.shop_id,
-            listing_id=flag.listing_id,
-            severity="critical",
-            kinds=["attack"],
-            guidance=guidance_for(["attack"], None, language),
-            review_text=None,
-            opened_at=now,
-            updated_at=now,
-            last_progress_at=now,
-        )
-        session.add(case)
-        session.flush()
-        session.add(_event(case, "opened", actor=SYSTEM_ACTOR, at=now, severity="critical", flag_reasons=list(flag.reasons)))
-        opened += 1
-    session.flush()
+    opened += link_attack_cases(session, actor=SYSTEM_ACTOR, language=language, now=now)
     return opened
 
 
@@ -408,24 +395,41 @@ def update_case(
     promise_date: datetime | None = None,
     owner: str | None = None,
     note: str | None = None,
+    buyer_id: str | None = None,
+    phone: str | None = None,
+    order_no: str | None = None,
+    compensation_cents: int | None = None,
+    config: CasesConfig | None = None,
     now: datetime | None = None,
 ) -> Case:
     """Apply one person's update. Everything is checked before anything changes, so a refused
-    update leaves the case exactly as it was."""
+    update leaves the case exactly as it was. An empty phone or order number clears it."""
     now = now or utcnow()
     actor = (actor or "").strip()
     if not actor:
         raise CaseError("an update needs the name of who made it (--by)")
-    if all(v is None for v in (state, contact, promise_date, owner, note)):
-        raise CaseError("nothing to update: give --state, --contact, --promise-date, --owner or --note")
+    if all(v is None for v in (state, contact, promise_date, owner, note, buyer_id, phone, order_no, compensation_cents)):
+        raise CaseError(
+            "nothing to update: give --state, --contact, --promise-date, --owner, --note, --buyer-id, --phone, "
+            "--order or --compensation"
+        )
     case = get_case(session, case_id)
     contact = CONTACT_ALIASES.get(contact, contact) if contact is not None else None
     if contact is not None and contact not in CONTACT_CHANNELS:
         raise CaseError(f"unknown contact channel {contact!r}; choose from {', '.join(CONTACT_CHANNELS)}")
-    if promise_date is not None and promise_date.tzinfo is None:
-        raise CaseError("promise date must carry a time zone")
+    if promise_date is not None:
+        check_promise(session, case, promise_date, now=now, config=config or CasesConfig())
     if owner is not None and not owner.strip():
         raise CaseError("owner must not be empty")
+    details: dict[str, str | None] = {}
+    if buyer_id is not None:
+        details["buyer_platform_id"] = buyer_id.strip() or None
+    if phone is not None:
+        details["buyer_phone"] = normalise_phone(phone)
+    if order_no is not None:
+        details["order_no"] = normalise_order_no(order_no)
+    if compensation_cents is not None and compensation_cents <= 0:
+        raise CaseError("the compensation amount must be more than zero")
 
     # Work out the state path first: contacting an open case makes it "contacted", a
     # promise date makes it "promised"; an explicit --state then applies on top.
@@ -438,12 +442,18 @@ def update_case(
         _check_transition(case, current, "promised")
         path.append((current, "promised"))
         current = "promised"
+    if compensation_cents is not None and state is None and current != "awaiting_compensation":
+        _check_transition(case, current, "awaiting_compensation")
+        path.append((current, "awaiting_compensation"))
+        current = "awaiting_compensation"
     if state is not None and state != current:
         _check_transition(case, current, state)
         path.append((current, state))
         current = state
     elif state is not None:
         _check_transition(case, current, state)
+    if current == "awaiting_compensation" and compensation_cents is None and case.compensation_cents is None:
+        raise CaseError(f"case {case.id}: awaiting_compensation needs the amount agreed (--compensation)")
 
     progress = False
     if owner is not None:
@@ -457,6 +467,15 @@ def update_case(
         session.add(_event(case, "promise", actor=actor, at=now, promised_by=promise_date.isoformat()))
         case.promised_by = promise_date
         progress = True
+    if details:
+        # The history names what changed, never the phone or order number itself.
+        shown = {k: v for k, v in details.items() if k not in CONTACT_FIELDS}
+        session.add(_event(case, "details", actor=actor, at=now, fields=sorted(details), **shown))
+        for name, value in details.items():
+            setattr(case, name, value)
+    if compensation_cents is not None:
+        session.add(_event(case, "compensation", actor=actor, at=now, amount_cents=compensation_cents))
+        case.compensation_cents = compensation_cents
     for before, after in path:
         session.add(_event(case, "state", actor=actor, at=now, before=before, after=after))
         progress = True

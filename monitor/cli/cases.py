@@ -126,35 +126,55 @@ def register(app: typer.Typer) -> None:
     @cases_app.command("update")
     def update(
         ctx: typer.Context,
-        case_id: Annotated[int, typer.Argument(help="Case id.")],
+        case_ids: Annotated[Optional[list[int]], typer.Argument(help="Case id(s); one update applied to each, all or none.")] = None,
+        attack: Annotated[
+            Optional[int], typer.Option("--attack", help="An attack's case id: update it and all its member cases.")
+        ] = None,
         state: Annotated[Optional[str], typer.Option("--state", help="New state; illegal transitions are refused.")] = None,
         contact: Annotated[
-            Optional[str], typer.Option("--contact", help="Record a contact attempt: messaged, sms or phoned.")
+            Optional[str],
+            typer.Option("--contact", help="Record a contact attempt: wangwang (旺旺; 'messaged' is its old name), sms or phoned."),
         ] = None,
         promise_date: Annotated[
             Optional[str],
-            typer.Option("--promise-date", help="Date (YYYY-MM-DD, end of day in alerts.timezone) or ISO time the buyer promised to update the review by."),
+            typer.Option("--promise-date", help="Date (YYYY-MM-DD, end of day in alerts.timezone) or ISO time the buyer promised to update the review by; not in the past, not past the platform's edit window."),
         ] = None,
         owner: Annotated[Optional[str], typer.Option("--owner", help="Assign the case to this person.")] = None,
         note: Annotated[Optional[str], typer.Option("--note", help="Add a note to the history.")] = None,
+        buyer_id: Annotated[Optional[str], typer.Option("--buyer-id", help="The buyer's account id as the platform shows it.")] = None,
+        phone: Annotated[Optional[str], typer.Option("--phone", help="The buyer's phone number (\"\" clears it); shown masked in lists.")] = None,
+        order_no: Annotated[Optional[str], typer.Option("--order", help="The order number (\"\" clears it); shown masked in lists.")] = None,
+        compensation: Annotated[
+            Optional[str], typer.Option("--compensation", help="Amount agreed with the buyer (e.g. 10.50): the case awaits compensation.")
+        ] = None,
         by: Annotated[Optional[str], typer.Option("--by", help="Who did this (default: your user name).")] = None,
     ) -> None:
-        """Change state, record a contact or promise, assign an owner or add a note (all or nothing)."""
-        from alerts.cases import update_case
+        """Change state, record a contact, promise or compensation, assign, add a note or the buyer's details.
+
+        Several case ids (or --attack N) get the same update, all or none, each with its own history;
+        an attack's members follow it into platform_appeal and closed.
+        """
+        from alerts.bulk import update_cases
+        from alerts.case_fields import parse_amount
         from alerts.timeparse import parse_when
         from monitor.db import session_scope
 
         settings = ready_settings(ctx)
         promise = parse_when(promise_date, settings.alerts.timezone, option="--promise-date") if promise_date else None
+        cents = parse_amount(compensation) if compensation is not None else None
         with session_scope(settings) as session:
-            case = update_case(
-                session, case_id, actor=by or _me(), state=state, contact=contact,
-                promise_date=promise, owner=owner, note=note,
+            cases = update_cases(
+                session, list(case_ids or []), attack=attack, actor=by or _me(), state=state, contact=contact,
+                promise_date=promise, owner=owner, note=note, buyer_id=buyer_id, phone=phone, order_no=order_no,
+                compensation_cents=cents, config=settings.cases,
             )
-            summary = f"case #{case.id}: state {case.state}, contact {case.contact_status}, owner {case.owner or 'unassigned'}"
-            if case.promised_by:
-                summary += f", promised by {case.promised_by.isoformat()}"
-        typer.echo(summary)
+            lines = []
+            for case in cases:
+                summary = f"case #{case.id}: state {case.state}, contact {case.contact_status}, owner {case.owner or 'unassigned'}"
+                if case.promised_by:
+                    summary += f", promised by {case.promised_by.isoformat()}"
+                lines.append(summary)
+        typer.echo("\n".join(lines))
 
     @cases_app.command("open")
     def open_(ctx: typer.Context) -> None:

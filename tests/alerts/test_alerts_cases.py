@@ -79,13 +79,15 @@ def test_flags_enrich_existing_case_instead_of_opening_another(session, db_setti
     assert case.severity == "low" and case.cause is None
     factory.flag("cause", target_type="review", target_id=review.id, label="missing_item", score=0.8)
     factory.flag("attack", target_type="listing", target_id=listing.id, listing_id=listing.id, members=[review.id])
-    assert open_cases(session, db_settings, now=T0 + timedelta(hours=1)) == 0
+    # The review keeps its one case; the attack itself is one more case, the member's parent.
+    assert open_cases(session, db_settings, now=T0 + timedelta(hours=1)) == 1
     session.refresh(case)
-    assert session.exec(select(Case)).all() == [case]
+    parent = session.exec(select(Case).where(Case.id != case.id)).one()
+    assert parent.review_id is None and parent.kinds == ["attack"] and case.parent_id == parent.id
     assert case.kinds == ["attack"] and case.cause == "missing_item"
     assert case.severity == "high"  # 2 (rating) + 3 (attack)
     assert "re-ship" in case.guidance.lower() and "coordinated attack" in case.guidance.lower()
-    assert [e.action for e in case_events(session, case.id)] == ["opened", "enriched"]
+    assert [e.action for e in case_events(session, case.id)] == ["opened", "enriched", "attack"]
 
 
 def test_professional_reviewer_flag_opens_cases_for_their_bad_reviews_only(session, db_settings, factory):

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlmodel import Session
@@ -72,8 +73,10 @@ def test_cases_open_list_show_update_flow(cli, seeded):
                          "--note", "buyer will re-check")
     assert (code, err) == (0, "")
     assert out.strip() == f"case #{worst}: state contacted, contact phoned, owner amy"
-    code, out, _ = cli("cases", "update", str(worst), "--promise-date", "2026-03-05", "--by", "amy")
-    assert "promised by 2026-03-05T23:59:59+08:00" in out  # end of day in alerts.timezone
+    # A promise lies ahead (a past one is refused): three days from today in alerts.timezone.
+    day = (datetime.now(ZoneInfo("Asia/Shanghai")) + timedelta(days=3)).date().isoformat()
+    code, out, _ = cli("cases", "update", str(worst), "--promise-date", day, "--by", "amy")
+    assert f"promised by {day}T23:59:59+08:00" in out  # end of day in alerts.timezone
 
     code, out, _ = cli("cases", "show", str(worst))
     assert code == 0

@@ -1,0 +1,77 @@
+"""An attack is one case: a parent per attack flag, the cases of its member reviews as its children.
+
+The team files one appeal for the whole attack and closes it as one; each member keeps its own
+case (and history) because the buyer behind it may still be a genuine one to contact.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Session, select
+
+from models.cases import Case, CaseEvent
+from models.catalog import Listing
+from models.detection import Flag
+
+from alerts.guidance import guidance_for
+
+RESOLVED = ("modified", "closed")
+
+
+def _open_parent(session: Session, flag: Flag, *, actor: str, language: str, now: datetime) -> Case:
+    listing = session.get(Listing, flag.listing_id) if flag.listing_id else None
+    parent = Case(
+        flag_id=flag.id,
+        shop_id=flag.shop_id,
+        listing_id=flag.listing_id,
+        item_title=listing.title if listing else None,
+        severity="critical",
+        kinds=["attack"],
+        guidance=guidance_for(["attack"], None, language),  # type: ignore[arg-type]
+        opened_at=now,
+        updated_at=now,
+        last_progress_at=now,
+    )
+    session.add(parent)
+    session.flush()
+    session.add(CaseEvent(case_id=parent.id, at=now, actor=actor, action="opened",
+                          data={"severity": "critical", "flag_reasons": list(flag.reasons)}))
+    return parent
+
+
+def link_attack_cases(session: Session, *, actor: str, language: str, now: datetime) -> int:
+    """Give every attack flag a parent case and hang its members' cases under it; returns parents opened.
+
+    A member found after the attack's case was resolved (the flag's next incident) starts a new
+    parent, so a closed appeal is never silently reopened.
+    """
+    opened = 0
+    flags = session.exec(select(Flag).where(Flag.kind == "attack", Flag.status != "rejected").order_by(Flag.id)).all()
+    for flag in flags:
+        parents = session.exec(
+            select(Case).where(Case.flag_id == flag.id, Case.review_id.is_(None)).order_by(Case.id.desc())
+        ).all()
+        members = list(flag.members) or ([flag.review_id] if flag.review_id else [])
+        loose: list[Case] = []
+        for start in range(0, len(members), 500):
+            loose.extend(
+                session.exec(
+                    select(Case).where(Case.review_id.in_(members[start : start + 500]), Case.parent_id.is_(None))
+                ).all()
+            )
+        parent = next((p for p in parents if p.state not in RESOLVED), None)
+        if parent is None and (loose or not parents):
+            parent = _open_parent(session, flag, actor=actor, language=language, now=now)
+            opened += 1
+        for child in loose:
+            child.parent_id = parent.id  # type: ignore[union-attr]
+            session.add(child)
+            session.add(CaseEvent(case_id=child.id, at=now, actor=actor, action="attack",
+                                  data={"parent_id": parent.id}))  # type: ignore[union-attr]
+    session.flush()
+    return opened
+
+
+def attack_members(session: Session, parent_id: int) -> list[Case]:
+    return list(session.exec(select(Case).where(Case.parent_id == parent_id).order_by(Case.id)).all())
