@@ -9,8 +9,11 @@ from sqlmodel import Session, select
 
 from models.alerts import Silence
 from models.base import utcnow
+from models.catalog import Listing, Shop
+from models.reviews import Reviewer
 from monitor.config import ALERT_KINDS
 from monitor.errors import DataError
+from monitor.platform_refs import find_listing, find_reviewer, find_shop, ref_of
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,9 @@ def add_silence(
         raise DataError(f"silence would end at {until.isoformat()}, which is not in the future")
     if not created_by.strip():
         raise DataError("a silence needs the name of who set it (--by)")
+    for model, row_id, what in ((Listing, listing_id, "listing"), (Reviewer, reviewer_id, "reviewer"), (Shop, shop_id, "shop")):
+        if row_id is not None and session.get(model, row_id) is None:
+            raise DataError(f"no {what} with database id {row_id}")
     silence = Silence(
         kind=kind,
         listing_id=listing_id,
@@ -92,3 +98,40 @@ def expire_silence(session: Session, silence_id: int, *, now: datetime | None = 
         session.add(silence)
         session.flush()
     return silence
+
+
+def silence_by_refs(
+    session: Session,
+    *,
+    until: datetime,
+    created_by: str,
+    kind: str | None = None,
+    listing: str | None = None,
+    reviewer: str | None = None,
+    shop: str | None = None,
+    reason: str | None = None,
+    now: datetime | None = None,
+) -> Silence:
+    """``add_silence`` with the shop, listing and reviewer named as the platform shows them."""
+    return add_silence(
+        session,
+        until=until,
+        created_by=created_by,
+        kind=kind,
+        listing_id=find_listing(session, listing).id if listing is not None else None,
+        reviewer_id=find_reviewer(session, reviewer).id if reviewer is not None else None,
+        shop_id=find_shop(session, shop).id if shop is not None else None,
+        reason=reason,
+        now=now,
+    )
+
+
+def describe(session: Session, silence: Silence) -> str:
+    """``kind=attack, listing=taobao:652311``: what a silence mutes, in the platform's ids."""
+    parts = [
+        ("kind", silence.kind),
+        ("listing", ref_of(session.get(Listing, silence.listing_id)) if silence.listing_id else None),
+        ("reviewer", ref_of(session.get(Reviewer, silence.reviewer_id)) if silence.reviewer_id else None),
+        ("shop", ref_of(session.get(Shop, silence.shop_id)) if silence.shop_id else None),
+    ]
+    return ", ".join(f"{k}={v}" for k, v in parts if v is not None)

@@ -49,6 +49,7 @@ COMMAND_MODULES = (
     "reputation",
     "cases",
     "alerts",
+    "watchlist",
     "schedule",
     "model",
     "labels",

@@ -120,9 +120,15 @@ def register(app: typer.Typer) -> None:
     def silence_add(
         ctx: typer.Context,
         kind: Annotated[Optional[str], typer.Option("--kind", help="Alert kind to mute (e.g. crawl_health).")] = None,
-        listing: Annotated[Optional[int], typer.Option("--listing", help="Listing id to mute.")] = None,
-        reviewer: Annotated[Optional[int], typer.Option("--reviewer", help="Reviewer id to mute.")] = None,
-        shop: Annotated[Optional[int], typer.Option("--shop", help="Shop id (database id) to mute.")] = None,
+        listing: Annotated[
+            Optional[str], typer.Option("--listing", help="Item id as the platform shows it ([platform:]id) or its URL.")
+        ] = None,
+        reviewer: Annotated[
+            Optional[str], typer.Option("--reviewer", help="Buyer account id ([platform:]id) or nick, as the platform shows it.")
+        ] = None,
+        shop: Annotated[
+            Optional[str], typer.Option("--shop", help="Shop id from the configuration, or [platform:]id as the platform shows it.")
+        ] = None,
         until: Annotated[
             Optional[str], typer.Option("--until", help="End: YYYY-MM-DD (end of that day) or ISO time.")
         ] = None,
@@ -134,7 +140,7 @@ def register(app: typer.Typer) -> None:
 
         Muted alerts are still recorded (status `suppressed`), so nothing is lost, and are not sent later.
         """
-        from alerts.silences import add_silence
+        from alerts.silences import describe, silence_by_refs
         from alerts.timeparse import parse_duration, parse_when
         from models.base import utcnow
         from monitor.db import session_scope
@@ -146,11 +152,11 @@ def register(app: typer.Typer) -> None:
         now = utcnow()
         end = parse_when(until, settings.alerts.timezone, option="--until") if until else now + parse_duration(for_ or "")
         with session_scope(settings) as session:
-            s = add_silence(
-                session, until=end, created_by=by or _me(), kind=kind, listing_id=listing,
-                reviewer_id=reviewer, shop_id=shop, reason=reason, now=now,
+            s = silence_by_refs(
+                session, until=end, created_by=by or _me(), kind=kind, listing=listing,
+                reviewer=reviewer, shop=shop, reason=reason, now=now,
             )
-            typer.echo(f"silence #{s.id} until {s.until.isoformat()}")
+            typer.echo(f"silence #{s.id} ({describe(session, s)}) until {s.until.isoformat()}")
 
     @silence_app.command("list")
     def silence_list(
@@ -160,6 +166,7 @@ def register(app: typer.Typer) -> None:
         """List active silences (or all of them)."""
         from sqlmodel import select
 
+        from alerts.silences import describe
         from models.alerts import Silence
         from models.base import utcnow
         from monitor.db import session_scope
@@ -169,13 +176,10 @@ def register(app: typer.Typer) -> None:
             query = select(Silence).order_by(Silence.id)
             if not all_:
                 query = query.where(Silence.until > utcnow())
-            rows = list(session.exec(query).all())
+            rows = [(s, describe(session, s)) for s in session.exec(query).all()]
         if not rows:
             typer.echo("no silences")
-        for s in rows:
-            what = ", ".join(
-                f"{k}={v}" for k, v in (("kind", s.kind), ("listing", s.listing_id), ("reviewer", s.reviewer_id), ("shop", s.shop_id)) if v is not None
-            )
+        for s, what in rows:
             typer.echo(f"#{s.id:<4} {what:<40} until {s.until.isoformat()}  by {s.created_by}  {s.reason or ''}".rstrip())
 
     @silence_app.command("remove")

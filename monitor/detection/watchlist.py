@@ -13,38 +13,7 @@ from sqlmodel import Session, select
 from models import Reviewer
 from monitor.config import Settings
 from monitor.errors import DataError
-
-_PLATFORMS = ("taobao", "tmall", "jd", "amazon", "schemaorg", "shopify")
-
-
-def _split(ref: str) -> tuple[str | None, str]:
-    platform, sep, rest = ref.partition(":")
-    if sep and platform in _PLATFORMS and rest:
-        return platform, rest
-    return None, ref
-
-
-def find_reviewer(session: Session, ref: int | str) -> Reviewer:
-    """A reviewer by database id (int) or by ``[platform:]external_id`` (str); DataError if none or ambiguous."""
-    if isinstance(ref, int):
-        row = session.get(Reviewer, ref)
-        if row is None:
-            raise DataError(f"no reviewer with id {ref}")
-        return row
-    ref = ref.strip()
-    if not ref:
-        raise DataError("reviewer reference is empty")
-    platform, external = _split(ref)
-    stmt = select(Reviewer).where(Reviewer.external_id == external)
-    if platform:
-        stmt = stmt.where(Reviewer.platform == platform)
-    found = list(session.exec(stmt))
-    if not found:
-        raise DataError(f"no reviewer {ref!r} (give platform:external_id or the numeric id)")
-    if len(found) > 1:
-        options = ", ".join(f"{r.platform}:{r.external_id}" for r in found)
-        raise DataError(f"reviewer {ref!r} is ambiguous ({options}); prefix it with the platform")
-    return found[0]
+from monitor.platform_refs import find_reviewer, split_ref
 
 
 def add(session: Session, ref: int | str, *, note: str | None = None) -> Reviewer:
@@ -74,7 +43,7 @@ def configured(settings: Settings) -> tuple[set[str], set[tuple[str, str]]]:
     bare: set[str] = set()
     pairs: set[tuple[str, str]] = set()
     for ref in settings.detection.watchlist:
-        platform, external = _split(ref.strip())
+        platform, external = split_ref(ref.strip())
         if platform:
             pairs.add((platform, external))
         elif external:

@@ -115,16 +115,25 @@ def test_alerts_send_writes_outbox_and_list_shows_status(cli, seeded):
 
 
 def test_alerts_silence_add_list_remove(cli, seeded):
-    code, out, _ = cli("alerts", "silence", "add", "--listing", "1", "--for", "24h", "--reason", "supplier issue", "--by", "amy")
-    assert code == 0 and out.startswith("silence #1 until ")
+    # The listing as staff know it: its item id on the platform, not a database id.
+    code, out, _ = cli("alerts", "silence", "add", "--listing", "i1", "--for", "24h", "--reason", "supplier issue", "--by", "amy")
+    assert code == 0 and out.startswith("silence #1 (listing=tmall:i1) until ")
     code, out, _ = cli("alerts", "silence", "list")
-    assert "listing=1" in out and "supplier issue" in out
+    assert "listing=tmall:i1" in out and "supplier issue" in out
     cli("cases", "open")
     assert cli("alerts", "evaluate") == (0, "queued 0 alert(s)\n", "")
     assert cli("alerts", "silence", "remove", "1")[0] == 0
     assert cli("alerts", "silence", "list")[1] == "no silences\n"
     code, _, err = cli("alerts", "silence", "add", "--for", "1h")
     assert code == 2 and "at least one of kind, listing, reviewer or shop" in err
+    for option, ref in (("--listing", "6123456"), ("--shop", "tmall:s9"), ("--reviewer", "nobody")):
+        code, out, err = cli("alerts", "silence", "add", option, ref, "--for", "1h")
+        what = option.removeprefix("--")
+        assert (code, out) == (2, "") and err == (
+            f"shopmon: error: no {what} {ref!r} (give its id as the platform shows it, optionally as platform:id)\n"
+        )
+    code, out, _ = cli("alerts", "silence", "add", "--shop", "s1", "--kind", "attack", "--for", "1h")
+    assert code == 0 and "(kind=attack, shop=tmall:s1)" in out
     code, _, err = cli("alerts", "silence", "add", "--kind", "attack", "--for", "soon")
     assert code == 2 and "is not a duration" in err
     code, _, err = cli("alerts", "silence", "add", "--kind", "attack")
