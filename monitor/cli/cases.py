@@ -8,6 +8,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
+from monitor.cli import case_ledger
 from monitor.cli.context import ready_settings
 
 
@@ -187,4 +188,5 @@ def register(app: typer.Typer) -> None:
             n = open_cases(session, settings)
         typer.echo(f"opened {n} case(s)")
 
+    case_ledger.register(cases_app, _me)
     app.add_typer(cases_app, name="cases")
