@@ -8,6 +8,7 @@ written: a silenced alert is stored as ``suppressed`` so the record shows it hap
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from collections.abc import Callable
@@ -453,6 +454,26 @@ def _crawl_health(q: _Queue) -> None:
             severity="high" if run.failure_kind in ("blocked", "captcha", "login") else "medium",
             subject=AlertSubject("crawl_health", run.shop_id),
         )
+
+
+def queue_ops_alert(
+    session: Session, settings: Settings, *, failure_kind: str, error: str, now: datetime | None = None
+) -> int:
+    """A crawl-health alert for a problem outside any one crawl (e.g. an untrusted live model).
+
+    One per distinct error per day, so a scheduler retrying every few minutes mails once.
+    """
+    q = _Queue(session, settings, now or utcnow())
+    line = scrub_error(error) or failure_kind
+    key = f"crawl_health:{failure_kind}:{hashlib.sha256(line.encode()).hexdigest()[:16]}:{q.now:%Y%m%d}"
+    if q.existing([key]):
+        return 0
+    payload = {"job_id": failure_kind, "failure_kind": failure_kind, "error": line, "scheduled_for": _iso(q.now)}
+    q.add(kind="crawl_health", dedup_key=key, scope=failure_kind, payload=payload, severity="high",
+          subject=AlertSubject("crawl_health"), immediate=True)
+    q.write()
+    session.flush()
+    return q.queued
 
 
 def evaluate(session: Session, settings: Settings, *, now: datetime | None = None) -> int:

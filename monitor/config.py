@@ -1,7 +1,7 @@
 """One typed settings object: TOML file, then environment variables (``SHOPMON_*``).
 
-Secrets (the SMTP password) come from the environment only; a password found in the
-config file is rejected so it never ends up in a repository.
+Secrets (the SMTP password, the model registry key, a database password) come from the
+environment only; one found in the config file is rejected so it never ends up in a repository.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import time
 from pathlib import Path
 from typing import Any, Literal, get_args
+from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -219,6 +220,10 @@ class Settings(BaseSettings):
         default=30, description="seconds a writer waits for a locked SQLite database before giving up"
     )
     model_dir: Path | None = None
+    registry_key: SecretStr | None = Field(
+        default=None,
+        description="signs model versions and live aliases (SHOPMON_REGISTRY_KEY, environment only)",
+    )
     shared_dir: Path = Field(default=Path("../shared"), description="third-party data for benchmarks")
     shops: list[ShopConfig] = Field(default_factory=list)
     crawl: CrawlConfig = Field(default_factory=CrawlConfig)
@@ -312,6 +317,33 @@ def _describe(err: ValidationError, source: str) -> str:
     return f"invalid configuration in {source}: " + "; ".join(parts)
 
 
+def _refuse_file_secrets(cfg_path: Path, data: dict[str, Any]) -> None:
+    """Secrets come from the environment only, so a config file can be shared or committed."""
+    if isinstance(data.get("smtp"), dict) and "password" in data["smtp"]:
+        raise ConfigError(
+            f"{cfg_path}: smtp.password must not be stored in the file; "
+            "set SHOPMON_SMTP__PASSWORD in the environment"
+        )
+    if "registry_key" in data:
+        raise ConfigError(f"{cfg_path}: registry_key must not be stored in the file; set SHOPMON_REGISTRY_KEY")
+    url = data.get("database_url")
+    if isinstance(url, str) and _url_password(url):
+        raise ConfigError(
+            f"{cfg_path}: database_url contains a password; keep the URL without it in the file and set the "
+            "full URL in SHOPMON_DATABASE_URL (or use the server's PGPASSWORD / .pgpass)"
+        )
+
+
+def _url_password(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+        if parts.password:
+            return True
+    except ValueError:
+        return False
+    return "password" in {k.lower() for k in parse_qs(parts.query)}
+
+
 def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
     """Read the config file (if any) and the environment; raise ConfigError with one line."""
     cfg_path = find_config_file(path)
@@ -329,11 +361,7 @@ def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
             raise ConfigError(f"config file {cfg_path} is not UTF-8 text") from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"config file {cfg_path} is not valid TOML: {exc}") from None
-        if isinstance(data.get("smtp"), dict) and "password" in data["smtp"]:
-            raise ConfigError(
-                f"{cfg_path}: smtp.password must not be stored in the file; "
-                "set SHOPMON_SMTP__PASSWORD in the environment"
-            )
+        _refuse_file_secrets(cfg_path, data)
     data.update(overrides)
     try:
         return Settings(**data)

@@ -6,26 +6,50 @@ Detection only writes Flag and Alert rows; delivering mail is the sender's job.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
+from alerts.rules import queue_ops_alert
 from monitor.config import Settings
 from monitor.db import session_scope
+from monitor.model_trust import ModelTrustError
 from monitor.reputation import snapshot
 
 log = logging.getLogger(__name__)
+
+
+@contextmanager
+def model_trust_alerts(settings: Settings, now: datetime | None = None) -> Iterator[None]:
+    """Turn an untrusted or missing live model into an ops alert, then let the error stop the caller."""
+    try:
+        yield
+    except ModelTrustError as exc:
+        try:
+            with session_scope(settings) as session:
+                queue_ops_alert(session, settings, failure_kind="model", error=str(exc), now=now)
+        except Exception as alert_exc:  # noqa: BLE001 - the model error is what the caller must see
+            log.error("could not queue the ops alert for a model problem: %s", alert_exc)
+        raise
+
+
+def run_detect(settings: Settings, *, rescore: bool = False, now: datetime | None = None):  # noqa: ANN201
+    """``detect()`` in its own transaction; a model that cannot be trusted stops it and alerts ops."""
+    from monitor.detection import detect
+
+    with model_trust_alerts(settings, now), session_scope(settings) as session:
+        return detect(session, settings, rescore=rescore, now=now)
 
 
 def process(settings: Settings, now: datetime | None = None) -> dict[str, int]:
     """Score new reviews and listings, open cases for bad reviews and flags, write Alert rows, store reputation."""
     from alerts.cases import open_cases
     from alerts.rules import evaluate
-    from monitor.detection import detect
     from monitor.listings import check_listings
 
     # One transaction per step: a failure later on keeps the flags already written.
-    with session_scope(settings) as session:
-        summary = detect(session, settings, now=now)
-    with session_scope(settings) as session:
+    summary = run_detect(settings, now=now)
+    with model_trust_alerts(settings, now), session_scope(settings) as session:
         # After detect: the buyers'-words signal reads the new not-as-pictured cause flags.
         image_flags = check_listings(session, settings, now=now, only_changed=True)
     with session_scope(settings) as session:

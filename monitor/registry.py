@@ -7,11 +7,15 @@ Layout under the registry root::
     <name>/<version>/metrics.json
     <name>/<version>/MODEL_CARD.md
     <name>/<version>/holdout.jsonl   optional held-out rows the promotion gate re-scores
-    <name>/LIVE                      the live version id (an alias, never a copy)
+    <name>/<version>/SIGNATURE       HMAC of meta.json (see monitor.model_trust)
+    <name>/LIVE                      the live version id (an alias, never a copy) and its HMAC
     <name>/HISTORY.jsonl             every change of the alias, so rollback can walk back
 
-Loading checks the file's sha256 against meta.json and refuses any type that is not on the
-allow-list, so a model folder from elsewhere can be inspected without running its code.
+Loading checks the file's sha256 against meta.json, refuses any type that is not on the
+exact allow-list, and checks the signatures of meta.json and of the alias, so a model folder
+from elsewhere can be inspected without running its code and a rewritten hash is not enough.
+A missing ``LIVE`` of a model that had versions, or a broken one, is a ``ModelTrustError``:
+callers never replace it with a freshly trained model on their own.
 """
 
 from __future__ import annotations
@@ -33,7 +37,19 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from monitor.errors import ShopmonError
+from monitor.model_trust import (
+    ModelTrustError,
+    RegistryError,
+    is_trusted,
+    load_key,
+    refused_types,
+    schema_types,
+    sign,
+    trust_type,
+    verify,
+)
+
+__all__ = ["ModelTrustError", "PromotionRefused", "Registry", "RegistryError", "is_trusted", "trust_type"]
 
 log = logging.getLogger(__name__)
 
@@ -42,40 +58,14 @@ META_FILE = "meta.json"
 METRICS_FILE = "metrics.json"
 CARD_FILE = "MODEL_CARD.md"
 HOLDOUT_FILE = "holdout.jsonl"
+SIGNATURE_FILE = "SIGNATURE"
 LIVE_FILE = "LIVE"
 HISTORY_FILE = "HISTORY.jsonl"
 
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 VERSION_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,39}-\d{14}-[0-9a-f]{6}$")
 
-# Types a model may contain beyond what skops itself trusts (most of scikit-learn, numpy's
-# ufuncs and dtypes): *classes* from these libraries, minus modules that can run code or touch
-# files. Functions are never accepted by prefix: a FunctionTransformer holding numpy.save or
-# numpy.loadtxt would write or read files when the model runs. Project code can allow one
-# more name exactly with trust_type().
-TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.")
-DENIED_PREFIXES = (
-    "numpy.f2py",
-    "numpy.distutils",
-    "numpy.testing",
-    "numpy.lib.npyio",
-    "numpy.ctypeslib",
-    "numpy.lib.format",
-    "scipy._lib._testutils",
-    "scipy.io",
-    "sklearn.utils._testing",
-    "sklearn.externals",
-    "sklearn.datasets",
-)
-_EXTRA_TRUSTED: set[str] = set()
-
 LIBRARIES = ("scikit-learn", "numpy", "scipy", "skops", "pandas")
-
-
-class RegistryError(ShopmonError):
-    """A model version that cannot be saved, found, trusted or loaded."""
-
-    exit_code = 1
 
 
 class PromotionRefused(RegistryError):
@@ -88,40 +78,6 @@ def check_name(name: str) -> None:
     """Refuse a model name the registry cannot store (callers check before hours of training)."""
     if not NAME_PATTERN.match(name):
         raise RegistryError(f"invalid model name {name!r}: use lowercase letters, digits and underscores")
-
-
-def trust_type(qualified_name: str) -> None:
-    """Allow one project type (e.g. a custom transformer) in loaded models, by exact name."""
-    _EXTRA_TRUSTED.add(qualified_name)
-
-
-def is_trusted(qualified_name: str) -> bool:
-    if qualified_name in _EXTRA_TRUSTED:
-        return True
-    if any(qualified_name == d or qualified_name.startswith(d + ".") for d in DENIED_PREFIXES):
-        return False
-    if not qualified_name.startswith(TRUSTED_PREFIXES):
-        return False
-    return isinstance(_resolve(qualified_name), type)
-
-
-def _resolve(qualified_name: str) -> Any:
-    """The object a dotted name refers to in an installed library, or None."""
-    import importlib
-
-    parts = qualified_name.split(".")
-    for cut in range(len(parts) - 1, 0, -1):
-        try:
-            obj: Any = importlib.import_module(".".join(parts[:cut]))
-        except ImportError:
-            continue
-        try:
-            for attr in parts[cut:]:
-                obj = getattr(obj, attr)
-        except AttributeError:
-            return None
-        return obj
-    return None
 
 
 @dataclass
@@ -214,11 +170,23 @@ def _dumps(obj: Any) -> str:
 
 
 class Registry:
-    """A directory of model versions. Pass ``session`` to mirror versions into ``ModelVersion``."""
+    """A directory of model versions. Pass ``session`` to mirror versions into ``ModelVersion``.
 
-    def __init__(self, root: Path, *, session: Any | None = None) -> None:
+    ``key`` signs and verifies versions and aliases (default: ``SHOPMON_REGISTRY_KEY``, else a
+    key file beside the folder; see ``monitor.model_trust``).
+    """
+
+    def __init__(self, root: Path, *, session: Any | None = None, key: str | None = None) -> None:
         self.root = Path(root)
         self.session = session
+        self._configured_key = key
+        self._key: bytes | None = None
+
+    @property
+    def key(self) -> bytes:
+        if self._key is None:
+            self._key = load_key(self.root, self._configured_key)
+        return self._key
 
     # -- paths ---------------------------------------------------------------------------
     def _name_dir(self, name: str) -> Path:
@@ -287,6 +255,9 @@ class Registry:
 
         with self._locked(name):
             folder = self._name_dir(name)
+            # Only the very first version of a name goes live by itself; after a deleted alias
+            # a new version stays a candidate and the missing alias remains an error.
+            first = not self.ever_had_versions(name)
             now = datetime.now(UTC)
             version = f"{name}-{now:%Y%m%d%H%M%S}-{secrets.token_hex(3)}"
             tmp = Path(tempfile.mkdtemp(dir=folder, prefix=f".{version}."))
@@ -297,13 +268,11 @@ class Registry:
                 except Exception as exc:  # skops raises many types for unsupported objects
                     raise RegistryError(f"cannot save model {name!r} with skops: {exc}") from None
                 # Refuse now what load() would refuse later, while the trainer can still fix it.
-                refused = sorted(
-                    t for t in sio.get_untrusted_types(file=tmp / MODEL_FILE) if not is_trusted(t)
-                )
+                refused = _refused(tmp / MODEL_FILE)
                 if refused:
                     raise RegistryError(
                         f"cannot save model {name!r}: it contains types that would not be trusted on load: "
-                        f"{', '.join(refused)} (use scikit-learn/numpy/scipy parts, or trust_type() them)"
+                        f"{', '.join(refused)} (add them to monitor.model_trust.ALLOWED_TYPES by exact name)"
                     )
                 holdout_fp = None
                 if holdout is not None:
@@ -323,7 +292,11 @@ class Registry:
                 stored = meta.as_dict()
                 stored.pop("path")
                 stored.pop("live")
-                (tmp / META_FILE).write_text(_dumps(stored), encoding="utf-8")
+                meta_text = _dumps(stored)
+                (tmp / META_FILE).write_text(meta_text, encoding="utf-8")
+                (tmp / SIGNATURE_FILE).write_text(
+                    self._version_signature(name, version, meta_text.encode("utf-8")) + "\n", encoding="utf-8"
+                )
                 (tmp / METRICS_FILE).write_text(_dumps(meta.metrics), encoding="utf-8")
                 (tmp / CARD_FILE).write_text(card or default_card(meta), encoding="utf-8")
                 # The folder appears complete or not at all.
@@ -331,7 +304,6 @@ class Registry:
             except BaseException:
                 shutil.rmtree(tmp, ignore_errors=True)
                 raise
-            first = self.live_version(name) is None
             if first:
                 self._set_live(name, version, action="initial", previous=None)
         self._mirror(name)
@@ -346,14 +318,14 @@ class Registry:
         ``comparison`` is the promotion gate's verdict (``monitor.training.gate.Comparison``);
         a candidate it finds worse is refused unless ``force``.
         """
-        self.meta(name, version)  # exists and is readable
+        self.verified_meta(name, version)  # exists, is readable and was signed with our key
         if comparison is not None and not comparison.passed and not force:
             raise PromotionRefused(
                 f"{version} is worse than live {comparison.live_version}: {comparison.reason} "
                 "(use --force to promote anyway)"
             )
         with self._locked(name):
-            previous = self.live_version(name)
+            previous = self.alias_or_none(name)
             if previous == version:
                 raise RegistryError(f"{version} is already the live version of {name!r}")
             self._set_live(
@@ -370,12 +342,13 @@ class Registry:
         """Make the version that was live before the current one live again; returns it."""
         with self._locked(name):
             stack = self._live_stack(name)
-            current = self.live_version(name)
+            current = self.alias_or_none(name)
             if len(stack) < 2:
                 raise RegistryError(f"model {name!r} has no earlier live version to roll back to")
             target = stack[-2]
             if not (self._name_dir(name) / target / META_FILE).is_file():
                 raise RegistryError(f"cannot roll back {name!r}: earlier version {target} was deleted")
+            self.verified_meta(name, target)
             self._set_live(name, target, action="rollback", previous=current)
         self._mirror(name)
         return target
@@ -395,7 +368,7 @@ class Registry:
             fh.write(json.dumps(entry, ensure_ascii=False, default=_json_default) + "\n")
             fh.flush()
             os.fsync(fh.fileno())
-        _write_atomic(folder / LIVE_FILE, version + "\n")
+        _write_atomic(folder / LIVE_FILE, f"{version}\n{self._alias_signature(name, version)}\n")
 
     def history(self, name: str) -> list[dict[str, Any]]:
         path = self._name_dir(name) / HISTORY_FILE
@@ -422,11 +395,107 @@ class Registry:
 
     # -- reading -------------------------------------------------------------------------
     def live_version(self, name: str) -> str | None:
+        """The live version id; None when the alias was never set.
+
+        Raises ``ModelTrustError`` when the alias is unreadable or its signature is wrong.
+        """
         path = self._name_dir(name) / LIVE_FILE
         if not path.is_file():
             return None
-        version = path.read_text(encoding="utf-8").strip()
-        return version or None
+        try:
+            lines = path.read_text(encoding="utf-8").split("\n")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ModelTrustError(f"live alias {path} of model {name!r} is unreadable ({exc}); refusing to guess") from None
+        version = lines[0].strip()
+        signature = lines[1].strip() if len(lines) > 1 else ""
+        if not version or not verify(self.key, signature, "live", name, version):
+            raise ModelTrustError(
+                f"live alias {path} of model {name!r} is broken (not signed with this registry's key); "
+                f"choose the live version again with `shopmon model promote VERSION --force`"
+            )
+        return version
+
+    def alias_target(self, name: str) -> str | None:
+        """What the alias file names, signed or not (for re-signing by a person)."""
+        path = self._name_dir(name) / LIVE_FILE
+        try:
+            return path.read_text(encoding="utf-8").split("\n")[0].strip() or None
+        except (OSError, UnicodeDecodeError):
+            return None
+
+    def alias_or_none(self, name: str) -> str | None:
+        """The alias for display and history: a broken alias reads as none (load() still refuses)."""
+        try:
+            return self.live_version(name)
+        except ModelTrustError:
+            return None
+
+    def ever_had_versions(self, name: str) -> bool:
+        """True once a name had a version here or in the database mirror (then it must have a live alias)."""
+        folder = self._name_dir(name)
+        if (folder / HISTORY_FILE).exists() or (folder / LIVE_FILE).exists():
+            return True
+        if folder.is_dir() and any(c.is_dir() and VERSION_PATTERN.match(c.name) for c in folder.iterdir()):
+            return True
+        if self.session is not None:
+            from sqlmodel import select
+
+            from models import ModelVersion
+
+            return self.session.exec(select(ModelVersion.id).where(ModelVersion.name == name).limit(1)).first() is not None
+        return False
+
+    def needs_bootstrap(self, name: str) -> bool:
+        """True only on a fresh install: the name never had a version. A deleted alias is an error."""
+        if self.live_version(name) is not None:
+            return False
+        if self.ever_had_versions(name):
+            raise ModelTrustError(
+                f"model {name!r} has versions but its live alias {self._name_dir(name) / LIVE_FILE} is missing; "
+                "refusing to train a replacement. Choose one with `shopmon model promote VERSION --force`"
+            )
+        return True
+
+    def _version_signature(self, name: str, version: str, meta_bytes: bytes) -> str:
+        return sign(self.key, "version", name, version, meta_bytes)
+
+    def _alias_signature(self, name: str, version: str) -> str:
+        return sign(self.key, "live", name, version)
+
+    def verified_meta(self, name: str, version: str) -> VersionMeta:
+        """``meta()`` after checking the version's signature."""
+        meta = self.meta(name, version)
+        folder = Path(meta.path)
+        try:
+            signature = (folder / SIGNATURE_FILE).read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError):
+            signature = ""
+        if not verify(self.key, signature, "version", name, version, (folder / META_FILE).read_bytes()):
+            raise ModelTrustError(
+                f"model version {version} is not signed with this registry's key (meta.json or SIGNATURE "
+                "rewritten, or saved with another key); refusing to load"
+            )
+        return meta
+
+    def sign_version(self, name: str, version: str) -> None:
+        """Sign an existing version after checking its hash and types (``shopmon model sign``).
+
+        For versions saved before signing existed, or after changing SHOPMON_REGISTRY_KEY; a
+        person runs it after deciding the folder is theirs. It never makes untrusted types loadable.
+        """
+        meta = self.meta(name, version)
+        path = Path(meta.path) / MODEL_FILE
+        self._check_file(path, meta)
+        folder = Path(meta.path)
+        _write_atomic(
+            folder / SIGNATURE_FILE,
+            self._version_signature(name, version, (folder / META_FILE).read_bytes()) + "\n",
+        )
+
+    def sign_alias(self, name: str, version: str) -> None:
+        with self._locked(name):
+            self.verified_meta(name, version)
+            _write_atomic(self._name_dir(name) / LIVE_FILE, f"{version}\n{self._alias_signature(name, version)}\n")
 
     def meta(self, name: str, version: str) -> VersionMeta:
         folder = self._version_dir(name, version)
@@ -439,7 +508,7 @@ class Registry:
         except (json.JSONDecodeError, UnicodeDecodeError, TypeError):
             raise RegistryError(f"{path} is corrupt (not the metadata this registry writes)") from None
         meta.path = str(folder)
-        meta.live = self.live_version(name) == version
+        meta.live = self.alias_or_none(name) == version
         return meta
 
     def versions(self, name: str | None = None) -> list[VersionMeta]:
@@ -461,25 +530,12 @@ class Registry:
         if version is None:
             version = self.live_version(name)
             if version is None:
+                self.needs_bootstrap(name)  # raises when the alias was deleted
                 raise RegistryError(f"model {name!r} has no live version in {self.root} (train one first)")
         meta = self.meta(name, version)
         path = Path(meta.path) / MODEL_FILE
-        if not path.is_file():
-            raise RegistryError(f"model file missing: {path}")
-        actual = _sha256_file(path)
-        if actual != meta.sha256:
-            raise RegistryError(
-                f"model file {path} does not match its recorded sha256 (tampered or corrupted); refusing to load"
-            )
-        try:
-            untrusted = sio.get_untrusted_types(file=path)
-        except Exception as exc:
-            raise RegistryError(f"model file {path} is not a readable skops file: {exc}") from None
-        refused = sorted(t for t in untrusted if not is_trusted(t))
-        if refused:
-            raise RegistryError(
-                f"model file {path} contains types that are not trusted: {', '.join(refused)}; refusing to load"
-            )
+        untrusted = self._check_file(path, meta)
+        self.verified_meta(name, version)
         try:
             estimator = sio.load(path, trusted=list(untrusted))
         except Exception as exc:
@@ -488,6 +544,27 @@ class Registry:
         _warn_library_drift(meta)
         return estimator, meta
 
+    def _check_file(self, path: Path, meta: VersionMeta) -> list[str]:
+        """Hash, then types (read from the schema, nothing built); returns skops' untrusted list."""
+        import skops.io as sio
+
+        if not path.is_file():
+            raise RegistryError(f"model file missing: {path}")
+        if _sha256_file(path) != meta.sha256:
+            raise ModelTrustError(
+                f"model file {path} does not match its recorded sha256 (tampered or corrupted); refusing to load"
+            )
+        try:
+            untrusted = sio.get_untrusted_types(file=path)
+            refused = _refused(path)
+        except Exception as exc:
+            raise RegistryError(f"model file {path} is not a readable skops file: {exc}") from None
+        if refused:
+            raise ModelTrustError(
+                f"model file {path} contains types that are not trusted: {', '.join(refused)}; refusing to load"
+            )
+        return list(untrusted)
+
     def holdout(self, name: str, version: str) -> Any | None:
         """The held-out rows saved with a version (pandas DataFrame), or None."""
         import pandas as pd
@@ -495,6 +572,9 @@ class Registry:
         path = self._version_dir(name, version) / HOLDOUT_FILE
         if not path.is_file():
             return None
+        meta = self.verified_meta(name, version)
+        if meta.holdout_fingerprint and "sha256:" + _sha256_file(path) != meta.holdout_fingerprint:
+            raise ModelTrustError(f"held-out data {path} does not match its signed fingerprint; refusing to use it")
         try:
             return pd.read_json(path, lines=True, dtype=False)
         except ValueError as exc:
@@ -589,6 +669,13 @@ def _unpack_vocabularies(estimator: Any) -> None:
             est.vocabulary_ = _unpack(vocab)
 
 
+def _refused(path: Path) -> list[str]:
+    """Types not on the allow-list, from our schema walk and from skops' own audit."""
+    import skops.io as sio
+
+    return sorted(set(refused_types(schema_types(path))) | set(refused_types(set(sio.get_untrusted_types(file=path)))))
+
+
 def _write_holdout(path: Path, frame: Any) -> str:
     if "label" not in getattr(frame, "columns", ()):
         raise RegistryError("held-out data must be a DataFrame with a 'label' column")
@@ -640,7 +727,8 @@ def default_card(meta: VersionMeta) -> str:
 
 def registry_for(settings: Any, *, session: Any | None = None) -> Registry:
     """The registry configured in settings (``model_dir`` or ``<data_dir>/models``)."""
-    return Registry(settings.models_path, session=session)
+    key = settings.registry_key.get_secret_value() if settings.registry_key is not None else None
+    return Registry(settings.models_path, session=session, key=key)
 
 
 def sync_to_db(registry: Registry, session: Any, *, name: str | None = None) -> int:

@@ -86,6 +86,12 @@ def test_bad_values_are_rejected_clearly(tmp_path: Path, text: str, needle: str)
     ("text", "needle"),
     [
         ("[[shops]\nid = 1", "not valid TOML"),
+        # Issue 12 item 6: secrets never come from the file, database passwords included.
+        ('database_url = "postgresql+psycopg://shop:hunter2@127.0.0.1:5432/test"\n' + GOOD_SHOP,
+         "database_url contains a password"),
+        ('database_url = "postgresql://127.0.0.1/test?user=shop&password=hunter2"\n' + GOOD_SHOP,
+         "database_url contains a password"),
+        ('registry_key = "abc"\n' + GOOD_SHOP, "registry_key must not be stored in the file"),
         (GOOD_SHOP.replace("interval_minutes = 60", "interval_minutes = -5"), "interval_minutes"),
         (GOOD_SHOP.replace("https://shop105815128.taobao.com/", "ftp//x"), "url"),
         (GOOD_SHOP.replace('serious_case = ["aftersales@example.com"]', ""), "recipients"),
@@ -110,3 +116,14 @@ def test_non_utf8_config_file(tmp_path: Path, capsys) -> None:
 def test_missing_config_file(tmp_path: Path, capsys) -> None:
     assert main(["--config", str(tmp_path / "nope.toml"), "db", "current"]) == 2
     assert "cannot read config file" in capsys.readouterr().err
+
+
+def test_password_refusal_never_echoes_it_and_env_url_is_fine(tmp_path: Path, capsys, monkeypatch) -> None:
+    cfg = write(tmp_path, 'database_url = "postgresql://shop:hunter2@127.0.0.1/test"\n' + GOOD_SHOP)
+    assert main(["--config", str(cfg), "db", "current"]) == 2
+    assert "hunter2" not in capsys.readouterr().err
+    # Without a password the file may name the server; the environment may carry the full URL.
+    cfg = write(tmp_path, 'database_url = "postgresql://shop@127.0.0.1/test"\n' + GOOD_SHOP)
+    assert load_settings(cfg).database_url == "postgresql://shop@127.0.0.1/test"
+    monkeypatch.setenv("SHOPMON_DATABASE_URL", "postgresql://shop:hunter2@127.0.0.1/test")
+    assert load_settings(cfg).database_url.endswith("hunter2@127.0.0.1/test")

@@ -18,14 +18,12 @@ def detect_cmd(
 ) -> None:
     """Score reviews not scored yet: malicious, deceptive and after-sales cause, then reviewers/attacks.
 
-    Uses the live model versions; on first use the default models are trained from the seed corpus (a few seconds) and registered. Only writes flags: cases and alerts follow in `shopmon cases` / `shopmon alerts` or the scheduled pipeline.
+    Uses the live model versions; on a fresh install the default models are trained from the seed corpus (a few seconds) and registered. A tampered model or a missing/broken live alias stops detection with one line and an ops (crawl_health) alert. Only writes flags: cases and alerts follow in `shopmon cases` / `shopmon alerts` or the scheduled pipeline.
     """  # noqa: E501
-    from monitor.db import session_scope
-    from monitor.detection import detect
+    from monitor.pipeline import run_detect
 
     settings = ready_settings(ctx)
-    with session_scope(settings) as session:
-        summary = detect(session, settings, rescore=rescore)
+    summary = run_detect(settings, rescore=rescore)
     counts = summary.as_dict()
     if as_json:
         typer.echo(json.dumps({**counts, "model_versions": summary.model_versions}, indent=2))

@@ -1,4 +1,4 @@
-"""``shopmon model list|show|promote|rollback``: the model registry from the command line."""
+"""``shopmon model list|show|promote|rollback|sign``: the model registry from the command line."""
 
 from __future__ import annotations
 
@@ -141,8 +141,30 @@ def register(app: typer.Typer) -> None:
                     "say which model to roll back: " + (", ".join(names) if names else "(no models yet)")
                 )
             name = names[0]
-        current = reg.live_version(name)
+        current = reg.alias_or_none(name)
         target = reg.rollback(name)
         with session_scope(settings) as session:
             sync_to_db(reg, session, name=name)
         typer.echo(f"{name}: live version is now {target} (was {current})")
+
+    @app.command("sign")
+    def sign_versions(
+        ctx: typer.Context,
+        versions: Annotated[list[str], typer.Argument(help="Version ids to sign, as printed by `shopmon model list`.")],
+    ) -> None:
+        """Sign versions with the current registry key (after setting or changing SHOPMON_REGISTRY_KEY).
+
+        Run it only for versions you know are yours: signing vouches for them. The model file must
+        still match its sha256 and hold only allowed types; a live alias naming VERSION is re-signed too.
+        """
+        from monitor.registry import registry_for
+
+        reg = registry_for(ready_settings(ctx))
+        for version in versions:
+            name = reg.resolve(version)
+            reg.sign_version(name, version)
+            if reg.alias_target(name) == version:
+                reg.sign_alias(name, version)
+                typer.echo(f"signed {version} and the live alias of {name}")
+            else:
+                typer.echo(f"signed {version}")

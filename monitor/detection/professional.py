@@ -110,13 +110,15 @@ def model_matrix(X: np.ndarray) -> np.ndarray:
 
 
 def _live_model(session: Session, settings: Settings):  # noqa: ANN202
-    from monitor.registry import RegistryError, registry_for
+    from monitor.registry import ModelTrustError, RegistryError, registry_for
 
     registry = registry_for(settings, session=session)
-    if registry.live_version(MODEL_NAME) is None:
+    if registry.needs_bootstrap(MODEL_NAME):  # never trained here: the rules are the model
         return None
     try:
         estimator, meta = registry.load(MODEL_NAME)
+    except ModelTrustError:
+        raise  # tampered or a broken alias: stop, never score with something else silently
     except RegistryError as exc:
         # A broken model must not stop detection: the rules still work, and the error is logged.
         log.error("professional model unusable, falling back to rules: %s", exc)

@@ -265,12 +265,15 @@ class TextModels:
 
 
 def load_models(settings: Settings, names: tuple[str, ...] = TEXT_MODELS, *, session: Any | None = None) -> TextModels:
-    """Live versions of the text models, training and registering seed defaults where missing."""
+    """Live versions of the text models; on a fresh registry the seed defaults are trained first.
+
+    Only a name that never had a version is bootstrapped: a deleted or broken alias raises
+    ``ModelTrustError`` (see ``Registry.needs_bootstrap``)."""
     from monitor.registry import registry_for
 
     registry = registry_for(settings, session=session)
     out = TextModels()
-    missing = [n for n in names if registry.live_version(n) is None]
+    missing = [n for n in names if registry.needs_bootstrap(n)]
     features = seed_features() if missing else None
     for name in names:
         if name in missing:

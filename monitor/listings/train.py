@@ -95,7 +95,7 @@ def train_from_catalogue(settings: Settings, csv_path: Path, *, session: Any | N
 def load_feature_backend(settings: Settings, *, session: Any | None = None) -> FeatureBackend:
     """The live image models; with none yet, train the defaults from the project's fixtures."""
     registry = registry_for(settings, session=session)
-    if registry.live_version(CATEGORY_MODEL) is None or registry.live_version(COLOUR_MODEL) is None:
+    if registry.needs_bootstrap(CATEGORY_MODEL) or registry.needs_bootstrap(COLOUR_MODEL):
         log.info("no live image models in %s: training the defaults from %s", registry.root, DEFAULT_CATALOGUE)
         if not DEFAULT_CATALOGUE.is_file():
             raise ConfigError(

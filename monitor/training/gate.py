@@ -171,7 +171,8 @@ def gate(
     trainer stored with the candidate; without either there is nothing fair to compare on.
     """
     candidate, cand_meta = registry.load(name, version)
-    live_version = registry.live_version(name)
+    # A broken or deleted alias compares as none: promoting (with --force) is how a person repairs it.
+    live_version = registry.alias_or_none(name)
     live, live_meta = (None, None)
     if live_version is not None and live_version != version:
         live, live_meta = registry.load(name, live_version)

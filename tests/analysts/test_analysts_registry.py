@@ -52,10 +52,12 @@ def test_first_version_goes_live_and_round_trips(tmp_path: Path) -> None:
     assert "scikit-learn" in meta.libraries and meta.data_fingerprint.startswith("sha256:")
     np.testing.assert_allclose(est.predict_proba(TEXTS), _model().predict_proba(TEXTS))
     folder = Path(meta.path)
-    assert {p.name for p in folder.iterdir()} == {"model.skops", "meta.json", "metrics.json", "MODEL_CARD.md"}
+    assert {p.name for p in folder.iterdir()} == {"model.skops", "meta.json", "metrics.json", "MODEL_CARD.md",
+                                                  "SIGNATURE"}
     assert "# Model card: malicious" in (folder / "MODEL_CARD.md").read_text()
-    # The alias is a pointer file, not a copy of the model.
-    assert (tmp_path / "models" / "malicious" / "LIVE").read_text().strip() == v1
+    # The alias is a pointer file (the id and its signature), not a copy of the model.
+    version, signature = (tmp_path / "models" / "malicious" / "LIVE").read_text().split()
+    assert version == v1 and signature.startswith("hmac-sha256:")
 
 
 def test_second_version_is_a_candidate_until_promoted_then_rollback(tmp_path: Path) -> None:
@@ -213,7 +215,9 @@ def test_library_functions_that_touch_files_are_not_trusted(tmp_path: Path) -> N
 
     from monitor.registry import is_trusted
 
-    assert is_trusted("scipy.sparse._csr.csr_matrix")  # a class: fine
+    assert is_trusted("sklearn.linear_model._logistic.LogisticRegression")  # what our pipelines use
+    # Exact names only: a class of an allowed library is not enough.
+    assert not is_trusted("scipy.sparse._csr.csr_matrix") and not is_trusted("numpy.lib._datasource.DataSource")
     assert not is_trusted("numpy.save") and not is_trusted("numpy.loadtxt")  # functions: refused
     assert not is_trusted("os.system") and not is_trusted("sklearn.datasets.fetch_openml")
     reg = Registry(tmp_path)
