@@ -30,7 +30,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from monitor.errors import ConfigError
-from monitor.scheduler.config import SchedulerConfig
+from monitor.scheduler_settings import SchedulerConfig
 
 Platform = Literal["taobao", "tmall", "jd", "amazon", "schemaorg", "shopify"]
 AlertKind = Literal[

@@ -18,7 +18,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor.config import Settings
 from monitor.errors import ConfigError
-from monitor.scheduler.crontab import crontab_trigger
+from monitor.crontab import crontab_trigger
 
 JOB_FUNC = "monitor.scheduler.runner:run_task"
 WEEKLY_GRACE = 24 * 3600

@@ -13,7 +13,7 @@ import pytest
 from monitor.db import get_engine
 from monitor.errors import ConfigError
 from scheduler_fixtures import doubles, make_settings  # noqa: F401  (fixtures)
-from monitor.scheduler.crontab import crontab_trigger
+from monitor.crontab import crontab_trigger
 from monitor.scheduler.lease import Lease, current_lease
 from monitor.scheduler.logs import setup_logging
 from monitor.scheduler.plan import plan_jobs, sync_jobs

@@ -1,4 +1,4 @@
-"""The ``[scheduler]`` section of the configuration (kept here so the scheduler owns its knobs)."""
+"""The ``[scheduler]`` section of the configuration (foundation: the settings object is built from it)."""
 
 from __future__ import annotations
 
@@ -7,14 +7,14 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, field_validator
 
+from monitor.crontab import crontab_trigger
+
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 
 def _check_cron(v: str | None) -> str | None:
     if v is None:
         return v
-    from monitor.scheduler.crontab import crontab_trigger
-
     try:
         crontab_trigger(v, "UTC")
     except ValueError as exc:
