@@ -66,6 +66,8 @@ ALLOWED_TYPES = frozenset(
         "sklearn.preprocessing._data.StandardScaler",
         "sklearn.preprocessing._label.LabelBinarizer",
         "sklearn.svm._classes.LinearSVC",
+        # shopmon's own Pipeline step: reviewer/listing context derived from ordinary columns
+        "monitor.training.context.ContextFeatures",
     }
 )
 _EXTRA_ALLOWED: set[str] = set()

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -32,6 +36,30 @@ def _table(data: Path, label: str | None, positive: str | None, mapping: list[st
     from monitor.training.io import parse_mapping, read_table
 
     return read_table(data, label=label, positive=positive, mapping=parse_mapping(mapping), id_column=id_column)
+
+
+@contextmanager
+def fit_progress(what: str) -> Iterator[Any]:
+    """A progress callback for ``monitor.training.fit``: a rich bar on a terminal, else one stderr line
+    per fit (a 160k-row file takes minutes per fit; logs must show it is moving)."""
+    start = time.monotonic()
+    if not sys.stderr.isatty():
+        def line(done: int, total: int, step: str) -> None:
+            typer.echo(f"{what}: [{done}/{total}] {step} ({time.monotonic() - start:.0f} s)", err=True)
+
+        yield line
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=Console(stderr=True), transient=False) as bar:
+        task = bar.add_task(what, total=None)
+
+        def advance(done: int, total: int, step: str) -> None:
+            bar.update(task, completed=done, total=total, description=f"{what}: {step}")
+
+        yield advance
 
 
 def _print_json(obj: Any) -> None:
@@ -86,8 +114,9 @@ def train_cmd(
     table = _table(data, label, positive, mapping)
     check_options(table, holdout=holdout, clf=clf)
     progress(f"training {name} on {len(table.frame)} rows ({folds}-fold thresholds, {holdout:.0%} held out) ...")
-    trained = train(table, precision_target=settings.detection.precision_target, folds=folds, holdout=holdout,
-                    min_recall=settings.detection.min_recall, clf=clf)
+    with fit_progress(f"training {name}") as step:
+        trained = train(table, precision_target=settings.detection.precision_target, folds=folds, holdout=holdout,
+                        min_recall=settings.detection.min_recall, clf=clf, progress=step)
     warning = trained.params.get("threshold_warning")
     if warning and not allow_low_recall:
         raise DataError(f"{name} not registered: {warning}. Label more examples, lower "
@@ -244,7 +273,9 @@ def cv_cmd(
     from monitor.training.fit import cross_validate
 
     table = _table(data, label, positive, mapping)
-    _print_json(cross_validate(table, folds=folds, group_column=group_column, clf=clf))
+    with fit_progress("cross-validating") as step:
+        metrics = cross_validate(table, folds=folds, group_column=group_column, clf=clf, progress=step)
+    _print_json(metrics)
 
 
 def register(app: typer.Typer) -> None:

@@ -20,6 +20,7 @@ from sqlmodel import Session, select
 from models import Flag, Review, utcnow
 from monitor.config import Settings
 from monitor.detection.phrases import cue_reasons
+from monitor.detection.review_context import context_frame
 from monitor.detection.review_rows import id_filters
 from monitor.detection.text import (
     SEED_CORROBORATION_SCORE,
@@ -122,7 +123,9 @@ def _score_batch(
     session: Session, settings: Settings, models: TextModels, batch: list[Row], now: datetime, summary: DetectSummary
 ) -> None:
     texts = [review_text(r) for r in batch]
-    scored = score_batch(models, texts)
+    columns = models.columns()
+    context = context_frame(session, batch, columns) if columns else None
+    scored = score_batch(models, texts, context)
     existing = _existing_flags(session, [r.id for r in batch if r.id is not None], models.versions().values())
     bad_max = settings.detection.case_max_rating
     new_flags: list[dict[str, Any]] = []

@@ -95,12 +95,20 @@ class TextModel:
     def proba_from_features(self, X: Any) -> np.ndarray:
         return self.estimator.named_steps["clf"].predict_proba(X)
 
-    def proba(self, texts: list[str]) -> np.ndarray:
+    @property
+    def columns(self) -> list[str]:
+        """Columns besides the text this model was trained with (rating, reviewer/listing context)."""
+        return list(self.params.get("numeric_columns") or [])
+
+    def proba(self, texts: list[str], context: pd.DataFrame | None = None) -> np.ndarray:
+        """``context``: row-aligned columns (monitor.detection.review_context); a column it lacks is
+        unknown to the model and the imputer fills it."""
         cleaned = [clean(t) for t in texts]
-        numeric = list(self.params.get("numeric_columns") or [])
+        numeric = self.columns
         if numeric:
-            # Models trained with extra columns get them as unknown; the imputer fills medians.
-            frame = pd.DataFrame({"text": cleaned, **{c: np.nan for c in numeric}})
+            frame = pd.DataFrame({"text": cleaned})
+            for c in numeric:
+                frame[c] = context[c].to_numpy() if context is not None and c in context.columns else np.nan
             return self.estimator.predict_proba(frame)
         return self.estimator.predict_proba(cleaned)
 
@@ -263,6 +271,10 @@ class TextModels:
     def versions(self) -> dict[str, str]:
         return {n: m.version for n, m in self.models.items()}
 
+    def columns(self) -> list[str]:
+        """Every column besides the text that some model reads (empty for text-only models)."""
+        return list(dict.fromkeys(c for m in self.models.values() for c in m.columns))
+
 
 def load_models(settings: Settings, names: tuple[str, ...] = TEXT_MODELS, *, session: Any | None = None) -> TextModels:
     """Live versions of the text models; on a fresh registry the seed defaults are trained first.
@@ -345,8 +357,10 @@ def score_texts(models: TextModels, texts: list[str]) -> list[TextScore]:
     return score_batch(models, texts).scores
 
 
-def score_batch(models: TextModels, texts: list[str]) -> TextBatch:
-    """:func:`score_texts`, keeping the feature matrices for :meth:`TextBatch.top_features`."""
+def score_batch(models: TextModels, texts: list[str], context: pd.DataFrame | None = None) -> TextBatch:
+    """:func:`score_texts`, keeping the feature matrices for :meth:`TextBatch.top_features`.
+
+    ``context``: the reviews' other columns for models trained with them (row-aligned)."""
     cleaned = [clean(t) for t in texts]
     batch = TextBatch(models, cleaned, [])
     if not texts:
@@ -357,7 +371,7 @@ def score_batch(models: TextModels, texts: list[str]) -> TextBatch:
     def proba(model: TextModel) -> np.ndarray:
         key = model.features_key
         if key is None:
-            return model.proba(cleaned)
+            return model.proba(cleaned, context)
         if key not in shared:
             shared[key] = model.transform(cleaned).tocsr()
         return model.proba_from_features(shared[key])

@@ -8,6 +8,7 @@ Measured against bigram linear SVM and single-vectorizer variants on op_spam (do
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +26,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import LinearSVC
 
 from monitor.errors import DataError
+from monitor.training.context import CONTEXT_COLUMNS, NOT_NUMBERS, ContextFeatures
 from monitor.training.io import DERIVED_REVIEWER, TEXT, Table, numeric_feature_columns
 from monitor.training.metrics import (
     binary_metrics,
@@ -39,6 +41,7 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "word_ngrams": (1, 3),
     "char_ngrams": (1, 5),
     "char_min_df": 2,
+    "word_min_df": 1,
     "lowercase": False,
     "clf": "logreg",
     "multiclass": False,
@@ -48,13 +51,13 @@ DEFAULT_PARAMS: dict[str, Any] = {
 
 
 def build_pipeline(numeric: list[str] | None = None, **overrides: Any) -> Pipeline:
-    """Text-only models take a list of strings; with numeric columns they take a DataFrame."""
+    """Text-only models take a list of strings; with numeric/context columns they take a DataFrame."""
     p = {**DEFAULT_PARAMS, **overrides}
     text = FeatureUnion(
         [
             ("word", TfidfVectorizer(ngram_range=tuple(p["word_ngrams"]), sublinear_tf=True,
                                      token_pattern=WORD_PATTERN, lowercase=p["lowercase"],
-                                     max_features=p.get("max_features"))),
+                                     min_df=p["word_min_df"], max_features=p.get("max_features"))),
             ("char", TfidfVectorizer(analyzer="char", ngram_range=tuple(p["char_ngrams"]), sublinear_tf=True,
                                      min_df=p["char_min_df"], lowercase=p["lowercase"],
                                      max_features=p.get("max_features"))),
@@ -75,12 +78,25 @@ def build_pipeline(numeric: list[str] | None = None, **overrides: Any) -> Pipeli
         raise DataError(f"unknown classifier {p['clf']!r}: use logreg or svm")
     if not numeric:
         return Pipeline([("features", text), ("clf", clf)])
+    # Numbers are log-scaled and the reviewer/listing context derived (monitor.training.context)
+    # inside the Pipeline, so predicting on new rows computes what training did.
+    derive = ContextFeatures([c for c in numeric if c not in NOT_NUMBERS], [c for c in numeric if c in CONTEXT_COLUMNS])
     parts: list[tuple[str, Any, Any]] = [
         ("text", text, TEXT),
-        ("num", Pipeline([("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
+        ("num", Pipeline([("derive", derive),
+                          ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
                           ("scale", StandardScaler())]), list(numeric)),
     ]
     return Pipeline([("features", ColumnTransformer(parts)), ("clf", clf)])
+
+
+#: Told (fits done, fits in all, what is being fitted) before each fit: training a large file takes
+#: minutes per fit, and the CLI shows it.
+Progress = Callable[[int, int, str], None]
+
+
+def _no_progress(done: int, total: int, what: str) -> None:
+    pass
 
 
 #: What a version keeps of its cross-validation (out-of-fold) evaluation, beside the held-out one.
@@ -167,18 +183,22 @@ def split_indices(table: Table, *, folds: int = 5, group_column: str | None = No
 
 def out_of_fold(
     table: Table, *, folds: int = 5, group_column: str | None = None, numeric: list[str] | None = None,
-    **params: Any,
+    progress: Progress = _no_progress, extra_fits: int = 0, **params: Any,
 ) -> tuple[np.ndarray, list[str]]:
-    """Out-of-fold probabilities (binary: positive-class score; multi-class: one column per class)."""
+    """Out-of-fold probabilities (binary: positive-class score; multi-class: one column per class).
+
+    ``extra_fits``: fits the caller does after these, counted in what ``progress`` is told."""
     y = _require_labels(table)
     numeric = numeric_feature_columns(table.frame) if numeric is None else numeric
     params = {**params, "multiclass": not table.binary}
     X = _inputs(table, numeric)
     classes = sorted(set(y.tolist()))
     out = np.zeros((len(y), len(classes)))
-    for train_idx, test_idx in split_indices(table, folds=folds, group_column=group_column):
+    splits = split_indices(table, folds=folds, group_column=group_column)
+    for k, (train_idx, test_idx) in enumerate(splits):
         if len(set(y[train_idx].tolist())) < 2:
             raise DataError(f"{table.path}: a training fold has a single class; use fewer folds or more data")
+        progress(k, len(splits) + extra_fits, f"fold {k + 1}/{len(splits)}: fitting on {len(train_idx):,} rows")
         model = build_pipeline(numeric, **params).fit(_take(X, train_idx), y[train_idx])
         proba = model.predict_proba(_take(X, test_idx))
         for j, c in enumerate(model.classes_):
@@ -204,10 +224,13 @@ def metrics_from_scores(table: Table, scores: np.ndarray, threshold: float = 0.5
     return multiclass_metrics(y, pred, classes, proba=np.asarray(scores))
 
 
-def cross_validate(table: Table, *, folds: int = 5, group_column: str | None = None, **params: Any) -> dict[str, Any]:
+def cross_validate(table: Table, *, folds: int = 5, group_column: str | None = None,
+                   progress: Progress = _no_progress, **params: Any) -> dict[str, Any]:
     """Metrics of out-of-fold predictions; with ``group_column`` no group is in train and test at once."""
     check_options(table, clf=params.get("clf", DEFAULT_PARAMS["clf"]))
-    scores, classes = out_of_fold(table, folds=folds, group_column=group_column, **params)
+    scores, classes = out_of_fold(table, folds=folds, group_column=group_column, progress=progress, **params)
+    n_fits = len(split_indices(table, folds=folds, group_column=group_column))
+    progress(n_fits, n_fits, "done")
     metrics = metrics_from_scores(table, scores, 0.5, classes)
     metrics["folds"] = min(folds, len(set(table.frame[group_column]))) if group_column else folds
     if group_column:
@@ -217,7 +240,8 @@ def cross_validate(table: Table, *, folds: int = 5, group_column: str | None = N
 
 def train(
     table: Table, *, precision_target: float = 0.9, folds: int = 5, holdout: float = 0.0,
-    features: Any | None = None, min_recall: float | None = None, **params: Any,
+    features: Any | None = None, min_recall: float | None = None, progress: Progress = _no_progress,
+    **params: Any,
 ) -> Trained:
     """Fit a model; thresholds come from out-of-fold scores so they reflect unseen data.
 
@@ -236,7 +260,9 @@ def train(
     fit_table, held = table, None
     if holdout:
         fit_table, held = split_holdout(table, holdout)
-    scores, classes = out_of_fold(fit_table, folds=folds, numeric=numeric, **params)
+    scores, classes = out_of_fold(fit_table, folds=folds, numeric=numeric, progress=progress, extra_fits=1, **params)
+    n_fits = len(split_indices(fit_table, folds=folds)) + 1
+    progress(n_fits - 1, n_fits, f"final model: fitting on {len(fit_table.ids):,} rows")
     fy = fit_table.y
     assert fy is not None
     if table.binary:
@@ -269,6 +295,7 @@ def train(
     }
     if warning:
         info["threshold_warning"] = warning
+    progress(n_fits, n_fits, "done")
     if held is not None:
         metrics = evaluate(estimator, held, info, threshold)
         metrics["evaluated_on"] = f"held-out {holdout:.0%} of rows ({len(held.ids)})"

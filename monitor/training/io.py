@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from monitor.errors import DataError
+from monitor.training.context import NOT_NUMBERS, context_columns
 
 TEXT = "text"
 ID_COLUMNS = ("id", "review_id")
@@ -167,10 +168,12 @@ def _cols(frame: pd.DataFrame) -> str:
 
 
 def numeric_feature_columns(frame: pd.DataFrame) -> list[str]:
-    """Numeric columns the models use: rating, derived reviewer aggregates, and any reviewer_* number."""
+    """Columns the models use besides the text: rating, derived reviewer aggregates, any reviewer_*
+    number, and the reviewer/listing context columns (monitor.training.context)."""
     cols = [c for c in OPTIONAL_NUMERIC if c in frame.columns]
-    cols += [c for c in frame.columns if c.startswith("reviewer_") and c != "reviewer_id"
+    cols += [c for c in frame.columns if c.startswith("reviewer_") and c not in ("reviewer_id", *NOT_NUMBERS)
              and pd.api.types.is_numeric_dtype(frame[c])]
+    cols += context_columns(frame)
     return list(dict.fromkeys(cols))
 
 
@@ -182,7 +185,8 @@ def add_numeric_columns(frame: pd.DataFrame, path: Path | None = None) -> pd.Dat
     """
     frame = frame.copy()
     where = f"{path}: " if path else ""
-    for col in [c for c in frame.columns if c == "rating" or (c.startswith("reviewer_") and c != "reviewer_id")]:
+    for col in [c for c in frame.columns
+                if c == "rating" or (c.startswith("reviewer_") and c not in ("reviewer_id", *NOT_NUMBERS))]:
         converted = pd.to_numeric(frame[col].replace("", np.nan), errors="coerce")
         bad = converted.isna() & frame[col].notna() & (frame[col].astype(str).str.strip() != "")
         if col == "rating" and bad.any():
