@@ -18,7 +18,7 @@ from sqlmodel import Session, select
 
 from models.base import utcnow
 from models.cases import CASE_STATES, CONTACT_ALIASES, CONTACT_STATUSES, SEVERITIES, Case, CaseEvent
-from models.catalog import Listing
+from models.catalog import Listing, Shop
 from models.detection import Flag
 from models.reviews import Review, Reviewer
 
@@ -187,7 +187,9 @@ def open_cases(session: Session, settings: Settings, *, now: datetime | None = N
     Returns the number of cases opened. Safe to run repeatedly: a review never gets a second case.
     """
     now = now or utcnow()
+    # Guidance is written in the shop's language (a shop may set its own).
     language = settings.alerts.language
+    shop_language = {sid: settings.locale_for(cfg).language for sid, cfg in session.exec(select(Shop.id, Shop.config_id))}
     max_rating = settings.detection.case_max_rating
     evidence = _collect_flag_evidence(session, settings)
 
@@ -236,7 +238,7 @@ def open_cases(session: Session, settings: Settings, *, now: datetime | None = N
         ev = evidence.get(rid, _Evidence())
         case = existing.get(rid)
         if case is not None:
-            _enrich(session, case, review, listing, ev, now=now, language=language)
+            _enrich(session, case, review, listing, ev, now=now, language=shop_language.get(review.shop_id, language))
             continue
         if rid not in wanted:
             continue
@@ -262,7 +264,7 @@ def open_cases(session: Session, settings: Settings, *, now: datetime | None = N
                 "state": "open",
                 "contact_status": "none",
                 "kinds": kinds,
-                "guidance": guidance_for(kinds, ev.cause, language),
+                "guidance": guidance_for(kinds, ev.cause, shop_language.get(review.shop_id, language)),  # type: ignore[arg-type]
                 "opened_at": now,
                 "updated_at": now,
                 "last_progress_at": now,

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from typing import Any
+
+from monitor.listings.vocab import chinese_name
 
 STRINGS: dict[str, dict[str, str]] = {
     "en": {
@@ -41,6 +45,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "opened": "Opened",
         "promised_by": "Promised by",
         "reason": "Escalated because",
+        "escalated_promise": "the buyer promised to update the review by {when}",
+        "escalated_stalled": "no progress for {hours} h since {when}",
         "next_step_phone": "Next step: phone the buyer.",
         "next_step_platform": "The buyer was already phoned: ask the platform to intervene.",
         "shop": "Shop",
@@ -111,6 +117,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "opened": "创建时间",
         "promised_by": "承诺修改日期",
         "reason": "升级原因",
+        "escalated_promise": "买家承诺在 {when} 前修改评价，已逾期",
+        "escalated_stalled": "自 {when} 起 {hours} 小时无进展",
         "next_step_phone": "下一步：电话联系买家。",
         "next_step_platform": "已电话联系过买家：请申请平台介入。",
         "shop": "店铺",
@@ -238,3 +246,140 @@ def check_line(check: dict[str, Any], language: str) -> str:
         if name in params and params[name] is None:
             params[name] = "-"
     return words[key].format(**params)
+
+
+# The weekly report and digest -------------------------------------------------------------------
+REPORT = {
+    "en": {
+        "period_rule": "Review figures count reviews by when the buyer posted them; case figures count what "
+                       "happened to cases in the period, each case once.",
+        "adjusted": "adjusted (without flagged reviews)",
+        "outcomes": "Outcomes (cases whose state changed, each once)",
+        "staff": "Staff: workload and response",
+        "staff_name": "Staff", "staff_cases": "Cases worked", "staff_contacts": "Contacts",
+        "staff_resolved": "Resolved", "staff_response": "Median response", "staff_open": "Open cases owned",
+        "worst_listings": "Worst listings", "bad_reviews": "Bad reviews", "grade": "Grade",
+        "attacks": "Attack incidents", "from_to": "When",
+        "crawl": "Crawl health",
+        "crawl_line": "{runs} crawls: {ok} ok, {failed} failed; {reviews} new reviews collected",
+        "compensation": "Compensation paid",
+        "compensation_line": "{payments} payment(s), {amount} {currency}",
+        "chart_bad": "Bad reviews per day by cause",
+        "chart_rating": "Average rating per day",
+        "chart_response": "Response time (opened to first contact)",
+        "axis_bad": "bad reviews", "axis_rating": "stars", "axis_cases": "cases", "axis_hours": "hours",
+        "all_reviews": "all reviews",
+        "cjk_missing": "Charts show Chinese only with a CJK font: install one with `apt-get install fonts-noto-cjk`.",
+        "outcome_modified": "review improved", "outcome_deleted": "review deleted",
+        "outcome_promised": "promised to update", "outcome_awaiting_compensation": "awaiting compensation",
+        "outcome_refused": "refused", "outcome_platform_appeal": "platform appeal",
+        "outcome_closed": "closed without a change",
+        "age_<1d": "under 1 day", "age_1-2d": "1-2 days", "age_2-7d": "2-7 days", "age_>7d": "over 7 days",
+        "minutes": "{n} min", "less_minute": "<1 min", "hours_only": "{n} h", "days_hours": "{d} d {h} h",
+    },
+    "zh": {
+        "period_rule": "评价类数据按买家发布评价的时间统计；工单类数据按本期内工单发生的处理事件统计，每个工单只计一次。",
+        "adjusted": "调整后（剔除被标记评价）",
+        "outcomes": "处理结果（本期状态有变化的工单，每单计一次）",
+        "staff": "客服工作量与响应",
+        "staff_name": "客服", "staff_cases": "处理工单", "staff_contacts": "联系次数",
+        "staff_resolved": "已解决", "staff_response": "响应时间中位数", "staff_open": "名下未结工单",
+        "worst_listings": "问题最多的商品", "bad_reviews": "差评数", "grade": "等级",
+        "attacks": "集中攻击事件", "from_to": "时间",
+        "crawl": "抓取状况",
+        "crawl_line": "抓取 {runs} 次：成功 {ok} 次，失败 {failed} 次；新收集评价 {reviews} 条",
+        "compensation": "补偿支出",
+        "compensation_line": "{payments} 笔，共 {amount} {currency}",
+        "chart_bad": "每日差评（按原因）",
+        "chart_rating": "每日平均评分",
+        "chart_response": "响应时间（从建单到首次联系）",
+        "axis_bad": "差评数", "axis_rating": "星级", "axis_cases": "工单数", "axis_hours": "小时",
+        "all_reviews": "全部评价",
+        "cjk_missing": "图表需要中文字体才能显示中文：请执行 apt-get install fonts-noto-cjk 安装。",
+        "outcome_modified": "买家已修改评价", "outcome_deleted": "买家已删除评价",
+        "outcome_promised": "已承诺修改", "outcome_awaiting_compensation": "等待补偿",
+        "outcome_refused": "拒绝修改", "outcome_platform_appeal": "平台申诉中",
+        "outcome_closed": "直接关闭（评价未变）",
+        "age_<1d": "不到 1 天", "age_1-2d": "1-2 天", "age_2-7d": "2-7 天", "age_>7d": "超过 7 天",
+        "minutes": "{n} 分钟", "less_minute": "不到 1 分钟", "hours_only": "{n} 小时", "days_hours": "{d} 天 {h} 小时",
+    },
+}
+assert set(REPORT["en"]) == set(REPORT["zh"])
+# Crawl failure kinds and image-mismatch labels, as the emails and the report name them.
+for _lang, _names in {
+    "en": {"category": "category differs", "colour": "colour differs", "buyer_photos": "buyer photos differ",
+           "buyer_words": "buyers say not as pictured",
+           "blocked": "blocked by the site", "captcha": "captcha", "login": "login wall",
+           "zero_items": "no items found", "timeout": "timed out", "error": "crawler error", "http": "HTTP error"},
+    "zh": {"category": "品类不符", "colour": "颜色不符", "buyer_photos": "买家秀不符", "buyer_words": "买家反映与图不符",
+           "blocked": "被网站屏蔽", "captcha": "需要验证码", "login": "需要登录",
+           "zero_items": "未抓到商品", "timeout": "超时", "error": "抓取程序出错", "http": "HTTP 错误"},
+}.items():
+    LABELS[_lang].update(_names)
+
+
+def human_duration(minutes: float | None, language: str) -> str:
+    """A duration as people say it: "25 min", "80 min", "3.5 h", "2 d 4 h" (never 0.15000000000000002 h)."""
+    if minutes is None:
+        return "-"
+    words = REPORT[language]
+    if minutes < 1:
+        return words["less_minute"]
+    if minutes < 119.5:  # "80 min" reads better than "1.3 h"
+        return words["minutes"].format(n=round(minutes))
+    if minutes < 48 * 60:
+        return words["hours_only"].format(n=f"{round(minutes / 60, 1):g}")
+    days, rest = divmod(round(minutes / 60), 24)
+    return words["days_hours"].format(d=days, h=rest)
+
+
+# Detection reasons, written in English by the detectors, as the staff's language says them -----
+def _zh_span(span: str) -> str:
+    return re.sub(r"(\d+) h\b", r"\1 小时", re.sub(r"(\d+) days?\b", r"\1 天", span))
+
+
+def _zh_words(text: str) -> str:
+    """Colour/category families ("red/dress", "red 70%, white 20%") in their plain Chinese words."""
+    return re.sub(r"[a-z][a-z-]*", lambda m: chinese_name(m.group(0)) or m.group(0), text)
+
+
+_REASONS_ZH: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
+    (re.compile(r"burst: (?P<k>\d+) bad reviews in (?P<w>\d+) h vs baseline (?P<rate>\S+)/h \(Poisson p=(?P<p>\S+)\); "
+                r"(?P<k2>\d+) of (?P<n>\d+) reviews in the window were bad vs (?P<s0>\S+) usually"),
+     lambda m: "差评突增：{w} 小时内 {k} 条差评，平时约 {rate} 条/小时（泊松 p={p}）；该时段 {n} 条评价中 {k2} 条为差评，"
+               "平时差评占 {s0}".format(**m.groupdict())),
+    (re.compile(r"(?P<n>\d+) accounts posted near-identical text \((?P<sim>[\d.]+) similar\) within (?P<span>.+?): (?P<who>.*)"),
+     lambda m: f"{m['n']} 个账号在 {_zh_span(m['span'])} 内发布了几乎相同的文字（相似度 {m['sim']}）：{m['who']}"),
+    (re.compile(r"(?P<n>\d+) accounts left bad reviews on the same (?P<l>\d+) listings within (?P<span>.+?): (?P<who>.*)"),
+     lambda m: f"{m['n']} 个账号在 {_zh_span(m['span'])} 内对同样的 {m['l']} 个商品给出差评：{m['who']}"),
+    (re.compile(r"new attack (?P<gap>\d+) days after the previous one on this target \(incident (?P<i>\d+)\)"),
+     lambda m: f"距上一次攻击 {m['gap']} 天后的新一轮攻击（第 {m['i']} 次）"),
+    (re.compile(r"listing says (?P<said>\S+), but the main image looks like (?P<seen>\S+) \(p=(?P<p1>[\d.]+) vs (?P<p2>[\d.]+)\)"),
+     lambda m: f"商品描述为“{_zh_words(m['said'])}”，但主图看起来是“{_zh_words(m['seen'])}”"
+               f"（概率 {m['p1']}，描述类别 {m['p2']}）"),
+    (re.compile(r"listing says (?P<said>\S+), but the main image is (?P<seen>[a-z-]+)(?: \((?P<shares>.*) of the product\))?"),
+     lambda m: f"商品描述颜色为“{_zh_words(m['said'])}”，但主图是“{_zh_words(m['seen'])}”"
+               + (f"（商品颜色占比：{_zh_words(m['shares'])}）" if m["shares"] else "")),
+    (re.compile(r"(?P<k>\d+) of (?P<n>\d+) buyer photos differ in colour from every listing image \(largest gap (?P<gap>\S+)\)"),
+     lambda m: f"{m['n']} 张买家秀中有 {m['k']} 张与所有商品图颜色都不同（最大差异 {m['gap']}）"),
+    (re.compile(r"buyers say it is not as pictured in (?P<k>\d+) of (?P<n>\d+) reviews \((?P<rate>\S+); shop baseline (?P<b>\S+)\)"),
+     lambda m: f"{m['n']} 条评价中有 {m['k']} 条说与图片不符（{m['rate']}；全店平均 {m['b']}）"),
+    (re.compile(r"listing has no images"), lambda m: "商品没有图片"),
+    (re.compile(r"no listing image could be read, so the photos were not checked"), lambda m: "商品图片均无法读取，未能比对"),
+    (re.compile(r"(?P<role>\w+) image (?P<url>\S+): the crawler could not download it: .*"),
+     lambda m: f"图片 {m['url']} 无法下载"),
+    (re.compile(r"(?P<role>listing image|buyer photo) (?P<n>\d+) unusable: .*"),
+     lambda m: f"第 {m['n']} 张{'商品图' if m['role'] == 'listing image' else '买家秀'}无法使用"),
+]
+UNTRANSLATED_REASON = {"zh": "其他检测依据（详见系统记录）"}
+
+
+def translate_reason(text: str, language: str) -> str:
+    """A detector's reason in ``language``; a reason with no translation yet says so instead of showing English."""
+    if language == "en":
+        return text
+    for pattern, render in _REASONS_ZH:
+        m = pattern.fullmatch(text.strip())
+        if m:
+            return render(m)
+    return UNTRANSLATED_REASON[language]

@@ -21,9 +21,10 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader
 
+from alerts.charts import report_charts
 from alerts.guidance import ATTACK
-from alerts.i18n import LABELS, SEVERITY_NAMES, STRINGS
-from monitor.config import Settings
+from alerts.i18n import LABELS, REPORT, SEVERITY_NAMES, STRINGS, human_duration, translate_reason
+from monitor.config import Locale, Settings
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 TEMPLATE_FOR_KIND = {
@@ -36,6 +37,7 @@ TEMPLATE_FOR_KIND = {
     "weekly_report": "report",
 }
 SUBJECT_MAX = 160
+REPORT_KINDS = ("daily_digest", "weekly_report")
 SEVERITY_ORDER = ("low", "medium", "high", "critical")
 
 
@@ -89,6 +91,16 @@ def _when(value: object, timezone: str = "UTC") -> str:
     return local.strftime("%Y-%m-%d %H:%M ") + (local.tzname() or "")
 
 
+def _escalation_why(payload: dict[str, Any], language: str, timezone: str) -> str:
+    """Why a case escalated, in the reader's language and zone (the rule stores the facts, not a sentence)."""
+    t = STRINGS[language]
+    if payload.get("broken_promise"):
+        return t["escalated_promise"].format(when=_when(payload.get("promised_by"), timezone))
+    hours = payload.get("hours", 48)
+    return t["escalated_stalled"].format(hours=f"{hours:g}" if isinstance(hours, int | float) else hours,
+                                         when=_when(payload.get("last_progress_at"), timezone))
+
+
 def _stars(rating: object) -> str:
     if not isinstance(rating, int) or not 0 <= rating <= 5:
         return "-"
@@ -110,6 +122,12 @@ def environment() -> Environment:
     env.filters["stars"] = _stars
     env.filters["when"] = _when
     env.filters["labels"] = lambda values, names: ", ".join(str(names.get(v, v)) for v in values or [])
+    env.filters["duration"] = human_duration
+    env.filters["reason"] = translate_reason
+    env.filters["escalation_why"] = _escalation_why
+    env.filters["stars_avg"] = lambda v: f"{v:.2f}" if isinstance(v, int | float) else "-"
+    env.filters["age_names"] = lambda counts, words: {words[f"age_{k}"]: v for k, v in counts.items()}
+    env.filters["money"] = lambda cents: f"{cents / 100:,.2f}"
     return env
 
 
@@ -154,7 +172,8 @@ def subject_for(kind: str, payloads: list[dict[str, Any]], language: str) -> str
         body = t["subject_image_mismatch"].format(count=count, shop=shop)
     elif kind == "crawl_health":
         if count == 1:
-            body = t["subject_crawl_health"].format(shop=shop, failure=first.get("failure_kind"))
+            failure = first.get("failure_kind")
+            body = t["subject_crawl_health"].format(shop=shop, failure=LABELS[language].get(failure, failure))
         else:
             body = t["subject_crawl_health_many"].format(count=count, shop=shop)
     else:
@@ -171,8 +190,15 @@ def sort_worst_first(payloads: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def render_bodies(
-    kind: str, payloads: list[dict[str, Any]], language: str, subject: str, timezone: str = "UTC"
+    kind: str,
+    payloads: list[dict[str, Any]],
+    language: str,
+    subject: str,
+    timezone: str = "UTC",
+    charts: dict[str, str] | None = None,
+    cjk_missing: bool = False,
 ) -> tuple[str, str]:
+    """Text and HTML bodies; ``charts`` maps a report chart's name to its Content-ID."""
     t = STRINGS[language]
     reminder = kind == "serious_case" and all(p.get("reminder") for p in payloads)
     intro_key = "intro_reminder" if reminder else {
@@ -190,6 +216,9 @@ def render_bodies(
         "guidance_attack": ATTACK[language],  # type: ignore[index]
         "tz": timezone,
         "lbl": LABELS[language],
+        "r": REPORT[language],
+        "charts": charts or {},
+        "cjk_missing": cjk_missing,
     }
     name = TEMPLATE_FOR_KIND[kind]
     env = environment()
@@ -206,22 +235,40 @@ def build_message(
     *,
     now: datetime,
 ) -> EmailMessage:
-    """One email for a group: ``alerts`` are (alert id, payload, severity) triples."""
-    language = settings.alerts.language
+    """One email for a group: ``alerts`` are (alert id, payload, severity) triples.
+
+    Reports are in the team's language and zone; everything else in its shop's (shops may set
+    their own). A report carries its charts as inline images (multipart/related, cid: links).
+    """
     payloads = sort_worst_first([{**p, "severity": sev} for _, p, sev in alerts])
+    locale = (
+        Locale(settings.alerts.language, settings.alerts.timezone)
+        if kind in REPORT_KINDS
+        else settings.locale_for(payloads[0].get("shop_config_id"))
+    )
+    language = locale.language
     subject = subject_for(kind, payloads, language)
-    text, html = render_bodies(kind, payloads, language, subject, settings.alerts.timezone)
+    domain = settings.smtp.sender.rsplit("@", 1)[-1]
+    charts, cjk_missing = report_charts(payloads[0], language) if kind in REPORT_KINDS else ([], False)
+    cids = {c.name: make_msgid(idstring=c.name, domain=domain) for c in charts}
+    text, html = render_bodies(
+        kind, payloads, language, subject, locale.timezone, {n: cid[1:-1] for n, cid in cids.items()}, cjk_missing
+    )
     msg = EmailMessage(policy=SMTP)
     msg["Subject"] = subject
     msg["From"] = settings.smtp.sender
     msg["To"] = ", ".join(recipients)
     msg["Date"] = format_datetime(now)
-    msg["Message-ID"] = make_msgid(idstring="shopmon", domain=settings.smtp.sender.rsplit("@", 1)[-1])
+    msg["Message-ID"] = make_msgid(idstring="shopmon", domain=domain)
     msg["Auto-Submitted"] = "auto-generated"
     msg["X-Shopmon-Kind"] = kind
     msg["X-Shopmon-Alerts"] = ", ".join(str(i) for i, _, _ in alerts)  # spaces let long lists fold
     msg.set_content(text)
     msg.add_alternative(html, subtype="html")
+    html_part = msg.get_payload()[1]
+    for chart in charts:
+        html_part.add_related(chart.png, "image", "png", cid=cids[chart.name], filename=f"{chart.name}.png",
+                              disposition="inline")
     # Bodies were encoded for 78-column lines above; headers are serialised with the RFC 5322
     # hard limit instead, because Python's folder moves a short ASCII subject to a
     # continuation line, which readers then show with a leading space. Subjects are capped

@@ -1,4 +1,10 @@
-"""Numbers for the daily digest and the weekly report, computed from the database."""
+"""Numbers for the daily digest and the weekly report, computed from the database.
+
+Every figure has one definition of "in this period": review figures (counts, causes, the
+rating trend, attacks) go by when the buyer posted the review (first seen when the page shows
+no date); case figures go by the case's events (see alerts.report_cases); crawl figures by when
+the crawl started. Days are the team's local days.
+"""
 
 from __future__ import annotations
 
@@ -9,18 +15,20 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, or_
 from sqlmodel import Session, func, select
 
 from models.alerts import Alert
-from models.cases import Case, CaseEvent
+from models.catalog import Listing, Shop
+from models.crawl import CrawlRun
 from models.detection import Flag
 from models.reviews import Review
 
-from alerts.cases import RESOLVED_STATES, severity_rank
+from alerts.report_cases import case_figures
 from monitor.config import Settings
+from monitor.reputation import flag_marks, latest
 
-AGE_BUCKETS = (("<1d", 24), ("1-2d", 48), ("2-7d", 168), (">7d", None))
+WORST_LISTINGS = 5
+GRADE_BADNESS = {"F": 5, "D": 4, "C": 3, "B": 2, "A": 1}
 
 
 @dataclass(frozen=True)
@@ -53,122 +61,189 @@ def report_period(settings: Settings, kind: str, now: datetime) -> Period:
     return Period(kind, label, start, end)
 
 
-def _hours(delta: timedelta) -> float:
-    return round(delta.total_seconds() / 3600, 1)
+@dataclass(frozen=True)
+class _Posted:
+    id: int
+    listing_id: int | None
+    rating: int | None
+    posted: datetime
+    cause: str | None
+
+
+def _mean(values: list[int]) -> float | None:
+    return round(statistics.fmean(values), 2) if values else None
+
+
+def _posted_reviews(session: Session, start: datetime, end: datetime) -> list[_Posted]:
+    """Reviews the buyer posted in [start, end), each with its after-sales cause when known."""
+    posted_at = func.coalesce(Review.created_at, Review.first_seen)
+    rows = session.exec(
+        select(Review.id, Review.listing_id, Review.rating, Review.created_at, Review.first_seen)
+        .where(posted_at >= start, posted_at < end)
+    ).all()
+    ids = [r[0] for r in rows]
+    causes: dict[int, tuple[float, str]] = {}
+    for offset in range(0, len(ids), 500):
+        for target_id, label, score in session.exec(
+            select(Flag.target_id, Flag.label, Flag.score).where(
+                Flag.kind == "cause", Flag.target_type == "review", Flag.status != "rejected",
+                Flag.target_id.in_(ids[offset : offset + 500]),
+            )
+        ).all():
+            if label and score > causes.get(target_id, (-1.0, ""))[0]:
+                causes[target_id] = (score, label)
+    return [
+        _Posted(rid, listing_id, rating, created_at or first_seen, causes[rid][1] if rid in causes else None)
+        for rid, listing_id, rating, created_at, first_seen in rows
+    ]
+
+
+def _days(start: datetime, end: datetime, tz: ZoneInfo) -> list[str]:
+    day, last, out = start.astimezone(tz).date(), (end - timedelta(microseconds=1)).astimezone(tz).date(), []
+    while day <= last:
+        out.append(day.isoformat())
+        day += timedelta(days=1)
+    return out
+
+
+def review_figures(session: Session, settings: Settings, period: Period) -> dict[str, Any]:
+    """Counts, causes per day and the rating trend (with the adjusted rating), all by posted time."""
+    tz = ZoneInfo(settings.alerts.timezone)
+    start, end = period.start, period.end
+    max_rating = settings.detection.case_max_rating
+    # The trend also shows the same span before the period, so it can say "better or worse".
+    trend_start = start - (end - start)
+    every = _posted_reviews(session, trend_start, end)
+    removed, _ = flag_marks(session, {r.id for r in every}, set())
+    current = [r for r in every if r.posted >= start]
+    bad = [r for r in current if r.rating is not None and r.rating <= max_rating]
+
+    per_day: dict[str, list[_Posted]] = defaultdict(list)
+    for r in every:
+        per_day[r.posted.astimezone(tz).date().isoformat()].append(r)
+    trend = []
+    for day in _days(trend_start, end, tz):
+        rated = [r for r in per_day.get(day, []) if r.rating is not None]
+        trend.append({
+            "day": day,
+            "current": day >= start.astimezone(tz).date().isoformat(),
+            "reviews": len(per_day.get(day, [])),
+            "avg_rating": _mean([r.rating for r in rated]),  # type: ignore[misc]
+            "adjusted_avg": _mean([r.rating for r in rated if r.id not in removed]),  # type: ignore[misc]
+        })
+    daily_bad = {day: dict(Counter(r.cause or "unclassified" for r in bad if r.posted.astimezone(tz).date().isoformat() == day))
+                 for day in _days(start, end, tz)}
+    rated_now = [r.rating for r in current if r.rating is not None]
+    rated_before = [r.rating for r in every if r.posted < start and r.rating is not None]
+    return {
+        "reviews_new": len(current),
+        "bad_reviews_new": len(bad),
+        "by_cause": dict(Counter(r.cause or "unclassified" for r in bad).most_common()),
+        "daily_bad_by_cause": daily_bad,
+        "rating": {
+            "avg": _mean(rated_now),  # type: ignore[arg-type]
+            "adjusted_avg": _mean([r.rating for r in current if r.rating is not None and r.id not in removed]),  # type: ignore[misc]
+            "previous_avg": _mean(rated_before),  # type: ignore[arg-type]
+            "trend": trend,
+        },
+        "worst_listings": _worst_listings(session, bad),
+        "attacks": _attacks(session, start, end),
+    }
+
+
+def _worst_listings(session: Session, bad: list[_Posted]) -> list[dict[str, Any]]:
+    """Listings with the most bad reviews in the period, then the worst grade, with their reputation."""
+    counts = Counter(r.listing_id for r in bad if r.listing_id is not None)
+    grades = latest(session, "listing")
+    poor = {lid for lid, snap in grades.items() if snap.grade in ("D", "F")}
+    ids = set(counts) | poor
+    if not ids:
+        return []
+    listings = {x.id: x for x in session.exec(select(Listing).where(Listing.id.in_(ids))).all()}
+    ranked = sorted(ids, key=lambda i: (-counts.get(i, 0), -GRADE_BADNESS.get(grades[i].grade if i in grades else "", 0), i))
+    out = []
+    for lid in ranked[:WORST_LISTINGS]:
+        snap = grades.get(lid)
+        listing = listings.get(lid)
+        out.append({
+            "listing_id": lid,
+            "title": listing.title if listing else None,
+            "url": listing.url if listing else None,
+            "bad_reviews": counts.get(lid, 0),
+            "grade": snap.grade if snap else None,
+            "rating": snap.rating if snap else None,
+            "adjusted_rating": snap.adjusted_rating if snap else None,
+        })
+    return out
+
+
+def _attacks(session: Session, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    """Attack flags with member reviews posted in the period (an attack is dated by its reviews)."""
+    flags = session.exec(select(Flag).where(Flag.kind == "attack", Flag.status != "rejected").order_by(Flag.id)).all()
+    member_ids = sorted({m for f in flags for m in f.members})
+    posted: dict[int, datetime] = {}
+    for offset in range(0, len(member_ids), 500):
+        for rid, created_at, first_seen in session.exec(
+            select(Review.id, Review.created_at, Review.first_seen).where(Review.id.in_(member_ids[offset : offset + 500]))
+        ).all():
+            posted[rid] = created_at or first_seen
+    listing_ids = {f.listing_id for f in flags if f.listing_id}
+    titles = dict(session.exec(select(Listing.id, Listing.title).where(Listing.id.in_(listing_ids))).all()) if listing_ids else {}
+    shop_ids = {f.shop_id for f in flags if f.shop_id}
+    shops = {s.id: s for s in session.exec(select(Shop).where(Shop.id.in_(shop_ids))).all()} if shop_ids else {}
+    out = []
+    for f in flags:
+        times = sorted(posted[m] for m in f.members if m in posted and start <= posted[m] < end)
+        if not times:
+            continue
+        shop = shops.get(f.shop_id)
+        out.append({
+            "flag_id": f.id,
+            "target_type": f.target_type,
+            "target": titles.get(f.listing_id) or (shop.name or shop.config_id if shop else None) or f"{f.target_type} {f.target_id}",
+            "reviews": len(times),
+            "first": times[0].isoformat(),
+            "last": times[-1].isoformat(),
+            "reasons": list(f.reasons)[:3],
+        })
+    return out
+
+
+def crawl_figures(session: Session, period: Period) -> dict[str, Any]:
+    """Crawls started in the period: how many, how many failed and why, reviews they brought."""
+    runs = session.exec(
+        select(CrawlRun).where(CrawlRun.started_at >= period.start, CrawlRun.started_at < period.end)
+    ).all()
+    failed = [r for r in runs if r.status == "failed"]
+    return {
+        "runs": len(runs),
+        "ok": sum(1 for r in runs if r.status == "ok"),
+        "failed": len(failed),
+        "failures": dict(Counter(r.failure_kind or "error" for r in failed).most_common()),
+        "reviews_new": sum(r.reviews_new for r in runs),
+    }
 
 
 def report_stats(session: Session, settings: Settings, period: Period, *, now: datetime) -> dict[str, Any]:
-    """Counts by cause and flag, open cases by age, response times, rating trend."""
+    """Everything the digest and the weekly report show, as plain JSON-able values."""
     start, end = period.start, period.end
-    max_rating = settings.detection.case_max_rating
-
-    new_reviews = session.exec(
-        select(Review.rating).where(Review.first_seen >= start, Review.first_seen < end)
-    ).all()
-    opened = list(session.exec(select(Case).where(Case.opened_at >= start, Case.opened_at < end)).all())
-    by_cause = Counter(c.cause or "unclassified" for c in opened)
-    by_flag = Counter(
-        dict(
-            session.exec(
-                select(Flag.kind, func.count(Flag.id))
-                .where(Flag.created_at >= start, Flag.created_at < end, Flag.status != "rejected")
-                .group_by(Flag.kind)
-            ).all()
-        )
-    )
-
-    open_cases = list(session.exec(select(Case).where(Case.state.not_in(RESOLVED_STATES))).all())
-    by_age = {name: 0 for name, _ in AGE_BUCKETS}
-    for case in open_cases:
-        age_h = (now - case.opened_at).total_seconds() / 3600
-        for name, limit in AGE_BUCKETS:
-            if limit is None or age_h < limit:
-                by_age[name] += 1
-                break
-    by_severity = Counter(c.severity for c in open_cases)
-
-    # Response time: from a case opening to the first recorded contact with the buyer.
-    first_contact = dict(
+    by_flag = dict(
         session.exec(
-            select(CaseEvent.case_id, func.min(CaseEvent.at)).where(CaseEvent.action == "contact").group_by(CaseEvent.case_id)
+            select(Flag.kind, func.count(Flag.id))
+            .where(Flag.created_at >= start, Flag.created_at < end, Flag.status != "rejected")
+            .group_by(Flag.kind)
         ).all()
     )
-    responded = [c for c in session.exec(select(Case).where(Case.id.in_(list(first_contact)))).all()] if first_contact else []
-    waits = sorted(
-        _hours(first_contact[c.id] - c.opened_at) for c in responded if start <= first_contact[c.id] < end
-    )
-    resolved = session.exec(
-        select(func.count(CaseEvent.id)).where(
-            CaseEvent.action == "state", CaseEvent.at >= start, CaseEvent.at < end
-        )
-    ).one()
-    resolved_to = Counter(
-        e.data.get("after")
-        for e in session.exec(
-            select(CaseEvent).where(CaseEvent.action == "state", CaseEvent.at >= start, CaseEvent.at < end)
+    sent = dict(
+        session.exec(
+            select(Alert.kind, func.count(Alert.id)).where(Alert.sent_at >= start, Alert.sent_at < end).group_by(Alert.kind)
         ).all()
-    )
-    uncontacted = sum(
-        1 for c in open_cases if c.id not in first_contact and now - c.opened_at > timedelta(hours=settings.alerts.escalation_hours)
-    )
-
-    # Rating trend: one point per local day of the period plus the same span before it, so
-    # the report can say "better or worse than last time".
-    tz = ZoneInfo(settings.alerts.timezone)
-    span = end - start
-    trend_start = start - span
-    # By when the buyer posted (first seen when the page shows no date), so a first crawl of
-    # a shop's history still draws the trend on the right days.
-    rows = session.exec(
-        select(Review.rating, Review.created_at, Review.first_seen).where(
-            Review.rating.is_not(None),
-            or_(
-                and_(Review.created_at >= trend_start, Review.created_at < end),
-                and_(Review.created_at.is_(None), Review.first_seen >= trend_start, Review.first_seen < end),
-            ),
-        )
-    ).all()
-    per_day: dict[str, list[int]] = defaultdict(list)
-    current, previous = [], []
-    for rating, created_at, first_seen in rows:
-        posted = created_at or first_seen
-        per_day[posted.astimezone(tz).date().isoformat()].append(rating)
-        (current if posted >= start else previous).append(rating)
-    trend = [
-        {"day": day, "reviews": len(v), "avg_rating": round(statistics.fmean(v), 2)} for day, v in sorted(per_day.items())
-    ]
-
-    sent = Counter(
-        dict(
-            session.exec(
-                select(Alert.kind, func.count(Alert.id))
-                .where(Alert.sent_at >= start, Alert.sent_at < end)
-                .group_by(Alert.kind)
-            ).all()
-        )
     )
     return {
         "period": {"kind": period.kind, "label": period.label, "start": start.isoformat(), "end": end.isoformat()},
-        "reviews_new": len(new_reviews),
-        "bad_reviews_new": sum(1 for r in new_reviews if r is not None and r <= max_rating),
-        "cases_opened": len(opened),
-        "state_changes": resolved,
-        "cases_resolved": resolved_to.get("modified", 0) + resolved_to.get("closed", 0),
-        "by_cause": dict(by_cause.most_common()),
-        "by_flag": dict(by_flag.most_common()),
-        "open_cases": len(open_cases),
-        "open_by_age": by_age,
-        "open_by_severity": dict(sorted(by_severity.items(), key=lambda kv: -severity_rank(kv[0]))),
-        "response": {
-            "contacted": len(waits),
-            "median_hours": statistics.median(waits) if waits else None,
-            "p90_hours": waits[min(len(waits) - 1, int(len(waits) * 0.9))] if waits else None,
-            "uncontacted_over_escalation": uncontacted,
-        },
-        "rating": {
-            "avg": round(statistics.fmean(current), 2) if current else None,
-            "previous_avg": round(statistics.fmean(previous), 2) if previous else None,
-            "trend": trend,
-        },
-        "alerts_sent": dict(sent),
+        **review_figures(session, settings, period),
+        **case_figures(session, settings, start, end, now=now),
+        "by_flag": dict(Counter(by_flag).most_common()),
+        "crawl": crawl_figures(session, period),
+        "alerts_sent": sent,
     }

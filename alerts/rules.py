@@ -177,6 +177,7 @@ def _case_payload(case: Case, review: Review | None, listing: Listing | None, sh
         "review_id": case.review_id,
         "shop_id": case.shop_id,
         "shop_name": (shop.name or shop.config_id or shop.external_id) if shop else None,
+        "shop_config_id": shop.config_id if shop else None,  # picks the shop's language and time zone
         "listing_id": case.listing_id,
         "listing_url": listing.url if listing else None,
         "item_title": case.item_title,
@@ -374,6 +375,7 @@ def _flag_alerts(q: _Queue, kind: Literal["attack", "image_mismatch"]) -> None:
             "target_id": flag.target_id,
             "shop_id": shop_id,
             "shop_name": (shop.name or shop.config_id or shop.external_id) if shop else None,
+            "shop_config_id": shop.config_id if shop else None,
             "listing_id": listing_id,
             "item_title": listing.title if listing else None,
             "listing_url": listing.url if listing else None,

@@ -167,3 +167,13 @@ def text_of(title: str | None, attributes: dict | None, extra: Iterable[str] = (
         parts.append(f"{key} {value}")
     parts.extend(extra)
     return " ".join(parts)
+
+
+def chinese_name(family: str) -> str | None:
+    """The plain Chinese word for a colour or category family (for messages shown in Chinese)."""
+    for table in (_COLOUR_WORDS, _CATEGORY_WORDS):
+        chinese = [w for w in table.get(family, ()) if any("\u4e00" <= ch <= "\u9fff" for ch in w)]
+        if chinese:
+            # A two-character word reads as a noun on its own (裤子, not 裤).
+            return next((w for w in chinese if len(w) >= 2), chinese[0])
+    return None

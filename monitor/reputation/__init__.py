@@ -1,7 +1,7 @@
 """Adjusted rating, reputation tests and A-F grade per listing and per shop."""
 
 from monitor.reputation.checks import REMOVING_KINDS, Check, ReviewFact, Verdict, assess, grade_for
-from monitor.reputation.store import assess_shop, current, history, latest, shop_facts, snapshot
+from monitor.reputation.store import assess_shop, current, flag_marks, history, latest, shop_facts, snapshot
 
 __all__ = [
     "REMOVING_KINDS",
@@ -11,6 +11,7 @@ __all__ = [
     "assess",
     "assess_shop",
     "current",
+    "flag_marks",
     "grade_for",
     "history",
     "latest",

@@ -21,7 +21,7 @@ from monitor.errors import DataError
 from monitor.reputation.checks import REMOVING_KINDS, ReviewFact, Verdict, assess
 
 
-def _flag_marks(session: Session, review_ids: set[int], reviewer_ids: set[int]) -> tuple[dict[int, set[str]], set[int]]:
+def flag_marks(session: Session, review_ids: set[int], reviewer_ids: set[int]) -> tuple[dict[int, set[str]], set[int]]:
     """Why each review is removed (flag kinds) and which reviewers carry a professional flag."""
     removed: dict[int, set[str]] = defaultdict(set)
     professional: set[int] = set()
@@ -53,7 +53,7 @@ def shop_facts(session: Session, shop_id: int) -> dict[int | None, list[ReviewFa
     ).all()
     review_ids = {r[0] for r in rows}
     reviewer_ids = {r[5] for r in rows if r[5] is not None}
-    removed, professional = _flag_marks(session, review_ids, reviewer_ids)
+    removed, professional = flag_marks(session, review_ids, reviewer_ids)
     counts: dict[int, int] = {}
     ids = sorted(reviewer_ids)
     for start in range(0, len(ids), 500):

@@ -354,7 +354,7 @@ def test_daily_digest_and_weekly_report(session, alert_settings, factory, smtp_s
     assert p["period"]["label"] == "2026-03-01"
     assert (p["reviews_new"], p["bad_reviews_new"], p["cases_opened"]) == (2, 1, 1)
     assert p["by_cause"] == {"quality": 1} and p["by_flag"] == {"cause": 1}
-    assert p["response"]["contacted"] == 1 and p["response"]["median_hours"] == 2.0
+    assert p["response"]["contacted"] == 1 and p["response"]["median_minutes"] == 120.0
     assert p["open_by_age"]["1-2d"] == 1
     assert p["rating"]["avg"] == 3.0
     assert queue_report(session, alert_settings, "weekly_report", now=T0) == 1
