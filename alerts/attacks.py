@@ -6,6 +6,7 @@ case (and history) because the buyer behind it may still be a genuine one to con
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
 from sqlmodel import Session, select
@@ -40,8 +41,12 @@ def _open_parent(session: Session, flag: Flag, *, actor: str, language: str, now
     return parent
 
 
-def link_attack_cases(session: Session, *, actor: str, language: str, now: datetime) -> int:
+def link_attack_cases(
+    session: Session, *, actor: str, language: str, now: datetime, shop_languages: Mapping[int, str] | None = None
+) -> int:
     """Give every attack flag a parent case and hang its members' cases under it; returns parents opened.
+
+    The parent's guidance is in its shop's language (``shop_languages``, else ``language``).
 
     A member found after the attack's case was resolved (the flag's next incident) starts a new
     parent, so a closed appeal is never silently reopened.
@@ -62,7 +67,8 @@ def link_attack_cases(session: Session, *, actor: str, language: str, now: datet
             )
         parent = next((p for p in parents if p.state not in RESOLVED), None)
         if parent is None and (loose or not parents):
-            parent = _open_parent(session, flag, actor=actor, language=language, now=now)
+            shop_language = (shop_languages or {}).get(flag.shop_id, language) if flag.shop_id else language
+            parent = _open_parent(session, flag, actor=actor, language=shop_language, now=now)
             opened += 1
         for child in loose:
             child.parent_id = parent.id  # type: ignore[union-attr]

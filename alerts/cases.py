@@ -295,7 +295,7 @@ def open_cases(session: Session, settings: Settings, *, now: datetime | None = N
 
     _follow_review_changes(session, now)
 
-    opened += link_attack_cases(session, actor=SYSTEM_ACTOR, language=language, now=now)
+    opened += link_attack_cases(session, actor=SYSTEM_ACTOR, language=language, now=now, shop_languages=shop_language)
     return opened
 
 
