@@ -293,35 +293,8 @@ def open_cases(session: Session, settings: Settings, *, now: datetime | None = N
         )
         opened += len(ids)
 
-    _follow_review_changes(session, now)
-
     opened += link_attack_cases(session, actor=SYSTEM_ACTOR, language=language, now=now, shop_languages=shop_language)
     return opened
-
-
-def _follow_review_changes(session: Session, now: datetime) -> int:
-    """Move unresolved cases to "modified" when the crawler saw the buyer raise the rating or remove the review."""
-    rows = session.exec(
-        select(Case, Review)
-        .join(Review, Review.id == Case.review_id)
-        .where(
-            needs_action(),
-            Case.state.in_([s for s, targets in TRANSITIONS.items() if "modified" in targets]),
-            (Review.deleted_at.is_not(None)) | (Review.rating > Case.rating),
-        )
-    ).all()
-    for case, review in rows:
-        if review.deleted_at is not None:
-            note = "the review was removed"
-        else:
-            note = f"the review is now rated {review.rating} (was {case.rating})"
-        session.add(_event(case, "state", actor=SYSTEM_ACTOR, at=now, note=note, before=case.state, after="modified"))
-        case.state = "modified"
-        case.rating = review.rating
-        case.updated_at = now
-        case.last_progress_at = now
-        session.add(case)
-    return len(rows)
 
 
 def _enrich(

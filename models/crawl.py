@@ -30,5 +30,7 @@ class CrawlRun(SQLModel, table=True):
     reviews_new: int = 0
     reviews_updated: int = 0
     reviews_deleted: int = 0
+    reviews_missing: int = Field(default=0, description="not shown by this complete crawl for the first time "
+                                                        "(deleted only if the next complete crawl misses them too)")
     items_invalid: int = 0
     stats: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

@@ -56,6 +56,9 @@ class Review(ReviewBase, table=True):
     first_seen: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
     last_seen: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     deleted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # A review is marked deleted only when two complete crawls in a row miss it.
+    missed_crawls: int = Field(default=0, description="complete crawls in a row that did not show this review")
+    missing_since: datetime | None = Field(default=None, sa_type=UTCDateTime)
     revision_count: int = 0
     scored_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
 

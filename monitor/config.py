@@ -109,6 +109,11 @@ class CrawlConfig(_Strict):
     timeout_minutes: PositiveFloat = 30
     cookies_file: Path | None = None
     max_page_bytes: PositiveInt = 20 * 1024 * 1024
+    recent_review_pages: int = Field(
+        default=1, ge=0, le=50,
+        description="incremental crawls re-read this many newest review pages of every known listing to "
+                    "notice edits and deletions of recent reviews (0: only listings whose review count changed)",
+    )
     redis_url: str | None = Field(
         default=None, description="scrapy-redis scheduler/dupefilter for crawling from several machines"
     )

@@ -140,7 +140,7 @@ def crawl_shop(settings: Settings, shop: ShopConfig, *, full: bool | None = None
         run.failure_kind = outcome.get("failure_kind")
         run.error = outcome.get("error")
         for name in ("requests", "listings_seen", "reviews_new", "reviews_updated", "reviews_deleted",
-                     "items_invalid"):
+                     "reviews_missing", "items_invalid"):
             setattr(run, name, int(outcome.get(name) or 0))
         stats = dict(outcome.get("stats") or {})
         stats["page_requests"] = outcome.get("page_requests")

@@ -1,4 +1,6 @@
-"""What happens after every crawl: detect, check listing images, open cases, queue alerts.
+"""What happens after reviews are stored, whoever stored them (``shopmon crawl``, the scheduler,
+the demo, ``shopmon detect`` / ``shopmon process``): detect, check listing images, open cases,
+follow review changes into the cases, queue alerts, store the shops' reputation.
 
 Detection only writes Flag and Alert rows; delivering mail is the sender's job.
 """
@@ -10,9 +12,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 
-from alerts.rules import queue_ops_alert
+from alerts.cases import open_cases
+from alerts.changes import follow_review_changes
+from alerts.rules import evaluate, queue_ops_alert
 from monitor.config import Settings
 from monitor.db import session_scope
+from monitor.listings import check_listings
 from monitor.model_trust import ModelTrustError
 from monitor.reputation import snapshot
 
@@ -41,27 +46,24 @@ def run_detect(settings: Settings, *, rescore: bool = False, now: datetime | Non
         return detect(session, settings, rescore=rescore, now=now)
 
 
-def process(settings: Settings, now: datetime | None = None) -> dict[str, int]:
-    """Score new reviews and listings, open cases for bad reviews and flags, write Alert rows, store reputation."""
-    from alerts.cases import open_cases
-    from alerts.rules import evaluate
-    from monitor.listings import check_listings
-
+def process(settings: Settings, now: datetime | None = None, *, rescore: bool = False) -> dict[str, int]:
+    """Score new reviews and listings, open cases for bad reviews and flags, move cases whose
+    review was edited or removed, write Alert rows, store reputation. Safe to run any number of times."""
     # One transaction per step: a failure later on keeps the flags already written.
-    summary = run_detect(settings, now=now)
+    summary = run_detect(settings, rescore=rescore, now=now)
     with model_trust_alerts(settings, now), session_scope(settings) as session:
         # After detect: the buyers'-words signal reads the new not-as-pictured cause flags.
         image_flags = check_listings(session, settings, now=now, only_changed=True)
     with session_scope(settings) as session:
         cases = open_cases(session, settings, now=now)
     with session_scope(settings) as session:
+        changes = follow_review_changes(session, now=now)
+    with session_scope(settings) as session:
         alerts = evaluate(session, settings, now=now)
     with session_scope(settings) as session:
         # After the flags and cases: the adjusted rating leaves out what this run flagged.
         reputation = snapshot(session, settings, now=now)
-    counts = {
-        **summary.as_dict(), "image_flags": image_flags, "cases_opened": cases, "alerts_queued": alerts,
-        "reputation_snapshots": reputation,
-    }
+    counts = {**summary.as_dict(), "image_flags": image_flags, "cases_opened": cases, **changes.as_dict(),
+              "alerts_queued": alerts, "reputation_snapshots": reputation}
     log.info("pipeline %s", counts)
     return counts

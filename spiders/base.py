@@ -21,6 +21,12 @@ from spiders.parsing.detect import PAGE_PARSERS
 log = logging.getLogger(__name__)
 
 
+def page_complete(result: PageResult) -> bool:
+    """Whether a parsed page may serve as evidence that reviews it does not show are gone."""
+    # Parsers that cannot judge a page yet count it as complete; a parse error never is.
+    return not result.stats.get("parse_error") and getattr(result, "complete", True)
+
+
 class ShopSpider(scrapy.Spider):
     name = "base"
     start_kind = "shop"
@@ -53,19 +59,21 @@ class ShopSpider(scrapy.Spider):
                 yield request
 
     def listing_request(self, url: str, listing_id: str | None, review_count: int | None = None) -> scrapy.Request | None:
-        """Incremental rule: a known listing costs at most one request (its newest reviews),
-        and none when the shop page shows the same review count as we have stored."""
+        """Incremental rule: a known listing costs its newest ``crawl.recent_review_pages`` review
+        pages, where edits and deletions of recent reviews show; with 0 pages, nothing when the
+        shop page shows the same review count as we have stored, else its newest page."""
         store = self.context.store
         state = store.listing_state(self.name, listing_id) if listing_id else None
         if state is None or self.full:
             return scrapy.Request(url, callback=self.parse_item)
-        if review_count is not None and review_count == state[1]:
+        recheck = self.context.settings.crawl.recent_review_pages
+        if not recheck and review_count is not None and review_count == state[1]:
             self.crawler.stats.inc_value("shopmon/listings_unchanged")
             return None
         reviews = self.reviews_url(url, listing_id)
         if reviews is None:
             return scrapy.Request(url, callback=self.parse_item)
-        return scrapy.Request(reviews, callback=self.parse_reviews, cb_kwargs={"listing_id": listing_id})
+        return scrapy.Request(reviews, callback=self.parse_reviews, cb_kwargs={"listing_id": listing_id, "depth": 1})
 
     def parse_shop(self, response: Response) -> Iterator[Any]:
         result = self._parse("shop", response)
@@ -84,27 +92,30 @@ class ShopSpider(scrapy.Spider):
         yield from result.items
         yield from self._follow(result)
 
-    def parse_reviews(self, response: Response, listing_id: str | None = None) -> Iterator[Any]:
+    def parse_reviews(self, response: Response, listing_id: str | None = None, depth: int = 1) -> Iterator[Any]:
+        """One page of a listing's reviews, newest first; ``depth`` counts the pages read so far."""
         result = self._parse("reviews", response)
         listing_id = result.info.get("listing_id") or listing_id
         reviews = result.reviews
         known = self.context.store.known_reviews(self.name, [r["review_id"] for r in reviews])
         yield from result.items
-        if known and not self.full:
-            # newest first: once a page reaches stored reviews, every older page is stored too
+        more = any(f.kind == "reviews" for f in result.follow)
+        if listing_id:
+            self.context.read_reviews(str(listing_id), complete=page_complete(result),
+                                      created=[r.get("created_at") for r in reviews], last=not more)
+        if known and not self.full and depth >= self.context.settings.crawl.recent_review_pages:
+            # newest first: past the re-read window, once a page reaches stored reviews every
+            # older page is stored too
             self.crawler.stats.inc_value("shopmon/review_paging_stopped")
             return
-        nxt = [f for f in result.follow if f.kind == "reviews"]
-        if not nxt and listing_id and not result.stats.get("parse_error"):
-            self.context.complete_listings.add(str(listing_id))
-        yield from self._follow(result)
+        yield from self._follow(result, depth)
 
     # Helpers ----------------------------------------------------------------------------------
-    def _follow(self, result: PageResult) -> Iterator[scrapy.Request]:
+    def _follow(self, result: PageResult, depth: int = 0) -> Iterator[scrapy.Request]:
         callbacks = {"shop": self.parse_shop, "item": self.parse_item, "reviews": self.parse_reviews}
         for f in result.follow:
-            yield scrapy.Request(f.url, callback=callbacks[f.kind],
-                                 cb_kwargs={"listing_id": f.meta["listing_id"]} if f.kind == "reviews" else {})
+            kwargs = {"listing_id": f.meta["listing_id"], "depth": depth + 1} if f.kind == "reviews" else {}
+            yield scrapy.Request(f.url, callback=callbacks[f.kind], cb_kwargs=kwargs)
 
     def _parse(self, kind: str, response: Response) -> PageResult:
         parser = PAGE_PARSERS[(self.name, kind)]

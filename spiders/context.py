@@ -9,7 +9,35 @@ from pathlib import Path
 from typing import Any
 
 from monitor.config import Settings, ShopConfig
-from spiders.storage import ItemStore
+from spiders.storage import ItemStore, parse_time
+
+
+@dataclass
+class ReviewRead:
+    """What one crawl read of a listing's review pages, newest first: the evidence that stored
+    reviews it did not show are gone (only pages judged complete count)."""
+
+    pages: int = 0
+    complete: bool = True
+    to_end: bool = False
+    oldest: datetime | None = None
+
+    def add(self, *, complete: bool, created: list[Any], last: bool) -> None:
+        self.pages += 1
+        self.complete = self.complete and complete
+        self.to_end = self.to_end or last
+        for value in created:
+            when = parse_time(value)
+            if when is not None and (self.oldest is None or when < self.oldest):
+                self.oldest = when
+
+    def newer_than(self) -> tuple[bool, datetime | None]:
+        """(usable, boundary): stored reviews newer than the boundary (all, when None) had to be shown."""
+        if not self.complete:
+            return False, None
+        if self.to_end:
+            return True, None
+        return self.oldest is not None, self.oldest
 
 
 @dataclass
@@ -21,7 +49,7 @@ class CrawlContext:
     run_id: int | None = None
     store: ItemStore = field(init=False)
     rejects_path: Path = field(init=False)
-    complete_listings: set[str] = field(default_factory=set)
+    review_reads: dict[str, ReviewRead] = field(default_factory=dict)
     failure: str | None = None
     failure_detail: str | None = None
 
@@ -35,6 +63,9 @@ class CrawlContext:
         self.rejects_path.parent.mkdir(parents=True, exist_ok=True)
         with self.rejects_path.open("a", encoding="utf-8") as fh:
             fh.write(json.dumps({"reason": reason, "item": item}, ensure_ascii=False, default=str) + "\n")
+
+    def read_reviews(self, listing_id: str, *, complete: bool, created: list[Any], last: bool) -> None:
+        self.review_reads.setdefault(listing_id, ReviewRead()).add(complete=complete, created=created, last=last)
 
     def fail(self, kind: str, detail: str) -> None:
         if self.failure is None:  # the first cause is the one worth reporting

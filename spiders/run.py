@@ -62,6 +62,7 @@ def summarise(stats: dict[str, Any], context) -> dict[str, Any]:  # noqa: ANN001
         "reviews_new": counts["reviews_new"],
         "reviews_updated": counts["reviews_updated"],
         "reviews_deleted": counts["reviews_deleted"],
+        "reviews_missing": counts["reviews_missing"],
         "items_invalid": int(stats.get("shopmon/items_invalid", 0)),
         "stats": {k: v for k, v in stats.items() if isinstance(v, int | float | str)} | {"store": counts},
     }

@@ -31,6 +31,7 @@ class StoreCounts:
     reviews_updated: int = 0
     reviews_unchanged: int = 0
     reviews_deleted: int = 0
+    reviews_missing: int = 0
     images_new: int = 0
 
     def as_dict(self) -> dict[str, int]:
@@ -43,7 +44,7 @@ def review_hash(item: dict[str, Any]) -> str:
     return hashlib.sha1(key.encode()).hexdigest()
 
 
-def _dt(value: Any) -> datetime | None:
+def parse_time(value: Any) -> datetime | None:
     if value is None or isinstance(value, datetime):
         return value
     dt = datetime.fromisoformat(str(value))
@@ -213,6 +214,8 @@ class ItemStore:
                 self.counts.reviews_updated += 1
             else:
                 self.counts.reviews_unchanged += 1
+            if row.missed_crawls:  # shown again: earlier misses were a page's or the platform's hiccup
+                row.missed_crawls, row.missing_since = 0, None
             if row.listing_id is None:
                 row.listing_id = listing_id
         row.last_seen = self.now
@@ -231,39 +234,48 @@ class ItemStore:
         row.rating = item.get("rating")
         row.title = item.get("title")
         row.text = item.get("text") or ""
-        row.created_at = _dt(item.get("created_at"))
+        row.created_at = parse_time(item.get("created_at"))
         row.sku = item.get("sku")
         row.helpful_votes = item.get("helpful_votes")
         row.verified_purchase = item.get("verified_purchase")
         row.follow_up_text = item.get("follow_up_text")
-        row.follow_up_at = _dt(item.get("follow_up_at"))
+        row.follow_up_at = parse_time(item.get("follow_up_at"))
         row.seller_reply = item.get("seller_reply")
-        row.seller_reply_at = _dt(item.get("seller_reply_at"))
+        row.seller_reply_at = parse_time(item.get("seller_reply_at"))
         row.photos = list(item.get("photos") or [])
         row.raw = item.get("raw") or {}
         row.decode_errors = int(item.get("decode_errors") or 0)
 
-    def mark_deleted(self, platform: str, listing_external_id: str) -> int:
-        """After a complete full crawl of a listing: stored reviews it no longer shows are deleted."""
+    def record_misses(self, platform: str, listing_external_id: str, *, newer_than: datetime | None) -> int:
+        """After this crawl read a listing's review pages completely (all of them, or the newest
+        down to ``newer_than``): stored reviews it should have shown and did not are missed once
+        more. The first miss only marks them missing; the second complete crawl in a row that
+        misses them marks them deleted. Returns how many were deleted."""
         listing_id = self._listing_ids.get((platform, listing_external_id))
         if listing_id is None:
             return 0
         seen = self._seen_reviews.get(listing_id, set())
-        rows = self.session.exec(
-            select(Review).where(Review.listing_id == listing_id, Review.deleted_at.is_(None))
-        ).all()
-        n = 0
-        for row in rows:
+        stmt = select(Review).where(Review.listing_id == listing_id, Review.deleted_at.is_(None))
+        if newer_than is not None:
+            # strictly newer: reviews sharing the boundary's time may sit on the next page
+            stmt = stmt.where(Review.created_at > newer_than)
+        deleted = 0
+        for row in self.session.exec(stmt).all():
             if row.external_id in seen:
+                continue
+            row.missed_crawls += 1
+            if row.missed_crawls == 1:
+                row.missing_since = self.now
+                self.counts.reviews_missing += 1
                 continue
             self.session.add(ReviewRevision(review_id=row.id, change="deleted", seen_at=self.now,
                                             old_rating=row.rating, old_text=row.text,
                                             old_follow_up_text=row.follow_up_text, old_seller_reply=row.seller_reply))
             row.deleted_at = self.now
-            n += 1
-        self.counts.reviews_deleted += n
-        self._tick(n)
-        return n
+            deleted += 1
+        self.counts.reviews_deleted += deleted
+        self._tick(deleted + 1)
+        return deleted
 
     def set_shop_dsr(self, dsr: dict[str, float]) -> None:
         """The shop's detailed seller ratings (description/service/logistics), as last seen."""

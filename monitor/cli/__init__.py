@@ -45,6 +45,7 @@ COMMAND_MODULES = (
     "crawl",
     "parse",
     "detect",
+    "process",
     "listings",
     "reputation",
     "cases",

@@ -7,6 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from monitor.cli.context import progress, ready_settings
+from monitor.cli.process import cases_line, detection_line
 
 
 def register(app: typer.Typer) -> None:
@@ -27,14 +28,21 @@ def register(app: typer.Typer) -> None:
             Optional[float], typer.Option("--timeout", help="Seconds before a shop's crawl is stopped "
                                                             "(default: crawl.timeout_minutes).")
         ] = None,
+        then_process: Annotated[
+            bool, typer.Option("--process/--no-process",
+                               help="Then run the post-crawl pipeline (detect, cases, review changes, alerts), "
+                                    "as `shopmon process` does.")
+        ] = True,
     ) -> None:
-        """Crawl shops' listings and reviews politely and store them; one CrawlRun per shop.
+        """Crawl shops' listings and reviews politely and store them (one CrawlRun per shop), then
+        detect, open cases, follow edited/removed reviews into their cases and queue alerts.
 
         Exit status 1 when any shop's crawl failed (blocked, captcha, login wall, zero items,
-        timeout or error); what was stored before the failure is kept.
+        timeout or error); what was stored before the failure is kept and processed.
         """
         from monitor.crawl import crawl_shop
         from monitor.errors import ConfigError
+        from monitor.pipeline import process
 
         settings = ready_settings(ctx)
         if not settings.shops:
@@ -47,10 +55,15 @@ def register(app: typer.Typer) -> None:
             mode = "full" if run.full else "incremental"
             line = (f"{s.id}: {run.status} ({mode}) requests={run.requests} listings={run.listings_seen} "
                     f"new={run.reviews_new} updated={run.reviews_updated} deleted={run.reviews_deleted} "
-                    f"invalid={run.items_invalid}")
+                    f"missing={run.reviews_missing} invalid={run.items_invalid}")
             if run.status != "ok":
                 failed += 1
                 line += f" failure={run.failure_kind}: {run.error}"
             typer.echo(line)
+        if then_process:
+            progress("detecting, opening cases, following review changes, queueing alerts ...")
+            counts = process(settings)
+            typer.echo(detection_line(counts))
+            typer.echo(cases_line(counts))
         if failed:
             raise typer.Exit(1)

@@ -25,7 +25,8 @@ HOOKS: dict[str, str] = {
     "evaluate": "alerts.rules:evaluate",
     "queue_report": "alerts.rules:queue_report",
 }
-CRAWL_COUNTS = ("requests", "listings_seen", "reviews_new", "reviews_updated", "reviews_deleted", "items_invalid")
+CRAWL_COUNTS = ("requests", "listings_seen", "reviews_new", "reviews_updated", "reviews_deleted", "reviews_missing",
+               "items_invalid")
 
 
 class HookMissing(ConfigError):

@@ -39,9 +39,12 @@ class StorePipeline(CrawlerComponent):
         if self._flusher is not None and self._flusher.running:
             self._flusher.stop()
         context = self.crawler.spider.context
-        if context.full:
-            for listing in sorted(context.complete_listings):
-                context.store.mark_deleted(context.shop.platform, listing)
+        # A failed crawl (blocked, captcha, wall) is no evidence that anything was removed.
+        if context.failure is None:
+            for listing, read in sorted(context.review_reads.items()):
+                usable, boundary = read.newer_than()
+                if usable:
+                    context.store.record_misses(context.shop.platform, listing, newer_than=boundary)
         context.store.close()
         for key, value in context.store.counts.as_dict().items():
             self.crawler.stats.set_value(f"shopmon/store/{key}", value)

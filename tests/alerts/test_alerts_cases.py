@@ -8,6 +8,7 @@ import pytest
 from sqlmodel import select
 
 from alerts.cases import CaseError, case_events, open_cases, severity_for, update_case
+from alerts.changes import follow_review_changes
 from alerts.guidance import guidance_for
 from models import Case, CaseEvent
 from alerts_testkit import factory  # noqa: F401  (fixtures)
@@ -207,7 +208,7 @@ def test_raised_rating_or_removed_review_moves_case_to_modified(session, db_sett
     removed.deleted_at = T0 + timedelta(hours=2)
     session.add_all([raised, removed])
     later = T0 + timedelta(hours=3)
-    open_cases(session, db_settings, now=later)
+    assert follow_review_changes(session, now=later).cases_modified == 2
     assert factory.case_for(raised).state == "modified" and factory.case_for(raised).rating == 5
     assert factory.case_for(removed).state == "modified"
     assert factory.case_for(untouched).state == "open"

@@ -64,7 +64,9 @@ def test_item_page_then_reviews_pages(db_settings: Settings, market: Marketplace
     path = requests[0].url.removeprefix(market.base_url)
     reviews, more = split(spider.parse_reviews(response(market, path), listing_id="100012345602"))
     assert len(reviews) == 9 and more == []  # 9 reviews: one page
-    assert spider.context.complete_listings == {"100012345602"}
+    read = spider.context.review_reads["100012345602"]
+    assert (read.pages, read.complete, read.to_end) == (1, True, True)
+    assert read.newer_than() == (True, None)  # every stored review of the listing had to be shown
 
 
 def test_review_paging_stops_at_stored_reviews(db_settings: Settings, market: Marketplace) -> None:
@@ -82,15 +84,36 @@ def test_review_paging_stops_at_stored_reviews(db_settings: Settings, market: Ma
     spider.context.store.close()
 
 
-def test_known_listing_costs_at_most_one_request(db_settings: Settings, market: Marketplace) -> None:
+def test_known_listing_costs_its_newest_review_page(db_settings: Settings, market: Marketplace) -> None:
     spider = make_spider(db_settings, "amazon", market.base_url + "/dp/B0DEMO0001")
     store = spider.context.store
     store.store_review(review_item("amazon", review_id="R1", listing_id="B0DEMO0001", text="ok", rating=5))
     request = spider.listing_request(market.base_url + "/dp/B0DEMO0001", "B0DEMO0001")
     assert request.url == market.base_url + "/product-reviews/B0DEMO0001/?sortBy=recent&pageNumber=1"
-    assert spider.listing_request(market.base_url + "/dp/B0DEMO0001", "B0DEMO0001", review_count=1) is None
+    # an unchanged review count is re-read all the same: edits of recent reviews show there
+    again = spider.listing_request(market.base_url + "/dp/B0DEMO0001", "B0DEMO0001", review_count=1)
+    assert again.url == request.url and again.cb_kwargs == {"listing_id": "B0DEMO0001", "depth": 1}
     assert spider.listing_request(market.base_url + "/dp/B0DEMO0009", "B0DEMO0009").callback == spider.parse_item
     store.close()
+    no_window = db_settings.model_copy(update={"crawl": db_settings.crawl.model_copy(update={"recent_review_pages": 0})})
+    spider = make_spider(no_window, "amazon", market.base_url + "/dp/B0DEMO0001")
+    assert spider.listing_request(market.base_url + "/dp/B0DEMO0001", "B0DEMO0001", review_count=1) is None
+    spider.context.store.close()
+
+
+def test_review_window_reads_past_stored_reviews(db_settings: Settings, market: Marketplace) -> None:
+    wide = db_settings.model_copy(update={"crawl": db_settings.crawl.model_copy(update={"recent_review_pages": 2})})
+    spider = make_spider(wide, "taobao", market.base_url + "/taobao/search?shop_id=57300001")
+    path = "/h5/mtop.wdetail.getitemrates/3.0/?auctionNumId=600000000003&pageNo=1"
+    first, _ = split(spider.parse_reviews(response(market, path)))
+    spider.context.store.store_review(first[0])
+    _, follow = split(spider.parse_reviews(response(market, path), depth=1))
+    assert len(follow) == 1 and follow[0].cb_kwargs["depth"] == 2  # inside the window: page 2 too
+    _, follow = split(spider.parse_reviews(response(market, path), depth=2))
+    assert follow == []
+    read = spider.context.review_reads["600000000003"]
+    assert (read.complete, read.to_end) == (True, False) and read.newer_than()[0] is True
+    spider.context.store.close()
 
 
 def test_shopify_starts_at_products_json(db_settings: Settings, fixtures_dir: Path) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlmodel import Session, select
 
 from models import Listing, ListingImage, Review, Reviewer, ReviewRevision
@@ -22,7 +24,7 @@ def _store(settings: Settings) -> ItemStore:
 
 def _review(rid: str, text: str = "好评", rating: int = 5, **kw) -> dict:
     return review_item("jd", review_id=rid, listing_id="100", reviewer_nick=kw.pop("nick", "j***y"), text=text,
-                       rating=rating, created_at="2026-11-01T10:00:00+08:00", **kw)
+                       rating=rating, created_at=kw.pop("created_at", "2026-11-01T10:00:00+08:00"), **kw)
 
 
 def test_upsert_listing_merges_card_and_item_page(db_settings: Settings) -> None:
@@ -54,7 +56,13 @@ def test_reviews_new_unchanged_edited_and_deleted(db_settings: Settings) -> None
     assert again.listing_state("jd", "100")[1] == 2
     # review 1 edited (rating and text), review 2 gone: a full crawl of the listing completes
     assert again.store_review(_review("1", "用了一周坏了", 1))[0] == "updated"
-    assert again.mark_deleted("jd", "100") == 1
+    assert again.record_misses("jd", "100", newer_than=None) == 0  # one complete crawl's word is not enough
+    again.close()
+    assert (again.counts.reviews_missing, again.counts.reviews_deleted) == (1, 0)
+
+    again = _store(db_settings)
+    assert again.store_review(_review("1", "用了一周坏了", 1))[0] == "unchanged"
+    assert again.record_misses("jd", "100", newer_than=None) == 1  # the second complete crawl confirms
     again.close()
 
     with Session(get_engine(db_settings)) as s:
@@ -68,7 +76,34 @@ def test_reviews_new_unchanged_edited_and_deleted(db_settings: Settings) -> None
         assert buyer.url == "https://img/p.jpg"
         assert two.photos == ["https://img/p.jpg"]
         assert s.exec(select(Reviewer)).one().external_id == "j***y"
-    assert again.counts.reviews_updated == 1 and again.counts.reviews_deleted == 1
+    assert again.counts.reviews_deleted == 1 and again.counts.reviews_missing == 0
+
+
+def _crawl(settings: Settings, shown: list[dict], newer_than: str | None = None) -> ItemStore:
+    store = _store(settings)
+    for item in shown:
+        store.store_review(item)
+    store.listing_id_for("jd", "100")
+    store.record_misses("jd", "100", newer_than=datetime.fromisoformat(newer_than) if newer_than else None)
+    store.close()
+    return store
+
+
+def test_missed_review_shown_again_starts_over_and_old_ones_outside_the_window_stay(db_settings: Settings) -> None:
+    old = _review("1", created_at="2026-10-01T10:00:00+08:00")
+    mid = _review("2", created_at="2026-11-01T10:00:00+08:00")
+    new = _review("3", created_at="2026-11-20T10:00:00+08:00")
+    _crawl(db_settings, [old, mid, new])
+    # the newest page shows only review 3 and ends at review 2's time: 1 is outside the window,
+    # 2 sits on the boundary (it may be on the next page): neither is missed
+    assert _crawl(db_settings, [new], newer_than="2026-11-01T10:00:00+08:00").counts.reviews_missing == 0
+    assert _crawl(db_settings, [old, new]).counts.reviews_missing == 1  # all pages read: 2 is missing
+    assert _crawl(db_settings, [old, mid, new]).counts.reviews_deleted == 0  # back: starts over
+    with Session(get_engine(db_settings)) as s:
+        two = s.exec(select(Review).where(Review.external_id == "2")).one()
+        assert (two.missed_crawls, two.missing_since, two.deleted_at) == (0, None, None)
+    assert _crawl(db_settings, [old, new]).counts.reviews_deleted == 0
+    assert _crawl(db_settings, [old, new]).counts.reviews_deleted == 1
 
 
 def test_follow_up_counts_as_an_edit(db_settings: Settings) -> None:
