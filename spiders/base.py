@@ -21,12 +21,6 @@ from spiders.parsing.detect import PAGE_PARSERS
 log = logging.getLogger(__name__)
 
 
-def page_complete(result: PageResult) -> bool:
-    """Whether a parsed page may serve as evidence that reviews it does not show are gone."""
-    # Parsers that cannot judge a page yet count it as complete; a parse error never is.
-    return not result.stats.get("parse_error") and getattr(result, "complete", True)
-
-
 class ShopSpider(scrapy.Spider):
     name = "base"
     start_kind = "shop"
@@ -101,7 +95,8 @@ class ShopSpider(scrapy.Spider):
         yield from result.items
         more = any(f.kind == "reviews" for f in result.follow)
         if listing_id:
-            self.context.read_reviews(str(listing_id), complete=page_complete(result),
+            # only a page the parser judged whole (spiders.parsing.completeness) is evidence of deletions
+            self.context.read_reviews(str(listing_id), complete=result.complete,
                                       created=[r.get("created_at") for r in reviews], last=not more)
         if known and not self.full and depth >= self.context.settings.crawl.recent_review_pages:
             # newest first: past the re-read window, once a page reaches stored reviews every
