@@ -11,6 +11,7 @@ from models.phrasing import MessageTemplate
 from models.reputation import ReputationSnapshot
 from models.reviews import Review, Reviewer, ReviewRevision
 from models.scheduler import JobRun, SchedulerLease
+from models.users import User, WebSession
 
 __all__ = [
     "Alert",
@@ -36,5 +37,7 @@ __all__ = [
     "Shop",
     "Silence",
     "UTCDateTime",
+    "User",
+    "WebSession",
     "utcnow",
 ]

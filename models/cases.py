@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Text
+from sqlalchemy import JSON, Column, Index, Text
 from sqlmodel import Field, SQLModel
 
 from models.base import UTCDateTime, utcnow
@@ -78,3 +78,7 @@ class CaseEvent(SQLModel, table=True):
     action: str = Field(description="opened, state, contact, promise, note, assign, escalated")
     note: str | None = Field(default=None, sa_type=Text)
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+# The board's order (worst first, then oldest) read straight from an index, page by page.
+Index("ix_case_board_order", Case.severity, Case.opened_at, Case.id)

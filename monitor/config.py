@@ -211,6 +211,30 @@ class ListingsConfig(_Strict):
     fetch_timeout_seconds: PositiveFloat = 10
 
 
+class WebConfig(_Strict):
+    """The staff case board (`shopmon web`)."""
+
+    base_url: AnyHttpUrl | None = Field(
+        default=None, description="where staff open the board; alert emails link each case to it"
+    )
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    secret_key: SecretStr | None = Field(
+        default=None, description="signs session cookies; from SHOPMON_WEB__SECRET_KEY only"
+    )
+    session_hours: PositiveFloat = 12
+    login_attempts: PositiveInt = Field(default=5, description="failed logins per name and address ...")
+    login_window_minutes: PositiveFloat = Field(default=15, description="... within this many minutes")
+    page_size: int = Field(default=50, ge=5, le=500)
+
+    @field_validator("secret_key")
+    @classmethod
+    def _long_enough(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is not None and len(v.get_secret_value()) < 32:
+            raise ValueError("web.secret_key must be at least 32 characters (e.g. `openssl rand -hex 32`)")
+        return v
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="SHOPMON_",
@@ -238,6 +262,7 @@ class Settings(BaseSettings):
     cases: CasesConfig = Field(default_factory=CasesConfig)
     listings: ListingsConfig = Field(default_factory=ListingsConfig)
     scheduler: SchedulerConfig = Field(default_factory=SchedulerConfig)
+    web: WebConfig = Field(default_factory=WebConfig)
 
     @classmethod
     def settings_customise_sources(
@@ -331,6 +356,10 @@ def _refuse_file_secrets(cfg_path: Path, data: dict[str, Any]) -> None:
         )
     if "registry_key" in data:
         raise ConfigError(f"{cfg_path}: registry_key must not be stored in the file; set SHOPMON_REGISTRY_KEY")
+    if isinstance(data.get("web"), dict) and "secret_key" in data["web"]:
+        raise ConfigError(
+            f"{cfg_path}: web.secret_key must not be stored in the file; set SHOPMON_WEB__SECRET_KEY in the environment"
+        )
     url = data.get("database_url")
     if isinstance(url, str) and _url_password(url):
         raise ConfigError(

@@ -54,6 +54,8 @@ COMMAND_MODULES = (
     "schedule",
     "model",
     "labels",
+    "users",
+    "web",
 )
 for _name in COMMAND_MODULES:
     importlib.import_module(f"monitor.cli.{_name}").register(app)

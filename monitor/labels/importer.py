@@ -13,6 +13,7 @@ from sqlmodel import Session, select
 from models import Flag, Label
 from monitor.errors import DataError
 from monitor.labels.rows import read_rows
+from monitor.labels.single import flag_status
 from monitor.labels.targets import load_targets
 from monitor.labels.tasks import FLAG_KIND_TASK, TASKS
 
@@ -212,8 +213,7 @@ def import_labels(
             summary.imported += 1
         if row.flag_id is not None:
             flag = flags[row.flag_id]
-            agrees = row.value == "yes" if row.task != "cause" else row.value == flag.label
-            status = "confirmed" if agrees else "rejected"
+            status = flag_status(flag, row.task, row.value)
             if flag.status != status:
                 flag.status = status
                 session.add(flag)

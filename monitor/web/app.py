@@ -1,0 +1,70 @@
+"""The app factory: settings, cookie signer, templates, security headers, routers."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from pathlib import Path
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import HTTPException
+from fastapi.responses import PlainTextResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from itsdangerous import URLSafeSerializer
+
+from monitor.config import Settings
+from monitor.web.auth import LoginLimiter, NotSignedIn
+from monitor.web.pages import render, templates
+from monitor.web.routes import account, alerts_page, analysts, attacks, board, case, listings, supervisor
+
+log = logging.getLogger(__name__)
+ROUTE_MODULES = (account, board, case, attacks, listings, alerts_page, analysts, supervisor)
+STATIC = Path(__file__).resolve().parent / "static"
+# Scripts only from our own static folder: a buyer's "<script>" can never run even if escaping failed.
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: http: https:; "
+       "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
+
+
+def create_app(settings: Settings) -> FastAPI:
+    app = FastAPI(title="shopmon case board", docs_url=None, redoc_url=None, openapi_url=None)
+    key = settings.web.secret_key.get_secret_value() if settings.web.secret_key else None
+    if key is None:
+        log.warning("web.secret_key is not set (SHOPMON_WEB__SECRET_KEY): using a random key, "
+                    "so everyone signs in again after a restart")
+        key = secrets.token_hex(32)
+    app.state.settings = settings
+    app.state.signer = URLSafeSerializer(key, salt="shopmon-web")
+    app.state.limiter = LoginLimiter(settings.web.login_attempts, settings.web.login_window_minutes * 60)
+    app.state.templates = templates()
+    app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
+    for module in ROUTE_MODULES:
+        app.include_router(module.router)
+
+    @app.exception_handler(NotSignedIn)
+    async def _sign_in_first(request: Request, _exc: NotSignedIn) -> Response:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        location = "/login?next=" + quote(target, safe="")
+        if request.headers.get("hx-request"):
+            return Response(status_code=204, headers={"HX-Redirect": location})
+        return RedirectResponse(location, status_code=303)
+
+    @app.exception_handler(HTTPException)
+    async def _error_page(request: Request, exc: HTTPException) -> Response:
+        if exc.status_code in (403, 404) and getattr(request.state, "viewer", None) is not None:
+            key = "forbidden" if exc.status_code == 403 else "not_found"
+            return render(request, "error.html", status_code=exc.status_code, key=key, detail=exc.detail)
+        return PlainTextResponse(str(exc.detail), status_code=exc.status_code)
+
+    @app.middleware("http")
+    async def _headers(request: Request, call_next):  # noqa: ANN001, ANN202
+        response = await call_next(request)
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        if request.url.path != "/login" and not request.url.path.startswith("/static/"):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    return app

@@ -1,0 +1,123 @@
+"""Who is asking: signed session cookie, roles, CSRF tokens, and the sign-in rate limit."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections import defaultdict, deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from fastapi import Depends, HTTPException, Request
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlmodel import Session
+
+from monitor.accounts import can, resume_session
+from monitor.config import Settings
+from monitor.db import session_scope
+
+SESSION_COOKIE = "shopmon_session"
+LOGIN_COOKIE = "shopmon_login"
+
+
+class NotSignedIn(Exception):
+    """Raised by the dependencies below; the app turns it into a redirect to the sign-in page."""
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Plain values copied from the user row: error pages render after the request's session is gone."""
+
+    user_id: int
+    name: str
+    role: str
+    language: str | None
+    csrf_token: str
+
+
+def settings_of(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def db(request: Request) -> Iterator[Session]:
+    """One transaction per request: committed when the handler returns, rolled back if it raises."""
+    with session_scope(request.app.state.settings) as session:
+        yield session
+
+
+def signer(request: Request) -> URLSafeSerializer:
+    return request.app.state.signer
+
+
+def cookie_secure(request: Request) -> bool:
+    base = request.app.state.settings.web.base_url
+    return request.url.scheme == "https" or (base is not None and str(base).startswith("https://"))
+
+
+def viewer(request: Request, session: Session = Depends(db)) -> Viewer:
+    raw = request.cookies.get(SESSION_COOKIE)
+    if not raw:
+        raise NotSignedIn()
+    try:
+        token = signer(request).loads(raw, salt="session")
+    except BadSignature:
+        raise NotSignedIn() from None
+    signed_in = resume_session(session, token) if isinstance(token, str) else None
+    if signed_in is None:
+        raise NotSignedIn()
+    u = signed_in.user
+    request.state.viewer = Viewer(u.id, u.name, u.role, u.language, signed_in.csrf_token)
+    return request.state.viewer
+
+
+def require(role: str) -> Callable[..., Viewer]:
+    def check(who: Viewer = Depends(viewer)) -> Viewer:
+        if not can(who.role, role):
+            raise HTTPException(status_code=403)
+        return who
+
+    return check
+
+
+async def csrf(request: Request, who: Viewer = Depends(viewer)) -> Viewer:
+    """Every state-changing request carries the session's token (form field or htmx header)."""
+    sent = request.headers.get("x-csrf-token")
+    if sent is None:
+        form = await request.form()
+        sent = form.get("csrf")
+    if not isinstance(sent, str) or not secrets.compare_digest(sent, who.csrf_token):
+        raise HTTPException(status_code=403, detail="missing or wrong CSRF token")
+    return who
+
+
+class LoginLimiter:
+    """Failed sign-ins per (address, name) in a sliding window, kept in this process's memory:
+    enough to stop password guessing against one board; a restart forgets it."""
+
+    def __init__(self, attempts: int, window_s: float) -> None:
+        self.attempts, self.window_s = attempts, window_s
+        self._failures: dict[tuple[str, str], deque[float]] = defaultdict(deque)
+        self._lock = threading.Lock()
+
+    def _recent(self, key: tuple[str, str], now: float) -> deque[float]:
+        q = self._failures[key]
+        while q and q[0] <= now - self.window_s:
+            q.popleft()
+        return q
+
+    def blocked(self, address: str, name: str) -> bool:
+        with self._lock:
+            return len(self._recent((address, name.lower()), time.monotonic())) >= self.attempts
+
+    def failed(self, address: str, name: str) -> None:
+        with self._lock:
+            now = time.monotonic()
+            self._recent((address, name.lower()), now).append(now)
+            if len(self._failures) > 10_000:  # bounded: forget the quietest keys
+                for key in [k for k, q in self._failures.items() if not q][:5_000]:
+                    del self._failures[key]
+
+    def succeeded(self, address: str, name: str) -> None:
+        with self._lock:
+            self._failures.pop((address, name.lower()), None)

@@ -1,0 +1,126 @@
+"""Board pages and actions over HTTP (the browser tests cover the same flows in Chromium)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+from openpyxl import load_workbook
+from sqlmodel import select
+
+from models import Case, CaseEvent, Flag, Label, Silence
+from monitor.db import session_scope
+from web_testkit import app, client_for, csrf_of, seeded  # noqa: F401
+
+
+def test_every_page_renders_for_an_admin(seeded, client_for) -> None:  # noqa: ANN001
+    admin = client_for("ada")
+    for path in ("/", "/?mine=1", f"/cases/{seeded.critical_case_id}", "/attacks", f"/attacks/{seeded.attack_flag_id}",
+                 "/listings", "/alerts", "/analyst/labels", "/analyst/models", "/supervisor", "/images/1"):
+        r = admin.get(path)
+        assert r.status_code == 200, (path, r.text[-400:])
+    assert admin.get("/cases/99999").status_code == 404
+
+
+def test_board_filters_sort_and_pages(seeded, client_for) -> None:  # noqa: ANN001
+    staff = client_for("amy")
+    html = staff.get("/").text
+    severities = re.findall(r'class="case-row" data-severity="(\w+)"', html)
+    order = ["critical", "high", "medium", "low"]
+    assert severities == sorted(severities, key=order.index) and severities[0] == "critical"
+    crit = staff.get("/", params={"severity": "critical"}).text
+    assert set(re.findall(r'data-severity="(\w+)"', crit)) == {"critical"}
+    attack = staff.get("/", params={"attack": seeded.attack_flag_id}).text
+    assert len(re.findall(r'class="case-row"', attack)) == 4
+    assert "4 cases" in attack
+    overdue = staff.get("/", params={"overdue": "1"}).text
+    assert len(re.findall(r'class="case-row"', overdue)) == len(severities)  # all seeded 50 h ago
+    kind = staff.get("/", params={"kind": "malicious"}).text
+    assert len(re.findall(r'class="case-row"', kind)) == 1
+    # keyset paging: page size 5 over 7 cases, no case twice, none lost
+    staff.app.state.settings.web.page_size = 5
+    first = staff.get("/").text
+    ids = re.findall(r'<a href="/cases/(\d+)">', first)
+    nxt = re.search(r'id="next-page" href="([^"]+)"', first).group(1).replace("&amp;", "&")
+    ids += re.findall(r'<a href="/cases/(\d+)">', staff.get(nxt).text)
+    with session_scope(seeded.settings) as s:
+        assert sorted(map(int, ids)) == sorted(c.id for c in s.exec(select(Case)).all())
+    assert len(ids) == len(set(ids))
+
+
+def test_export_csv_and_xlsx_of_the_filtered_view(seeded, client_for) -> None:  # noqa: ANN001
+    staff = client_for("amy")
+    r = staff.get("/export.csv", params={"attack": seeded.attack_flag_id})
+    assert r.headers["content-type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
+    assert len(rows) == 5 and rows[0][0] == "Case"
+    r = staff.get("/export.xlsx")
+    sheet = load_workbook(io.BytesIO(r.content)).active
+    values = list(sheet.values)
+    assert len(values) == 8
+    texts = [v[5] for v in values[1:]]
+    assert any(t and "质量太差" in t for t in texts)
+
+
+def test_contact_log_with_promise_date_goes_through_the_workflow(seeded, client_for) -> None:  # noqa: ANN001
+    staff = client_for("amy")
+    cid = seeded.critical_case_id
+    token = csrf_of(staff.get(f"/cases/{cid}").text)
+    r = staff.post(f"/cases/{cid}/contact", data={"csrf": token, "channel": "messaged", "outcome": "",
+                                                  "promise_date": "2030-01-05", "note": "旺旺留言，买家答应修改"},
+                   follow_redirects=False)
+    assert r.status_code == 303
+    with session_scope(seeded.settings) as s:
+        case = s.get(Case, cid)
+        assert case.state == "promised" and case.contact_status == "messaged"
+        assert case.promised_by.date().isoformat() in ("2030-01-05", "2030-01-06")
+        actions = {(e.action, e.actor) for e in s.exec(select(CaseEvent).where(CaseEvent.case_id == cid))}
+        assert {("contact", "amy"), ("promise", "amy"), ("note", "amy")} <= actions
+    # an illegal transition is refused with the workflow's reason and changes nothing
+    r = staff.post(f"/cases/{cid}/state", data={"csrf": token, "state": "open"})
+    assert r.status_code == 422 and "cannot go from" in r.text
+    page = staff.get(f"/cases/{cid}").text
+    buttons = set(re.findall(r'data-state="(\w+)"', page))
+    from alerts.cases import TRANSITIONS
+
+    assert buttons == set(TRANSITIONS["promised"])
+
+
+def test_bulk_appeal_writes_each_members_history(seeded, client_for) -> None:  # noqa: ANN001
+    staff = client_for("amy")
+    page = staff.get(f"/attacks/{seeded.attack_flag_id}").text
+    r = staff.post(f"/attacks/{seeded.attack_flag_id}/bulk", data={"csrf": csrf_of(page), "action": "appeal"})
+    assert r.status_code == 200
+    with session_scope(seeded.settings) as s:
+        flag = s.get(Flag, seeded.attack_flag_id)
+        cases = s.exec(select(Case).where(Case.review_id.in_(flag.members))).all()
+        assert len(cases) == 4 and {c.state for c in cases} == {"platform_appeal"}
+        for c in cases:
+            ev = s.exec(select(CaseEvent).where(CaseEvent.case_id == c.id, CaseEvent.action == "state")).all()
+            assert [(e.actor, e.data["after"]) for e in ev] == [("amy", "platform_appeal")]
+
+
+def test_silence_by_listing_platform_id(seeded, client_for) -> None:  # noqa: ANN001
+    staff = client_for("amy")
+    token = csrf_of(staff.get("/alerts").text)
+    r = staff.post("/silences", data={"csrf": token, "listing": "605258110430", "until": "2099-01-01",
+                                      "reason": "photo reshoot"}, follow_redirects=False)
+    assert r.status_code == 303
+    r = staff.post("/silences", data={"csrf": token, "listing": "no-such-item", "until": "2099-01-01"})
+    assert "no-such-item" in r.text and "has been crawled" in r.text
+    with session_scope(seeded.settings) as s:
+        silences = s.exec(select(Silence)).all()
+        assert [(x.listing_id, x.created_by) for x in silences] == [(seeded.listing_id, "amy")]
+
+
+def test_label_a_flag(seeded, client_for) -> None:  # noqa: ANN001
+    analyst = client_for("ann")
+    token = csrf_of(analyst.get("/analyst/labels").text)
+    r = analyst.post(f"/analyst/labels/{seeded.mismatch_flag_id}", data={"csrf": token, "value": "no"},
+                     headers={"HX-Request": "true"})
+    assert r.status_code == 200 and "rejected" in r.text
+    with session_scope(seeded.settings) as s:
+        assert s.get(Flag, seeded.mismatch_flag_id).status == "rejected"
+        label = s.exec(select(Label)).one()
+        assert (label.task, label.value, label.labeler) == ("image_mismatch", "no", "ann")
