@@ -26,6 +26,7 @@ from alerts.attacks import link_attack_cases
 from alerts.case_fields import CONTACT_FIELDS, check_promise, normalise_order_no, normalise_phone
 from alerts.guidance import guidance_for
 from monitor.config import CasesConfig, Settings
+from monitor.db import upsert
 from monitor.errors import DataError
 
 log = logging.getLogger(__name__)
@@ -281,9 +282,9 @@ def open_cases(session: Session, settings: Settings, *, now: datetime | None = N
     session.flush()
     for start in range(0, len(new_rows), 500):
         chunk = new_rows[start : start + 500]
-        ids = session.execute(
-            insert(Case).returning(Case.id, Case.review_id, sort_by_parameter_order=True), chunk
-        ).all()
+        # ON CONFLICT: a case another worker opened for the same review a moment ago stays the only one.
+        stmt = upsert(session, Case).on_conflict_do_nothing(index_elements=["review_id"])
+        ids = session.execute(stmt.returning(Case.id, Case.review_id), chunk).all()
         session.execute(
             insert(CaseEvent),
             [

@@ -24,8 +24,12 @@ CAUSES = (
 )
 
 
+#: What makes a flag one flag: detection writes it once per target and model version.
+FLAG_KEY = ("kind", "target_type", "target_id", "model_version")
+
+
 class Flag(SQLModel, table=True):
-    __table_args__ = (UniqueConstraint("kind", "target_type", "target_id", "model_version"),)
+    __table_args__ = (UniqueConstraint(*FLAG_KEY),)
 
     id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(index=True)

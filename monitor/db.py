@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
-from sqlmodel import Session, create_engine
+from sqlmodel import Session, SQLModel, create_engine
 
 import models  # noqa: F401  (registers every table on SQLModel.metadata)
 from monitor.config import Settings
@@ -108,6 +109,28 @@ def describe_db_error(exc: SQLAlchemyError, settings: Settings) -> str:
             f"{settings.database_busy_timeout:g} s; nothing was written, try again"
         )
     return f"database {safe_url} cannot be used: {first}"
+
+
+def upsert(session: Session, model: type):  # noqa: ANN201
+    """``INSERT`` for this session's database (SQLite or PostgreSQL) with ``on_conflict_do_nothing``
+    and ``on_conflict_do_update``: the database decides between two processes writing the same
+    natural key, where a look-up followed by an insert lets both insert and one of them fail."""
+    dialect = session.get_bind().dialect.name
+    if dialect not in _DIALECT_INSERTS:
+        raise StorageError(f"database backend {dialect} is not supported (use SQLite or PostgreSQL)")
+    return _DIALECT_INSERTS[dialect](model)
+
+
+_DIALECT_INSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+
+
+def insert_missing(session: Session, row: SQLModel, keys: Sequence[str]) -> int | None:
+    """Insert ``row`` (a table model, not added to the session) unless one with the same ``keys``
+    exists; the new id, or None when it existed (perhaps written a moment ago by another process)."""
+    model = type(row)
+    stmt = upsert(session, model).values(**row.model_dump(exclude={"id"}))
+    stmt = stmt.on_conflict_do_nothing(index_elements=list(keys)).returning(model.id)
+    return session.execute(stmt).scalar()
 
 
 @contextmanager

@@ -37,6 +37,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from monitor.db import insert_missing
 from monitor.model_trust import (
     ModelTrustError,
     RegistryError,
@@ -746,18 +747,16 @@ def sync_to_db(registry: Registry, session: Any, *, name: str | None = None) -> 
     for m in metas:
         row = existing.get((m.name, m.version))
         if row is None:
-            session.add(
-                ModelVersion(
-                    name=m.name,
-                    version=m.version,
-                    path=m.path,
-                    live=m.live,
-                    data_fingerprint=m.data_fingerprint,
-                    metrics=json.loads(json.dumps(_finite(m.metrics), default=_json_default)),
-                    created_at=datetime.fromisoformat(m.created_at),
-                )
-            )
-            changed += 1
+            # ON CONFLICT: two processes mirroring the same new version write one row.
+            changed += insert_missing(session, ModelVersion(
+                name=m.name,
+                version=m.version,
+                path=m.path,
+                live=m.live,
+                data_fingerprint=m.data_fingerprint,
+                metrics=json.loads(json.dumps(_finite(m.metrics), default=_json_default)),
+                created_at=datetime.fromisoformat(m.created_at),
+            ), ("name", "version")) is not None
         elif row.live != m.live:
             row.live = m.live
             session.add(row)

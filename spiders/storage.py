@@ -15,11 +15,12 @@ from sqlmodel import Session, select
 
 from models import Listing, ListingImage, Review, Reviewer, ReviewRevision, Shop
 from monitor.config import Settings
-from monitor.db import get_engine
+from monitor.db import get_engine, insert_missing
 
 
 BATCH_SIZE = 200
 COMMIT_SECONDS = 2.0  # a killed crawl loses at most this much work, whatever the batch size
+_NATURAL_KEY = ("platform", "external_id")  # unique on shops, listings, reviewers and reviews
 _LISTING_MERGE = ("url", "title", "price", "currency", "rating_avg", "review_count", "sales")
 
 
@@ -57,9 +58,9 @@ def ensure_shop(session: Session, platform: str, config_id: str, *, name: str | 
     if shop is None:
         shop = session.exec(select(Shop).where(Shop.platform == platform, Shop.external_id == config_id)).first()
     if shop is None:
-        shop = Shop(platform=platform, external_id=config_id, config_id=config_id, name=name, url=url)
-        session.add(shop)
-        session.flush()
+        insert_missing(session, Shop(platform=platform, external_id=config_id, config_id=config_id, name=name,
+                                     url=url), _NATURAL_KEY)
+        shop = session.exec(select(Shop).where(Shop.platform == platform, Shop.external_id == config_id)).one()
     return shop
 
 
@@ -110,11 +111,7 @@ class ItemStore:
     def store_listing(self, item: dict[str, Any]) -> tuple[int, list[str]]:
         """Upsert a listing; returns its row id and the image URLs not stored before."""
         platform, ext = item["platform"], str(item["listing_id"])
-        row = self._listing_row(platform, ext)
-        if row is None:
-            row = Listing(platform=platform, external_id=ext, shop_id=self.shop_id, first_seen=self.now)
-            self.counts.listings_new += 1
-            self.session.add(row)
+        row = self._listing_row(platform, ext) or self._new_listing(platform, ext)
         for name in _LISTING_MERGE:
             value = item.get(name)
             if value is not None:  # a shop card knows less than the item page: never erase
@@ -153,17 +150,19 @@ class ItemStore:
         self.counts.images_new += len(new)
         return new
 
+    def _new_listing(self, platform: str, external_id: str) -> Listing:
+        row = Listing(platform=platform, external_id=external_id, shop_id=self.shop_id, first_seen=self.now)
+        if insert_missing(self.session, row, _NATURAL_KEY) is not None:
+            self.counts.listings_new += 1
+        return self._listing_row(platform, external_id)
+
     def listing_id_for(self, platform: str, external_id: str | None) -> int | None:
         if not external_id:
             return None
         key = (platform, str(external_id))
         if key not in self._listing_ids:
-            row = self._listing_row(*key)
-            if row is None:  # reviews can arrive before (or without) their item page
-                row = Listing(platform=platform, external_id=key[1], shop_id=self.shop_id, first_seen=self.now)
-                self.session.add(row)
-                self.session.flush()
-                self.counts.listings_new += 1
+            # Reviews can arrive before (or without) their item page.
+            row = self._listing_row(*key) or self._new_listing(*key)
             self._listing_ids[key] = row.id
         return self._listing_ids[key]
 
@@ -174,15 +173,16 @@ class ItemStore:
         if not ext:
             return None
         ext = str(ext)[:255]
-        row = self.session.exec(
-            select(Reviewer).where(Reviewer.platform == item["platform"], Reviewer.external_id == ext)
+        found = self.session.exec(
+            select(Reviewer.id).where(Reviewer.platform == item["platform"], Reviewer.external_id == ext)
         ).first()
-        if row is None:
-            row = Reviewer(platform=item["platform"], external_id=ext, nick=item.get("reviewer_nick"),
+        if found is None:
+            new = Reviewer(platform=item["platform"], external_id=ext, nick=item.get("reviewer_nick"),
                            first_seen=self.now)
-            self.session.add(row)
-            self.session.flush()
-        return row.id
+            found = insert_missing(self.session, new, _NATURAL_KEY) or self.session.exec(
+                select(Reviewer.id).where(Reviewer.platform == item["platform"], Reviewer.external_id == ext)
+            ).one()
+        return found
 
     def store_review(self, item: dict[str, Any]) -> tuple[str, list[str]]:
         """Upsert a review; returns ('new'|'updated'|'unchanged', new buyer-photo URLs)."""
@@ -192,13 +192,17 @@ class ItemStore:
         row = self.session.exec(select(Review).where(Review.platform == platform, Review.external_id == ext)).first()
         outcome = "unchanged"
         if row is None:
-            row = Review(platform=platform, external_id=ext, first_seen=self.now, content_hash=digest)
-            self._fill(row, item)
-            row.listing_id, row.shop_id, row.reviewer_id = listing_id, self.shop_id, self._reviewer(item)
-            self.session.add(row)
-            outcome = "new"
-            self.counts.reviews_new += 1
-        else:
+            new = Review(platform=platform, external_id=ext, first_seen=self.now, last_seen=self.now,
+                         content_hash=digest)
+            self._fill(new, item)
+            new.listing_id, new.shop_id, new.reviewer_id = listing_id, self.shop_id, self._reviewer(item)
+            if insert_missing(self.session, new, _NATURAL_KEY) is not None:
+                outcome = "new"
+                self.counts.reviews_new += 1
+            else:  # another crawl stored it a moment ago: from here on it is a known review
+                row = self.session.exec(
+                    select(Review).where(Review.platform == platform, Review.external_id == ext)).one()
+        if row is not None:
             if row.content_hash != digest or row.deleted_at is not None:
                 self.session.add(ReviewRevision(
                     review_id=row.id, change="edited" if row.deleted_at is None else "restored", seen_at=self.now,
@@ -218,8 +222,8 @@ class ItemStore:
                 row.missed_crawls, row.missing_since = 0, None
             if row.listing_id is None:
                 row.listing_id = listing_id
-        row.last_seen = self.now
-        self.session.flush()
+            row.last_seen = self.now
+            self.session.flush()
         if listing_id is not None:
             self._seen_reviews.setdefault(listing_id, set()).add(ext)
         new_photos = []

@@ -15,7 +15,9 @@ import numpy as np
 from sqlmodel import Session, func, select
 
 from models import Flag, Review, Reviewer, utcnow
+from models.detection import FLAG_KEY
 from monitor.config import Settings
+from monitor.db import insert_missing
 from monitor.detection import attacks, neighbours, professional, reviewer_features, watchlist
 from monitor.detection.review_rows import ReviewRows, Scope, id_filters, load_rows, reviewer_rows, scope_for
 from monitor.detection.reviewer_features import TextClusters
@@ -208,10 +210,15 @@ class _FlagWriter:
             flag = Flag(kind=kind, target_type=target_type, target_id=target_id, model_version=model_version,
                         score=round(score, 6), reasons=reasons[:MAX_REASONS], members=sorted(members or []),
                         created_at=self.now, **links)
-            self.session.add(flag)
-            self._known.setdefault((kind, target_type, model_version), {})[target_id] = flag
-            self.new[kind] = self.new.get(kind, 0) + 1
-            return flag
+            new_id = insert_missing(self.session, flag, FLAG_KEY)
+            known = self._known.setdefault((kind, target_type, model_version), {})
+            known.pop(target_id, None)
+            existing = self.find(kind, target_type, target_id, model_version)
+            known[target_id] = existing
+            if new_id is not None:
+                self.new[kind] = self.new.get(kind, 0) + 1
+                return existing
+            # Another worker wrote it a moment ago: add this run's evidence to theirs.
         changed = False
         if members is not None:
             merged = sorted(set(existing.members) | set(members))

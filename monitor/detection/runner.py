@@ -14,11 +14,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, insert, update
+from sqlalchemy import Row, update
 from sqlmodel import Session, select
 
 from models import Flag, Review, utcnow
+from models.detection import FLAG_KEY
 from monitor.config import Settings
+from monitor.db import upsert
 from monitor.detection.phrases import cue_reasons
 from monitor.detection.review_context import context_frame
 from monitor.detection.review_rows import id_filters
@@ -165,7 +167,11 @@ def _score_batch(
     # One executemany per batch instead of an ORM object and an UPDATE per review (Core insert: the
     # rows are complete, ORM bulk handling would only add per-row work).
     if new_flags:
-        session.execute(insert(Flag.__table__), new_flags)  # type: ignore[attr-defined]
+        # Another worker may be scoring the same review: its flag is updated, never doubled.
+        stmt = upsert(session, Flag.__table__)  # type: ignore[attr-defined]
+        stmt = stmt.on_conflict_do_update(index_elements=list(FLAG_KEY), set_={
+            c: stmt.excluded[c] for c in ("score", "label", "reasons")})
+        session.execute(stmt, new_flags)
     for where in id_filters(Review.id, [r.id for r in batch]):
         session.execute(
             update(Review).where(where).values(scored_at=now),

@@ -13,7 +13,9 @@ from pathlib import Path
 from sqlmodel import Session, select
 
 from models import Flag, Listing, ListingImage, Review
+from models.detection import FLAG_KEY
 from monitor.config import Settings
+from monitor.db import insert_missing
 from monitor.errors import DataError
 from monitor.listings.backend import ImageBackend, allowed_hosts, load_backend
 from monitor.listings.loading import ImageLoader, LoaderLimits
@@ -121,17 +123,14 @@ def _check_key(version: str, threshold: float, item: ListingInput, words: WordsS
 
 
 def _write_flag(session: Session, listing: Listing, result: ListingScore, version: str, now: datetime) -> None:
-    existing = session.exec(
-        select(Flag).where(
-            Flag.kind == FLAG_KIND,
-            Flag.target_type == "listing",
-            Flag.target_id == listing.id,
-            Flag.model_version == version,
-        )
-    ).first()
-    flag = existing or Flag(
-        kind=FLAG_KIND, target_type="listing", target_id=listing.id, model_version=version, created_at=now
-    )
+    mine = (Flag.kind == FLAG_KIND, Flag.target_type == "listing", Flag.target_id == listing.id,
+            Flag.model_version == version)
+    flag = session.exec(select(Flag).where(*mine)).first()
+    if flag is None:
+        # Inserted first (or found written by another worker a moment ago), then filled in below.
+        insert_missing(session, Flag(kind=FLAG_KIND, target_type="listing", target_id=listing.id,
+                                     model_version=version, score=0.0, created_at=now), FLAG_KEY)
+        flag = session.exec(select(Flag).where(*mine)).one()
     flag.score = float(result.score or 0.0)
     flag.reasons = list(result.reasons)
     flag.label = result.labels[0] if result.labels else None
