@@ -285,6 +285,8 @@ def open_cases(session: Session, settings: Settings, *, now: datetime | None = N
         # ON CONFLICT: a case another worker opened for the same review a moment ago stays the only one.
         stmt = upsert(session, Case).on_conflict_do_nothing(index_elements=["review_id"])
         ids = session.execute(stmt.returning(Case.id, Case.review_id), chunk).all()
+        if not ids:
+            continue
         session.execute(
             insert(CaseEvent),
             [

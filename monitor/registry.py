@@ -215,8 +215,13 @@ class Registry:
             raise RegistryError(f"no model version {version!r} in {self.root}")
         return name
 
+    def bootstrap_lock(self, name: str):  # noqa: ANN201
+        """Held while a fresh name's default model is trained: other processes (sharing the
+        registry directory) wait, then find the version instead of training a second one."""
+        return self._locked(name, ".bootstrap.lock")
+
     @contextmanager
-    def _locked(self, name: str) -> Iterator[None]:
+    def _locked(self, name: str, lock_file: str = ".lock") -> Iterator[None]:
         folder = self._name_dir(name)
         try:
             folder.mkdir(parents=True, exist_ok=True)
@@ -227,7 +232,7 @@ class Registry:
         except ImportError:  # pragma: no cover - Windows: single writer assumed
             yield
             return
-        with (folder / ".lock").open("a") as fh:
+        with (folder / lock_file).open("a") as fh:
             fcntl.flock(fh, fcntl.LOCK_EX)
             try:
                 yield

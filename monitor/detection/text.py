@@ -289,7 +289,9 @@ def load_models(settings: Settings, names: tuple[str, ...] = TEXT_MODELS, *, ses
     features = seed_features() if missing else None
     for name in names:
         if name in missing:
-            train_default(name, settings, registry, features)
+            with registry.bootstrap_lock(name):
+                if registry.needs_bootstrap(name):  # not trained meanwhile by another worker
+                    train_default(name, settings, registry, features)
         estimator, meta = registry.load(name)
         thresholds = dict(meta.thresholds)
         override = settings.detection.thresholds.get(name)
