@@ -1,93 +1,71 @@
-"""Bytes to text for marketplace pages, which often lie about their encoding.
+"""Where Scrapy's choice of a page's encoding is wrong, and what to use instead.
 
-Chinese marketplaces serve GBK; saved pages keep a ``<meta charset="gbk">`` over bytes a
-browser re-encoded as UTF-8; scrapers upstream decode GBK as UTF-8 and leave U+FFFD behind.
-We trust the bytes over the label and count every replacement character so that damaged
-text is reported, never stored as if it were good.
+Scrapy decides a response's encoding from the Content-Type header, a BOM, the ``<meta>``
+charset, then the bytes (``TextResponse.encoding``); w3lib already reads GBK/GB2312 as GB18030.
+That is the right answer for every real capture in ../shared but one kind, which Chinese
+marketplaces produce and the tests in tests/spiders/test_spiders_encoding.py pin down:
+
+* **A label over bytes in another encoding.** Saved pages keep ``<meta charset="gbk">`` over
+  bytes the browser re-encoded as UTF-8 (the Tmall ``utf8-original`` capture: Scrapy reads it as
+  GB18030 and every Chinese character comes out as two or three wrong ones, with no U+FFFD to
+  show it); servers send ``charset=ISO-8859-1`` over UTF-8. UTF-8 is self-validating: random
+  GBK bytes almost never decode strictly as UTF-8, so bytes that do are UTF-8 whatever the
+  label says. Such a page is reported as ``charset_mismatch``.
+
+* **No label Scrapy can find, and bytes that are not UTF-8.** Scrapy then guesses with
+  charset-normalizer, which reads GBK as Korean (cp949) or Nordic Latin (iso8859-10): the Tmall
+  ``gbk`` capture, whose ``<meta charset="gbk">`` sits after 150 KB of injected scripts (w3lib
+  looks at the first 4 KB), comes out unreadable. A label deeper in the page is used; the
+  marketplaces that send unlabelled non-UTF-8 pages are the Chinese ones, so bytes without any
+  label are read as GB18030 (GBK's superset).
+
+Text already damaged upstream (a scraper that decoded GBK as UTF-8 left U+FFFD behind: the Tmall
+``MOJIBAKE`` capture) cannot be repaired; it is counted (``decode_errors``) so that damaged text is
+reported, never stored as if it were good.
 """
 
 from __future__ import annotations
 
 import codecs
 import re
-from typing import NamedTuple
 
-_META_CHARSET = re.compile(rb"""<meta[^>]{0,200}?charset\s*=\s*["']?\s*([A-Za-z0-9_\-]+)""", re.I)
-_HEADER_CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9_\-]+)", re.I)
-# GB2312 and GBK are subsets of GB18030: decoding with the superset never loses a valid page.
-_ALIASES = {"gb2312": "gb18030", "gbk": "gb18030", "gb18030": "gb18030", "x-gbk": "gb18030"}
+from w3lib.encoding import html_body_declared_encoding, http_content_type_encoding, read_bom, resolve_encoding
 
-
-class Decoded(NamedTuple):
-    # A NamedTuple rather than a frozen dataclass: every page parse builds one, and a tuple is
-    # built in a third of the time the dataclass's per-field object.__setattr__ calls take.
-    text: str
-    encoding: str
-    declared: str | None
-    decode_errors: int
-    """U+FFFD characters in the result: bytes we could not decode plus those already in the page."""
-
-    @property
-    def charset_mismatch(self) -> bool:
-        return self.declared is not None and _norm(self.declared) != self.encoding
+# Saved DOMs put injected <script> tags (150 KB in the real Tmall save) before the <meta>; w3lib
+# reads a <meta> only in the first 4 KB.
+_META = re.compile(rb"<meta[^>]{0,200}?charset", re.I)
 
 
-def _norm(name: str) -> str:
-    name = name.strip().lower()
-    if name in _ALIASES:
-        return _ALIASES[name]
+def corrected_encoding(body: bytes, encoding: str, content_type: str | None = None) -> str | None:
+    """The encoding to read ``body`` with instead of Scrapy's ``encoding``; None when Scrapy's
+    choice stands."""
+    if body.isascii():
+        return None  # every ASCII-compatible encoding reads ASCII bytes the same
     try:
-        return codecs.lookup(name).name
-    except LookupError:
-        return name
-
-
-def declared_charset(body: bytes, content_type: str | None = None) -> str | None:
-    """The charset the HTTP header or the page's first ``<meta>`` claims (not necessarily true)."""
-    if content_type:
-        m = _HEADER_CHARSET.search(content_type)
-        if m:
-            return m.group(1).lower()
-    # saved DOMs put injected <script> tags (150 KB in a real Tmall save) before the <meta>
-    if body.find(b"<", 0, 262144) < 0:  # JSON APIs: a memchr instead of a regex try at every byte
-        return None
-    m = _META_CHARSET.search(body, 0, 262144)
-    return m.group(1).decode("ascii").lower() if m else None
-
-
-def decode_page(body: bytes, content_type: str | None = None) -> Decoded:
-    """Decode page bytes: BOM, then strict UTF-8, then the declared charset, then GB18030."""
-    declared = declared_charset(body, content_type)
-    if body.startswith(codecs.BOM_UTF8):
-        text = body[3:].decode("utf-8", errors="replace")
-        return Decoded(text, "utf-8", declared, count_replacement(text))
-    # UTF-8 is self-validating: random GBK bytes almost never form valid UTF-8, so a strict
-    # success means the bytes are UTF-8 whatever the meta tag says.
-    try:
-        text = body.decode("utf-8")
-        return Decoded(text, "utf-8", declared, count_replacement(text))
+        body.decode("utf-8")
+        wanted = "utf-8"
     except UnicodeDecodeError:
-        pass
-    candidates = []
-    if declared:
-        candidates.append(_norm(declared))
-    candidates += ["gb18030", "utf-8"]
-    best: Decoded | None = None
-    for enc in dict.fromkeys(candidates):
-        try:
-            text = body.decode(enc, errors="replace")
-        except LookupError:
-            continue
-        result = Decoded(text, enc, declared, count_replacement(text))
-        if best is None or result.decode_errors < best.decode_errors:
-            best = result
-        if result.decode_errors == 0:
-            break
-    assert best is not None
-    return best
+        label = declared_encoding(body, content_type)
+        wanted = (resolve_encoding(label) or label) if label else "gb18030"
+    return None if codecs.lookup(encoding).name == codecs.lookup(wanted).name else wanted
+
+
+def declared_encoding(body: bytes, content_type: str | None = None) -> str | None:
+    """The charset the header, a BOM or the page's first ``<meta>`` (in its first 256 KB) claims;
+    not necessarily true."""
+    found = (http_content_type_encoding(content_type) if content_type else None) or read_bom(body)[0]
+    if found:
+        return found
+    m = _META.search(body, 0, 262144)
+    return html_body_declared_encoding(body[m.start() : m.start() + 1024]) if m else None
+
+
+def charset_mismatch(body: bytes, encoding: str, content_type: str | None = None) -> bool:
+    """The page's label names another encoding than the one its bytes are in."""
+    label = declared_encoding(body, content_type)
+    return bool(label) and codecs.lookup(resolve_encoding(label) or label).name != codecs.lookup(encoding).name
 
 
 def count_replacement(text: str | None) -> int:
-    # "in" first: on a str it is a memchr-style scan (and instant on an all-Latin-1 page, which
-    # cannot hold U+FFFD), 10-60x faster than count() or a byte search for EF BF BD
-    return text.count("\ufffd") if text and "\ufffd" in text else 0
+    """U+FFFD characters: bytes that could not be decoded, or damage already in the page."""
+    return text.count("\ufffd") if text else 0

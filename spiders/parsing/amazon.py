@@ -1,286 +1,198 @@
-"""Amazon formats: ``/product-reviews/`` pages and product detail pages (old and new layouts,
-several locales). Review cards are ``data-hook="review"`` in every layout seen so far."""
+"""Amazon: ``/product-reviews/`` pages, product detail pages (2019-2026 layouts) and search result
+cards, in every marketplace's language. Review cards are ``data-hook="review"`` in every layout
+seen so far; numbers, prices and dates are read in the page's locale (``<html lang>``, else the
+domain: amazon.de writes "12,50 €" and "12.345 Bewertungen")."""
 
 from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import urlsplit
 
-from lxml import etree
+from babel import Locale
+from parsel import Selector, SelectorList
+from scrapy.http import TextResponse
+from w3lib.url import url_query_parameter
 
-from spiders.parsing.common import (
-    Follow,
-    clean_text,
-    PageResult,
-    ParseError,
-    abs_url,
-    clamp_rating,
-    decode,
-    listing_item,
-    review_item,
-    to_float,
-    to_int,
-    western_date,
-)
+from spiders.parsing.common import Follow, PageResult, ParseError, listing_item, review_item
 from spiders.parsing.completeness import count_problem, html_problem
-from spiders.parsing.html import first_attr, first_text, html_tree, text_or_none, xp
+from spiders.parsing.responses import start
+from spiders.parsing.values import count, number, page_locale, price, stars, text_of, western_date
 
 PLATFORM = "amazon"
+PAGE_SIZE = 10  # cards on every /product-reviews/ page but the last
+REVIEW_CARD = 'data-hook="review"'
 _ASIN = re.compile(r"/(?:dp|product-reviews|gp/product|product)/([A-Z0-9]{10})")
-_CURRENCY = {"$": "USD", "£": "GBP", "€": "EUR", "¥": "JPY", "CDN$": "CAD"}
+_COUNTRY = re.compile(r"Reviewed in (?:the )?(.+?) on ")
+_STAR_CLASS = re.compile(r"a-star-(\d)")
+# The byline links to the brand's store in the marketplace's language; the brand is inside.
+_BYLINE = re.compile(
+    r"^(?:Visit the (?P<en>.+?) Store|Visita la tienda de (?P<es>.+)|Besuchen Sie den (?P<de>.+?)-Store"
+    r"|Visiter la boutique (?P<fr>.+)|Visita lo Store di (?P<it>.+)|(?P<ja>.+?)のストアを表示"
+    r"|(?:Brand|Marca|Marke|Marque|ブランド)\s?[:：]\s*(?P<label>.+))$")
 
 
-# One scan of a 1 MB product page collects every element we look up by id; a separate
-# //*[@id=...] query per field would walk the whole tree each time.
-_IDS = ("productTitle", "landingImage", "imgBlkFront", "acrPopover", "acrCustomerReviewText", "bylineInfo",
-        "corePrice_feature_div", "corePriceDisplay_desktop_feature_div", "apex_desktop", "priceblock_ourprice",
-        "price_inside_buybox", "newBuyBoxPrice", "ASIN", "cm_cr-pagination_bar")
-_ID_SET = frozenset(_IDS)
+_PRICE_BOXES = ("#corePrice_feature_div", "#corePriceDisplay_desktop_feature_div", "#apex_desktop")
+_PRICE_SINGLES = ("#priceblock_ourprice", "#price_inside_buybox", "#newBuyBoxPrice", "span.offer-price")
 
 
-def _by_id(tree) -> dict[str, Any]:  # noqa: ANN001
-    # //*[@id] then a set lookup: an XPath with 14 "or" comparisons is ten times slower. Spelt as
-    # the attribute axis (the same elements): libxml2 then runs no predicate on every element.
-    out: dict[str, Any] = {}
-    for el in xp(tree, "//@id/parent::*"):
-        key = el.get("id")
-        if key in _ID_SET and key not in out:
-            out[key] = el
-    return out
+def brand_of(byline: str | None) -> str | None:
+    """The brand in a byline: "Visit the Gorilla Store", "Besuchen Sie den Bosch-Store" → the name."""
+    if not byline:
+        return None
+    m = _BYLINE.match(byline)
+    return next(v for v in m.groupdict().values() if v).strip() if m else byline
 
 
-def _asin(tree, url: str, ids: dict[str, Any]) -> str | None:  # noqa: ANN001
-    canonical = first_attr(tree, "/html/head/link[@rel='canonical']/@href") or first_attr(
-        tree, "//link[@rel='canonical']/@href")
-    for candidate in (canonical, url):
+def rating_text(text: str | None, locale: Locale) -> float | None:
+    """"4.1 out of 5 stars", "4,1 von 5 Sternen"; Japanese puts the scale first: "5つ星のうち4.1"."""
+    if text and "のうち" in text:
+        text = text.split("のうち", 1)[1]
+    return number(text, locale)
+
+
+def _asin(response: TextResponse) -> str | None:
+    for candidate in (response.xpath("//link[@rel='canonical']/@href").get(), response.url):
         m = _ASIN.search(candidate or "")
         if m:
             return m.group(1)
-    if "ASIN" in ids and ids["ASIN"].get("value"):
-        return ids["ASIN"].get("value")
-    return first_attr(tree, "//*[@data-asin][1]/@data-asin")
+    return response.css("#ASIN::attr(value)").get() or response.xpath("//*[@data-asin][1]/@data-asin").get()
 
 
-def _hooks(card) -> tuple[dict[str, Any], list[Any], list[Any]]:  # noqa: ANN001
-    """One walk over a review card: its data-hook elements, profile links and images, i.e.
-    ``.//*[@data-hook] | .//a[contains(@class,'a-profile')] | .//img[contains(@class,'review-image-tile')]``
-    in document order. A card has a few dozen elements: the Python walk costs less than the
-    XPath call's set-up."""
-    hooks: dict[str, Any] = {}
-    profiles, images = [], []
-    for el in card.iterdescendants(etree.Element):  # elements only, as ``*``
-        hook = el.get("data-hook")
-        if hook:
-            hooks.setdefault(hook, el)
-        tag = el.tag
-        if tag == "a" or tag == "img":
-            cls = el.get("class")
-            if cls:
-                if tag == "a" and "a-profile" in cls:
-                    profiles.append(el)
-                elif tag == "img" and "review-image-tile" in cls:
-                    images.append(el)
-    return hooks, profiles, images
+def _review(card: Selector, response: TextResponse, asin: str | None, locale: Locale) -> dict[str, Any] | None:
+    review_id = (card.attrib.get("id") or "").removesuffix("-review-card")
+    if not review_id:
+        return None
+    hook = lambda name: card.css(f'[data-hook="{name}"]')  # noqa: E731 - the card's one lookup
+    star_text = (hook("review-star-rating") or hook("cmps-review-star-rating")).css("span::text").get()
+    if not star_text:
+        m = _STAR_CLASS.search(card.css("i[class*='a-star-']::attr(class)").get() or "")
+        star_text = m.group(1) if m else None
+    title_el = hook("review-title")
+    if title_el:  # the title link also holds the star icon text: the title is its last <span>
+        spans = [t for t in (text_of(SelectorList([s])) for s in title_el[0].xpath("./span")) if t]
+        title = spans[-1] if spans else text_of(title_el)
+    else:  # 2025+ layout
+        title = text_of(hook("reviewTitle"))
+    body = (text_of(hook("review-body")) or text_of(hook("review-collapsed"))
+            or text_of(hook("reviewRichContentContainer")) or text_of(card.css(".review-text-content")))
+    date_line = text_of(hook("review-date")) or ""
+    helpful = text_of(hook("helpful-vote-statement"))
+    photos = hook("review-image-tile").xpath("@src").getall() + card.css("img.review-image-tile::attr(src)").getall()
+    country = _COUNTRY.search(date_line)
+    return review_item(
+        PLATFORM,
+        review_id=review_id,
+        listing_id=asin,
+        reviewer_nick=text_of(card.css("a.a-profile span.a-profile-name") or card.css("span.a-profile-name")),
+        rating=stars(rating_text(star_text, locale)),
+        title=title,
+        text=body or "",
+        created_at=western_date(date_line, locale),
+        sku=text_of(hook("format-strip")),
+        photos=[response.urljoin(p) for p in dict.fromkeys(photos) if p],
+        # "One person found this helpful" / "Una persona lo ha encontrado útil": no digit means one
+        helpful_votes=(count(helpful, locale) or 1) if helpful else 0,
+        verified_purchase=bool(hook("avp-badge") or hook("avp-badge-linkless")),
+        raw={"profile": card.css("a.a-profile::attr(href)").get(), "country": country.group(1) if country else None,
+             "date_line": date_line},
+    )
 
 
-_text = text_or_none
-_REVIEW_CARD = 'data-hook="review"'
-_WITH_REVIEWS = re.compile(r"([\d.,]+)\s+with reviews")  # "1,234 total ratings, 504 with reviews"
-PAGE_SIZE = 10  # cards on every /product-reviews/ page but the last
-_COUNTRY = re.compile(r"Reviewed in (?:the )?(.+?) on ")
+def _reviews(response: TextResponse, asin: str | None, locale: Locale) -> list[dict[str, Any]]:
+    found = (_review(card, response, asin, locale) for card in response.css(f"[{REVIEW_CARD}]"))
+    return [r for r in found if r]
 
 
-def _raw_text(el) -> str:  # noqa: ANN001
-    """``el.text_content()``; a leaf's text without the XPath call behind text_content()."""
-    return el.text_content() if len(el) else (el.text or "")
-
-
-def _profile_name(link) -> str | None:  # noqa: ANN001
-    """``first_text(link, ".//span[contains(@class,'a-profile-name')]")``."""
-    for span in link.iterdescendants("span"):
-        if "a-profile-name" in (span.get("class") or ""):
-            return text_or_none(span)
-    return None
-
-
-def _reviews(tree, url: str, asin: str | None) -> list[dict[str, Any]]:  # noqa: ANN001
-    out = []
-    for card in xp(tree, "//@data-hook[.='review']/parent::*"):  # //*[@data-hook='review'], faster
-        review_id = card.get("id") or ""
-        if not review_id:
-            continue
-        hooks, profiles, images = _hooks(card)
-        star_el = hooks.get("review-star-rating")
-        if star_el is None:
-            star_el = hooks.get("cmps-review-star-rating")
-        stars = text_or_none(next(star_el.iterdescendants("span"), None)) if star_el is not None else None
-        if not stars:
-            cls = first_attr(card, ".//i[contains(@class,'a-star-')]/@class") or ""
-            m = re.search(r"a-star-(\d)", cls)
-            stars = m.group(1) if m else None
-        title_el = hooks.get("review-title")
-        if title_el is not None:
-            # the title link also holds the star icon text; the title is the last <span>
-            spans = [t for t in (_raw_text(s).strip() for s in title_el.iterchildren("span")) if t]
-            title = spans[-1] if spans else _raw_text(title_el).strip()
-        else:  # 2025+ layout
-            title = _text(hooks.get("reviewTitle"))
-        body = _text(hooks.get("review-body"))
-        if not body:
-            body = _text(hooks.get("review-collapsed")) or _text(hooks.get("reviewRichContentContainer")) or first_text(
-                card, ".//*[contains(@class,'review-text-content')]")
-        date_line = _text(hooks.get("review-date")) or ""
-        helpful = _text(hooks.get("helpful-vote-statement"))
-        tiles = [el.get("src") for el in images]
-        if "review-image-tile" in hooks:
-            tiles.insert(0, hooks["review-image-tile"].get("src"))
-        country = None
-        m = _COUNTRY.search(date_line)
-        if m:
-            country = m.group(1)
-        nick = None
-        for link in profiles:
-            nick = _profile_name(link)
-            if nick:
-                break
-        if not nick:  # some layouts render the name outside the profile link
-            nick = first_text(card, ".//span[contains(@class,'a-profile-name')]")
-        out.append(
-            review_item(
-                PLATFORM,
-                review_id=review_id.removesuffix("-review-card"),
-                listing_id=asin,
-                reviewer_nick=nick,
-                rating=clamp_rating(stars),
-                title=title,
-                text=body or "",
-                created_at=western_date(date_line.split(" on ")[-1] if " on " in date_line else date_line),
-                sku=_text(hooks.get("format-strip")),
-                photos=[abs_url(p, url) for p in dict.fromkeys(tiles) if p],
-                helpful_votes=to_int(helpful) if helpful else 0,
-                verified_purchase="avp-badge" in hooks or "avp-badge-linkless" in hooks,
-                raw={"profile": profiles[0].get("href") if profiles else None, "country": country,
-                     "date_line": date_line},
-            )
-        )
-    return out
-
-
-def parse_reviews_page(body: bytes, url: str, content_type: str | None = None) -> PageResult:
-    doc = decode(body, content_type)
-    tree = html_tree(doc.text)
-    ids = _by_id(tree)
-    asin = _asin(tree, url, ids)
-    result = PageResult.decoded("reviews", doc)
-    result.items.extend(_reviews(tree, url, asin))
-    if not result.items and "data-hook" not in doc.text:
+def parse_reviews_page(response: TextResponse) -> PageResult:
+    result = start("reviews", response)
+    locale = page_locale(response)
+    asin = _asin(response)
+    result.items.extend(_reviews(response, asin, locale))
+    if not result.items and "data-hook" not in response.text:
         raise ParseError("no review cards: not an Amazon reviews page")
-    bar = ids.get("cm_cr-pagination_bar")
-    nxt = first_attr(bar, ".//li[contains(@class,'a-last')]/a/@href") if bar is not None else None
-    m = re.search(r"pageNumber=(\d+)", url)
-    page = int(m.group(1)) if m else 1
+    page = int(url_query_parameter(response.url, "pageNumber", "1") or 1)
     result.info.update(listing_id=asin, page=page)
-    declared = _WITH_REVIEWS.search(doc.text)
-    result.settle(html_problem(doc.text, _REVIEW_CARD),
-                  count_problem(len(result.items), page=page, first_page=1, page_size=PAGE_SIZE,
-                                total=to_int(declared.group(1)) if declared else None))
+    nxt = response.css("#cm_cr-pagination_bar li.a-last a::attr(href)").get()
     if nxt:
-        result.follow.append(Follow(abs_url(nxt, url), "reviews", {"listing_id": asin, "page": page + 1}))
+        result.follow.append(Follow(response.urljoin(nxt), "reviews", {"listing_id": asin, "page": page + 1}))
+    # "5,849 total ratings, 504 with reviews" / "… 1.234 mit Rezensionen": the last number
+    declared = response.css('[data-hook="cr-filter-info-review-rating-count"]').xpath("string()").get()
+    numbers = re.findall(r"\d+(?:[.,\u00a0\u202f]\d+)*", declared or "")
+    result.settle(html_problem(response.text, REVIEW_CARD),
+                  count_problem(len(result.items), page=page, first_page=1, page_size=PAGE_SIZE,
+                                total=count(numbers[-1], locale) if numbers else None))
     return result
 
 
-def parse_product_page(body: bytes, url: str, content_type: str | None = None) -> PageResult:
-    doc = decode(body, content_type)
-    tree = html_tree(doc.text)
-    ids = _by_id(tree)
-    asin = _asin(tree, url, ids)
-    title = clean_text(ids["productTitle"].text_content()) if "productTitle" in ids else None
+def parse_product_page(response: TextResponse) -> PageResult:
+    asin = _asin(response)
+    title = text_of(response.css("#productTitle"))
     if not title or not asin:
         raise ParseError("no #productTitle/ASIN: not an Amazon product page")
-    result = PageResult.decoded("item", doc)
-    img = ids.get("landingImage")
-    if img is None:
-        img = ids.get("imgBlkFront")
-    image = (img.get("data-old-hires") or img.get("src")) if img is not None else None
-    price_text = None
-    for box in ("corePrice_feature_div", "corePriceDisplay_desktop_feature_div", "apex_desktop"):
-        if box in ids:
-            price_text = first_text(ids[box], ".//span[contains(@class,'a-offscreen')]")
-            if price_text:
-                break
-    for single in ("priceblock_ourprice", "price_inside_buybox", "newBuyBoxPrice"):
-        if not price_text and single in ids:
-            price_text = clean_text(ids[single].text_content()) or None
-    if not price_text:  # books show the buy-box price as "offer-price"
-        price_text = first_text(tree, "//span[contains(@class,'offer-price')]")
-    currency = None
-    if price_text:
-        sym = re.match(r"\s*([^\d\s.,]+)", price_text)
-        currency = _CURRENCY.get(sym.group(1)) if sym else None
-    pop = ids.get("acrPopover")
-    rating = (pop.get("title") or first_text(pop, ".//span[contains(@class,'a-icon-alt')]")) if pop is not None else None
-    count = clean_text(ids["acrCustomerReviewText"].text_content()) if "acrCustomerReviewText" in ids else None
+    result = start("item", response)
+    locale = page_locale(response)
+    image = response.css("#landingImage") or response.css("#imgBlkFront")
+    image_url = image.attrib.get("data-old-hires") or image.attrib.get("src") if image else None
+    # the price boxes of the layouts, newest first; books show the buy-box price as "offer-price"
+    boxes = [response.css(f"{box} span.a-offscreen") for box in _PRICE_BOXES] + [
+        response.css(box) for box in _PRICE_SINGLES]
+    price_text = next((t for t in map(text_of, boxes) if t), None)
+    amount, currency = price(price_text, locale)
+    popover = response.css("#acrPopover")
+    rating = popover.attrib.get("title") or text_of(popover.css("span.a-icon-alt")) if popover else None
+    brand = brand_of(text_of(response.css("#bylineInfo")))
     result.items.append(
         listing_item(
             PLATFORM,
             listing_id=asin,
             title=title,
-            price=to_float(price_text),
+            price=amount,
             currency=currency,
-            images=[i for i in [abs_url(image, url)] if i and not i.startswith("data:")],
-            rating_avg=to_float(rating),
-            review_count=to_int(count),
-            attributes={k: v for k, v in {"brand": clean_text(ids["bylineInfo"].text_content()) if "bylineInfo" in ids
-                                          else None}.items() if v},
-            url=url,
+            images=[response.urljoin(image_url)] if image_url and not image_url.startswith("data:") else [],
+            rating_avg=rating_text(rating, locale),
+            review_count=count(text_of(response.css("#acrCustomerReviewText")), locale),
+            attributes={"brand": brand} if brand else {},
+            url=response.url,
         )
     )
-    result.items.extend(_reviews(tree, url, asin))
-    host = urlsplit(url)
+    result.items.extend(_reviews(response, asin, locale))
     result.info.update(listing_id=asin)
-    result.follow.append(
-        Follow(f"{host.scheme}://{host.netloc}/product-reviews/{asin}/?sortBy=recent&pageNumber=1", "reviews",
-               {"listing_id": asin, "page": 1})
-    )
-    result.settle(html_problem(doc.text, _REVIEW_CARD))
+    result.follow.append(Follow(response.urljoin(f"/product-reviews/{asin}/?sortBy=recent&pageNumber=1"), "reviews",
+                                {"listing_id": asin, "page": 1}))
+    result.settle(html_problem(response.text, REVIEW_CARD))
     return result
 
 
-def parse_search(body: bytes, url: str, content_type: str | None = None) -> PageResult:
+def parse_search(response: TextResponse) -> PageResult:
     """Search or storefront result pages: ``s-search-result`` cards (ASIN, title, price, stars)."""
-    doc = decode(body, content_type)
-    tree = html_tree(doc.text)
-    result = PageResult.decoded("shop", doc)
-    cards = xp(tree, "//*[@data-component-type='s-search-result'][@data-asin]")
+    cards = response.css("[data-component-type='s-search-result'][data-asin]")
     if not cards:
         raise ParseError("no s-search-result cards: not an Amazon search page")
-    p = urlsplit(url)
+    result = start("shop", response)
+    locale = page_locale(response)
     for card in cards:
-        asin = card.get("data-asin")
+        asin = card.attrib.get("data-asin")
         if not asin:
             result.count("invalid_rows")
             continue
-        price_text = first_text(card, ".//span[contains(@class,'a-price')]/span[contains(@class,'a-offscreen')]")
-        sym = re.match(r"\s*([^\d\s.,]+)", price_text or "")
-        count = first_attr(card, ".//*[contains(@aria-label,' ratings') or contains(@aria-label,' rating')]"
-                                 "[not(contains(@aria-label,'out of'))]/@aria-label")
+        amount, currency = price(card.css("span.a-price > span.a-offscreen::text").get(), locale)
+        ratings = card.xpath(".//*[contains(@aria-label,' rating')][not(contains(@aria-label,'out of'))]/@aria-label")
         result.items.append(
             listing_item(
                 PLATFORM,
                 listing_id=asin,
-                title=first_text(card, ".//h2"),
-                price=to_float(price_text),
-                currency=_CURRENCY.get(sym.group(1)) if sym else None,
-                images=[i for i in [first_attr(card, ".//img[contains(@class,'s-image')]/@src")] if i],
-                rating_avg=to_float(first_text(card, ".//*[contains(@class,'a-icon-alt')]")),
-                review_count=to_int(count),
-                url=f"{p.scheme}://{p.netloc}/dp/{asin}",
-                raw={"sponsored": "AdHolder" in (card.get("class") or "")},
+                title=text_of(card.css("h2")),
+                price=amount,
+                currency=currency,
+                images=card.css("img.s-image::attr(src)").getall()[:1],
+                rating_avg=rating_text(text_of(card.css(".a-icon-alt")), locale),
+                review_count=count(ratings.get(), locale),
+                url=response.urljoin(f"/dp/{asin}"),
+                raw={"sponsored": "AdHolder" in (card.attrib.get("class") or "")},
             )
         )
-    nxt = first_attr(tree, "//a[contains(@class,'s-pagination-next')]/@href")
+    nxt = response.css("a.s-pagination-next::attr(href)").get()
     if nxt:
-        result.follow.append(Follow(abs_url(nxt, url), "shop"))
-    result.settle(html_problem(doc.text, "s-search-result"))
+        result.follow.append(Follow(response.urljoin(nxt), "shop"))
+    result.settle(html_problem(response.text, "s-search-result"))
     return result

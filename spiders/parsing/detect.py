@@ -6,23 +6,27 @@ import re
 from collections.abc import Callable
 from urllib.parse import urlparse
 
+from scrapy.http import TextResponse
+
 from spiders.parsing import amazon, jd, schemaorg, shopify, taobao, tmall
+
 from spiders.parsing.common import PageResult, ParseError
+from spiders.parsing.responses import response_for
 from spiders.parsing.walls import classify_wall
 
 _LIST_CARD = re.compile(rb"<li[^>]{0,40}\ssku=\"\d+\"")
 _ITEM_ID = re.compile(rb"itemId\s*:\s*['\"]\d")
-Parser = Callable[[bytes, str], PageResult]
+Parser = Callable[[TextResponse], PageResult]
 SITES = ("taobao", "tmall", "jd", "amazon", "schemaorg", "shopify")
 
 # (site, page kind) → parser; page kinds: item, reviews, shop
-PAGE_PARSERS: dict[tuple[str, str], Callable[..., PageResult]] = {
+PAGE_PARSERS: dict[tuple[str, str], Parser] = {
     ("taobao", "item"): taobao.parse_item_page,
     ("taobao", "reviews"): taobao.parse_rates,
     ("taobao", "shop"): taobao.parse_search,
     ("tmall", "item"): tmall.parse_item_page,
-    ("tmall", "reviews"): lambda body, url, content_type=None: taobao.parse_rates(body, url, content_type, "tmall"),
-    ("tmall", "shop"): lambda body, url, content_type=None: taobao.parse_search(body, url, content_type, "tmall"),
+    ("tmall", "reviews"): lambda response: taobao.parse_rates(response, "tmall"),
+    ("tmall", "shop"): lambda response: taobao.parse_search(response, "tmall"),
     ("jd", "item"): jd.parse_item_page,
     ("jd", "reviews"): jd.parse_comments,
     ("jd", "shop"): jd.parse_list,
@@ -106,4 +110,4 @@ def parse_page(body: bytes, url: str | None = None, site: str | None = None, con
     parser = PAGE_PARSERS.get((site, kind))
     if parser is None:
         raise ParseError(f"no {kind} parser for {site}")
-    return parser(body, url or f"https://{site}.invalid/", content_type)
+    return parser(response_for(body, url or f"https://{site}.invalid/", content_type))

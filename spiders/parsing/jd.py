@@ -1,93 +1,62 @@
-"""JD formats: the comment API (``fetchJSON_comment98({...})`` JSONP, or a JSON list of the same
-comment objects), item pages (``pageConfig.product``, GBK) and category/shop listing cards."""
+"""JD: the comment API (``fetchJSON_comment98({...})`` JSONP, or a JSON list of the same comment
+objects), item pages (``var pageConfig = {product: {...}}``, GBK) with the 2014 layout's inline
+reviews, and category/shop listing cards."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
-from urllib.parse import urlparse, urlsplit
+from urllib.parse import urlencode, urlsplit
 
-from spiders.parsing.common import (
-    Follow,
-    PageResult,
-    ParseError,
-    abs_url,
-    clamp_rating,
-    clean_text,
-    cn_datetime,
-    decode,
-    hostname,
-    js_field,
-    listing_item,
-    query_first,
-    quote_value,
-    review_item,
-    search_after_boundary,
-    to_float,
-    to_int,
-    unwrap_jsonp,
-    urlencode_str,
-    with_query,
-)
+from parsel import Selector
+from scrapy.http import TextResponse
+from w3lib.url import add_or_replace_parameter, url_query_parameter
+
+from spiders.parsing.common import Follow, PageResult, ParseError, listing_item, review_item
 from spiders.parsing.completeness import count_problem, html_problem
-from spiders.parsing.html import (
-    carries_class,
-    first_attr,
-    first_text,
-    has_class,
-    html_tree,
-    text_or_none,
-    walk_classes,
-    xp,
-)
+from spiders.parsing.responses import js_object, start, unwrap_jsonp
+from spiders.parsing.values import clean_text, cn_datetime, count, machine_number, stars, text_of
 
 PLATFORM = "jd"
 IMAGE_HOST = "https://img10.360buyimg.com/n1/"
+PAGE_SIZE = 10
 
 
 def api_base(page_url: str) -> str:
-    parsed = urlsplit(page_url)  # the same scheme and netloc as urlparse, and cached by urllib
-    if (hostname(parsed) or "").endswith("jd.com"):
+    parts = urlsplit(page_url)
+    if (parts.hostname or "").endswith("jd.com"):
         return "https://club.jd.com"
-    return f"{parsed.scheme}://{parsed.netloc}"
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def comments_url(page_url: str, sku: str, page: int = 0) -> str:
     # sortType=6 is "newest first": incremental crawls rely on it to stop early.
-    # what urlencode() makes of {"callback": "fetchJSON_comment98", "productId": sku, "score": 0,
-    # "sortType": 6, "page": page, "pageSize": 10}, without its per-pair type checks
-    query = (f"callback=fetchJSON_comment98&productId={quote_value(sku)}&score=0&sortType=6"
-             f"&page={quote_value(page)}&pageSize=10")
+    query = urlencode({"callback": "fetchJSON_comment98", "productId": sku, "score": 0, "sortType": 6,
+                       "page": page, "pageSize": PAGE_SIZE})
     return f"{api_base(page_url)}/comment/productPageComments.action?{query}"
 
 
 def _sku_line(c: dict[str, Any]) -> str | None:
-    parts = [clean_text(c.get(k)) for k in ("productColor", "productSize")]
-    return " ".join(p for p in parts if p) or None
+    return " ".join(p for p in (clean_text(c.get("productColor")), clean_text(c.get("productSize"))) if p) or None
 
 
-def comment_to_review(c: dict[str, Any], base: str, listing_id: str | None = None) -> dict[str, Any]:
-    after = c.get("afterUserComment") or {}
-    after_text = None
-    if isinstance(after, dict) and after:
-        h = after.get("hAfterUserComment") or {}
-        after_text = clean_text(h.get("content") or after.get("content")) or None
+def comment_to_review(c: dict[str, Any], response: TextResponse, listing_id: str | None = None) -> dict[str, Any]:
+    after = c.get("afterUserComment") if isinstance(c.get("afterUserComment"), dict) else {}
+    after_text = clean_text((after.get("hAfterUserComment") or {}).get("content") or after.get("content")) or None
     replies = [r for r in c.get("replies") or [] if isinstance(r, dict) and r.get("content")]
-    reply_text = "\n".join(clean_text(r["content"]) for r in replies) or None
     return review_item(
         PLATFORM,
         review_id=str(c.get("id") or ""),
         listing_id=str(c.get("referenceId") or listing_id or "") or None,
         reviewer_nick=c.get("nickname"),
-        rating=clamp_rating(c.get("score")),
+        rating=stars(machine_number(c.get("score"))),
         text=clean_text(c.get("content")),
         created_at=cn_datetime(c.get("creationTime")),
         sku=_sku_line(c),
-        photos=[abs_url(i.get("imgUrl"), base) for i in c.get("images") or [] if i.get("imgUrl")],
-        helpful_votes=to_int(c.get("usefulVoteCount")),
+        photos=[response.urljoin(i["imgUrl"]) for i in c.get("images") or [] if i.get("imgUrl")],
+        helpful_votes=count(c.get("usefulVoteCount")),
         follow_up_text=after_text,
-        follow_up_at=cn_datetime(after.get("created")) if isinstance(after, dict) else None,
-        seller_reply=reply_text,
+        follow_up_at=cn_datetime(after.get("created")),
+        seller_reply="\n".join(clean_text(r["content"]) for r in replies) or None,
         seller_reply_at=cn_datetime(replies[0].get("creationTime")) if replies else None,
         raw={k: c.get(k) for k in ("guid", "location", "userClient", "plusAvailable", "anonymousFlag",
                                    "referenceName", "referenceTime", "days", "afterDays", "isDelete",
@@ -95,227 +64,124 @@ def comment_to_review(c: dict[str, Any], base: str, listing_id: str | None = Non
     )
 
 
-def parse_comments(body: bytes, url: str, content_type: str | None = None) -> PageResult:
-    doc = decode(body, content_type)
-    data = unwrap_jsonp(doc.text)
-    result = PageResult.decoded("reviews", doc)
-    parsed = urlparse(url)
-    query = query_first(parsed.query)
-    page = to_int(query.get("page", "0")) or 0
-    sku = query.get("productId")
+def parse_comments(response: TextResponse) -> PageResult:
+    result = start("reviews", response)
+    data = unwrap_jsonp(response.text)
+    page = int(url_query_parameter(response.url, "page", "0") or 0)
+    sku = url_query_parameter(response.url, "productId")
     if isinstance(data, list):  # a dump of comment objects without the envelope
         comments, max_page, declared = data, None, None
     elif isinstance(data, dict) and "comments" in data:
-        comments, max_page = data.get("comments") or [], to_int(data.get("maxPage"))
+        comments, max_page = data.get("comments") or [], count(data.get("maxPage"))
         summary = data.get("productCommentSummary") or {}
         result.info["summary"] = {k: summary.get(k) for k in ("averageScore", "goodRate", "commentCountStr",
                                                              "poorCountStr", "afterCountStr") if k in summary}
-        result.info["average_score"] = to_float(summary.get("averageScore"))
-        declared = to_int(summary.get("commentCount"))
+        result.info["average_score"] = machine_number(summary.get("averageScore"))
+        declared = count(summary.get("commentCount"))
     else:
         raise ParseError("JSON has no 'comments': not a JD comment response")
     for c in comments:
         if not isinstance(c, dict) or not c.get("id"):
             result.count("invalid_rows")
             continue
-        result.items.append(comment_to_review(c, url, sku))
+        result.items.append(comment_to_review(c, response, sku))
     result.info.update(page=page, max_page=max_page, listing_id=sku)
-    # pages count from 0; maxPage is how many there are
-    result.settle(count_problem(len(comments), page=page, first_page=0, page_size=to_int(query.get("pageSize")) or 10,
-                                total=declared, last_page=max_page - 1 if max_page else None))
     if max_page is not None and page + 1 < max_page and comments and sku:
-        q = dict(query)
-        q["page"] = str(page + 1)
-        result.follow.append(Follow(with_query(url, parsed, urlencode_str(q)), "reviews",
+        result.follow.append(Follow(add_or_replace_parameter(response.url, "page", str(page + 1)), "reviews",
                                     {"listing_id": sku, "page": page + 1}))
+    # pages count from 0; maxPage is how many there are
+    page_size = int(url_query_parameter(response.url, "pageSize", str(PAGE_SIZE)) or PAGE_SIZE)
+    result.settle(count_problem(len(comments), page=page, first_page=0, page_size=page_size, total=declared,
+                                last_page=max_page - 1 if max_page else None))
     return result
 
 
-def parse_item_page(body: bytes, url: str, content_type: str | None = None) -> PageResult:
-    doc = decode(body, content_type)
-    text = doc.text
-    pos = text.find("pageConfig")
-    if pos < 0:
+def parse_item_page(response: TextResponse) -> PageResult:
+    if "pageConfig" not in response.text:
         raise ParseError("no pageConfig: not a JD item page (or truncated)")
-    cfg = text[pos : pos + 20000]
-    sku = js_field(cfg, "skuid")
-    if not sku:
+    config = js_object(response.text, "pageConfig")
+    product = config.get("product") if isinstance(config, dict) else None
+    if not isinstance(product, dict) or not product.get("skuid"):
         raise ParseError("pageConfig has no product skuid")
-    result = PageResult.decoded("item", doc)
-    paths: list[str] = []
-    m = re.search(r"imageList\s*:\s*(\[[^\]]*\])", cfg)
-    if m:
-        paths = re.findall(r'"([^"]+)"', m.group(1))
-    if not paths and js_field(cfg, "src"):
-        paths = [js_field(cfg, "src")]
-    # JD gives paths relative to its image CDN; absolute paths/URLs are taken as they are
-    images = [abs_url(p, url) if p.startswith(("/", "http")) else IMAGE_HOST + p for p in paths]
-    tree = html_tree(text)
-    price = to_float(_price_text(tree))
-    shop_id = js_field(cfg, "shopId")
-    listing = listing_item(
+    result = start("item", response)
+    sku = str(product["skuid"])
+    # JD gives image paths relative to its image CDN; absolute paths and URLs stay as they are
+    paths = product.get("imageList") or ([product["src"]] if product.get("src") else [])
+    images = [response.urljoin(p) if p.startswith(("/", "http")) else IMAGE_HOST + p for p in paths]
+    amount = machine_number(text_of(response.xpath("//span[has-class('p-price')]/span[last()]")))
+    shop_id = str(product["shopId"]) if product.get("shopId") else None
+    cat = product.get("cat")
+    vender = product.get("venderId")
+    attributes = {"vender_id": None if vender is None else str(vender),
+                  "cat": ",".join(map(str, cat)) if isinstance(cat, list) else cat}
+    result.items.append(listing_item(
         PLATFORM,
         listing_id=sku,
         shop_id=shop_id,
-        title=js_field(cfg, "name") or first_text(tree, f"//div[{has_class('sku-name')}]"),
-        price=price,
-        currency="CNY" if price is not None else None,
+        title=product.get("name") or text_of(response.xpath("//div[has-class('sku-name')]")),
+        price=amount,
+        currency="CNY" if amount is not None else None,
         images=images,
-        attributes={k: v for k, v in {"vender_id": js_field(cfg, "venderId"), "cat": _cat(cfg)}.items() if v},
-        url=url,
-        raw={"commentVersion": js_field(cfg, "commentVersion")},
-    )
-    result.items.append(listing)
-    # a class token in the tree is spelt out in the page text, or written with character
-    # references (no HTML4 named entity stands for a letter or "-"): without either the
-    # legacy review XPath cannot match, and its search of every div is skipped
-    if "comment-content" in text or "&#" in text:
-        result.items.extend(_legacy_reviews(tree, url, sku))
+        attributes={k: v for k, v in attributes.items() if v},
+        url=response.url,
+        raw={"commentVersion": product.get("commentVersion")},
+    ))
+    result.items.extend(_legacy_review(item, sku) for item in response.xpath(
+        "//div[has-class('comment-content')]/ancestor::div[has-class('item')]") if _legacy_id(item))
     result.info.update(listing_id=sku, shop_id=shop_id)
-    result.follow.append(Follow(comments_url(url, sku), "reviews", {"listing_id": sku, "page": 0}))
-    result.settle(html_problem(text, "comment-content"))
+    result.follow.append(Follow(comments_url(response.url, sku), "reviews", {"listing_id": sku, "page": 0}))
+    result.settle(html_problem(response.text, "comment-content"))
     return result
 
 
-def _price_text(tree) -> str | None:  # noqa: ANN001
-    """``first_text(tree, "//span[p-price]/span[last()]")``: the last span child of the (nearly
-    always single) p-price span, found in a tag-filtered walk instead of a predicate on every span."""
-    boxes = [sp for sp in tree.getroottree().getroot().iter("span") if carries_class(sp, "p-price")]
-    if len(boxes) > 1:  # nested or repeated boxes: XPath sorts the candidates into document order
-        return first_text(tree, f"//span[{has_class('p-price')}]/span[last()]")
-    if not boxes:
-        return None
-    last = None
-    for last in boxes[0].iterchildren("span"):  # noqa: B007
-        pass
-    return text_or_none(last)
+def _legacy_id(item: Selector) -> str | None:
+    return item.xpath(".//*[has-class('o-topic')]//a/@href").re_first(r"_([0-9a-f\-]{36})_")
 
 
-_CAT = re.compile(r"cat\s*:\s*\[([\d,\s]+)\]")  # searched with a word boundary before it
+def _legacy_review(item: Selector, sku: str) -> dict[str, Any]:
+    """The 2014 layout rendered reviews inline: 优点/不足/使用心得 (pros/cons/text) as dt/dd pairs."""
+    content = item.xpath(".//div[has-class('comment-content')]")
+    parts = {clean_text(dt.xpath("string()").get()).rstrip("：:"): clean_text(dt.xpath("following-sibling::*[1]").xpath("string()").get())
+             for dt in content.xpath(".//dt") if dt.xpath("following-sibling::*[1]")}
+    text = parts.pop("使用心得", "") or clean_text(content.xpath("string()").get()).removeprefix("使用心得：")
+    return review_item(
+        PLATFORM, review_id=_legacy_id(item), listing_id=sku,
+        reviewer_nick=text_of(item.xpath(".//div[has-class('u-name')]")),
+        title=text_of(item.xpath(".//*[has-class('o-topic')]//a")),
+        rating=stars(machine_number(item.xpath(".//span[has-class('star')]/@class").re_first(r"sa(\d)"))),
+        text=text, created_at=cn_datetime(text_of(item.xpath(".//span[has-class('date-comment')]"))),
+        raw={"pros_cons": parts, "bought": text_of(item.xpath(".//div[has-class('date-buy')]"))},
+    )
 
 
-def _cat(cfg: str) -> str | None:
-    m = search_after_boundary(_CAT, cfg)
-    return m.group(1).replace(" ", "") if m else None
-
-
-def _legacy_reviews(tree, url: str, sku: str) -> list[dict[str, Any]]:  # noqa: ANN001
-    """The 2014 layout rendered reviews inline (``comment-con`` blocks)."""
-    out = []
-    # "item divs above a comment-content div": the same divs as //div[item][.//div[comment-content]],
-    # without a descendant search under every item div of a page that has no comments at all
-    for item in xp(tree, f"//div[{has_class('comment-content')}]/ancestor::div[{has_class('item')}]"):
-        link = first_attr(item, f".//*[{has_class('o-topic')}]//a/@href") or ""
-        m = re.search(r"_([0-9a-f\-]{36})_", link)
-        if not m:
-            continue
-        star = first_attr(item, f".//span[{has_class('star')}]/@class") or ""
-        parts = {clean_text(dt.text_content()).rstrip("：:"): clean_text(dt.getnext().text_content())
-                 for dt in xp(item, f".//div[{has_class('comment-content')}]//dt") if dt.getnext() is not None}
-        text = parts.pop("使用心得", "") or clean_text(xp(item, f".//div[{has_class('comment-content')}]")[0].text_content()).removeprefix("使用心得：")
-        out.append(review_item(
-            PLATFORM, review_id=m.group(1), listing_id=sku,
-            reviewer_nick=first_text(item, f".//div[{has_class('u-name')}]"),
-            title=first_text(item, f".//*[{has_class('o-topic')}]//a"),
-            rating=clamp_rating((re.search(r"sa(\d)", star) or [None, None])[1]),
-            text=text, created_at=cn_datetime(first_text(item, f".//span[{has_class('date-comment')}]")),
-            raw={"pros_cons": parts, "bought": first_text(item, f".//div[{has_class('date-buy')}]")},
-        ))
-    return out
-
-
-# A listing card is read in one walk that finds its boxes; each field is then looked up inside
-# its box. With two boxes of a kind (nested or repeated) the card's XPath keeps document order.
-_LIST_BOXES = {"p-name": "div", "p-img": "div", "p-commit": "div", "evaluate": "span", "p-shop": "div",
-               "p-price": "div"}
-_IMG_ATTRS = ("src", "data-lazy-img", "data-lazyload")
-
-
-def _name_box(card, boxes: list[Any]) -> tuple[str | None, str | None]:  # noqa: ANN001
-    """Title (``.//div[p-name]//em | .//div[p-name]/a``) and link (``.//div[p-name]//a/@href``)."""
-    if not boxes:
-        return None, None
-    if len(boxes) > 1:
-        return (first_text(card, f".//div[{has_class('p-name')}]//em | .//div[{has_class('p-name')}]/a"),
-                first_attr(card, f".//div[{has_class('p-name')}]//a/@href"))
-    box = boxes[0]
-    title = href = None
-    for el in box.iterdescendants("em", "a"):
-        if title is None and (el.tag == "em" or el.getparent() is box):
-            title = text_or_none(el) or ""  # "" marks "found": first_text's None comes from the text
-        if href is None and el.tag == "a" and el.get("href") is not None:
-            href = el.get("href").strip()
-        if title is not None and href is not None:
-            break
-    return title or None, href
-
-
-def _img_box(card, boxes: list[Any]) -> str | None:  # noqa: ANN001
-    """``.//div[p-img]//img/@src | …/@data-lazy-img | …/@data-lazyload``: the first such attribute."""
-    if not boxes:
-        return None
-    if len(boxes) > 1:
-        return first_attr(card, " | ".join(f".//div[{has_class('p-img')}]//img/@{a}" for a in _IMG_ATTRS))
-    for img in boxes[0].iterdescendants("img"):
-        for name, value in img.items():  # attributes in document order, as the union returns them
-            if name in _IMG_ATTRS:
-                return value.strip()
-    return None
-
-
-def _count_box(card, commits: list[Any], evaluates: list[Any]) -> str | None:  # noqa: ANN001
-    """``.//div[p-commit]//a | .//span[evaluate]/a``."""
-    if not commits and not evaluates:
-        return None
-    if len(commits) + len(evaluates) > 1:
-        return first_text(card, f".//div[{has_class('p-commit')}]//a | .//span[{has_class('evaluate')}]/a")
-    if commits:
-        return text_or_none(next(commits[0].iterdescendants("a"), None))
-    return text_or_none(next(evaluates[0].iterchildren("a"), None))
-
-
-def _price_box(card, boxes: list[Any]) -> str | None:  # noqa: ANN001
-    """``.//div[p-price]//i``."""
-    if not boxes:
-        return None
-    if len(boxes) > 1:
-        return first_text(card, f".//div[{has_class('p-price')}]//i")
-    return text_or_none(next(boxes[0].iterdescendants("i"), None))
-
-
-def parse_list(body: bytes, url: str, content_type: str | None = None) -> PageResult:
+def parse_list(response: TextResponse) -> PageResult:
     """Category or shop listing cards (``gl-item`` with ``data-sku``; 2014 ``li[sku]``)."""
-    doc = decode(body, content_type)
-    tree = html_tree(doc.text)
-    result = PageResult.decoded("shop", doc)
-    # from the attribute axis: libxml2 walks the attributes instead of running a predicate on
-    # every element, and the class test runs on a handful of elements (the same nodes)
-    cards = xp(tree, f"//@data-sku/parent::*[{has_class('gl-i-wrap')}] | //@sku/parent::li")
+    cards = response.xpath("//*[@data-sku][has-class('gl-i-wrap')] | //li[@sku]")
     # an empty shop still has the list container; anything else is not a listing page
-    if not cards and not any(m in doc.text for m in ("gl-item", "gl-warp", "J_goodsList")):
+    if not cards and not any(m in response.text for m in ("gl-item", "gl-warp", "J_goodsList")):
         raise ParseError("no product cards: not a JD listing page")
+    result = start("shop", response)
     for card in cards:
-        sku = card.get("data-sku") or card.get("sku")
-        boxes = walk_classes(card, _LIST_BOXES)
-        title, href = _name_box(card, boxes["p-name"])
-        shop = boxes["p-shop"]
-        result.items.append(
-            listing_item(
-                PLATFORM,
-                listing_id=sku,
-                shop_id=card.get("jdzy_shop_id") or (shop[0].get("data-shopid") if shop else None) or None,
-                title=title,
-                price=to_float(_price_box(card, boxes["p-price"])),
-                currency="CNY",
-                images=[i for i in [abs_url(_img_box(card, boxes["p-img"]), url)] if i],
-                review_count=to_int(_count_box(card, boxes["p-commit"], boxes["evaluate"])),
-                attributes={k: v for k, v in {"vender_id": card.get("venderid"),
-                                              "shop_name": shop[0].get("data-shop_name") if shop else None}.items() if v},
-                url=abs_url(href, url),
-            )
-        )
-    nxt = first_attr(tree, f"//a[{has_class('pn-next')}]/@href")
+        shop = card.xpath(".//div[has-class('p-shop')]")
+        image = card.xpath(".//div[has-class('p-img')]//img/@*[name()='src' or name()='data-lazy-img' "
+                           "or name()='data-lazyload']").get()
+        href = card.xpath(".//div[has-class('p-name')]//a/@href").get()
+        attributes = {"vender_id": card.attrib.get("venderid"), "shop_name": shop.attrib.get("data-shop_name")}
+        result.items.append(listing_item(
+            PLATFORM,
+            listing_id=card.attrib.get("data-sku") or card.attrib.get("sku"),
+            shop_id=card.attrib.get("jdzy_shop_id") or shop.attrib.get("data-shopid") or None,
+            title=text_of(card.xpath(".//div[has-class('p-name')]//em | .//div[has-class('p-name')]/a")),
+            price=machine_number(text_of(card.xpath(".//div[has-class('p-price')]//i"))),
+            currency="CNY",
+            images=[response.urljoin(image.strip())] if image else [],
+            review_count=count(text_of(card.xpath(".//div[has-class('p-commit')]//a | .//span[has-class('evaluate')]/a")),
+                               "zh_CN"),
+            attributes={k: v for k, v in attributes.items() if v},
+            url=response.urljoin(href.strip()) if href else None,
+        ))
+    nxt = response.xpath("//a[has-class('pn-next')]/@href").get()
     if nxt and not nxt.startswith("javascript"):
-        result.follow.append(Follow(abs_url(nxt, url), "shop"))
-    result.settle(html_problem(doc.text))
+        result.follow.append(Follow(response.urljoin(nxt), "shop"))
+    result.settle(html_problem(response.text))
     return result

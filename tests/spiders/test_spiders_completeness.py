@@ -15,6 +15,7 @@ from monitor.cli import main
 from spiders.parsing import amazon, jd, schemaorg, taobao
 from spiders.parsing.common import ParseError
 from spiders.parsing.detect import parse_page
+from spiders.parsing.responses import response_for
 
 AMAZON_URL = "https://www.amazon.com/product-reviews/B0TEST0042/?pageNumber=1"
 TB_URL = "https://item.taobao.com/item.htm?id=610000000042"
@@ -34,19 +35,19 @@ def cut_before_nth(body: bytes, marker: bytes, n: int) -> bytes:
 
 
 def test_whole_own_pages_are_complete(fixtures_dir: Path) -> None:
-    assert amazon.parse_reviews_page(page(fixtures_dir, "amazon/product-reviews_B0TEST0042.html"), AMAZON_URL).complete
-    assert taobao.parse_item_page(page(fixtures_dir, "taobao/item_610000000042_meta-gbk-utf8-bytes.html"), TB_URL).complete
-    r = schemaorg.parse_product_page(page(fixtures_dir, "schemaorg/product_jsonld_reviews.html"), "https://shop.example.com/t")
+    assert amazon.parse_reviews_page(response_for(page(fixtures_dir, "amazon/product-reviews_B0TEST0042.html"), AMAZON_URL)).complete
+    assert taobao.parse_item_page(response_for(page(fixtures_dir, "taobao/item_610000000042_meta-gbk-utf8-bytes.html"), TB_URL)).complete
+    r = schemaorg.parse_product_page(response_for(page(fixtures_dir, "schemaorg/product_jsonld_reviews.html"), "https://shop.example.com/t"))
     assert (r.complete, r.incomplete) == (True, None)
     # 23 comments declared, 10 a page: page 2 (the last of 3) holds the 3 this page holds
-    r = jd.parse_comments(page(fixtures_dir, "jd/comments_100099990001_page0.jsonp"), JD_URL.format(page=2))
+    r = jd.parse_comments(response_for(page(fixtures_dir, "jd/comments_100099990001_page0.jsonp"), JD_URL.format(page=2)))
     assert (r.complete, len(r.reviews)) == (True, 3)
 
 
 def test_amazon_reviews_cut_mid_list(fixtures_dir: Path) -> None:
     body = page(fixtures_dir, "amazon/product-reviews_B0TEST0042.html")
     cut = cut_before_nth(body, b'data-hook="review"', 2) + b'<div id="R2TESTAAA0002" data-hook="review" class="a'
-    r = amazon.parse_reviews_page(cut, AMAZON_URL)
+    r = amazon.parse_reviews_page(response_for(cut, AMAZON_URL))
     assert [x["review_id"] for x in r.reviews] == ["R2TESTAAA0001"]  # what arrived is kept...
     assert r.complete is False  # ...but the page cannot say the second review is gone
     assert "</html>" in r.incomplete
@@ -54,24 +55,24 @@ def test_amazon_reviews_cut_mid_list(fixtures_dir: Path) -> None:
 
 def test_taobao_rendered_reviews_cut_mid_list(fixtures_dir: Path) -> None:
     body = page(fixtures_dir, "taobao/item_610000000042_meta-gbk-utf8-bytes.html")
-    r = taobao.parse_item_page(body[: body.index(b'data-id="420000000001"')], TB_URL)
+    r = taobao.parse_item_page(response_for(body[: body.index(b'data-id="420000000001"')], TB_URL))
     assert [x["review_id"] for x in r.reviews] == ["420000000003", "420000000002"]
     assert r.complete is False
 
 
 def test_schemaorg_page_cut_after_its_json_ld(fixtures_dir: Path) -> None:
     body = page(fixtures_dir, "schemaorg/product_microdata.html")
-    r = schemaorg.parse_product_page(body[: body.rindex(b"</div>")], "https://shop.example.com/t")
+    r = schemaorg.parse_product_page(response_for(body[: body.rindex(b"</div>")], "https://shop.example.com/t"))
     assert r.complete is False
 
 
 def test_json_that_closes_but_holds_fewer_reviews_than_declared(fixtures_dir: Path) -> None:
     """The JSON is whole, but page 0 of 3 with 23 comments declared must hold 10, not 3."""
-    r = jd.parse_comments(page(fixtures_dir, "jd/comments_100099990001_page0.jsonp"), JD_URL.format(page=0))
+    r = jd.parse_comments(response_for(page(fixtures_dir, "jd/comments_100099990001_page0.jsonp"), JD_URL.format(page=0)))
     assert len(r.reviews) == 3 and r.complete is False
     assert r.incomplete == "3 reviews on page 0, expected 10 (23 declared, 10 a page)"
-    r = taobao.parse_rates(page(fixtures_dir, "taobao/getitemrates_610000000042_page1.json"),
-                           "https://h5api.m.taobao.com/h5/mtop.wdetail.getitemrates/3.0/?auctionNumId=610000000042&pageNo=1")
+    r = taobao.parse_rates(response_for(page(fixtures_dir, "taobao/getitemrates_610000000042_page1.json"),
+                           "https://h5api.m.taobao.com/h5/mtop.wdetail.getitemrates/3.0/?auctionNumId=610000000042&pageNo=1"))
     assert r.complete is False and r.incomplete.startswith("2 reviews on page 1, expected 10")
 
 
@@ -80,8 +81,8 @@ def test_jd_comments_without_a_declared_total_use_max_page(fixtures_dir: Path) -
     data = json.loads(text[text.index("(") + 1 : text.rindex(")")])
     data["productCommentSummary"]["commentCount"] = 0  # JD zeroes its counts on busy listings
     body = json.dumps(data).encode()
-    assert jd.parse_comments(body, JD_URL.format(page=0)).complete is False  # page 0 of 3: 10 expected
-    assert jd.parse_comments(body, JD_URL.format(page=2)).complete is True  # the last page may be short
+    assert jd.parse_comments(response_for(body, JD_URL.format(page=0))).complete is False  # page 0 of 3: 10 expected
+    assert jd.parse_comments(response_for(body, JD_URL.format(page=2))).complete is True  # the last page may be short
 
 
 def test_parse_exits_non_zero_on_a_truncated_page(fixtures_dir: Path, tmp_path: Path,
@@ -110,7 +111,7 @@ JSON_LD = """<!doctype html><html><head><script type="application/ld+json">
 @pytest.mark.parametrize("bad", ["NaN", "Infinity", "-Infinity", "1e308", "1e999"])
 def test_json_ld_numbers_that_are_no_ratings_are_dropped_with_a_reason(bad: str) -> None:
     body = (JSON_LD % {"price": "12.5", "agg": bad, "best": "5", "review": bad}).encode()
-    r = schemaorg.parse_product_page(body, "https://shop.example.com/lamp")
+    r = schemaorg.parse_product_page(response_for(body, "https://shop.example.com/lamp"))
     listing, review = r.items
     assert (listing["rating_avg"], listing["price"], review["rating"]) == (None, 12.5, None)
     assert r.stats["dropped_values"] == 2
@@ -120,7 +121,7 @@ def test_json_ld_numbers_that_are_no_ratings_are_dropped_with_a_reason(bad: str)
 
 def test_json_ld_bad_scale_falls_back_to_five() -> None:
     body = (JSON_LD % {"price": "10", "agg": "4.5", "best": "NaN", "review": "4"}).encode()
-    r = schemaorg.parse_product_page(body, "https://shop.example.com/lamp")
+    r = schemaorg.parse_product_page(response_for(body, "https://shop.example.com/lamp"))
     assert (r.listings[0]["rating_avg"], r.reviews[0]["rating"]) == (4.5, 4)
     assert r.dropped == ["aggregateRating.bestRating nan: not a finite number"]
 

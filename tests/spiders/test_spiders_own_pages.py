@@ -10,6 +10,7 @@ import pytest
 from spiders.parsing import amazon, jd, schemaorg, shopify, taobao, tmall
 from spiders.parsing.common import ParseError
 from spiders.parsing.detect import parse_page
+from spiders.parsing.responses import response_for
 
 TB_URL = "https://item.taobao.com/item.htm?id=610000000042"
 
@@ -22,7 +23,7 @@ def test_taobao_gbk_item_page_with_rendered_reviews(fixtures_dir: Path) -> None:
     body = page(fixtures_dir, "taobao/item_610000000042_rendered-reviews_gbk.html")
     with pytest.raises(UnicodeDecodeError):
         body.decode("utf-8")  # really GBK bytes
-    r = taobao.parse_item_page(body, TB_URL)
+    r = taobao.parse_item_page(response_for(body, TB_URL))
     listing = r.listings[0]
     assert listing["title"] == "加厚珊瑚绒睡衣 女冬季套装"
     assert (listing["listing_id"], listing["shop_id"], listing["price"], listing["currency"]) == (
@@ -50,14 +51,14 @@ def test_taobao_gbk_item_page_with_rendered_reviews(fixtures_dir: Path) -> None:
 
 
 def test_meta_charset_lie_decodes_like_the_real_encoding(fixtures_dir: Path) -> None:
-    gbk = taobao.parse_item_page(page(fixtures_dir, "taobao/item_610000000042_rendered-reviews_gbk.html"), TB_URL)
-    lie = taobao.parse_item_page(page(fixtures_dir, "taobao/item_610000000042_meta-gbk-utf8-bytes.html"), TB_URL)
+    gbk = taobao.parse_item_page(response_for(page(fixtures_dir, "taobao/item_610000000042_rendered-reviews_gbk.html"), TB_URL))
+    lie = taobao.parse_item_page(response_for(page(fixtures_dir, "taobao/item_610000000042_meta-gbk-utf8-bytes.html"), TB_URL))
     assert [i for i in lie.items] == [i for i in gbk.items]
     assert lie.stats["decode_errors"] == 0
 
 
 def test_mojibake_is_counted_not_hidden(fixtures_dir: Path) -> None:
-    r = taobao.parse_item_page(page(fixtures_dir, "taobao/item_610000000042_mojibake.html"), TB_URL)
+    r = taobao.parse_item_page(response_for(page(fixtures_dir, "taobao/item_610000000042_mojibake.html"), TB_URL))
     assert r.stats["decode_errors"] == 185
     assert len(r.reviews) == 3  # nothing lost...
     assert all(x["decode_errors"] > 0 for x in r.reviews)  # ...and every damaged text is marked
@@ -66,7 +67,7 @@ def test_mojibake_is_counted_not_hidden(fixtures_dir: Path) -> None:
 
 def test_taobao_mtop_rates_own(fixtures_dir: Path) -> None:
     url = "https://h5api.m.taobao.com/h5/mtop.wdetail.getitemrates/3.0/?auctionNumId=610000000042&pageNo=1"
-    r = taobao.parse_rates(page(fixtures_dir, "taobao/getitemrates_610000000042_page1.json"), url)
+    r = taobao.parse_rates(response_for(page(fixtures_dir, "taobao/getitemrates_610000000042_page1.json"), url))
     bad, good = r.reviews
     assert (bad["review_id"], bad["rating"], good["rating"]) == ("1200000000002", 1, 5)
     assert bad["sku"] == "颜色分类：藏青色 尺码：L"
@@ -80,12 +81,12 @@ def test_taobao_mtop_rates_own(fixtures_dir: Path) -> None:
 
 def test_mtop_failure_is_a_clear_error(fixtures_dir: Path) -> None:
     with pytest.raises(ParseError, match="mtop call failed: FAIL_SYS_USER_VALIDATE"):
-        taobao.parse_rates(page(fixtures_dir, "taobao/getitemrates_failed.json"), "https://h5api.m.taobao.com/h5/x")
+        taobao.parse_rates(response_for(page(fixtures_dir, "taobao/getitemrates_failed.json"), "https://h5api.m.taobao.com/h5/x"))
 
 
 def test_jd_comments_own(fixtures_dir: Path) -> None:
     url = "https://club.jd.com/comment/productPageComments.action?productId=100099990001&page=0&pageSize=10"
-    r = jd.parse_comments(page(fixtures_dir, "jd/comments_100099990001_page0.jsonp"), url)
+    r = jd.parse_comments(response_for(page(fixtures_dir, "jd/comments_100099990001_page0.jsonp"), url))
     first = r.reviews[0]
     assert first["sku"] == "1.5L【家庭款】 银色 标准版"
     assert first["follow_up_text"] == "换货后新的没问题了。"
@@ -107,18 +108,18 @@ def test_jd_comments_own(fixtures_dir: Path) -> None:
 )
 def test_jd_bad_responses_raise_clear_errors(fixtures_dir: Path, name: str, message: str) -> None:
     with pytest.raises(ParseError, match=message):
-        jd.parse_comments(page(fixtures_dir, name), "https://club.jd.com/comment/x?productId=1&page=0")
+        jd.parse_comments(response_for(page(fixtures_dir, name), "https://club.jd.com/comment/x?productId=1&page=0"))
 
 
 def test_jd_bad_rows_are_counted(fixtures_dir: Path) -> None:
-    r = jd.parse_comments(page(fixtures_dir, "jd/comments_bad_rows.jsonp"), "https://club.jd.com/c?productId=1&page=0")
+    r = jd.parse_comments(response_for(page(fixtures_dir, "jd/comments_bad_rows.jsonp"), "https://club.jd.com/c?productId=1&page=0"))
     assert len(r.reviews) == 1
     assert r.stats["invalid_rows"] == 2
 
 
 def test_amazon_reviews_own(fixtures_dir: Path) -> None:
-    r = amazon.parse_reviews_page(page(fixtures_dir, "amazon/product-reviews_B0TEST0042.html"),
-                                  "https://www.amazon.com/product-reviews/B0TEST0042/?pageNumber=1")
+    r = amazon.parse_reviews_page(response_for(page(fixtures_dir, "amazon/product-reviews_B0TEST0042.html"),
+                                  "https://www.amazon.com/product-reviews/B0TEST0042/?pageNumber=1"))
     us, uk = r.reviews
     assert (us["review_id"], us["rating"], us["title"], us["helpful_votes"]) == (
         "R2TESTAAA0001", 2, "Arrived with a chipped rim", 12)
@@ -130,69 +131,32 @@ def test_amazon_reviews_own(fixtures_dir: Path) -> None:
 
 
 def test_schemaorg_jsonld_and_microdata(fixtures_dir: Path) -> None:
-    ld = schemaorg.parse_product_page(page(fixtures_dir, "schemaorg/product_jsonld_reviews.html"),
-                                      "https://shop.example.com/oak-table")
+    ld = schemaorg.parse_product_page(response_for(page(fixtures_dir, "schemaorg/product_jsonld_reviews.html"),
+                                      "https://shop.example.com/oak-table"))
     listing = ld.listings[0]
     assert (listing["listing_id"], listing["price"], listing["currency"], listing["rating_avg"]) == (
         "WC-OAK-17", 149.0, "EUR", 4.3)  # 8.6 of 10 → 4.3 of 5
     assert [x["rating"] for x in ld.reviews] == [5, 2]  # 10/10 and 4/10 on the 1-5 scale
-    again = schemaorg.parse_product_page(page(fixtures_dir, "schemaorg/product_jsonld_reviews.html"),
-                                         "https://shop.example.com/oak-table")
+    again = schemaorg.parse_product_page(response_for(page(fixtures_dir, "schemaorg/product_jsonld_reviews.html"),
+                                         "https://shop.example.com/oak-table"))
     assert [x["review_id"] for x in again.reviews] == [x["review_id"] for x in ld.reviews]  # stable ids
-    md = schemaorg.parse_product_page(page(fixtures_dir, "schemaorg/product_microdata.html"),
-                                      "https://shop.example.com/linen")
+    md = schemaorg.parse_product_page(response_for(page(fixtures_dir, "schemaorg/product_microdata.html"),
+                                      "https://shop.example.com/linen"))
     assert md.listings[0]["images"] == ["https://shop.example.com/img/linen-throw.jpg"]
     assert [(x["reviewer_nick"], x["rating"]) for x in md.reviews] == [("Hannah", 5), ("Omar", 4)]
 
 
 def test_shopify_paging(fixtures_dir: Path) -> None:
-    r = shopify.parse_products(page(fixtures_dir, "shopify/products_page1.json"),
-                               "https://farm.example/products.json?limit=30&page=1")
+    r = shopify.parse_products(response_for(page(fixtures_dir, "shopify/products_page1.json"),
+                               "https://farm.example/products.json?limit=30&page=1"))
     box = r.listings[0]
     assert box["images"] == ["https://cdn.shopify.com/s/files/1/0000/0001/products/vegbox.jpg?v=1"]
     assert box["price"] == 18.5 and box["attributes"]["description"] == "Seasonal vegetables for 1-2 people."
     assert [s["sku"] for s in box["skus"]] == ["VB-S-W", "VB-S-F"]
     assert r.follow[0].url == "https://farm.example/products.json?limit=30&page=2"
-    last = shopify.parse_products(page(fixtures_dir, "shopify/products_page2_empty.json"),
-                                  "https://farm.example/products.json?limit=30&page=2")
+    last = shopify.parse_products(response_for(page(fixtures_dir, "shopify/products_page2_empty.json"),
+                                  "https://farm.example/products.json?limit=30&page=2"))
     assert last.items == [] and last.follow == []
-
-
-def _old_next_page(url: str) -> str:
-    """The parse_qs/urlencode version next_page_url replaced (kept here as the reference)."""
-    from urllib.parse import parse_qs, urlencode, urlparse
-
-    parsed = urlparse(url)
-    query = {k: v[0] for k, v in parse_qs(parsed.query).items()}
-    page = int(query.get("page", "1"))
-    query.update(page=str(page + 1), limit=query.get("limit", str(shopify.PAGE_SIZE)))
-    return parsed._replace(query=urlencode(query)).geturl()
-
-
-@pytest.mark.parametrize("url", [
-    "https://farm.example/products.json",
-    "https://farm.example/products.json?",
-    "https://farm.example/products.json?page=1",
-    "https://farm.example/products.json?limit=30&page=1",
-    "https://farm.example/products.json?page=4&limit=250",
-    "https://farm.example/products.json?page=4&q=a%3Db&limit=10&x=1+2",
-    "https://farm.example/products.json?q=caf%C3%A9+au+lait&page=2",
-    "https://farm.example/products.json?page=2&page=9",
-    "https://farm.example/products.json?page=&limit=&q=1",
-    "https://farm.example/products.json?pag%65=3&lim%69t=5",
-    "https://farm.example/products.json?a=b=c&&page=1",
-    "https://farm.example/products.json?page=1#top",
-    "https://farm.example/products.json#frag?page=7",
-    "https://farm.example/products.json?collection_id=12&page=+3",
-])
-def test_shopify_next_page_url_means_what_parse_qs_urlencode_made(url: str) -> None:
-    from urllib.parse import parse_qs, urlsplit
-
-    new, old = shopify.next_page_url(url), _old_next_page(url)
-    assert urlsplit(new)[:3] == urlsplit(old)[:3] and urlsplit(new).fragment == urlsplit(old).fragment
-    # the same parameters as the server reads them (first value of each), page and limit included
-    first = lambda u: {k: v[0] for k, v in parse_qs(urlsplit(u).query).items()}  # noqa: E731
-    assert first(new) == first(old)
 
 
 def test_shopify_next_page_url_keeps_spelling() -> None:
@@ -207,8 +171,8 @@ def test_shopify_next_page_url_keeps_spelling() -> None:
 
 
 def test_tmall_setup_page(fixtures_dir: Path) -> None:
-    r = tmall.parse_item_page(page(fixtures_dir, "tmall/item_620000000077_meta-gbk-utf8-bytes.html"),
-                              "https://detail.tmall.com/item.htm?id=620000000077")
+    r = tmall.parse_item_page(response_for(page(fixtures_dir, "tmall/item_620000000077_meta-gbk-utf8-bytes.html"),
+                              "https://detail.tmall.com/item.htm?id=620000000077"))
     listing = r.listings[0]
     assert (listing["title"], listing["price"], listing["shop_id"]) == ("智能手机 全网通 旗舰店正品", 3999.0, "128000077")
     assert [(s["names"], s["price"]) for s in listing["skus"]] == [("黑色 64GB", "3999.00"), ("白色 128GB", "4399.00")]
@@ -229,15 +193,15 @@ def test_wall_pages_are_recognised(fixtures_dir: Path, name: str, kind: str) -> 
 def test_truncated_html_yields_what_it_has(fixtures_dir: Path) -> None:
     body = page(fixtures_dir, "taobao/item_610000000042_meta-gbk-utf8-bytes.html")
     cut = body[: body.index(b'data-id="420000000001"')]  # the connection dropped mid-review-list
-    r = taobao.parse_item_page(cut, TB_URL)
+    r = taobao.parse_item_page(response_for(cut, TB_URL))
     assert [x["review_id"] for x in r.reviews] == ["420000000003", "420000000002"]
     with pytest.raises(ParseError, match="no itemId"):
-        taobao.parse_item_page(body[:60], TB_URL)
+        taobao.parse_item_page(response_for(body[:60], TB_URL))
 
 
 def test_wrong_charset_header_does_not_garble(fixtures_dir: Path) -> None:
     body = page(fixtures_dir, "taobao/item_610000000042_meta-gbk-utf8-bytes.html")
-    r = taobao.parse_item_page(body, TB_URL, content_type="text/html; charset=iso-8859-1")
+    r = taobao.parse_item_page(response_for(body, TB_URL, content_type="text/html; charset=iso-8859-1"))
     assert r.reviews[0]["text"] == "颜色比图片深很多，藏青色收到像黑色，有色差。"
 
 
@@ -246,17 +210,17 @@ def test_ten_megabyte_page(fixtures_dir: Path) -> None:
     padding = b"<!-- " + b"x" * (10 * 1024 * 1024) + b" -->"
     big = body.replace(b"<body>", b"<body>" + padding)
     assert len(big) > 10 * 1024 * 1024
-    r = taobao.parse_item_page(big, TB_URL)
+    r = taobao.parse_item_page(response_for(big, TB_URL))
     assert len(r.reviews) == 3 and r.listings[0]["listing_id"] == "610000000042"
 
 
 def test_invalid_json_and_empty_bodies() -> None:
     with pytest.raises(ParseError, match="invalid JSON"):
-        shopify.parse_products(b'{"products": [', "https://x.example/products.json")
+        shopify.parse_products(response_for(b'{"products": [', "https://x.example/products.json"))
     with pytest.raises(ParseError, match="empty"):
         parse_page(b"", "https://item.jd.com/1.html")
     with pytest.raises(ParseError, match="not a Shopify"):
-        shopify.parse_products(json.dumps({"items": []}).encode(), "https://x.example/products.json")
+        shopify.parse_products(response_for(json.dumps({"items": []}).encode(), "https://x.example/products.json"))
 
 
 def _ld_page(*blocks: str, body: str = "") -> bytes:
@@ -291,8 +255,8 @@ def _ld_page(*blocks: str, body: str = "") -> bytes:
 def test_schemaorg_product_choice(body: bytes, title: str | None, nicks: list[str]) -> None:
     if title is None:
         with pytest.raises(ParseError, match="no schema.org Product"):
-            schemaorg.parse_product_page(body, "https://shop.example.com/p")
+            schemaorg.parse_product_page(response_for(body, "https://shop.example.com/p"))
         return
-    r = schemaorg.parse_product_page(body, "https://shop.example.com/p")
+    r = schemaorg.parse_product_page(response_for(body, "https://shop.example.com/p"))
     assert r.listings[0]["title"] == title
     assert [x["reviewer_nick"] for x in r.reviews] == nicks

@@ -8,6 +8,7 @@ import pytest
 
 from spiders.parsing import amazon, jd, schemaorg, shopify, taobao, tmall
 from spiders.parsing.detect import parse_page
+from spiders.parsing.responses import response_for
 
 pytestmark = pytest.mark.shared
 
@@ -18,7 +19,7 @@ def read(shared: Path, rel: str) -> bytes:
 
 def test_amazon_reviews_page(shared: Path) -> None:
     body = read(shared, "amazon/amazon-com_product-reviews_B0BBPNPZTC_2024-07.html")
-    r = amazon.parse_reviews_page(body, "https://www.amazon.com/product-reviews/B0BBPNPZTC")
+    r = amazon.parse_reviews_page(response_for(body, "https://www.amazon.com/product-reviews/B0BBPNPZTC"))
     reviews = r.reviews
     assert len(reviews) == 10
     assert all(x["review_id"].startswith("R") for x in reviews)
@@ -53,7 +54,7 @@ def test_amazon_reviews_page(shared: Path) -> None:
     ],
 )
 def test_amazon_product_pages(shared: Path, name, asin, n_reviews, price, currency, rating_avg, count) -> None:
-    r = amazon.parse_product_page(read(shared, f"amazon/{name}"), f"https://www.amazon.com/dp/{asin}")
+    r = amazon.parse_product_page(response_for(read(shared, f"amazon/{name}"), f"https://www.amazon.com/dp/{asin}"))
     listing = r.listings[0]
     assert (listing["listing_id"], listing["price"], listing["currency"]) == (asin, price, currency)
     assert (listing["rating_avg"], listing["review_count"]) == (rating_avg, count)
@@ -63,12 +64,12 @@ def test_amazon_product_pages(shared: Path, name, asin, n_reviews, price, curren
 
 
 def test_amazon_uk_dates_and_new_layout(shared: Path) -> None:
-    uk = amazon.parse_product_page(read(shared, "amazon/amazon-co-uk_dp_1849757097_book_2024-01.html"),
-                                   "https://www.amazon.co.uk/dp/1849757097")
+    uk = amazon.parse_product_page(response_for(read(shared, "amazon/amazon-co-uk_dp_1849757097_book_2024-01.html"),
+                                   "https://www.amazon.co.uk/dp/1849757097"))
     assert uk.reviews[0]["created_at"] == "2016-04-08T00:00:00+00:00"
     assert uk.reviews[0]["helpful_votes"] == 16
-    new = amazon.parse_product_page(read(shared, "amazon/amazon-com_dp_B0BWFFFZD4_rendered-dom-9-reviews_2026-07.html"),
-                                    "https://www.amazon.com/dp/B0BWFFFZD4")
+    new = amazon.parse_product_page(response_for(read(shared, "amazon/amazon-com_dp_B0BWFFFZD4_rendered-dom-9-reviews_2026-07.html"),
+                                    "https://www.amazon.com/dp/B0BWFFFZD4"))
     first = new.reviews[0]
     assert (first["review_id"], first["title"], first["sku"]) == (
         "R8LMD4ZV47LJ5", "Sleek and stylish and sort of retro", "Color: Brass")
@@ -78,8 +79,8 @@ def test_amazon_uk_dates_and_new_layout(shared: Path) -> None:
 
 
 def test_amazon_search_page(shared: Path) -> None:
-    r = amazon.parse_search(read(shared, "amazon/amazon-com_search_ultraslim-phone-grip_rendered-dom_2026-07.html"),
-                            "https://www.amazon.com/s?k=ultraslim+phone+grip")
+    r = amazon.parse_search(response_for(read(shared, "amazon/amazon-com_search_ultraslim-phone-grip_rendered-dom_2026-07.html"),
+                            "https://www.amazon.com/s?k=ultraslim+phone+grip"))
     assert len(r.listings) == 24
     first = r.listings[0]
     assert (first["listing_id"], first["price"], first["currency"], first["rating_avg"], first["review_count"]) == (
@@ -91,7 +92,7 @@ def test_amazon_search_page(shared: Path) -> None:
 def test_jd_comment_jsonp(shared: Path) -> None:
     url = ("https://club.jd.com/comment/productPageComments.action?callback=fetchJSON_comment98"
            "&productId=100047982391&score=0&sortType=5&page=0&pageSize=10")
-    r = jd.parse_comments(read(shared, "jd/jd_club_productPageComments_sku100047982391_page0_jsonp_2024-12.txt"), url)
+    r = jd.parse_comments(response_for(read(shared, "jd/jd_club_productPageComments_sku100047982391_page0_jsonp_2024-12.txt"), url))
     assert len(r.reviews) == 10
     assert all(x["sku"] for x in r.reviews)
     first = r.reviews[0]
@@ -107,7 +108,7 @@ def test_jd_comment_jsonp(shared: Path) -> None:
 
 
 def test_jd_997_comment_dump(shared: Path) -> None:
-    r = jd.parse_comments(read(shared, "jd/jd_comments_997-items_18-skus_reserialized_2025-03.json"), "file:///dump.json")
+    r = jd.parse_comments(response_for(read(shared, "jd/jd_comments_997-items_18-skus_reserialized_2025-03.json"), "file:///dump.json"))
     reviews = r.reviews
     assert len(reviews) == 997
     follow_ups = [x for x in reviews if x["follow_up_text"]]
@@ -124,7 +125,7 @@ def test_jd_997_comment_dump(shared: Path) -> None:
 
 
 def test_jd_item_pages(shared: Path) -> None:
-    r = jd.parse_item_page(read(shared, "jd/jd_item_1020565583_raw-gbk_2018-07.html"), "https://item.jd.com/1020565583.html")
+    r = jd.parse_item_page(response_for(read(shared, "jd/jd_item_1020565583_raw-gbk_2018-07.html"), "https://item.jd.com/1020565583.html"))
     listing = r.listings[0]
     assert listing["title"] == "良品铺子 手剥东北红松218g*2袋 特产东北松子 坚果炒货零食"
     assert listing["listing_id"] == "1020565583"
@@ -132,8 +133,8 @@ def test_jd_item_pages(shared: Path) -> None:
                                     "5a17f8a8N760e3a43.jpg")
     assert len(r.reviews) == 10  # the hidden SEO review block
     assert r.stats["decode_errors"] == 0
-    legacy = jd.parse_item_page(read(shared, "jd/jd_item_987887_legacy-2014_inline-reviews.html"),
-                                "https://item.jd.com/987887.html")
+    legacy = jd.parse_item_page(response_for(read(shared, "jd/jd_item_987887_legacy-2014_inline-reviews.html"),
+                                "https://item.jd.com/987887.html"))
     first = legacy.reviews[0]
     assert (first["review_id"], first["reviewer_nick"], first["rating"]) == (
         "0d9bacf7-fed4-4950-9534-5714c7f2e49e", "jd_向右走1", 5)
@@ -141,7 +142,7 @@ def test_jd_item_pages(shared: Path) -> None:
 
 
 def test_jd_category_list(shared: Path) -> None:
-    r = jd.parse_list(read(shared, "jd/jd_list_phones-category_2018-01.html"), "https://list.jd.com/list.html?cat=9987")
+    r = jd.parse_list(response_for(read(shared, "jd/jd_list_phones-category_2018-01.html"), "https://list.jd.com/list.html?cat=9987"))
     assert len(r.listings) == 60
     first = r.listings[0]
     assert (first["listing_id"], first["shop_id"]) == ("15382276391", "658651")
@@ -154,8 +155,8 @@ def test_jd_category_list(shared: Path) -> None:
 
 
 def test_taobao_rendered_reviews(shared: Path) -> None:
-    r = taobao.parse_item_page(read(shared, "taobao/taobao_item_538429031287_rendered-dom-10-reviews_2017.html"),
-                               "https://item.taobao.com/item.htm?id=538429031287")
+    r = taobao.parse_item_page(response_for(read(shared, "taobao/taobao_item_538429031287_rendered-dom-10-reviews_2017.html"),
+                               "https://item.taobao.com/item.htm?id=538429031287"))
     reviews = r.reviews
     assert len(reviews) == 10
     assert sum(1 for x in reviews if x["sku"]) == 8
@@ -176,7 +177,7 @@ def test_taobao_rendered_reviews(shared: Path) -> None:
 
 def test_taobao_mtop_rates(shared: Path) -> None:
     url = "https://h5api.m.taobao.com/h5/mtop.wdetail.getitemrates/3.0/?auctionNumId=521422451240&pageNo=1"
-    r = taobao.parse_rates(read(shared, "taobao/taobao_mtop-wdetail-getitemrates_item-521422451240_js-wrapped_2019-08.js"), url)
+    r = taobao.parse_rates(response_for(read(shared, "taobao/taobao_mtop-wdetail-getitemrates_item-521422451240_js-wrapped_2019-08.js"), url))
     assert len(r.reviews) == 10
     first = r.reviews[0]
     assert (first["review_id"], first["reviewer_nick"], first["rating"]) == ("1055390436782", "x**9", 5)
@@ -188,49 +189,49 @@ def test_taobao_mtop_rates(shared: Path) -> None:
 
 
 def test_taobao_item_pages_and_shop_pages(shared: Path) -> None:
-    gbk = taobao.parse_item_page(read(shared, "taobao/taobao_item_561495525977_raw-gbk_2018-03.html"),
-                                 "https://item.taobao.com/item.htm?id=561495525977")
+    gbk = taobao.parse_item_page(response_for(read(shared, "taobao/taobao_item_561495525977_raw-gbk_2018-03.html"),
+                                 "https://item.taobao.com/item.htm?id=561495525977"))
     listing = gbk.listings[0]
     assert listing["title"] == "FFAN泛泛 御寒神器 回馈Bi入款 貉子大毛领加厚羽绒服女中长款3色"
     assert gbk.stats["decode_errors"] == 0
-    kb = taobao.parse_item_page(read(shared, "taobao/taobao_item_562283240178_2020-07.html"),
-                                "https://item.taobao.com/item.htm?id=562283240178")
+    kb = taobao.parse_item_page(response_for(read(shared, "taobao/taobao_item_562283240178_2020-07.html"),
+                                "https://item.taobao.com/item.htm?id=562283240178"))
     skus = kb.listings[0]["skus"]
     assert {s["names"] for s in skus} == {"glow in the dark 夜光无加强筋", "clear 透明无加强筋"}
     assert kb.listings[0]["price"] == 149.0
-    search = taobao.parse_search(read(shared, "taobao/taobao_search_s-taobao-com_g_page_config_2016-09.html"),
-                                 "https://s.taobao.com/search?q=x")
+    search = taobao.parse_search(response_for(read(shared, "taobao/taobao_search_s-taobao-com_g_page_config_2016-09.html"),
+                                 "https://s.taobao.com/search?q=x"))
     assert len(search.listings) == 36
     assert search.listings[0]["listing_id"] == "528991075854"
     assert search.info["total_pages"] == 100
     for name, dsr in (("taobao_shop-105815128_asynSearch-fragment_24-items_2017.html", None),
                       ("taobao_shop-119667895_search-page_gbk_24-items_2017.html",
                        {"description": 4.5, "service": 4.6, "logistics": 4.6})):
-        shop = taobao.parse_search(read(shared, f"taobao/{name}"), "https://shop.taobao.com/search.htm")
+        shop = taobao.parse_search(response_for(read(shared, f"taobao/{name}"), "https://shop.taobao.com/search.htm"))
         assert len(shop.listings) == 24
         assert shop.info.get("dsr") == dsr
-    dsr = taobao.parse_shop_dsr(read(shared, "taobao/taobao_shop-119667895_index_rendered-dom-dsr_2017.html"), "https://x")
+    dsr = taobao.parse_shop_dsr(response_for(read(shared, "taobao/taobao_shop-119667895_index_rendered-dom-dsr_2017.html"), "https://x"))
     assert dsr == {"description": 4.5, "service": 4.6, "logistics": 4.6}
 
 
 def test_tmall_pages_and_charset_traps(shared: Path) -> None:
     url = "https://detail.tmall.com/item.htm?id=605258110430"
-    gbk = tmall.parse_item_page(read(shared, "tmall/tmall_detail_item-605258110430_iphone11_2020-07_gbk.html"), url)
-    lie = tmall.parse_item_page(read(shared, "tmall/tmall_detail_item-605258110430_iphone11_2020-07_utf8-original.html"), url)
+    gbk = tmall.parse_item_page(response_for(read(shared, "tmall/tmall_detail_item-605258110430_iphone11_2020-07_gbk.html"), url))
+    lie = tmall.parse_item_page(response_for(read(shared, "tmall/tmall_detail_item-605258110430_iphone11_2020-07_utf8-original.html"), url))
     for r in (gbk, lie):
         listing = r.listings[0]
         assert listing["title"] == "【官网价直降】Apple/苹果 iPhone 11 4G全网通智能手机正品苏宁易购官方旗舰店苹果11"
         assert listing["price"] == 5999.0
         assert listing["skus"][0]["names"] == "无需合约版 黑色 官方标配 64GB"
     assert lie.stats.get("charset_mismatch") == 1  # <meta charset="gbk"> over UTF-8 bytes
-    broken = tmall.parse_item_page(read(shared, "tmall/tmall_detail_item-538218798736_iphone7plus_MOJIBAKE_2018-07.html"), url)
+    broken = tmall.parse_item_page(response_for(read(shared, "tmall/tmall_detail_item-538218798736_iphone7plus_MOJIBAKE_2018-07.html"), url))
     assert broken.stats["decode_errors"] == 1547
     assert broken.listings[0]["decode_errors"] > 0  # reported, never passed off as good text
 
 
 def test_schemaorg_pages(shared: Path) -> None:
-    r = schemaorg.parse_product_page(read(shared, "schemaorg/wayfair_pdp_w005759888_jsonld-product-10reviews.html"),
-                                     "https://www.wayfair.com/pdp/w005759888.html")
+    r = schemaorg.parse_product_page(response_for(read(shared, "schemaorg/wayfair_pdp_w005759888_jsonld-product-10reviews.html"),
+                                     "https://www.wayfair.com/pdp/w005759888.html"))
     listing = r.listings[0]
     assert (listing["listing_id"], listing["price"], listing["rating_avg"], listing["review_count"]) == (
         "W005759888", 111.99, 4.5, 473)
@@ -238,19 +239,19 @@ def test_schemaorg_pages(shared: Path) -> None:
     assert r.reviews[0]["reviewer_nick"] == "Rebecca"
     assert r.reviews[0]["created_at"] == "2016-05-12T00:00:00+00:00"
     assert len({x["review_id"] for x in r.reviews}) == 10
-    agg = schemaorg.parse_product_page(read(shared, "schemaorg/jossandmain_pdx_j001109161_jsonld-product-aggrating.html"),
-                                       "https://www.jossandmain.com/x")
+    agg = schemaorg.parse_product_page(response_for(read(shared, "schemaorg/jossandmain_pdx_j001109161_jsonld-product-aggrating.html"),
+                                       "https://www.jossandmain.com/x"))
     assert (agg.listings[0]["rating_avg"], agg.listings[0]["review_count"]) == (4.5, 8108)
 
 
 def test_shopify_products_json(shared: Path) -> None:
-    r = shopify.parse_products(read(shared, "shopify/shopify_products-json_annies-organic-farm_2022-09.json"),
-                               "https://annies.example/products.json?page=1")
+    r = shopify.parse_products(response_for(read(shared, "shopify/shopify_products-json_annies-organic-farm_2022-09.json"),
+                               "https://annies.example/products.json?page=1"))
     assert len(r.listings) == 17
     first = r.listings[0]
     assert (first["listing_id"], first["title"], first["price"]) == ("7184716955843", "Just for 1-2 ( Fruit and Veg)", 30.0)
     assert "<" not in first["attributes"]["description"]  # escaped HTML in JSON is unescaped and stripped
-    single = shopify.parse_products(read(shared, "shopify/shopify_product-json_single_2022.json"), "https://annies.example/")
+    single = shopify.parse_products(response_for(read(shared, "shopify/shopify_product-json_single_2022.json"), "https://annies.example/"))
     assert single.page_kind == "item" and len(single.listings) == 1
 
 
