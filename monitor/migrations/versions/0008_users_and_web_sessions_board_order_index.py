@@ -1,7 +1,7 @@
 """users and web sessions, board order index
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-03 13:18:26.985567
 """
 from alembic import op
@@ -10,8 +10,8 @@ import sqlmodel
 import models.base
 
 
-revision = '0007'
-down_revision = '0006'
+revision = '0008'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 
