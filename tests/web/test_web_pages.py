@@ -18,7 +18,8 @@ from web_testkit import NOW, app, client_for, csrf_of, seeded  # noqa: F401
 def test_every_page_renders_for_an_admin(seeded, client_for) -> None:  # noqa: ANN001
     admin = client_for("ada")
     for path in ("/", "/?mine=1", f"/cases/{seeded.critical_case_id}", "/attacks", f"/attacks/{seeded.attack_flag_id}",
-                 "/listings", "/alerts", "/analyst/labels", "/analyst/models", "/supervisor", "/images/1"):
+                 "/listings", "/alerts", "/analyst/labels", "/analyst/models", "/supervisor", "/supervisor/report",
+                 "/images/1"):
         r = admin.get(path)
         assert r.status_code == 200, (path, r.text[-400:])
     assert admin.get("/cases/99999").status_code == 404

@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
+import base64
 import statistics
 from collections import defaultdict
 from datetime import timedelta
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import Response
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import case, func
 from sqlmodel import Session, select
 
 from alerts.cases import RESOLVED_STATES
+from alerts.charts import report_charts
+from alerts.render import render_bodies, subject_for
 from alerts.reports import report_period, report_stats
 from models.base import utcnow
 from models.cases import Case, CaseEvent
 from models.crawl import CrawlRun
 from models.scheduler import JobRun
 from monitor.web.auth import Viewer, db, require
-from monitor.web.pages import render
+from monitor.web.pages import language_of, render
 
 router = APIRouter()
 RESPONSE_WINDOW_DAYS = 30
@@ -58,6 +61,26 @@ def _latest_by(session: Session, model, key, since):  # noqa: ANN001, ANN202
         select(key, func.count()).where(model.status != "ok", model.status != "running",
                                         model.started_at >= since).group_by(key)).all())
     return [(row, failures.get(getattr(row, key.key), 0)) for row in latest]
+
+
+REPORT_CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; frame-ancestors 'none'"
+
+
+@router.get("/supervisor/report")
+def weekly_report(request: Request, who: Viewer = Depends(require("supervisor")),
+                  session: Session = Depends(db)) -> Response:
+    """Last week's report exactly as the email shows it, charts inline."""
+    settings = request.app.state.settings
+    now = utcnow()
+    language = language_of(request)
+    payload = report_stats(session, settings, report_period(settings, "weekly_report", now), now=now)
+    charts, cjk_missing = report_charts(payload, language)
+    subject = subject_for("weekly_report", [payload], language)
+    _, html = render_bodies("weekly_report", [payload], language, subject, settings.alerts.timezone,
+                            charts={c.name: c.name for c in charts}, cjk_missing=cjk_missing)
+    for chart in charts:
+        html = html.replace(f"cid:{chart.name}", "data:image/png;base64," + base64.b64encode(chart.png).decode())
+    return HTMLResponse(html, headers={"Content-Security-Policy": REPORT_CSP})
 
 
 @router.get("/supervisor")
