@@ -338,9 +338,20 @@ def case_events(session: Session, case_id: int) -> list[CaseEvent]:
 
 
 def list_cases(
-    session: Session, *, state: str | None = None, severity: str | None = None, limit: int | None = None
+    session: Session,
+    *,
+    state: str | None = None,
+    severity: str | None = None,
+    limit: int | None = None,
+    owner: str | None = None,
+    attack: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
 ) -> list[Case]:
-    """Cases worst first, then oldest first (the order the team should work them)."""
+    """Cases worst first, then oldest first (the order the team should work them).
+
+    ``attack`` keeps an attack's case and its members; ``since``/``until`` bound when a case opened.
+    """
     if state is not None and state not in CASE_STATES:
         raise CaseError(f"unknown state {state!r}; choose from {', '.join(CASE_STATES)}")
     if severity is not None and severity not in SEVERITIES:
@@ -350,6 +361,14 @@ def list_cases(
         query = query.where(Case.state == state)
     if severity:
         query = query.where(Case.severity == severity)
+    if owner is not None:
+        query = query.where(Case.owner == owner)
+    if attack is not None:
+        query = query.where((Case.id == attack) | (Case.parent_id == attack))
+    if since is not None:
+        query = query.where(Case.opened_at >= since)
+    if until is not None:
+        query = query.where(Case.opened_at < until)
     cases = list(session.exec(query).all())
     cases.sort(key=lambda c: (-severity_rank(c.severity), c.opened_at, c.id or 0))
     return cases[:limit] if limit else cases

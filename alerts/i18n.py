@@ -43,6 +43,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "guidance": "What to do",
         "reasons": "Why",
         "opened": "Opened",
+        "posted": "Review posted",
         "promised_by": "Promised by",
         "reason": "Escalated because",
         "escalated_promise": "the buyer promised to update the review by {when}",
@@ -115,6 +116,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "guidance": "处理建议",
         "reasons": "依据",
         "opened": "创建时间",
+        "posted": "评价时间",
         "promised_by": "承诺修改日期",
         "reason": "升级原因",
         "escalated_promise": "买家承诺在 {when} 前修改评价，已逾期",
@@ -383,3 +385,25 @@ def translate_reason(text: str, language: str) -> str:
         if m:
             return render(m)
     return UNTRANSLATED_REASON[language]
+
+
+# The after-sales record: export columns (in the handbook's order) and progress wording ----------
+RECORD = {
+    "en": {
+        "col_posted": "Review time", "col_buyer": "Buyer (Wangwang ID)", "col_phone": "Phone", "col_item": "Item",
+        "col_review": "Review", "col_severity": "Severity", "col_contacts": "Contacts made", "col_progress": "Progress",
+        "col_case": "Case", "col_rating": "Rating", "col_buyer_id": "Buyer platform id", "col_order": "Order no.",
+        "col_cause": "Cause", "col_flags": "Flags", "col_owner": "Owner", "col_paid": "Paid", "col_opened": "Case opened",
+        "col_attack": "Attack case",
+        "promised_by": "promised to update by {date}", "agreed": "compensation agreed: {amount}",
+    },
+    "zh": {
+        "col_posted": "评价时间", "col_buyer": "买家旺旺ID", "col_phone": "电话", "col_item": "商品",
+        "col_review": "评价内容", "col_severity": "严重程度", "col_contacts": "处理情况", "col_progress": "处理进度",
+        "col_case": "工单", "col_rating": "评分", "col_buyer_id": "买家平台ID", "col_order": "订单号",
+        "col_cause": "原因", "col_flags": "标记", "col_owner": "负责人", "col_paid": "已付金额", "col_opened": "建单时间",
+        "col_attack": "所属攻击工单",
+        "promised_by": "承诺 {date} 前修改", "agreed": "约定补偿：{amount}",
+    },
+}
+assert set(RECORD["en"]) == set(RECORD["zh"])
