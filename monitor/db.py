@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -149,7 +150,9 @@ def session_scope(settings: Settings) -> Iterator[Session]:
 def alembic_config(settings: Settings):  # noqa: ANN201
     from alembic.config import Config
 
-    cfg = Config()
+    # Config's default stdout is whatever sys.stdout was when alembic was first imported; a
+    # captured stream that has since closed makes `alembic check` fail on its own message.
+    cfg = Config(stdout=sys.stdout)
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.set_main_option("sqlalchemy.url", settings.db_url.replace("%", "%%"))
     cfg.attributes["engine"] = get_engine(settings)
