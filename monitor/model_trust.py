@@ -68,6 +68,9 @@ ALLOWED_TYPES = frozenset(
         "sklearn.svm._classes.LinearSVC",
         # shopmon's own Pipeline step: reviewer/listing context derived from ordinary columns
         "monitor.training.context.ContextFeatures",
+        # NB-SVM log-count-ratio weights and the writing-style profile (monitor.training.style)
+        "monitor.training.style.NBScale",
+        "monitor.training.style.StyleFeatures",
     }
 )
 _EXTRA_ALLOWED: set[str] = set()

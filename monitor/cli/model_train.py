@@ -30,6 +30,17 @@ MapOpt = Annotated[
     typer.Option("--map", "-m", help="Rename a column, SRC=DST (repeatable), e.g. --map review=text."),
 ]
 ClfOpt = Annotated[str, typer.Option("--clf", help="Classifier: logreg (default) or svm (calibrated linear SVM).")]
+NbOpt = Annotated[Optional[bool], typer.Option(
+    "--nb/--no-nb", help="NB-SVM log-count-ratio weights on the n-grams (default: the recipe's, see docs/detection.md).",
+    show_default=False)]
+StyleOpt = Annotated[Optional[bool], typer.Option(
+    "--style/--no-style", help="Add the writing-style profile (function words, punctuation, repetition, "
+    "burstiness, character 3-gram likelihood under genuine reviews).", show_default=False)]
+
+
+def _recipe(clf: str, nb: bool | None, style: bool | None) -> dict[str, Any]:
+    """Classifier and feature switches given on the command line (unset ones keep the defaults)."""
+    return {"clf": clf, **({"nb": nb} if nb is not None else {}), **({"style": style} if style is not None else {})}
 
 
 def _table(data: Path, label: str | None, positive: str | None, mapping: list[str] | None, id_column: str | None = None):  # noqa: ANN202
@@ -95,6 +106,8 @@ def train_cmd(
                                                 "(stored for the promotion gate); 0 uses cross-validation only.")] = 0.2,
     folds: Annotated[int, typer.Option(min=2, help="Folds used to pick the decision threshold.")] = 5,
     clf: ClfOpt = "logreg",
+    nb: NbOpt = None,
+    style: StyleOpt = None,
     report: Annotated[bool, typer.Option("--report/--no-report", help="Write report.html next to the version.")] = True,
     allow_low_recall: Annotated[bool, typer.Option(
         "--allow-low-recall", help="Register even when the precision target is met only below detection.min_recall "
@@ -116,7 +129,7 @@ def train_cmd(
     progress(f"training {name} on {len(table.frame)} rows ({folds}-fold thresholds, {holdout:.0%} held out) ...")
     with fit_progress(f"training {name}") as step:
         trained = train(table, precision_target=settings.detection.precision_target, folds=folds, holdout=holdout,
-                        min_recall=settings.detection.min_recall, clf=clf, progress=step)
+                        min_recall=settings.detection.min_recall, progress=step, **_recipe(clf, nb, style))
     warning = trained.params.get("threshold_warning")
     if warning and not allow_low_recall:
         raise DataError(f"{name} not registered: {warning}. Label more examples, lower "
@@ -268,13 +281,16 @@ def cv_cmd(
     group_column: Annotated[Optional[str], typer.Option(help="Keep rows with the same value of this column in the "
                                                          "same fold (e.g. fold, hotel, reviewer_id).")] = None,
     clf: ClfOpt = "logreg",
+    nb: NbOpt = None,
+    style: StyleOpt = None,
 ) -> None:
     """Cross-validate the training recipe on a labeled file and print metrics as JSON."""
     from monitor.training.fit import cross_validate
 
     table = _table(data, label, positive, mapping)
     with fit_progress("cross-validating") as step:
-        metrics = cross_validate(table, folds=folds, group_column=group_column, clf=clf, progress=step)
+        metrics = cross_validate(table, folds=folds, group_column=group_column, progress=step,
+                                 **_recipe(clf, nb, style))
     _print_json(metrics)
 
 

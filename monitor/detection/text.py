@@ -177,7 +177,13 @@ class TextModel:
         names = linear[1] if linear is not None else np.array([], dtype=object)
         out = np.empty(len(names), dtype=object)
         for idx, name in enumerate(names):
-            part, _, raw = str(name).partition("__")
+            # Names are "word__great", or nested ("ngrams__char__退款") when NB weights or the style
+            # profile sit around the n-grams; style numbers are no readable reason.
+            parts = str(name).split("__")
+            kinds = [i for i, p in enumerate(parts[:-1]) if p in ("word", "char")]
+            if not kinds:
+                continue
+            part, raw = parts[kinds[0]], "__".join(parts[kinds[0] + 1 :])
             gram = raw.strip(_EDGE_PUNCT)
             # Character n-grams are there for Chinese; on Latin text they are word fragments
             # ("hed" of "crushed") that the word features already say better.

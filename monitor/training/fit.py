@@ -28,6 +28,7 @@ from sklearn.svm import LinearSVC
 from monitor.errors import DataError
 from monitor.training.context import CONTEXT_COLUMNS, NOT_NUMBERS, ContextFeatures
 from monitor.training.io import DERIVED_REVIEWER, TEXT, Table, numeric_feature_columns
+from monitor.training.style import NBScale, StyleFeatures
 from monitor.training.metrics import (
     binary_metrics,
     multiclass_metrics,
@@ -47,6 +48,8 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "multiclass": False,
     "C": 30.0,
     "svm_C": 0.5,
+    "nb": False,
+    "style": False,
 }
 
 
@@ -63,6 +66,11 @@ def build_pipeline(numeric: list[str] | None = None, **overrides: Any) -> Pipeli
                                      max_features=p.get("max_features"))),
         ]
     )
+    if p["nb"]:
+        text = Pipeline([("ngrams", text), ("nb", NBScale())])
+    if p["style"]:
+        text = FeatureUnion([("ngrams", text),
+                             ("style", Pipeline([("profile", StyleFeatures()), ("scale", StandardScaler())]))])
     if p["clf"] == "svm":
         # A linear SVM separates better on long English reviews; sigmoid calibration gives it the
         # probabilities that thresholds and reports need.

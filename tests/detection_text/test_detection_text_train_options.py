@@ -149,3 +149,15 @@ def test_seed_model_passes_the_recall_floor(env: Path, capsys: pytest.CaptureFix
     assert "WARNING" not in err
     assert main(["model", "list"]) == 0
     assert "WARNING" not in capsys.readouterr().out
+
+
+def test_train_and_cv_report_every_fit(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = _two_word_labels(env / "two.csv")
+    assert main(["model", "train", str(data), "--name", "malicious", "--label", "kind", "--positive", "extortion",
+                 "--folds", "3", "--no-report"]) == 0
+    err = capsys.readouterr().err
+    for step in ("[0/4] fold 1/3: fitting on", "[2/4] fold 3/3", "[3/4] final model: fitting on", "[4/4] done"):
+        assert step in err
+    assert main(["model", "cv", str(data), "--label", "kind", "--positive", "extortion", "--folds", "3"]) == 0
+    err = capsys.readouterr().err
+    assert "cross-validating: [0/3] fold 1/3" in err and "cross-validating: [3/3] done" in err

@@ -1,0 +1,84 @@
+"""NB-SVM weights and the writing-style profile: what they compute, and that models using them save and load."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from monitor.training.fit import build_pipeline
+from monitor.training.style import STYLE_NAMES, NBScale, StyleFeatures
+
+
+def test_nb_scale_is_the_log_count_ratio() -> None:
+    X = sp.csr_matrix(np.array([[2, 0, 1], [1, 0, 1], [0, 3, 1]], dtype=float))
+    y = np.array([1, 1, 0])
+    step = NBScale(alpha=1.0).fit(X, y)
+    p, q = np.array([4.0, 1.0, 3.0]), np.array([1.0, 4.0, 2.0])
+    assert np.allclose(step.ratio_, np.log((p / p.sum()) / (q / q.sum())))
+    assert np.allclose(step.transform(X).toarray(), X.toarray() * step.ratio_)
+    # Not a yes/no target: features pass unchanged.
+    assert np.allclose(NBScale().fit(X, np.array(["a", "b", "c"])).transform(X).toarray(), X.toarray())
+
+
+def test_style_profile_reads_how_a_text_is_written() -> None:
+    genuine = ["the room was small but clean, and the staff fixed the heater in ten minutes."] * 5
+    fake = ["AMAZING!!! Best hotel ever!!! I love love love it!!! Best best best!!!"] * 5
+    step = StyleFeatures().fit(genuine + fake, np.array([0] * 5 + [1] * 5))
+    out = step.transform([genuine[0], fake[0], ""])
+    assert out.shape == (3, len(STYLE_NAMES)) and np.isfinite(out).all()
+    col = {n: i for i, n in enumerate(STYLE_NAMES)}
+    assert out[1, col["exclamation_rate"]] > out[0, col["exclamation_rate"]]
+    assert out[1, col["capital_rate"]] > out[0, col["capital_rate"]]
+    assert out[1, col["repeated_bigram_share"]] > out[0, col["repeated_bigram_share"]]
+    assert out[1, col["first_person_share"]] > out[0, col["first_person_share"]]
+    # Character 3-grams of the genuine rows are likelier under the genuine-review model.
+    assert out[0, col["genuine_char3_loglik"]] > out[1, col["genuine_char3_loglik"]]
+
+
+def test_model_with_nb_and_style_saves_loads_and_explains(tmp_path: Path) -> None:
+    from monitor.registry import Registry
+
+    texts = [f"great great hotel {i} amazing!!!" for i in range(20)] + [f"room {i} was fine, bed soft." for i in range(20)]
+    y = np.array([1] * 20 + [0] * 20)
+    model = build_pipeline(nb=True, style=True).fit(texts, y)
+    reg = Registry(tmp_path / "models")
+    reg.save("deceptive", model, metrics={}, params={"input_columns": ["text"]}, thresholds={"positive": 0.5},
+             data_fingerprint="sha256:x")
+    loaded, _ = reg.load("deceptive")
+    assert np.allclose(loaded.predict_proba(texts), model.predict_proba(texts))
+
+    from monitor.detection.text import TextModel
+
+    tm = TextModel("deceptive", "v", loaded, {"positive": "1"}, {"positive": 0.5})
+    reasons = tm.top_features("great great hotel 99 amazing!!!", class_index=1)
+    assert reasons and all("__" not in r for r in reasons)
+    assert not set(reasons) & set(STYLE_NAMES)
+
+
+@pytest.mark.parametrize("params", [{"nb": True}, {"style": True}])
+def test_recipes_fit_multiclass_targets(params: dict) -> None:
+    texts = ["late delivery again", "broken on arrival", "rude service staff"] * 6
+    y = np.array(["late", "broken", "rude"] * 6)
+    model = build_pipeline(multiclass=True, char_min_df=1, **params).fit(texts, y)
+    assert list(model.predict(["late delivery again"])) == ["late"]
+
+
+def test_cli_trains_with_nb_and_style(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    from monitor.cli import main
+    from monitor.paths import FIXTURES
+
+    monkeypatch.setenv("SHOPMON_DATA_DIR", str(tmp_path / "data"))
+    seed = FIXTURES / "seed" / "deceptive.csv"
+    assert main(["model", "train", str(seed), "--name", "deceptive", "--label", "deceptive", "--folds", "3",
+                 "--nb", "--style", "--no-report"]) == 0
+    version = capsys.readouterr().out.strip().splitlines()[-1]
+    from monitor.config import load_settings
+    from monitor.registry import registry_for
+
+    _, meta = registry_for(load_settings(data_dir=tmp_path / "data")).load("deceptive", version)
+    assert meta.params["nb"] is True and meta.params["style"] is True
+    assert main(["model", "predict", str(seed), "--model", "deceptive"]) == 0
