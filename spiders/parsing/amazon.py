@@ -151,7 +151,7 @@ def parse_product_page(response: TextResponse) -> PageResult:
             images=[response.urljoin(image_url)] if image_url and not image_url.startswith("data:") else [],
             rating_avg=rating_text(rating, locale),
             review_count=count(text_of(response.css("#acrCustomerReviewText")), locale),
-            attributes={"brand": brand} if brand else {},
+            attributes={"brand": brand},
             url=response.url,
         )
     )

@@ -118,7 +118,9 @@ def listing_item(
 ) -> dict[str, Any]:
     return {
         "kind": "listing", "platform": platform, "listing_id": listing_id, "shop_id": shop_id, "title": title,
-        "price": price, "currency": currency, "images": images or [], "attributes": attributes or {},
+        "price": price, "currency": currency, "images": images or [],
+        # attributes a page leaves empty are left out
+        "attributes": {k: v for k, v in (attributes or {}).items() if v},
         "rating_avg": rating_avg, "review_count": review_count, "url": url,
         "skus": [] if skus is _MISSING else skus, "sales": sales, "raw": {} if raw is _MISSING else raw,
         "decode_errors": str(title or "").count("\ufffd"),

@@ -122,7 +122,7 @@ def parse_item_page(response: TextResponse) -> PageResult:
         price=amount,
         currency="CNY" if amount is not None else None,
         images=images,
-        attributes={k: v for k, v in attributes.items() if v},
+        attributes=attributes,
         url=response.url,
         raw={"commentVersion": product.get("commentVersion")},
     ))
@@ -177,7 +177,7 @@ def parse_list(response: TextResponse) -> PageResult:
             images=[response.urljoin(image.strip())] if image else [],
             review_count=count(text_of(card.xpath(".//div[has-class('p-commit')]//a | .//span[has-class('evaluate')]/a")),
                                "zh_CN"),
-            attributes={k: v for k, v in attributes.items() if v},
+            attributes=attributes,
             url=response.urljoin(href.strip()) if href else None,
         ))
     nxt = response.xpath("//a[has-class('pn-next')]/@href").get()

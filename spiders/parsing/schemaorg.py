@@ -108,7 +108,7 @@ def parse_product_page(response: TextResponse) -> PageResult:
             price=price,
             currency=_text(offers.get("priceCurrency")),
             images=[i for i in images if i],
-            attributes={"brand": brand} if brand else {},
+            attributes={"brand": brand},
             rating_avg=round(rating_value * 5.0 / best, 2) if rating_value else None,
             review_count=count(agg.get("reviewCount")) or count(agg.get("ratingCount")),
             url=url,

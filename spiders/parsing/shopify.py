@@ -23,9 +23,6 @@ def _product(p: dict[str, Any], response: TextResponse) -> dict[str, Any]:
     prices = [x for x in (machine_number(v.get("price")) for v in variants) if x is not None]
     html = p.get("body_html") or ""
     description = clean_text(Selector(text=html).xpath("string()").get()) if "<" in html else clean_text(html)
-    attributes = {k: p[k] for k in ("vendor", "product_type", "tags") if p.get(k)}
-    if description:
-        attributes["description"] = description
     handle = p.get("handle")
     return listing_item(
         PLATFORM,
@@ -34,7 +31,8 @@ def _product(p: dict[str, Any], response: TextResponse) -> dict[str, Any]:
         title=clean_text(p.get("title")),
         price=min(prices) if prices else None,
         images=[response.urljoin(i["src"]) for i in p.get("images") or [] if i.get("src")],
-        attributes=attributes,
+        attributes={"vendor": p.get("vendor"), "product_type": p.get("product_type"), "tags": p.get("tags"),
+                    "description": description},
         url=response.urljoin(f"/products/{handle}") if handle else None,
         skus=[{"sku_id": str(v.get("id")), "names": v.get("title"), "price": v.get("price"),
                "available": v.get("available"), "sku": v.get("sku")} for v in variants],

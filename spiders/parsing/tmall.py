@@ -44,7 +44,7 @@ def parse_item_page(response: TextResponse) -> PageResult:
         price=amount,
         currency="CNY" if amount is not None else None,
         images=images,
-        attributes={k: v for k, v in attributes.items() if v},
+        attributes=attributes,
         url=response.url,
         skus=skus,
         raw={"categoryId": item.get("categoryId")},
