@@ -234,6 +234,7 @@ def build_message(
     recipients: list[str],
     *,
     now: datetime,
+    message_id: str | None = None,
 ) -> EmailMessage:
     """One email for a group: ``alerts`` are (alert id, payload, severity) triples.
 
@@ -259,7 +260,8 @@ def build_message(
     msg["From"] = settings.smtp.sender
     msg["To"] = ", ".join(recipients)
     msg["Date"] = format_datetime(now)
-    msg["Message-ID"] = make_msgid(idstring="shopmon", domain=domain)
+    # The sender passes the Message-ID stored for these alerts, so every retry is the same message.
+    msg["Message-ID"] = message_id or make_msgid(idstring="shopmon", domain=domain)
     msg["Auto-Submitted"] = "auto-generated"
     msg["X-Shopmon-Kind"] = kind
     msg["X-Shopmon-Alerts"] = ", ".join(str(i) for i, _, _ in alerts)  # spaces let long lists fold

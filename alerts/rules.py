@@ -458,6 +458,17 @@ def _crawl_health(q: _Queue) -> None:
         )
 
 
+def _ops_alert(q: _Queue, failure_kind: str, error: str, key_detail: str) -> None:
+    """Stage a crawl-health alert about shopmon itself; one per ``key_detail`` per day."""
+    line = scrub_error(error) or failure_kind
+    key = f"crawl_health:{failure_kind}:{key_detail}:{q.now:%Y%m%d}"
+    if q.existing([key]):
+        return
+    payload = {"job_id": failure_kind, "failure_kind": failure_kind, "error": line, "scheduled_for": _iso(q.now)}
+    q.add(kind="crawl_health", dedup_key=key, scope=failure_kind, payload=payload, severity="high",
+          subject=AlertSubject("crawl_health"), immediate=True)
+
+
 def queue_ops_alert(
     session: Session, settings: Settings, *, failure_kind: str, error: str, now: datetime | None = None
 ) -> int:
@@ -466,16 +477,25 @@ def queue_ops_alert(
     One per distinct error per day, so a scheduler retrying every few minutes mails once.
     """
     q = _Queue(session, settings, now or utcnow())
-    line = scrub_error(error) or failure_kind
-    key = f"crawl_health:{failure_kind}:{hashlib.sha256(line.encode()).hexdigest()[:16]}:{q.now:%Y%m%d}"
-    if q.existing([key]):
-        return 0
-    payload = {"job_id": failure_kind, "failure_kind": failure_kind, "error": line, "scheduled_for": _iso(q.now)}
-    q.add(kind="crawl_health", dedup_key=key, scope=failure_kind, payload=payload, severity="high",
-          subject=AlertSubject("crawl_health"), immediate=True)
+    _ops_alert(q, failure_kind, error, hashlib.sha256((scrub_error(error) or "").encode()).hexdigest()[:16])
     q.write()
     session.flush()
     return q.queued
+
+
+def _delivery_failures(q: _Queue) -> None:
+    """Alerts that failed for good reach ops through the crawl-health route (once a day)."""
+    failed = q.session.exec(
+        select(func.count()).select_from(Alert).where(Alert.status == "failed", Alert.kind != "crawl_health")
+    ).one()
+    if not failed:
+        return
+    last = q.session.exec(
+        select(Alert.last_error).where(Alert.status == "failed", Alert.kind != "crawl_health")
+        .order_by(Alert.id.desc()).limit(1)
+    ).first()
+    _ops_alert(q, "alerts_failed", f"{failed} alert email(s) failed for good (`shopmon alerts retry --failed` "
+               f"re-queues them); last error: {last or '-'}", "all")
 
 
 def evaluate(session: Session, settings: Settings, *, now: datetime | None = None) -> int:
@@ -487,6 +507,7 @@ def evaluate(session: Session, settings: Settings, *, now: datetime | None = Non
     _escalations(q)
     _flag_alerts(q, "image_mismatch")
     _crawl_health(q)
+    _delivery_failures(q)
     q.write()
     session.flush()
     if q.suppressed:

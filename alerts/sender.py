@@ -1,10 +1,7 @@
-"""Deliver queued alerts: claim rows atomically, group them into emails, record every attempt.
+"""Deliver queued alerts: claim rows, group them into emails, record every attempt.
 
-Claiming is a single ``UPDATE alert SET status='sending', claimed_by=<token> WHERE
-status='pending' AND claimed_by IS NULL ...``. On PostgreSQL a second sender's UPDATE
-waits for the first one's row locks and then re-checks the WHERE clause, and SQLite runs
-one writer at a time, so on both engines each row is claimed by exactly one sender and
-two senders never deliver the same alert twice.
+The delivery state (claims and their lease, Message-IDs, outcomes) lives in ``alerts.outbox``;
+this module decides what goes into which email and in what order.
 """
 
 from __future__ import annotations
@@ -12,38 +9,37 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import time
 import uuid
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from datetime import datetime
+from email.utils import make_msgid
 
-from sqlalchemy import case, func, insert, select, update
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
-from sqlmodel import Session
-
-from models.alerts import Alert, AlertAttempt
+from models.alerts import Alert
 from models.base import utcnow
 
+from alerts.outbox import (
+    backoff,
+    claim,
+    claim_lease,
+    reclaim_stale,
+    record,
+    release,
+    renew,
+    reserve_message_id,
+    with_db_retry,
+)
 from alerts.render import SEVERITY_ORDER, build_message
 from alerts.transports import PermanentError, TemporaryError, Transport, transport_for
 from monitor.config import Settings
-from monitor.db import describe_db_error, get_engine
-from monitor.errors import StorageError
 
 log = logging.getLogger(__name__)
 
-BACKOFF_BASE = timedelta(minutes=1)
-BACKOFF_MAX = timedelta(hours=6)
-# A sender that died mid-run leaves rows in 'sending'; after this long they are retried.
-CLAIM_LEASE = timedelta(minutes=15)
 MAX_GROUPS_PER_RUN = 1000
 MAX_ALERTS_PER_EMAIL = 100
-DB_RETRIES = 3
 
-T = TypeVar("T")
+__all__ = ["MAX_ALERTS_PER_EMAIL", "SendSummary", "backoff", "send_pending"]
 
 
 @dataclass
@@ -60,154 +56,33 @@ class SendSummary:
         return asdict(self)
 
 
-def backoff(attempts: int) -> timedelta:
-    """Delay before try number ``attempts + 1``: 1, 2, 4, 8 ... minutes, at most 6 hours."""
-    return min(BACKOFF_BASE * (2 ** max(attempts - 1, 0)), BACKOFF_MAX)
-
-
 def _severity_rank(severity: str) -> int:
     return SEVERITY_ORDER.index(severity) if severity in SEVERITY_ORDER else 1
 
 
-def _with_db_retry(settings: Settings, what: str, fn: Callable[[Session], T]) -> T:
-    """Run ``fn`` in its own transaction; a locked database is retried, then reported in one line."""
-    engine = get_engine(settings)
-    for attempt in range(1, DB_RETRIES + 1):
-        try:
-            with Session(engine, expire_on_commit=False) as session:
-                result = fn(session)
-                session.commit()
-                return result
-        except OperationalError as exc:
-            if "locked" in str(exc.orig or exc) and attempt < DB_RETRIES:
-                log.warning("database locked while %s; retry %d/%d", what, attempt, DB_RETRIES - 1)
-                time.sleep(0.2 * attempt)
-                continue
-            raise StorageError(f"{what}: {describe_db_error(exc, settings)}") from None
-        except SQLAlchemyError as exc:
-            raise StorageError(f"{what}: {describe_db_error(exc, settings)}") from None
-    raise AssertionError("unreachable")
-
-
-def _reclaim_stale(session: Session, now: datetime) -> int:
-    result = session.execute(
-        update(Alert)
-        .where(Alert.status == "sending", Alert.claimed_at < now - CLAIM_LEASE)
-        .values(status="pending", claimed_by=None, claimed_at=None)
+def _emails(claimed: list[Alert]) -> list[list[Alert]]:
+    """Alerts per email, worst first. Alerts that already carry a Message-ID go out together
+    again under it; the rest are grouped by group key and split so each email stays readable."""
+    by_id: dict[str, list[Alert]] = defaultdict(list)
+    fresh: dict[str, list[Alert]] = defaultdict(list)
+    for alert in claimed:
+        if alert.message_id:
+            by_id[alert.message_id].append(alert)
+        else:
+            fresh[alert.group_key].append(alert)
+    chunks = list(by_id.values())
+    for group in fresh.values():
+        group.sort(key=lambda a: (-_severity_rank(a.severity), a.id))
+        chunks += [group[i : i + MAX_ALERTS_PER_EMAIL] for i in range(0, len(group), MAX_ALERTS_PER_EMAIL)]
+    return sorted(
+        chunks,
+        key=lambda g: (-max(_severity_rank(a.severity) for a in g), min(a.created_at for a in g), g[0].group_key),
     )
-    return result.rowcount or 0
 
 
-def _claim(session: Session, token: str, now: datetime, max_groups: int) -> list[Alert]:
-    # With a backlog bigger than one run, the worst groups go first, then the oldest.
-    rank = case({s: i for i, s in enumerate(SEVERITY_ORDER)}, value=Alert.severity, else_=1)
-    due_groups = list(
-        session.execute(
-            select(Alert.group_key)
-            .where(Alert.status == "pending", Alert.claimed_by.is_(None), Alert.next_attempt_at <= now)
-            .group_by(Alert.group_key)
-            .order_by(func.max(rank).desc(), func.min(Alert.created_at), Alert.group_key)
-            .limit(max_groups)
-        ).scalars()
-    )
-    claimed: list[Alert] = []
-    for start in range(0, len(due_groups), 200):
-        chunk = due_groups[start : start + 200]
-        session.execute(
-            update(Alert)
-            .where(
-                Alert.group_key.in_(chunk),
-                Alert.status == "pending",
-                Alert.claimed_by.is_(None),
-                Alert.next_attempt_at <= now,
-            )
-            .values(status="sending", claimed_by=token, claimed_at=now)
-            .execution_options(synchronize_session=False)
-        )
-    if due_groups:
-        claimed = list(
-            session.execute(select(Alert).where(Alert.claimed_by == token, Alert.status == "sending")).scalars()
-        )
-    return claimed
-
-
-def _record(
-    settings: Settings,
-    ids: list[int],
-    *,
-    token: str,
-    now: datetime,
-    transport: str,
-    ok: bool,
-    message_id: str | None = None,
-    error: str | None = None,
-    temporary: bool | None = None,
-    attempts_before: dict[int, int],
-) -> tuple[int, int]:
-    """Store the outcome of one email for its alerts; returns (retrying, failed) counts."""
-    max_attempts = settings.alerts.max_attempts
-
-    def write(session: Session) -> tuple[int, int]:
-        retrying = failed = 0
-        session.execute(
-            insert(AlertAttempt),
-            [
-                {"alert_id": i, "at": now, "transport": transport, "ok": ok, "temporary": temporary, "error": error, "message_id": message_id}
-                for i in ids
-            ],
-        )
-        owned = (Alert.claimed_by == token, Alert.status == "sending")
-        if ok:
-            session.execute(
-                update(Alert)
-                .where(Alert.id.in_(ids), *owned)
-                .values(status="sent", sent_at=now, message_id=message_id, attempts=Alert.attempts + 1, last_error=None)
-                .execution_options(synchronize_session=False)
-            )
-            return 0, 0
-        by_attempts: dict[int, list[int]] = defaultdict(list)
-        for i in ids:
-            by_attempts[attempts_before[i] + 1].append(i)
-        for attempts, group in by_attempts.items():
-            if temporary and attempts < max_attempts:
-                values: dict[str, Any] = {
-                    "status": "pending",
-                    "claimed_by": None,
-                    "claimed_at": None,
-                    "next_attempt_at": now + backoff(attempts),
-                }
-                retrying += len(group)
-            else:
-                values = {"status": "failed"}
-                failed += len(group)
-            session.execute(
-                update(Alert)
-                .where(Alert.id.in_(group), *owned)
-                .values(attempts=attempts, last_error=error, **values)
-                .execution_options(synchronize_session=False)
-            )
-        return retrying, failed
-
-    return _with_db_retry(settings, "recording alert delivery", write)
-
-
-def _release(settings: Settings, ids: list[int], token: str, next_at: datetime | None) -> None:
-    """Hand back claimed alerts that were not tried in this run (no attempt is counted)."""
-    if not ids:
-        return
-
-    def write(session: Session) -> None:
-        values: dict[str, Any] = {"status": "pending", "claimed_by": None, "claimed_at": None}
-        if next_at is not None:
-            values["next_attempt_at"] = next_at
-        session.execute(
-            update(Alert)
-            .where(Alert.id.in_(ids), Alert.claimed_by == token, Alert.status == "sending")
-            .values(**values)
-            .execution_options(synchronize_session=False)
-        )
-
-    _with_db_retry(settings, "releasing unsent alerts", write)
+def _message_id(settings: Settings, group: list[Alert]) -> str:
+    existing = group[0].message_id
+    return existing or make_msgid(idstring="shopmon", domain=settings.smtp.sender.rsplit("@", 1)[-1])
 
 
 def send_pending(
@@ -217,48 +92,45 @@ def send_pending(
     sender_id: str | None = None,
     transport: Transport | None = None,
     max_groups: int = MAX_GROUPS_PER_RUN,
+    clock: Callable[[], datetime] | None = None,
 ) -> SendSummary:
     """Deliver due alerts, one email per group, worst groups first (at most ``max_groups`` emails).
 
-    ``transport`` defaults to SMTP when smtp.host is set, else the outbox folder.
+    ``transport`` defaults to SMTP when smtp.host is set, else the outbox folder. ``clock``
+    (default: ``now`` if given, else the real time) dates attempts and lease renewals.
     """
-    now = now or utcnow()
+    clock = clock or ((lambda: now) if now is not None else utcnow)  # type: ignore[assignment,return-value]
+    now = clock()
     token = f"{sender_id or socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
     summary = SendSummary()
-    summary.reclaimed = _with_db_retry(settings, "reclaiming stale alerts", lambda s: _reclaim_stale(s, now))
-    claimed = _with_db_retry(settings, "claiming alerts", lambda s: _claim(s, token, now, max_groups))
+    lease = claim_lease(settings)
+    summary.reclaimed = with_db_retry(settings, "reclaiming stale alerts", lambda s: reclaim_stale(s, now, lease))
+    claimed = with_db_retry(settings, "claiming alerts", lambda s: claim(s, token, now, max_groups))
     summary.claimed = len(claimed)
     if not claimed:
         return summary
 
-    groups: dict[str, list[Alert]] = defaultdict(list)
-    for alert in claimed:
-        groups[alert.group_key].append(alert)
-    # Very large groups (a first crawl of a big shop) are split so each email stays readable.
-    chunks = [
-        sorted(g, key=lambda a: (-_severity_rank(a.severity), a.id))[i : i + MAX_ALERTS_PER_EMAIL]
-        for g in groups.values()
-        for i in range(0, len(g), MAX_ALERTS_PER_EMAIL)
-    ]
-    ordered = sorted(
-        chunks,
-        key=lambda g: (-max(_severity_rank(a.severity) for a in g), min(a.created_at for a in g), g[0].group_key),
-    )
     transport = transport or transport_for(settings)
     pending_ids = {a.id for a in claimed}
     try:
-        for group in ordered:
+        for group in _emails(claimed):
             ids = [a.id for a in group]
             attempts_before = {a.id: a.attempts for a in group}
             recipients = list(dict.fromkeys(r for a in group for r in a.recipients))
+            at = clock()
+            renew(settings, sorted(pending_ids), token, at)
             try:
+                message_id = _message_id(settings, group)
                 message = build_message(
-                    settings, group[0].kind, [(a.id, a.payload, a.severity) for a in group], recipients, now=now
+                    settings, group[0].kind, [(a.id, a.payload, a.severity) for a in group], recipients,
+                    now=at, message_id=message_id,
                 )
-                message_id = transport.send(message)
+                reserve_message_id(settings, ids, token, message_id)
+                delivery_id = transport.send(message)
             except TemporaryError as exc:
-                retrying, failed = _record(
-                    settings, ids, token=token, now=now, transport=transport.name, ok=False,
+                at = clock()
+                retrying, failed = record(
+                    settings, ids, token=token, now=at, transport=transport.name, ok=False,
                     error=str(exc), temporary=True, attempts_before=attempts_before,
                 )
                 pending_ids.difference_update(ids)
@@ -268,24 +140,24 @@ def send_pending(
                 if exc.unreachable:
                     # The server is unreachable: the rest would fail the same way, so they wait
                     # for the same retry time instead of each burning an attempt.
-                    _release(settings, sorted(pending_ids), token, now + backoff(1))
+                    release(settings, sorted(pending_ids), token, at + backoff(1))
                     summary.deferred += len(pending_ids)
                     pending_ids.clear()
                     break
                 continue
             except (PermanentError, ValueError) as exc:
                 # ValueError: the message itself cannot be built (e.g. an invalid header); retrying won't help.
-                retrying, failed = _record(
-                    settings, ids, token=token, now=now, transport=transport.name, ok=False,
+                retrying, failed = record(
+                    settings, ids, token=token, now=clock(), transport=transport.name, ok=False,
                     error=str(exc), temporary=False, attempts_before=attempts_before,
                 )
                 pending_ids.difference_update(ids)
                 summary.failed += failed
                 log.error("alert email for %s failed permanently: %s", group[0].group_key, exc)
                 continue
-            _record(
-                settings, ids, token=token, now=now, transport=transport.name, ok=True,
-                message_id=message_id, attempts_before=attempts_before,
+            record(
+                settings, ids, token=token, now=clock(), transport=transport.name, ok=True,
+                delivery_id=delivery_id, attempts_before=attempts_before,
             )
             pending_ids.difference_update(ids)
             summary.sent += len(ids)
@@ -295,5 +167,5 @@ def send_pending(
             transport.close()
         finally:
             if pending_ids:
-                _release(settings, sorted(pending_ids), token, None)
+                release(settings, sorted(pending_ids), token, None)
     return summary

@@ -7,8 +7,11 @@
 2. latency: a new 1-star review is published on the local demo marketplace; we crawl the shop
    (real spider, subprocess), run the post-crawl steps and send, and time until the email
    arrives at the SMTP server. The end-to-end bound is one crawl interval plus this time.
+3. outage: the server down for 10 simulated minutes, then a 4xx storm, then drop-after-DATA
+   (see benchmarks/alerts_outage.py); prints lost and duplicated alerts (target 0 and 0).
 
-Usage: .venv/bin/python benchmarks/alerts.py [--alerts 10000] [--skip-latency]
+Usage: .venv/bin/python benchmarks/alerts.py [--alerts 10000] [--outage-alerts 300] [--skip-latency]
+       [--only-outage]
 """
 
 from __future__ import annotations
@@ -35,6 +38,8 @@ from alerts.sender import send_pending  # noqa: E402
 from models import Alert, Listing, Review, Reviewer, Shop  # noqa: E402
 from monitor.config import load_settings  # noqa: E402
 from monitor.db import get_engine, upgrade  # noqa: E402
+
+from benchmarks.alerts_outage import outage  # noqa: E402
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 RECIPIENTS = {"serious_case": ["service@bench.example"], "attack": ["security@bench.example"]}
@@ -233,10 +238,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--alerts", type=int, default=10_000)
     parser.add_argument("--skip-latency", action="store_true")
+    parser.add_argument("--outage-alerts", type=int, default=300)
+    parser.add_argument("--only-outage", action="store_true")
     args = parser.parse_args()
-    out = {"benchmark": "alerts", "throughput": throughput(args.alerts)}
-    if not args.skip_latency:
-        out["latency"] = latency()
+    out: dict = {"benchmark": "alerts"}
+    if not args.only_outage:
+        out["throughput"] = throughput(args.alerts)
+        if not args.skip_latency:
+            out["latency"] = latency()
+    out["outage"] = outage(args.outage_alerts, seed, RECIPIENTS, T0, free_port)
     print(json.dumps(out, ensure_ascii=False, indent=2))
 
 

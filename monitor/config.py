@@ -138,6 +138,11 @@ class AlertsConfig(_Strict):
     repeat_hours: PositiveFloat = 24
     business_hours: tuple[time, time] | None = None
     max_attempts: PositiveInt = 8
+    claim_lease_seconds: PositiveInt = Field(
+        default=120,
+        description="a sender renews its claim before every email; rows it left in 'sending' (killed) are "
+        "taken back this long after its last renewal. Keep it above smtp.timeout_seconds x 3",
+    )
     outbox_dir: Path | None = None
     timezone: str = Field(default="UTC", description="IANA zone for business hours, promise dates and report days")
 

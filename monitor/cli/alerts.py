@@ -65,9 +65,32 @@ def register(app: typer.Typer) -> None:
         if waiting or summary.failed:
             typer.echo(
                 f"warning: {waiting} alert(s) will be retried, {summary.failed} failed for good; "
-                "see `shopmon alerts list --status pending` / `--status failed`",
+                "see `shopmon alerts list --status pending` / `--status failed`"
+                + ("; re-queue them with `shopmon alerts retry --failed`" if summary.failed else ""),
                 err=True,
             )
+        if summary.failed:
+            raise typer.Exit(1)
+
+    @alerts_app.command("retry")
+    def retry(
+        ctx: typer.Context,
+        failed: Annotated[
+            bool, typer.Option("--failed", help="Also queue alerts that failed for good again, with fresh attempts.")
+        ] = False,
+    ) -> None:
+        """Make alerts waiting for their next retry due now (with --failed, failed ones too).
+
+        Each keeps its Message-ID, so a message the server may already have is sent as the same
+        message again. `shopmon alerts send` (or the scheduler) then delivers them.
+        """
+        from alerts.outbox import requeue
+        from monitor.db import session_scope
+
+        settings = ready_settings(ctx)
+        with session_scope(settings) as session:
+            n = requeue(session, failed=failed)
+        typer.echo(f"re-queued {n} alert(s); deliver them with `shopmon alerts send`")
 
     @alerts_app.command("list")
     def list_(

@@ -7,8 +7,9 @@ from typing import Any
 
 from sqlalchemy import inspect
 
+from alerts.outbox import delivery_health
 from monitor.config import Settings
-from monitor.db import get_engine
+from monitor.db import get_engine, session_scope
 from monitor.scheduler import runs
 from monitor.scheduler.lease import current_lease
 from monitor.scheduler.plan import plan_jobs
@@ -72,7 +73,13 @@ def gather(settings: Settings, now: datetime | None = None) -> dict[str, Any]:
         "jobs": jobs,
         "orphaned_jobs": sorted(set(stored) - {j["id"] for j in jobs}),
         "shops": shops,
+        "alerts": _alerts(settings, now),
     }
+
+
+def _alerts(settings: Settings, now: datetime) -> dict[str, Any]:
+    with session_scope(settings) as session:
+        return delivery_health(session, settings, now)
 
 
 def _first_line(text: str | None) -> str | None:
@@ -140,4 +147,16 @@ def render(data: dict[str, Any]) -> str:
         lines.append(
             f"  {s['shop']:<24} last crawl {_when(s['last_crawl'], now)}: {s['status']}{extra}, new reviews {s['reviews_new']}"
         )
+    lines += ["", _render_alerts(data["alerts"])]
     return "\n".join(lines)
+
+
+def _render_alerts(a: dict[str, Any]) -> str:
+    line = f"alerts: {a['pending']} queued ({a['retrying']} retrying), {a['sending']} sending, {a['failed']} failed"
+    if a["failed"]:
+        line += " - FAILED for good; fix the cause, then `shopmon alerts retry --failed`"
+    if a["stuck_sending"]:
+        line += f"; {a['stuck_sending']} left in sending by a stopped sender (taken back by the next send)"
+    if (a["failed"] or a["retrying"]) and a["last_error"]:
+        line += f"\n  last error: {_first_line(a['last_error'])}"
+    return line

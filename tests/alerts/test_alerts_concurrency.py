@@ -15,7 +15,8 @@ from sqlmodel import Session, select
 
 from alerts.cases import open_cases
 from alerts.rules import evaluate
-from alerts.sender import _with_db_retry, send_pending
+from alerts.outbox import with_db_retry
+from alerts.sender import send_pending
 from models import Alert, AlertAttempt, CaseEvent, Listing, Review, Reviewer, Shop
 from monitor.errors import StorageError
 from alerts_testkit import smtp_server  # noqa: F401  (fixtures)
@@ -197,7 +198,7 @@ def test_db_retry_gives_up_after_three_tries(tmp_path):
         raise OperationalError("UPDATE alert", {}, sqlite3.OperationalError("database is locked"))
 
     with pytest.raises(StorageError, match=r"^claiming alerts: database .* is locked"):
-        _with_db_retry(settings, "claiming alerts", always_locked)
+        with_db_retry(settings, "claiming alerts", always_locked)
     assert len(calls) == 3
 
 

@@ -170,12 +170,13 @@ def test_permanent_refusal_stops_and_temporary_gives_up_after_max_attempts(sessi
         serious_review(factory, factory.listing(factory.shop("B"), sales=2000))
         run_pipeline(session, settings, T0 + timedelta(minutes=1))
         handler.code = "451 4.3.0 try later"
-        assert send_pending(settings, now=T0 + timedelta(minutes=1)).retrying == 1
-        assert send_pending(settings, now=T0 + timedelta(minutes=2)).failed == 1  # second of max 2 attempts
+        # Shop B's alert, and the ops (crawl_health) alert the first failure raised.
+        assert send_pending(settings, now=T0 + timedelta(minutes=1)).retrying == 2
+        assert send_pending(settings, now=T0 + timedelta(minutes=2)).failed == 2  # second of max 2 attempts
     finally:
         controller.stop()
-    statuses = sorted(a.status for a in session.exec(select(Alert)).all())
-    assert statuses == ["failed", "failed"]
+    kinds = sorted((a.kind, a.status) for a in session.exec(select(Alert)).all())
+    assert kinds == [("crawl_health", "failed"), ("serious_case", "failed"), ("serious_case", "failed")]
 
 
 def test_escalation_after_48h_without_progress_under_frozen_time(session, alert_settings, factory, smtp_server):

@@ -9,7 +9,8 @@ from sqlmodel import select
 
 from alerts.cases import open_cases
 from alerts.rules import evaluate
-from alerts.sender import CLAIM_LEASE, send_pending
+from alerts.outbox import claim_lease
+from alerts.sender import send_pending
 from alerts.transports import OutboxTransport, PermanentError
 from models import Alert, AlertAttempt
 from alerts_testkit import factory  # noqa: F401  (fixtures)
@@ -73,8 +74,8 @@ def test_claims_of_a_dead_sender_are_taken_back_after_the_lease(session, tmp_pat
     session.add(alert)
     session.commit()
     transport = Recorder()
-    assert send_pending(settings, now=T0 + CLAIM_LEASE - timedelta(seconds=1), transport=transport).claimed == 0
-    summary = send_pending(settings, now=T0 + CLAIM_LEASE + timedelta(seconds=1), transport=transport)
+    assert send_pending(settings, now=T0 + claim_lease(settings) - timedelta(seconds=1), transport=transport).claimed == 0
+    summary = send_pending(settings, now=T0 + claim_lease(settings) + timedelta(seconds=1), transport=transport)
     assert (summary.reclaimed, summary.sent) == (1, 1)
     assert len(transport.sent) == 1
 
