@@ -77,3 +77,19 @@ def guidance_for(kinds: list[str], cause: str | None, language: Language = "en")
     if cause or not abusive:
         lines.append(CAUSE_ACTIONS.get(cause or "other", CAUSE_ACTIONS["other"])[language])
     return "\n".join(lines)
+
+
+# Which response a case calls for, in the handbook's precedence: an extortion attempt is never
+# answered with money, an attack is appealed as one, a professional reviewer is reported; only
+# a review with none of these is a genuine complaint about its cause.
+ABUSE_PRECEDENCE = (("malicious", "extortion"), ("attack", "attack"), ("professional", "professional"))
+ABUSE_KINDS = tuple(kind for _, kind in ABUSE_PRECEDENCE)
+CASE_KINDS = (*ABUSE_KINDS, *CAUSE_ACTIONS)
+
+
+def case_kind(kinds: list[str], cause: str | None) -> str:
+    """One kind per case: ``extortion``, ``attack``, ``professional``, or its cause (``other`` when unknown)."""
+    for flag, kind in ABUSE_PRECEDENCE:
+        if flag in kinds:
+            return kind
+    return cause if cause in CAUSE_ACTIONS else "other"

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from monitor.cli import case_ledger
+from monitor.cli import case_ledger, case_phrasing
 from monitor.cli.context import ready_settings
 
 
@@ -133,6 +133,7 @@ def register(app: typer.Typer) -> None:
         from alerts.attacks import attack_members
         from alerts.case_fields import contact_details, format_amount
         from alerts.cases import TRANSITIONS, case_events, get_case
+        from alerts.phrasing import next_channel, render_for_case
         from models.roles import parse_role
         from monitor.db import session_scope
 
@@ -142,6 +143,8 @@ def register(app: typer.Typer) -> None:
             case = get_case(session, case_id)
             events = case_events(session, case_id)
             members = [m.id for m in attack_members(session, case_id)]
+            channel = next_channel(case.contact_status)
+            message = render_for_case(session, case, channel, settings.alerts.language)
         if as_json:
             out = _case_dict(case, who, bulk=False) | {"members": members, "events": [e.model_dump(mode="json") for e in events]}
             typer.echo(json.dumps(out, ensure_ascii=False, indent=2))
@@ -170,6 +173,9 @@ def register(app: typer.Typer) -> None:
             "",
             "What to do:",
             *[f"  {line}" for line in (case.guidance or "-").splitlines()],
+            "",
+            f"Next contact ({channel}), from the team's templates:",
+            f"  {message}",
             "",
             "History:",
         ]
@@ -283,4 +289,5 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"opened {n} case(s)")
 
     case_ledger.register(cases_app, _me)
+    case_phrasing.register(cases_app, _me)
     app.add_typer(cases_app, name="cases")
