@@ -75,12 +75,15 @@ def _outcome(settings) -> tuple[set, dict]:
         reviews = dict(s.exec(select(Review.id, Review.external_id)).all())
         listings = dict(s.exec(select(Listing.id, Listing.external_id)).all())
         names = {"reviewer": reviewers, "review": reviews, "listing": listings}
-        flags = set()
+        flags, flag_names = set(), {}
         for f in s.exec(select(Flag)):
             target = names.get(f.target_type, {}).get(f.target_id, f"{f.target_type}#{f.target_id}")
             members = tuple(sorted(reviews[m] for m in f.members))
             flags.add((f.kind, f.target_type, target, f.label, members))
-        cases = {reviews.get(c.review_id, c.flag_id): (c.severity, tuple(sorted(c.kinds))) for c in s.exec(select(Case))}
+            flag_names[f.id] = (f.kind, target)
+        # a case opened for a flag (an attack's parent case) is named by that flag, not its row id
+        cases = {reviews[c.review_id] if c.review_id else flag_names[c.flag_id]: (c.severity, tuple(sorted(c.kinds)))
+                 for c in s.exec(select(Case))}
     return flags, cases
 
 
