@@ -36,6 +36,7 @@ from alerts.render import build_message  # noqa: E402
 from alerts.rules import evaluate  # noqa: E402
 from alerts.sender import send_pending  # noqa: E402
 from models import Alert, Listing, Review, Reviewer, Shop  # noqa: E402
+import benchdb  # noqa: E402
 from monitor.config import load_settings  # noqa: E402
 from monitor.db import get_engine, upgrade  # noqa: E402
 
@@ -240,13 +241,17 @@ def main() -> None:
     parser.add_argument("--skip-latency", action="store_true")
     parser.add_argument("--outage-alerts", type=int, default=300)
     parser.add_argument("--only-outage", action="store_true")
+    benchdb.add_argument(parser)
     args = parser.parse_args()
-    out: dict = {"benchmark": "alerts"}
+    out: dict = {"benchmark": "alerts", "database": benchdb.backend(args.database_url)}
     if not args.only_outage:
-        out["throughput"] = throughput(args.alerts)
+        with benchdb.database(args.database_url, "alerts_tp"):
+            out["throughput"] = throughput(args.alerts)
         if not args.skip_latency:
-            out["latency"] = latency()
-    out["outage"] = outage(args.outage_alerts, seed, RECIPIENTS, T0, free_port)
+            with benchdb.database(args.database_url, "alerts_latency"):
+                out["latency"] = latency()
+    with benchdb.database(args.database_url, "alerts_outage"):
+        out["outage"] = outage(args.outage_alerts, seed, RECIPIENTS, T0, free_port)
     print(json.dumps(out, ensure_ascii=False, indent=2))
 
 

@@ -14,6 +14,7 @@ English texts combined from phrase lists (every text different), ratings skewed 
 real shops, a few planted attacks (template rings and bursts).
 
 Usage: python benchmarks/detect_throughput.py [--reviews N] [--memory-reviews N] [--skip-memory] [--skip-detect]
+       [--database-url URL]
 """
 
 from __future__ import annotations
@@ -28,13 +29,14 @@ import argparse  # noqa: E402
 import json  # noqa: E402
 import random  # noqa: E402
 import resource  # noqa: E402
-import shutil  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 from datetime import UTC, datetime, timedelta  # noqa: E402
 from pathlib import Path  # noqa: E402
+
+import benchdb  # noqa: E402
 
 ZH = ["质量很好", "物流很快", "包装完好", "颜色和图片一样", "尺码合适", "客服态度很好", "性价比高", "做工精细",
       "面料舒服", "会回购", "有色差", "发货太慢", "线头很多", "味道很大", "尺码偏小", "客服不理人", "少发了配件",
@@ -90,11 +92,14 @@ def generate(settings, n_reviews: int, seed: int = 0) -> None:  # noqa: ANN001
     # Reviews go through the DB-API directly: a million rows through SQLAlchemy's type
     # processing would take longer than the detection being measured. SQLite stores the
     # UTCDateTime columns as naive UTC text, JSON as text.
+    sqlite = engine.dialect.name == "sqlite"
     sql = (
         "INSERT INTO review (platform, external_id, reviewer_id, listing_id, shop_id, rating, text, created_at, "
         "photos, raw, decode_errors, first_seen, last_seen, revision_count) "
         "VALUES ('taobao', ?, ?, ?, ?, ?, ?, ?, '[]', '{}', 0, ?, ?, 0)"
     )
+    if not sqlite:  # psycopg's placeholders; timestamps with their zone
+        sql = sql.replace("?", "%s")
     raw = engine.raw_connection()
     try:
         cur = raw.cursor()
@@ -112,7 +117,7 @@ def generate(settings, n_reviews: int, seed: int = 0) -> None:  # noqa: ANN001
             if i % 20_000 < 12 and i >= 20_000:
                 rating, text, listing = 1, ring_text, (i // 20_000) % 200 + 1
                 t = T0 + timedelta(days=(i // 20_000) % 170, minutes=5 * (i % 20_000))
-            ts = t.strftime("%Y-%m-%d %H:%M:%S.000000")
+            ts = t.strftime("%Y-%m-%d %H:%M:%S.000000" if sqlite else "%Y-%m-%d %H:%M:%S+00")
             batch.append((f"R{i}", rng.randrange(n_reviewers) + 1, listing, (listing - 1) % 5 + 1, rating, text,
                           ts, ts, ts))
             if len(batch) >= 50_000:
@@ -165,24 +170,26 @@ def _rates(n: int, run: dict) -> dict:
     }
 
 
-def throughput(n: int, workdir: Path, *, full: bool = True) -> dict:
+def throughput(n: int, workdir: Path, *, full: bool = True, url: str | None = None) -> dict:
     from monitor.config import load_settings
-    from monitor.db import dispose_engines
 
-    settings = load_settings(data_dir=workdir / "tp")
-    t = time.perf_counter()
-    generate(settings, n)
-    gen_s = time.perf_counter() - t
-    # The full run gets its own copy of the database: run after the behaviour half on the same
-    # one, it would find every reviewer flag already written and do less work.
-    dispose_engines()
-    shutil.copytree(workdir / "tp", workdir / "tp-full")
-    full_settings = load_settings(data_dir=workdir / "tp-full")
-    _pin_one_core()
-    out: dict = {"reviews": n, "generate_seconds": round(gen_s, 1), "cores": 1}
-    b = _run_behaviour(settings)
+    # The full run gets its own database: run after the behaviour half on the same one, it would
+    # find every reviewer flag already written and do less work.
+    with benchdb.database(url, "tp"):
+        settings = load_settings(data_dir=workdir / "tp")
+        t = time.perf_counter()
+        generate(settings, n)
+        gen_s = time.perf_counter() - t
+        _pin_one_core()
+        b = _run_behaviour(settings)
+    out: dict = {"reviews": n, "database": benchdb.backend(url), "generate_seconds": round(gen_s, 1), "cores": 1}
     out["behaviour_only"] = _rates(n, b) | {"flags": b["counts"]}
-    d = _run_detect(full_settings) if full else None
+    d = None
+    if full:
+        with benchdb.database(url, "tpfull"):
+            full_settings = load_settings(data_dir=workdir / "tp-full")
+            generate(full_settings, n)
+            d = _run_detect(full_settings)
     if not full:
         out["full_detect"] = "skipped (--skip-detect)"
     elif d is None:
@@ -198,17 +205,20 @@ def throughput(n: int, workdir: Path, *, full: bool = True) -> dict:
     return out
 
 
-def memory(n: int, workdir: Path, *, full: bool = True) -> dict:
+def memory(n: int, workdir: Path, *, full: bool = True, url: str | None = None) -> dict:
     from monitor.config import load_settings
+    from monitor.db import dispose_engines
 
     data = workdir / "mem"
-    settings = load_settings(data_dir=data)
-    t = time.perf_counter()
-    generate(settings, n, seed=1)
-    gen_s = time.perf_counter() - t
-    # A fresh process, so the peak is detection's alone and not the generator's.
-    proc = subprocess.run([sys.executable, __file__, "--child", "full" if full else "behaviour", str(data)],
-                          capture_output=True, text=True, check=True)
+    with benchdb.database(url, "mem"):
+        settings = load_settings(data_dir=data)
+        t = time.perf_counter()
+        generate(settings, n, seed=1)
+        gen_s = time.perf_counter() - t
+        dispose_engines()
+        # A fresh process, so the peak is detection's alone and not the generator's.
+        proc = subprocess.run([sys.executable, __file__, "--child", "full" if full else "behaviour", str(data)],
+                              capture_output=True, text=True, check=True)
     child = json.loads(proc.stdout)
     return {"reviews": n, "generate_seconds": round(gen_s, 1), **child, "target_peak_mb": 1024}
 
@@ -232,14 +242,17 @@ def main() -> int:
     parser.add_argument("--skip-memory", action="store_true")
     parser.add_argument("--skip-detect", action="store_true", help="time the behaviour half only")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    benchdb.add_argument(parser)
     args = parser.parse_args()
     if args.child:
         _child(*args.child)
         return 0
     with tempfile.TemporaryDirectory(prefix="shopmon-bench-") as tmp:
-        result = {"throughput": throughput(args.reviews, Path(tmp), full=not args.skip_detect)}
+        result = {"throughput": throughput(args.reviews, Path(tmp), full=not args.skip_detect,
+                                           url=args.database_url)}
         if not args.skip_memory:
-            result["memory"] = memory(args.memory_reviews, Path(tmp), full=not args.skip_detect)
+            result["memory"] = memory(args.memory_reviews, Path(tmp), full=not args.skip_detect,
+                                      url=args.database_url)
     print(json.dumps(result, indent=2, ensure_ascii=False))
     return 0
 

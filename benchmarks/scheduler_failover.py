@@ -18,6 +18,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import benchdb
 from monitor.config import load_settings
 from monitor.db import get_engine, upgrade
 from monitor.scheduler import isolation, runs
@@ -124,11 +125,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=3)
     parser.add_argument("--lease", type=float, default=2.0)
+    benchdb.add_argument(parser)
     args = parser.parse_args()
-    out = {"benchmark": "scheduler_failover", "cpus": os.cpu_count(), "load_avg_1m": round(os.getloadavg()[0], 2)}
-    out.update(failover(args.trials, args.lease))
-    out.update(bookkeeping())
-    out.update(spawn())
+    out = {"benchmark": "scheduler_failover", "cpus": os.cpu_count(), "load_avg_1m": round(os.getloadavg()[0], 2),
+           "database": benchdb.backend(args.database_url)}
+    for name, part in (("failover", lambda: failover(args.trials, args.lease)), ("bookkeeping", bookkeeping),
+                       ("spawn", spawn)):
+        with benchdb.database(args.database_url, name):
+            out.update(part())
     print(json.dumps(out))
 
 

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
 from sqlmodel import func, select
 
 from monitor.config import Settings, load_settings
@@ -32,6 +33,7 @@ DEMO_RECIPIENTS = {
 @dataclass
 class DemoResult:
     data_dir: Path
+    database: str = ""  # where the demo's data really is (a file path, or a URL without its password)
     base_url: str = ""
     crawls: list[dict] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
@@ -56,7 +58,7 @@ class DemoResult:
             + ")",
             f"  alerts:      {c.get('alerts', 0)} queued, {len(self.emails)} emails written",
             "",
-            f"  database:    {self.data_dir / 'shopmon.db'}",
+            f"  database:    {self.database}",
             f"  emails:      {self.data_dir / 'outbox'}",
             f"  try:         shopmon --config {self.data_dir / 'shopmon.toml'} cases list",
         ]
@@ -80,7 +82,12 @@ def _write_config(settings: Settings, path: Path) -> None:
     """A config file so the user can keep exploring the demo database with the CLI."""
     import json
 
-    lines = [f"data_dir = {json.dumps(str(settings.data_dir))}", ""]
+    lines = [f"data_dir = {json.dumps(str(settings.data_dir))}"]
+    if settings.database_url and make_url(settings.database_url).password is None:
+        lines.append(f"database_url = {json.dumps(settings.database_url)}")
+    elif settings.database_url:
+        lines.append("# database_url: set SHOPMON_DATABASE_URL (a password never goes into this file)")
+    lines.append("")
     for shop in settings.shops:
         lines += [
             "[[shops]]",
@@ -100,7 +107,33 @@ def _count(session, model) -> int:  # noqa: ANN001
     return session.exec(select(func.count()).select_from(model)).one()
 
 
-def run_demo(data_dir: Path, progress: Callable[[str], None] = lambda _m: None) -> DemoResult:
+def _demo_database(data_dir: Path, database_url: str | None) -> tuple[str | None, str]:
+    """(database_url for the settings, where to tell the user the data is).
+
+    The demo's own fresh SQLite file unless a database is named explicitly: a SHOPMON_DATABASE_URL
+    left in the environment for real work must not receive demo shops.
+    """
+    if database_url is None:
+        path = data_dir / "shopmon.db"
+        return f"sqlite:///{path}", str(path)
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite" and url.database:
+        return database_url, str(Path(url.database).resolve())
+    return database_url, url.render_as_string(hide_password=True)
+
+
+def _refuse_used_database(settings: Settings, shown: str) -> None:
+    from models import Review
+    from monitor.db import session_scope
+
+    with session_scope(settings) as session:
+        if _count(session, Review):
+            raise ShopmonError(f"database {shown} already holds reviews; the demo needs an empty one "
+                               "(or leave out --database-url for its own fresh SQLite file)")
+
+
+def run_demo(data_dir: Path, progress: Callable[[str], None] = lambda _m: None, *,
+             database_url: str | None = None) -> DemoResult:
     from alerts.sender import send_pending
     from models import Alert, Case, Flag, Listing, ListingImage, Review, Reviewer
     from monitor.crawl import crawl_shop
@@ -111,7 +144,8 @@ def run_demo(data_dir: Path, progress: Callable[[str], None] = lambda _m: None) 
     started = time.perf_counter()
     data_dir = data_dir.resolve()
     _fresh_dir(data_dir)
-    result = DemoResult(data_dir=data_dir)
+    url, shown = _demo_database(data_dir, database_url)
+    result = DemoResult(data_dir=data_dir, database=shown)
 
     with serve_marketplace() as market:
         result.base_url = market.base_url
@@ -127,9 +161,14 @@ def run_demo(data_dir: Path, progress: Callable[[str], None] = lambda _m: None) 
             # limit the demo opens the same cases whatever the date it runs on.
             detection={"case_max_age_days": 0},
         )
+        # Set after loading: the environment beats arguments in load_settings, and a
+        # SHOPMON_DATABASE_URL kept for real work must not receive the demo's shops.
+        settings = settings.model_copy(update={"database_url": url})
         _write_config(settings, data_dir / "shopmon.toml")
         progress("creating the database")
         ensure_schema(settings)
+        if database_url is not None:
+            _refuse_used_database(settings, shown)
         for shop in settings.shops:
             progress(f"crawling {shop.id} ({shop.platform}) in a subprocess")
             run = crawl_shop(settings, shop)

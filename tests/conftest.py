@@ -21,6 +21,26 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    # A module with BOTH_DATABASES = True runs every test on SQLite and on PostgreSQL.
+    if getattr(metafunc.module, "BOTH_DATABASES", False):
+        metafunc.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
+
+
+@pytest.fixture
+def backend(request: pytest.FixtureRequest) -> str:
+    return getattr(request, "param", "sqlite")
+
+
+@pytest.fixture(autouse=True)
+def _database_backend(_isolated_env: None, backend: str, request: pytest.FixtureRequest,
+                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """On PostgreSQL every settings object the test loads (and every CLI it runs) uses the
+    private schema, through the same environment variable an operator would set."""
+    if backend == "postgresql":
+        monkeypatch.setenv("SHOPMON_DATABASE_URL", request.getfixturevalue("pg_url"))
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return load_settings(data_dir=tmp_path / "data")

@@ -40,3 +40,23 @@ def test_demo_refuses_a_directory_it_did_not_make(tmp_path: Path, capsys) -> Non
     assert main(["demo", "--data-dir", str(tmp_path / "precious")]) == 1
     assert "was not made by `shopmon demo`" in capsys.readouterr().err
     assert (tmp_path / "precious" / "notes.txt").read_text() == "keep me"
+
+
+@pytest.mark.slow
+def test_demo_keeps_its_own_database_and_says_where_it_is(tmp_path: Path, capsys, monkeypatch) -> None:
+    elsewhere = tmp_path / "real-work.db"
+    monkeypatch.setenv("SHOPMON_DATABASE_URL", f"sqlite:///{elsewhere}")  # left set for real work
+    target = tmp_path / "demo"
+    assert main(["demo", "--data-dir", str(target)]) == 0
+    out = capsys.readouterr().out
+    [line] = [ln for ln in out.splitlines() if ln.strip().startswith("database:")]
+    shown = Path(line.split(":", 1)[1].strip())
+    assert shown == (target / "shopmon.db").resolve() and shown.is_file()
+    assert not elsewhere.exists()  # the environment's database got no demo shops
+
+    # Told otherwise, it uses that database (and refuses one that already holds reviews).
+    named = tmp_path / "named.db"
+    assert main(["demo", "--data-dir", str(target), "--database-url", f"sqlite:///{named}"]) == 0
+    assert f"database:    {named.resolve()}" in capsys.readouterr().out
+    assert main(["demo", "--data-dir", str(target), "--database-url", f"sqlite:///{named}"]) == 1
+    assert "already holds reviews" in capsys.readouterr().err

@@ -15,6 +15,11 @@ def register(app: typer.Typer) -> None:
             Path,
             typer.Option("--data-dir", help="Fresh directory for the demo database and outbox (recreated)."),
         ] = Path("shopmon-demo"),
+        database_url: Annotated[
+            str | None,
+            typer.Option("--database-url", help="Use this (empty) database instead of a fresh SQLite file in "
+                                                "--data-dir. SHOPMON_DATABASE_URL is not used by the demo."),
+        ] = None,
     ) -> None:
         """Crawl a local demo marketplace, detect, open cases and write alert emails to an outbox.
 
@@ -24,5 +29,5 @@ def register(app: typer.Typer) -> None:
         """
         from monitor.demo import run_demo
 
-        result = run_demo(data_dir, progress=lambda m: typer.echo(f"- {m}", err=True))
+        result = run_demo(data_dir, progress=lambda m: typer.echo(f"- {m}", err=True), database_url=database_url)
         typer.echo("\n".join(result.summary_lines()))

@@ -13,6 +13,8 @@ from alerts.guidance import guidance_for
 from models import Case, CaseEvent
 from alerts_testkit import factory  # noqa: F401  (fixtures)
 
+BOTH_DATABASES = True  # storage, pipeline, case and alert behaviour must hold on SQLite and PostgreSQL
+
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 

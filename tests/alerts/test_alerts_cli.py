@@ -14,6 +14,8 @@ from sqlmodel import Session
 from models import Listing, Review, Shop
 from monitor.cli import main
 
+BOTH_DATABASES = True  # storage, pipeline, case and alert behaviour must hold on SQLite and PostgreSQL
+
 CONFIG = """
 data_dir = "data"
 [alerts]

@@ -15,6 +15,8 @@ from alerts.silences import add_silence
 from models import Alert, AlertAttempt, CrawlRun
 from alerts_testkit import alert_settings, factory, smtp_port, smtp_server  # noqa: F401  (fixtures)
 
+BOTH_DATABASES = True  # storage, pipeline, case and alert behaviour must hold on SQLite and PostgreSQL
+
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 

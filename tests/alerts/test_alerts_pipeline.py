@@ -10,6 +10,8 @@ from alerts.sender import send_pending
 from models import Case
 from alerts_testkit import factory, smtp_server  # noqa: F401  (fixtures)
 
+BOTH_DATABASES = True  # storage, pipeline, case and alert behaviour must hold on SQLite and PostgreSQL
+
 
 def test_extortion_review_reaches_the_team_with_never_pay_advice(session, tmp_path, factory, smtp_server):
     from alerts_testkit import make_settings

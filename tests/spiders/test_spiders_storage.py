@@ -13,6 +13,8 @@ from spiders import storage
 from spiders.parsing.common import listing_item, review_item
 from spiders.storage import ItemStore, ensure_shop
 
+BOTH_DATABASES = True  # storage, pipeline, case and alert behaviour must hold on SQLite and PostgreSQL
+
 
 def _store(settings: Settings) -> ItemStore:
     with Session(get_engine(settings)) as s:

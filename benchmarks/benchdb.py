@@ -1,0 +1,71 @@
+"""``--database-url`` for every benchmark that stores data: SQLite (default) or PostgreSQL.
+
+Without the option a benchmark keeps its fresh SQLite file in a temporary data directory. With
+a PostgreSQL URL each database the benchmark makes is a private schema, dropped afterwards, so
+a run never touches other data in that database. The URL reaches every ``load_settings`` call
+(and every ``shopmon`` child process) through ``SHOPMON_DATABASE_URL``, as an operator sets it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from monitor.db import dispose_engines
+
+
+def add_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--database-url", default=None,
+        help="database to benchmark on, e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test "
+             "(a private schema per run, dropped afterwards); default: a fresh SQLite file",
+    )
+
+
+def backend(url: str | None) -> str:
+    return make_url(url).get_backend_name() if url else "sqlite"
+
+
+@contextmanager
+def database(url: str | None, name: str = "bench") -> Iterator[str | None]:
+    """Yields the URL to use (None: SQLite under the benchmark's data directory)."""
+    if url is None or backend(url) == "sqlite":
+        with _env(url):
+            yield url
+        return
+    schema = f"shopmon_{name}_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    scoped = make_url(url).update_query_dict({"options": f"-csearch_path={schema}"})
+    scoped_url = scoped.render_as_string(hide_password=False)
+    try:
+        with _env(scoped_url):
+            yield scoped_url
+    finally:
+        dispose_engines()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@contextmanager
+def _env(url: str | None) -> Iterator[None]:
+    old = os.environ.get("SHOPMON_DATABASE_URL")
+    if url is None:
+        os.environ.pop("SHOPMON_DATABASE_URL", None)
+    else:
+        os.environ["SHOPMON_DATABASE_URL"] = url
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("SHOPMON_DATABASE_URL", None)
+        else:
+            os.environ["SHOPMON_DATABASE_URL"] = old
