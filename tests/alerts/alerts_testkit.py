@@ -182,3 +182,18 @@ class Factory:
 @pytest.fixture
 def factory(session: Session) -> Factory:
     return Factory(session)
+
+
+@pytest.fixture
+def db_cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], session: Session, db_settings: Settings):
+    """Run ``shopmon ARGS`` against the test's database (commit the session first): (exit code, stdout, stderr)."""
+    from monitor.cli import main
+
+    monkeypatch.setenv("SHOPMON_DATA_DIR", str(db_settings.data_dir))
+
+    def run(*args: str) -> tuple[int, str, str]:
+        code = main(list(args))
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    return run

@@ -167,3 +167,20 @@ def test_alerts_send_with_smtp_down_warns_and_keeps_alerts(cli, seeded):
     rows = json.loads(cli("alerts", "list", "--json")[1])
     assert [(r["status"], r["attempts"]) for r in rows] == [("pending", 1)]
     assert "cannot reach SMTP server" in rows[0]["last_error"]
+
+
+def test_bulk_update_of_several_cases_from_the_command_line(cli, seeded):
+    cli("cases", "open")
+    code, out, err = cli("cases", "update", "1", "2", "--contact", "wangwang", "--note", "sent the edit link", "--by", "amy")
+    assert (code, err) == (0, "")
+    assert out.splitlines() == [
+        "case #1: state contacted, contact wangwang, owner unassigned",
+        "case #2: state contacted, contact wangwang, owner unassigned",
+    ]
+    for case_id in ("1", "2"):
+        events = json.loads(cli("cases", "show", case_id, "--json")[1])["events"]
+        assert [(e["action"], e["actor"]) for e in events][-3:] == [("contact", "amy"), ("state", "amy"), ("note", "amy")]
+    code, out, err = cli("cases", "update", "1", "2", "--phone", "13812345678", "--by", "amy")
+    assert code == 2 and "belong to one buyer" in err
+    code, _, err = cli("cases", "update", "--state", "closed", "--by", "amy")
+    assert code == 2 and "name at least one case id" in err

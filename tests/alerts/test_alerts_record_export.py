@@ -11,12 +11,11 @@ from openpyxl import load_workbook
 from alerts.case_export import COLUMNS, export_rows, write_export
 from alerts.cases import list_cases, open_cases, update_case
 from models.roles import Role
-from monitor.cli import main
-from alerts_testkit import factory  # noqa: F401  (fixtures)
+from alerts_testkit import db_cli, factory  # noqa: F401  (fixtures)
 
 
-def test_export_follows_the_list_filters_and_neutralises_formulas(monkeypatch, capsys, tmp_path: Path, session,
-                                                                  db_settings, factory) -> None:
+def test_export_follows_the_list_filters_and_neutralises_formulas(db_cli, tmp_path: Path, session, db_settings,
+                                                                  factory) -> None:
     now = datetime.now(UTC)
     listing = factory.listing(factory.shop())
     evil = factory.review(listing, rating=1, text='=HYPERLINK("http://evil.example","click")', at=now)
@@ -25,21 +24,20 @@ def test_export_follows_the_list_filters_and_neutralises_formulas(monkeypatch, c
     update_case(session, factory.case_for(evil).id, actor="amy", contact="sms", owner="amy", now=now)
     update_case(session, factory.case_for(evil).id, actor="amy", promise_date=now + timedelta(days=2), now=now)
     session.commit()
-    monkeypatch.setenv("SHOPMON_DATA_DIR", str(db_settings.data_dir))
 
-    assert main(["cases", "export", "--owner", "amy", "-o", str(tmp_path / "amy.csv")]) == 0
-    assert capsys.readouterr().out == f"wrote 1 case(s) to {tmp_path / 'amy.csv'} (phone and order numbers masked for role staff)\n"
+    assert db_cli("cases", "export", "--owner", "amy", "-o", str(tmp_path / "amy.csv"))[1] == (
+        f"wrote 1 case(s) to {tmp_path / 'amy.csv'} (phone and order numbers masked for role staff)\n")
     header, row = list(csv.reader((tmp_path / "amy.csv").open(encoding="utf-8-sig")))
     assert header[:8] == ["Review time", "Buyer (Wangwang ID)", "Phone", "Item", "Review", "Severity", "Contacts made", "Progress"]
     assert row[4] == "'" + '=HYPERLINK("http://evil.example","click")'
     assert row[6] == "SMS" and row[7].startswith("promised to update by ")
 
-    assert main(["cases", "export", "--format", "xlsx", "--state", "open", "-o", str(tmp_path / "open.xlsx")]) == 0
+    assert db_cli("cases", "export", "--format", "xlsx", "--state", "open", "-o", str(tmp_path / "open.xlsx"))[0] == 0
     sheet = load_workbook(tmp_path / "open.xlsx").active
     rows = list(sheet.iter_rows(values_only=True))
     assert len(rows) == 2 and rows[1][4] == "slow"
-    assert main(["cases", "export", "--format", "pdf"]) == 2
-    assert "unknown format 'pdf'" in capsys.readouterr().err
+    code, _, err = db_cli("cases", "export", "--format", "pdf")
+    assert code == 2 and "unknown format 'pdf'" in err
 
 
 def test_xlsx_keeps_a_formula_looking_review_as_text(tmp_path: Path, session, db_settings, factory) -> None:

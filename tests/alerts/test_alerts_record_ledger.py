@@ -9,8 +9,7 @@ import pytest
 
 from alerts.cases import CaseError, case_events, open_cases
 from alerts.ledger import parse_week, record_payment, weekly_ledger
-from monitor.cli import main
-from alerts_testkit import factory  # noqa: F401  (fixtures)
+from alerts_testkit import db_cli, factory  # noqa: F401  (fixtures)
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday
 
@@ -53,21 +52,18 @@ def test_payments_need_purpose_staff_and_a_past_time(session, db_settings, facto
     assert parse_week("2026-W10") == date(2026, 3, 2)
 
 
-def test_pay_and_ledger_commands(monkeypatch, capsys, session, db_settings, factory) -> None:
+def test_pay_and_ledger_commands(db_cli, session, db_settings, factory) -> None:
     now = datetime.now(UTC)
     review = factory.review(factory.listing(factory.shop()), rating=1, at=now)
     open_cases(session, db_settings, now=now)
     case_id = factory.case_for(review).id
     session.commit()
-    monkeypatch.setenv("SHOPMON_DATA_DIR", str(db_settings.data_dir))
-    assert main(["cases", "pay", str(case_id), "--amount", "8.80", "--purpose", "removed bad review",
-                 "--staff", "amy", "--by", "sue"]) == 0
-    assert capsys.readouterr().out == f"payment #1: 8.80 CNY on case #{case_id} (removed bad review, amy)\n"
-    assert main(["cases", "ledger", "--weeks", "1"]) == 0
-    out = capsys.readouterr().out
-    assert ": 1 payment(s), total 8.80 CNY" in out and "removed bad review  (amy)" in out
-    assert main(["cases", "ledger", "--weeks", "1", "--json"]) == 0
-    week = json.loads(capsys.readouterr().out)[0]
+    assert db_cli("cases", "pay", str(case_id), "--amount", "8.80", "--purpose", "removed bad review",
+                  "--staff", "amy", "--by", "sue") == (0, f"payment #1: 8.80 CNY on case #{case_id} (removed bad review, amy)\n", "")
+    code, out, _ = db_cli("cases", "ledger", "--weeks", "1")
+    assert code == 0 and ": 1 payment(s), total 8.80 CNY" in out and "removed bad review  (amy)" in out
+    code, out, _ = db_cli("cases", "ledger", "--weeks", "1", "--json")
+    week = json.loads(out)[0]
     assert (week["total_cents"], week["by_case"]) == (880, {str(case_id): 880})
-    assert main(["cases", "pay", str(case_id), "--amount", "1.005", "--purpose", "x"]) == 2
-    assert "more than two decimals" in capsys.readouterr().err
+    code, _, err = db_cli("cases", "pay", str(case_id), "--amount", "1.005", "--purpose", "x")
+    assert code == 2 and "more than two decimals" in err

@@ -10,9 +10,8 @@ from alerts.cases import open_cases, update_case
 from alerts.guidance import case_kind
 from alerts.phrasing import all_templates, get_template, next_channel, render_for_case, set_template
 from models.roles import Role
-from monitor.cli import main
 from monitor.errors import ConfigError, DataError
-from alerts_testkit import factory  # noqa: F401  (fixtures)
+from alerts_testkit import db_cli, factory  # noqa: F401  (fixtures)
 
 NOW = datetime.now(UTC)
 
@@ -71,19 +70,13 @@ def test_public_reply_genuine_names_cause_and_remedy_malicious_admits_nothing(se
     assert "不能以任何形式为修改评价付费" in contact
 
 
-def test_template_and_reply_commands(monkeypatch, capsys, session, db_settings, factory) -> None:
+def test_template_and_reply_commands(db_cli, session, db_settings, factory) -> None:
     review = factory.review(factory.listing(factory.shop()), rating=1, nick="q***q", at=NOW)
     open_cases(session, db_settings, now=NOW)
     case = factory.case_for(review)
     update_case(session, case.id, actor="amy", contact="wangwang", now=NOW)
     session.commit()
-    monkeypatch.setenv("SHOPMON_DATA_DIR", str(db_settings.data_dir))
-
-    def cli(*args: str) -> tuple[int, str, str]:
-        code = main(list(args))
-        out = capsys.readouterr()
-        return code, out.out, out.err
-
+    cli = db_cli
     code, _, err = cli("cases", "templates", "edit", "other", "sms", "--text", "hi {buyer}")
     assert code == 2 and "a staff cannot edit message templates" in err
     assert cli("cases", "templates", "edit", "other", "sms", "--lang", "en", "--text", "{shop}: hi {buyer}, we will call.",

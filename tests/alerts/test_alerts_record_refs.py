@@ -7,10 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from alerts.silences import add_silence, describe, silence_by_refs
-from monitor.cli import main
 from monitor.errors import DataError
 from monitor.platform_refs import find_listing, find_reviewer, find_shop
-from alerts_testkit import factory  # noqa: F401  (fixtures)
+from alerts_testkit import db_cli, factory  # noqa: F401  (fixtures)
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -39,16 +38,10 @@ def test_silence_by_platform_listing_id_works_and_unknown_database_ids_are_refus
         add_silence(session, listing_id=999, until=T0 + timedelta(days=1), created_by="amy", now=T0)
 
 
-def test_watchlist_commands_take_the_platform_account(monkeypatch, capsys, session, db_settings, factory) -> None:
+def test_watchlist_commands_take_the_platform_account(db_cli, session, factory) -> None:
     reviewer = factory.reviewer("p***o")
     session.commit()
-    monkeypatch.setenv("SHOPMON_DATA_DIR", str(db_settings.data_dir))
-
-    def cli(*args: str) -> tuple[int, str, str]:
-        code = main(list(args))
-        out = capsys.readouterr()
-        return code, out.out, out.err
-
+    cli = db_cli
     assert cli("watchlist", "add", f"taobao:{reviewer.external_id}", "--note", "asked for money") == (
         0, f"watching taobao:{reviewer.external_id} (p***o)\n", "")
     code, out, _ = cli("watchlist", "list")
