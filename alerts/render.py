@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader
+from markupsafe import Markup
 
 from alerts.charts import report_charts
 from alerts.guidance import ATTACK
@@ -54,6 +55,23 @@ def strip_controls(text: object, *, keep_newlines: bool) -> str:
         else:
             out.append(ch)
     return "".join(out)
+
+
+# Embedding/override/isolate controls and the directional marks: U+202E makes "gpj.exe" read
+# "exe.jpg" and can reverse a review's words. Removed from every value a template prints (HTML
+# and text), not only where a template remembered the `plain` filter.
+_BIDI_CONTROLS = dict.fromkeys(
+    [0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)], None
+)
+
+
+def neutralise_bidi(value: Any) -> Any:
+    """``value`` without bidi controls; Markup stays Markup (already escaped), non-strings pass."""
+    if isinstance(value, Markup):
+        return Markup(str.translate(value, _BIDI_CONTROLS))
+    if isinstance(value, str):
+        return value.translate(_BIDI_CONTROLS)
+    return value
 
 
 def sanitize_header(text: object, limit: int = SUBJECT_MAX) -> str:
@@ -116,6 +134,7 @@ def environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        finalize=neutralise_bidi,
     )
     env.filters["safe_url"] = safe_url
     env.filters["plain"] = lambda s: strip_controls(s, keep_newlines=True)

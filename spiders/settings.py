@@ -26,6 +26,14 @@ DOWNLOADER_MIDDLEWARES = {
 COOKIES_MIDDLEWARE = {"spiders.middlewares.cookies.CookiesFileMiddleware": 650}
 RETRY_HTTP_CODES = [429, 500, 502, 503, 504, 522, 524, 408]
 TELNETCONSOLE_ENABLED = False
+# Scrapy's remote-control HTTP server runs Python code sent to it and writes a job file into
+# the user's profile; the telnet console is a Python shell. A crawl needs neither, so both are
+# off and removed from the extension list (belt and braces against a default turning one on).
+REMOTE_CONTROL_ENABLED = False
+EXTENSIONS = {
+    "scrapy.extensions.telnet.TelnetConsole": None,
+    "scrapy.extensions.remote_control.RemoteControl": None,
+}
 LOG_LEVEL = "INFO"
 HTTPERROR_ALLOWED_CODES: list[int] = []
 FEED_EXPORT_ENCODING = "utf-8"
@@ -43,6 +51,8 @@ def scrapy_settings(settings: Settings, *, run_key: str = "shopmon") -> dict[str
         "DOWNLOADER_MIDDLEWARES": DOWNLOADER_MIDDLEWARES,
         "RETRY_HTTP_CODES": RETRY_HTTP_CODES,
         "TELNETCONSOLE_ENABLED": TELNETCONSOLE_ENABLED,
+        "REMOTE_CONTROL_ENABLED": REMOTE_CONTROL_ENABLED,
+        "EXTENSIONS": EXTENSIONS,
         "LOG_LEVEL": LOG_LEVEL,
         "LOG_INSTALL_ROOT_HANDLER": True,
         "USER_AGENT": crawl.user_agent,

@@ -113,6 +113,8 @@ def read_table(
         frame = frame.rename(columns=mapping)
     if TEXT not in frame.columns:
         raise DataError(f"{path}: missing column 'text' (columns: {_cols(frame)}; rename with --map SRC=text)")
+    if frame.empty:
+        raise DataError(f"{path}: no data rows (only a header)")
     frame[TEXT] = frame[TEXT].map(_as_text)
     if id_column is not None and id_column not in frame.columns:
         raise DataError(f"{path}: missing id column {id_column!r} (columns: {_cols(frame)})")

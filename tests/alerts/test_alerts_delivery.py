@@ -292,6 +292,21 @@ def test_hostile_review_and_nickname_arrive_harmless(session, alert_settings, fa
     assert b"\nBcc:" not in raw_headers
 
 
+def test_bidi_controls_are_neutralised_in_html_and_text(session, alert_settings, factory, smtp_server):
+    """Issue 12 item 6: U+202E reached the HTML part raw and reversed what staff read."""
+    bidi = "\u202e\u202a\u202b\u202c\u202d\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
+    listing = factory.listing(factory.shop("Tea\u202eHouse"), sales=2000, title="Oolong \u202egpj.exe")
+    serious_review(factory, listing, nick="a\u2067***\u2069b", text="退款\u202e!won dnuofer")
+    run_pipeline(session, alert_settings, T0)
+    send_pending(alert_settings, now=T0 + timedelta(minutes=5))
+    [got] = smtp_server.messages
+    html = got.message.get_body(("html",)).get_content()
+    text = got.message.get_body(("plain",)).get_content()
+    for part in (html, text, str(got.message["Subject"])):
+        assert not any(ch in part for ch in bidi), part
+    assert "退款!won dnuofer" in html and "Oolong gpj.exe" in html
+
+
 def test_crawl_health_and_image_mismatch_alerts(session, alert_settings, factory, smtp_server):
     shop = factory.shop("Tea House")
     listing = factory.listing(shop)

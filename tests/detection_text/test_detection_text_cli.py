@@ -123,12 +123,17 @@ def test_binary_cv_prints_metrics_json(env: Path, capsys: pytest.CaptureFixture[
         (["model", "train", "{good}", "--name", "x", "--label", "label", "--positive", "fake"], "never occurs"),
         (["model", "predict", "{good}", "--model", "nosuch"], "no live version"),
         (["model", "cv", "{good}", "--label", "label", "--map", "oops"], "SOURCE=DEST"),
+        # Issue 12 item 6: a header-only training file was an IndexError traceback.
+        (["model", "train", "{header_only}", "--name", "x", "--label", "label"], "no data rows (only a header)"),
+        (["model", "cv", "{header_only}", "--label", "label"], "no data rows (only a header)"),
     ],
 )
 def test_bad_input_is_one_clear_line(env: Path, capsys: pytest.CaptureFixture[str], args: list[str], needle: str) -> None:
     bad = _write(env / "bad.csv", ["review", "label"], [["a", "1"], ["b", "0"]])
     good = _write(env / "good.csv", ["text", "label"], [["a", "1"], ["b", "0"]])
-    args = [a.format(bad=bad, good=good) for a in args]
+    header_only = env / "header_only.csv"
+    header_only.write_text("text,label\n", encoding="utf-8")
+    args = [a.format(bad=bad, good=good, header_only=header_only) for a in args]
     code, out, err = _run(capsys, *args)
     assert code != 0
     assert needle in err and err.count("\n") == 1 and "Traceback" not in err
