@@ -64,27 +64,13 @@ ATTACK = {
 }
 
 
-def guidance_for(kinds: list[str], cause: str | None, language: Language = "en") -> str:
-    """The advice for a case: abuse guidance first (it changes what not to do), then the cause's action."""
-    lines: list[str] = []
-    if "malicious" in kinds:
-        lines.append(EXTORTION[language])
-    if "professional" in kinds:
-        lines.append(PROFESSIONAL[language])
-    if "attack" in kinds:
-        lines.append(ATTACK[language])
-    abusive = bool(lines)
-    if cause or not abusive:
-        lines.append(CAUSE_ACTIONS.get(cause or "other", CAUSE_ACTIONS["other"])[language])
-    return "\n".join(lines)
-
-
 # Which response a case calls for, in the handbook's precedence: an extortion attempt is never
 # answered with money, an attack is appealed as one, a professional reviewer is reported; only
 # a review with none of these is a genuine complaint about its cause.
 ABUSE_PRECEDENCE = (("malicious", "extortion"), ("attack", "attack"), ("professional", "professional"))
 ABUSE_KINDS = tuple(kind for _, kind in ABUSE_PRECEDENCE)
 CASE_KINDS = (*ABUSE_KINDS, *CAUSE_ACTIONS)
+_ABUSE_ADVICE = {"extortion": EXTORTION, "attack": ATTACK, "professional": PROFESSIONAL}
 
 
 def case_kind(kinds: list[str], cause: str | None) -> str:
@@ -93,3 +79,12 @@ def case_kind(kinds: list[str], cause: str | None) -> str:
         if flag in kinds:
             return kind
     return cause if cause in CAUSE_ACTIONS else "other"
+
+
+def guidance_for(kinds: list[str], cause: str | None, language: Language = "en") -> str:
+    """One line of advice, for the case's one kind (``case_kind``): two lines could contradict each
+    other ("file one appeal" beside "apologise and refund")."""
+    kind = case_kind(kinds, cause)
+    if kind in _ABUSE_ADVICE:
+        return _ABUSE_ADVICE[kind][language]
+    return CAUSE_ACTIONS[kind][language]

@@ -115,7 +115,8 @@ def _escalation_why(payload: dict[str, Any], language: str, timezone: str) -> st
     if payload.get("broken_promise"):
         return t["escalated_promise"].format(when=_when(payload.get("promised_by"), timezone))
     hours = payload.get("hours", 48)
-    return t["escalated_stalled"].format(hours=f"{hours:g}" if isinstance(hours, int | float) else hours,
+    key = "escalated_appeal" if payload.get("appeal_overdue") else "escalated_stalled"
+    return t[key].format(hours=f"{hours:g}" if isinstance(hours, int | float) else hours,
                                          when=_when(payload.get("last_progress_at"), timezone))
 
 
@@ -160,6 +161,10 @@ def _shop_label(payloads: list[dict[str, Any]], language: str) -> str:
     return ", ".join(names[:2]) + ("…" if len(names) > 2 else "")
 
 
+def _all_calls(payloads: list[dict[str, Any]]) -> bool:
+    return all(p.get("next_step", "phone") == "phone" for p in payloads)
+
+
 def subject_for(kind: str, payloads: list[dict[str, Any]], language: str) -> str:
     t = STRINGS[language]
     sev = SEVERITY_NAMES[language]
@@ -180,7 +185,9 @@ def subject_for(kind: str, payloads: list[dict[str, Any]], language: str) -> str
         else:
             body = t["subject_serious_many"].format(count=count, shop=shop)
     elif kind == "escalation":
-        body = t["subject_escalation"].format(count=count, hours=f"{first.get('hours', 48):g}", shop=shop)
+        # "call the buyer" only when every case in the email asks for a call (alerts.inhibition)
+        key = "subject_escalation" if _all_calls(payloads) else "subject_escalation_steps"
+        body = t[key].format(count=count, hours=f"{first.get('hours', 48):g}", shop=shop)
     elif kind == "attack":
         if count == 1:
             target = first.get("item_title") or shop
@@ -223,6 +230,7 @@ def render_bodies(
     intro_key = "intro_reminder" if reminder else {
         "daily_digest": "intro_report",
         "weekly_report": "intro_report",
+        "escalation": "intro_escalation" if _all_calls(payloads) else "intro_escalation_steps",
     }.get(kind, f"intro_{kind}")
     context = {
         "kind": kind,

@@ -18,7 +18,7 @@ from functools import partial
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import exists, insert, or_
+from sqlalchemy import exists, insert
 from sqlmodel import Session, func, select
 
 from models.alerts import Alert
@@ -29,7 +29,9 @@ from models.crawl import CrawlRun
 from models.detection import Flag
 from models.reviews import Review
 
+from alerts.callwindows import next_call_time
 from alerts.cases import SERIOUS_SEVERITIES, SYSTEM_ACTOR, needs_action
+from alerts.inhibition import due_for_escalation, escalation_reason, next_step, not_inhibited
 from alerts.reports import report_period, report_stats
 from alerts.silences import AlertSubject, active_silences, matching_silence
 from monitor.config import Settings
@@ -95,14 +97,18 @@ class _Queue:
         subject: AlertSubject,
         case_id: int | None = None,
         immediate: bool = False,
+        not_before: datetime | None = None,
     ) -> bool:
-        """Stage one alert; False when nobody is configured to receive it (then it is not written)."""
+        """Stage one alert; False when nobody is configured to receive it (then it is not written).
+        ``not_before`` holds it until then (a call window), grouped with others held for that time."""
         recipients = recipients_for(self.settings, kind)
         if not recipients:
             # Not written, so it is raised as soon as someone configures a recipient.
             log.warning("no recipients configured for %s alerts; %s not queued", kind, dedup_key)
             return False
         window, send_at = (self.now.strftime("%Y%m%dT%H%M%S.%f"), self.now) if immediate else (self.window, self.send_at)
+        if not_before is not None and not_before > send_at:
+            window, send_at = not_before.strftime("held%Y%m%dT%H%M"), not_before
         row: dict[str, Any] = {
             "kind": kind,
             "dedup_key": dedup_key,
@@ -220,6 +226,7 @@ def _add_case_alert(
     extra: dict[str, Any] | None = None,
     *,
     severity: str | None = None,
+    not_before: datetime | None = None,
 ) -> bool:
     """Stage an alert about one case (new, reminder or escalation); severity defaults to the case's."""
     case, review, listing, shop = row
@@ -232,6 +239,7 @@ def _add_case_alert(
         severity=severity or case.severity,
         subject=AlertSubject(kind, case.shop_id, case.listing_id, payload["reviewer_id"]),
         case_id=case.id,
+        not_before=not_before,
     )
 
 
@@ -262,7 +270,8 @@ def _reminders(q: _Queue) -> None:
         .outerjoin(Review, Review.id == Case.review_id)
         .outerjoin(Listing, Listing.id == Case.listing_id)
         .outerjoin(Shop, Shop.id == Case.shop_id)
-        .where(Case.severity.in_(SERIOUS_SEVERITIES), needs_action(), first_alert <= q.now - every)
+        .where(Case.severity.in_(SERIOUS_SEVERITIES), needs_action(), not_inhibited(q.settings, q.now),
+               first_alert <= q.now - every)
         .order_by(Case.id)
     ).all()
     wanted: dict[str, tuple[int, Any]] = {}
@@ -291,42 +300,49 @@ def in_business_hours(settings: Settings, now: datetime) -> bool:
 
 
 def _escalations(q: _Queue) -> None:
-    """No progress for ``escalation_hours`` (or a broken promise) escalates a case once per stall."""
+    """No progress for ``escalation_hours``, a broken promise or an appeal past its limit escalates a
+    case once per stall (alerts.inhibition); a call is asked for inside the shop's call windows."""
     if not in_business_hours(q.settings, q.now):
         return
     hours = q.settings.alerts.escalation_hours
-    stale = q.now - timedelta(hours=hours)
     rows = _case_rows(
         q.session,
         needs_action(),
         Case.escalated_at.is_(None),
-        or_(
-            Case.last_progress_at <= stale,
-            (Case.state == "promised") & Case.promised_by.is_not(None) & (Case.promised_by <= q.now),
-        ),
+        not_inhibited(q.settings, q.now),
+        due_for_escalation(q.settings, q.now),
     )
     keyed = [(f"escalation:case:{row[0].id}:{row[0].last_progress_at.isoformat()}", row) for row in rows]
     done = q.existing([k for k, _ in keyed])
     for key, (case, review, listing, shop) in keyed:
         if key in done:
             continue
-        broken = case.state == "promised" and case.promised_by is not None and case.promised_by <= q.now
-        if broken:
+        why = escalation_reason(case, q.now)
+        step = next_step(case)
+        limit = q.settings.alerts.appeal_limit_hours if why == "appeal" else hours
+        if why == "promise":
             reason = f"the buyer promised to update the review by {case.promised_by:%Y-%m-%d %H:%M} UTC"
+        elif why == "appeal":
+            reason = f"the platform appeal has had no step for {limit:g} h since {case.last_progress_at:%Y-%m-%d %H:%M} UTC"
         else:
             reason = f"no progress for {hours:g} h since {case.last_progress_at:%Y-%m-%d %H:%M} UTC"
-        next_step = "phone" if case.contact_status != "phoned" else "platform"
+        send_at = None
+        if step == "phone":
+            zone = q.settings.locale_for(shop.config_id if shop else None).timezone
+            send_at = next_call_time(q.now, q.settings.alerts.call_windows, zone)
         queued = _add_case_alert(
             q,
             "escalation",
             key,
             f"shop{case.shop_id}",
             (case, review, listing, shop),
-            {"reason": reason, "broken_promise": broken, "next_step": next_step, "hours": hours},
+            {"reason": reason, "broken_promise": why == "promise", "appeal_overdue": why == "appeal",
+             "next_step": step, "hours": limit},
             severity="critical" if case.severity == "critical" else "high",
+            not_before=send_at,
         )
         if queued:
-            q.on_written(key, partial(_mark_escalated, q.session, case, q.now, reason, next_step))
+            q.on_written(key, partial(_mark_escalated, q.session, case, q.now, reason, step))
 
 
 def _mark_escalated(session: Session, case: Case, now: datetime, reason: str, next_step: str) -> None:

@@ -145,11 +145,25 @@ class AlertsConfig(_Strict):
     )
     outbox_dir: Path | None = None
     timezone: str = Field(default="UTC", description="IANA zone for business hours, promise dates and report days")
+    appeal_limit_hours: PositiveFloat = Field(
+        default=168, description="a case in platform_appeal escalates when its appeal has gone this long without a step")
+    call_windows: list[tuple[time, time]] = Field(
+        default_factory=lambda: [(time(10), time(12)), (time(16), time(20))],
+        description="shop-local times buyers pick up the phone; escalations asking for a call are sent inside them "
+                    "(empty: any time)")
 
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, v: str | None) -> str | None:
         return _check_zone(v)
+
+    @field_validator("call_windows")
+    @classmethod
+    def _ordered_windows(cls, v: list[tuple[time, time]]) -> list[tuple[time, time]]:
+        for start, end in v:
+            if not start < end:
+                raise ValueError(f"call window {start:%H:%M}-{end:%H:%M} must end after it starts, on the same day")
+        return sorted(v)
 
     @field_validator("recipients")
     @classmethod

@@ -194,7 +194,9 @@ def test_escalation_after_48h_without_progress_under_frozen_time(session, alert_
         assert evaluate(session, alert_settings) == 1
         assert evaluate(session, alert_settings) == 0
         session.commit()
-        assert send_pending(alert_settings, now=T0 + timedelta(hours=48, minutes=5)).emails == 1
+        # 09:00 is before the first call window (alerts.call_windows, 10:00-12:00): held until 10:00
+        assert send_pending(alert_settings, now=T0 + timedelta(hours=48, minutes=5)).emails == 0
+        assert send_pending(alert_settings, now=T0 + timedelta(hours=49, minutes=5)).emails == 1
     [got] = smtp_server.messages
     assert got.rcpt_tos == ["lead@shop.example"]
     assert got.message["Subject"] == "shopmon: 1 case(s) without progress for 48 h: call the buyer (Tea House)"

@@ -85,7 +85,10 @@ def test_the_chinese_words_are_the_translations(zh_shop_emails):
     assert "需要验证码" in _parts(zh_shop_emails["crawl_health"])
     escalation = _parts(zh_shop_emails["escalation"])
     assert "买家承诺在 2026-03-02 18:00 CST 前修改评价，已逾期" in escalation  # T0 + 1 h in Shanghai
-    assert "向买家致歉" in _parts(zh_shop_emails["serious_case"])  # the quality guidance, in Chinese
+    serious = _parts(zh_shop_emails["serious_case"])
+    # an attack member's one advice line, in Chinese; not also the quality cause's apology
+    assert "集中攻击" in serious and "向买家致歉" not in serious
+    assert "携证据向平台申诉" in escalation and "电话" not in escalation  # an attack is never phoned about
 
 
 def test_an_untranslated_reason_is_not_shown_in_english():

@@ -9,6 +9,7 @@ from alerts_testkit import T0, Factory, factory, make_settings  # noqa: F401
 from sqlmodel import select
 
 from alerts.cases import open_cases, update_case
+from alerts.changes import follow_review_changes
 from alerts.i18n import human_duration
 from alerts.render import build_message
 from alerts.reports import report_period, report_stats
@@ -120,7 +121,7 @@ def test_deleted_review_is_its_own_outcome(session, factory, tmp_path):
     open_cases(session, settings, now=day(1))
     review.deleted_at = day(2)
     session.add(review)
-    open_cases(session, settings, now=day(2))  # follows the deletion: the case becomes "modified"
+    follow_review_changes(session, now=day(2))  # follows the deletion: the case becomes "modified"
     session.commit()
     p = report_stats(session, settings, report_period(settings, "weekly_report", T0), now=T0)
     assert p["outcomes"]["deleted"] == 1 and p["outcomes"]["modified"] == 0 and p["cases_resolved"] == 1
