@@ -13,6 +13,7 @@ from alerts.cases import CaseError, case_events, open_cases, update_case
 from models import Case
 from alerts_testkit import factory  # noqa: F401  (fixtures)
 
+BOTH_DATABASES = True  # savepoints, time windows and lookups behave the same on both
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 

@@ -15,6 +15,7 @@ from monitor.config import CasesConfig
 from monitor.errors import DataError
 from alerts_testkit import factory  # noqa: F401  (fixtures)
 
+BOTH_DATABASES = True  # savepoints, time windows and lookups behave the same on both
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 

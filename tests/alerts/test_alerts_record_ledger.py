@@ -11,6 +11,7 @@ from alerts.cases import CaseError, case_events, open_cases
 from alerts.ledger import parse_week, record_payment, weekly_ledger
 from alerts_testkit import db_cli, factory  # noqa: F401  (fixtures)
 
+BOTH_DATABASES = True  # savepoints, time windows and lookups behave the same on both
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday
 
 

@@ -11,6 +11,7 @@ from monitor.errors import DataError
 from monitor.platform_refs import find_listing, find_reviewer, find_shop
 from alerts_testkit import db_cli, factory  # noqa: F401  (fixtures)
 
+BOTH_DATABASES = True  # savepoints, time windows and lookups behave the same on both
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
