@@ -499,6 +499,31 @@ def queue_ops_alert(
     return q.queued
 
 
+def queue_job_alert(
+    session: Session, settings: Settings, *, job_id: str, scheduled_for: datetime, failure_kind: str,
+    error: str | None, now: datetime | None = None,
+) -> int:
+    """A scheduled job that failed outside any crawl (a crawl's failed CrawlRun alerts by itself).
+
+    Through the same queue as every other alert, so silences, grouping and secret scrubbing apply.
+    """
+    q = _Queue(session, settings, now or utcnow())
+    key = f"crawl_health:job:{job_id}:{scheduled_for.isoformat()}"
+    if q.existing([key]):
+        return 0
+    payload: dict[str, Any] = {"job_id": job_id, "failure_kind": failure_kind, "error": scrub_error(error),
+                               "scheduled_for": _iso(scheduled_for)}
+    shop_id = None
+    if job_id.startswith("crawl:"):
+        payload["shop_config_id"] = job_id.removeprefix("crawl:")
+        shop_id = session.exec(select(Shop.id).where(Shop.config_id == payload["shop_config_id"])).first()
+    q.add(kind="crawl_health", dedup_key=key, scope="scheduler", payload=payload, severity="medium",
+          subject=AlertSubject("crawl_health", shop_id))
+    q.write()
+    session.flush()
+    return q.queued
+
+
 def _delivery_failures(q: _Queue) -> None:
     """Alerts that failed for good reach ops through the crawl-health route (once a day)."""
     failed = q.session.exec(
