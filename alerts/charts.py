@@ -1,31 +1,23 @@
 """The report's charts as PNG images, drawn with matplotlib from the report's own figures.
 
 No pyplot: figures are built directly on the Agg canvas, so nothing global (backend, open
-figures) changes in a process that also sends mail. Chinese words need a CJK font; the first
-one installed is used, and without one the email says how to install it.
+figures) changes in a process that also sends mail. Chinese words need a CJK font
+(monitor.fonts); without one the email says how to install it.
 """
 
 from __future__ import annotations
 
 import io
-import logging
 from dataclasses import dataclass
 from datetime import date
-from functools import lru_cache
 from typing import Any
 
 import matplotlib
-from matplotlib import font_manager
 from matplotlib.figure import Figure
 
 from alerts.i18n import LABELS, REPORT, STRINGS
+from monitor.fonts import cjk_font, font_families
 
-log = logging.getLogger(__name__)
-
-CJK_FAMILIES = (
-    "Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Serif CJK SC", "Source Han Sans SC", "WenQuanYi Zen Hei",
-    "WenQuanYi Micro Hei", "Droid Sans Fallback", "SimHei", "Microsoft YaHei", "PingFang SC",
-)
 CAUSE_COLOURS = ("#d9480f", "#1c7ed6", "#2f9e44", "#ae3ec9", "#f08c00", "#0c8599", "#5f3dc4", "#868e96")
 DPI = 100
 
@@ -35,31 +27,6 @@ class Chart:
     name: str
     title: str
     png: bytes
-
-
-def _installed_families() -> set[str]:
-    return {f.name for f in font_manager.fontManager.ttflist}
-
-
-@lru_cache(maxsize=1)
-def cjk_font() -> str | None:
-    """The family name of an installed CJK-capable font, or None.
-
-    matplotlib caches its font list on first use; a font installed later (apt-get install
-    fonts-noto-cjk) is only in that cache after a rescan, so unknown CJK files are added here.
-    """
-    names = _installed_families()
-    found = next((f for f in CJK_FAMILIES if f in names), None)
-    if found is None:
-        for path in font_manager.findSystemFonts():
-            if any(token in path.lower() for token in ("cjk", "wqy", "droidsansfallback", "sourcehan")):
-                try:
-                    font_manager.fontManager.addfont(path)
-                except (OSError, RuntimeError, ValueError):
-                    continue
-        names = _installed_families()
-        found = next((f for f in CJK_FAMILIES if f in names), None) or next((n for n in sorted(names) if "CJK" in n), None)
-    return found
 
 
 def _png(fig: Figure) -> bytes:
@@ -134,14 +101,9 @@ def response_times(waits_minutes: list[float], language: str) -> bytes:
 
 def report_charts(payload: dict[str, Any], language: str) -> tuple[list[Chart], bool]:
     """The charts for one report payload, and whether Chinese text had no font to draw with."""
-    font = cjk_font()
-    missing = font is None and language == "zh"
-    if missing:
-        log.warning("no CJK font found: Chinese in report charts will not show; install fonts-noto-cjk "
-                    "(apt-get install fonts-noto-cjk)")
-    families = ([font] if font else []) + ["DejaVu Sans"]
+    missing = cjk_font() is None and language == "zh"
     words = REPORT[language]
-    with matplotlib.rc_context({"font.family": families, "axes.spines.top": False, "axes.spines.right": False}):
+    with matplotlib.rc_context({"font.family": font_families(), "axes.spines.top": False, "axes.spines.right": False}):
         charts = [Chart("bad-by-cause", words["chart_bad"], bad_reviews_by_cause(payload.get("daily_bad_by_cause", {}), language))]
         if payload.get("rating", {}).get("trend"):
             charts.append(Chart("rating-trend", words["chart_rating"], rating_trend(payload["rating"]["trend"], language)))

@@ -28,6 +28,7 @@ from sklearn.metrics import (  # noqa: E402
 )
 
 from monitor.errors import DataError  # noqa: E402
+from monitor.fonts import INSTALL_HINT, cjk_font, font_families  # noqa: E402
 from monitor.training.heldout import (  # noqa: E402
     binary_metrics,
     multiclass_metrics,
@@ -35,8 +36,6 @@ from monitor.training.heldout import (  # noqa: E402
 )
 
 REPORT_FILE = "report.html"
-# Feature names from Chinese reviews are CJK n-grams; use a CJK font when one is installed.
-FONT_FAMILIES = ["Noto Sans CJK SC", "WenQuanYi Zen Hei", "SimHei", "Microsoft YaHei", "DejaVu Sans"]
 SECTIONS = (
     ("precision-recall", "Precision–recall curve"),
     ("roc", "ROC curve"),
@@ -119,16 +118,10 @@ def write_report(
             raise DataError("multi-class scores need `classes` in column order")
         cls = list(classes)
         y = y.astype(str) if np.asarray(cls).dtype.kind in "UO" else y
-    with plt.rc_context({"font.family": _font_families()}):
+    # Feature names from Chinese reviews are CJK n-grams: the shared chart font draws them.
+    with plt.rc_context({"font.family": font_families()}):
         return _write(out_dir, title, y, s, cls, binary, threshold, feature_importance, texts,
                       precision_target, evaluation, other_evaluations or {}, n_wrong)
-
-
-def _font_families() -> list[str]:
-    from matplotlib import font_manager
-
-    installed = {f.name for f in font_manager.fontManager.ttflist}
-    return [f for f in FONT_FAMILIES if f in installed] or ["DejaVu Sans"]
 
 
 def _write(
@@ -236,10 +229,10 @@ def _write(
     if feature_importance:
         top = sorted(feature_importance, key=lambda kv: abs(kv[1]), reverse=True)[:25]
         fig, ax = plt.subplots(figsize=(5.5, 0.5 + 0.22 * len(top)))
-        cjk_font = _font_families()[0] != "DejaVu Sans"
+        has_cjk = cjk_font() is not None
         # Without a CJK font Chinese n-grams would draw as empty boxes: label those bars by
         # rank and let the table beside the chart carry the text.
-        labels = [n if cjk_font or all(ord(ch) < 0x2E80 for ch in n) else f"#{rank}"
+        labels = [n if has_cjk or all(ord(ch) < 0x2E80 for ch in n) else f"#{rank}"
                   for rank, (n, _) in enumerate(top, 1)]
         vals = [v for _, v in top]
         ax.barh(range(len(top))[::-1], vals, color=["#c0392b" if v > 0 else "#2e86c1" for v in vals])
@@ -248,6 +241,8 @@ def _write(
         features_html = _img(_png(fig), "most influential features") + _table(
             ["#", "feature", "weight"], [(rank, n, float(v)) for rank, (n, v) in enumerate(top, 1)]
         )
+        if not has_cjk and labels != [n for n, _ in top]:
+            features_html += f"<p class=meta>Chinese features are numbered in the chart: {html.escape(INSTALL_HINT)}.</p>"
     figures["features"] = features_html
 
     figures["most-wrong"] = _most_wrong(y, s, pred, cls, texts, binary, n_wrong)

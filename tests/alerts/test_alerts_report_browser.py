@@ -11,7 +11,8 @@ import pytest
 from alerts_testkit import T0, factory, make_settings  # noqa: F401
 from test_alerts_report import week  # noqa: F401  (fixture)
 
-from alerts.charts import cjk_font, report_charts
+from alerts.charts import report_charts
+from monitor.fonts import cjk_font
 from alerts.render import build_message
 
 CHROMIUM = "/usr/bin/chromium"
