@@ -94,6 +94,8 @@ def _write_config(settings: Settings, path: Path) -> None:
             f"id = {json.dumps(shop.id)}",
             f"platform = {json.dumps(shop.platform)}",
             f"url = {json.dumps(str(shop.url))}",
+            *([f"language = {json.dumps(shop.language)}"] if shop.language else []),
+            *([f"timezone = {json.dumps(shop.timezone)}"] if shop.timezone else []),
             "",
         ]
     lines += ["[detection]", f"case_max_age_days = {settings.detection.case_max_age_days:g}", ""]

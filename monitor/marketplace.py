@@ -69,6 +69,9 @@ class Marketplace:
         out = []
         for shop in self.data["shops"]:
             entry: dict[str, Any] = {"id": shop["id"], "platform": shop["platform"], "name": shop["name"]}
+            if shop["platform"] in ("taobao", "jd"):
+                # A Chinese shop's team reads Chinese, in Beijing time.
+                entry |= {"language": "zh", "timezone": "Asia/Shanghai"}
             if shop["platform"] == "taobao":
                 entry["url"] = f"{self.base_url}/taobao/search?shop_id={shop['shop_id']}"
             elif shop["platform"] == "jd":

@@ -26,8 +26,15 @@ def test_demo_runs_end_to_end_and_again(tmp_path: Path, capsys) -> None:
     assert all(m["To"] and m["Subject"] for m in messages)
     assert any(m.get_body(("html",)) is not None and m.get_body(("plain",)) is not None for m in messages)
 
+    # The Chinese shops' team reads Chinese: their case emails are in Chinese.
+    serious = [m.get_body(("plain",)).get_content() for m in messages if m["X-Shopmon-Kind"] == "serious_case"]
+    assert any("处理建议" in body for body in serious)
+
     # The config it leaves behind lets the CLI keep working on the same database.
     assert main(["--config", str(target / "shopmon.toml"), "cases", "list"]) == 0
+    capsys.readouterr()
+    assert main(["--config", str(target / "shopmon.toml"), "reputation", "--shop", "tb-demo"]) == 0
+    assert "调整后评分" in capsys.readouterr().out
 
     # Running again starts from a fresh directory instead of piling onto the old one.
     assert main(["demo", "--data-dir", str(target)]) == 0
