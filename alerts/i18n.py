@@ -219,7 +219,7 @@ REPUTATION = {
         "rating_gap_few": "too few left-out reviews to compare ratings",
         "professional_reviewers": "{n} reviews ({pct}) by accounts flagged as professional bad-reviewers",
         "history": "History",
-        "no_data": "no reputation snapshot yet: run the pipeline (shopmon crawl, or shopmon detect) first",
+        "no_data": "no shops stored yet: run `shopmon crawl` first",
     },
     "zh": {
         "title": "店铺信誉",
@@ -237,7 +237,7 @@ REPUTATION = {
         "rating_gap_few": "被剔除的评价太少，无法比较评分",
         "professional_reviewers": "{n} 条评价（{pct}）来自被标记为职业差评师的账号",
         "history": "历史记录",
-        "no_data": "尚无信誉快照：请先运行抓取（shopmon crawl）或检测（shopmon detect）",
+        "no_data": "尚无店铺数据：请先运行 `shopmon crawl` 抓取",
     },
 }
 assert set(REPUTATION["en"]) == set(REPUTATION["zh"])
@@ -270,6 +270,7 @@ REPORT = {
         "staff": "Staff: workload and response",
         "staff_name": "Staff", "staff_cases": "Cases worked", "staff_contacts": "Contacts",
         "staff_resolved": "Resolved", "staff_response": "Median response", "staff_open": "Open cases owned",
+        "reputation": "Reputation (latest crawl)", "left_out": "left out",
         "worst_listings": "Worst listings", "bad_reviews": "Bad reviews", "grade": "Grade",
         "attacks": "Attack incidents", "from_to": "When",
         "crawl": "Crawl health",
@@ -296,6 +297,7 @@ REPORT = {
         "staff": "客服工作量与响应",
         "staff_name": "客服", "staff_cases": "处理工单", "staff_contacts": "联系次数",
         "staff_resolved": "已解决", "staff_response": "响应时间中位数", "staff_open": "名下未结工单",
+        "reputation": "店铺信誉（最近一次抓取）", "left_out": "剔除",
         "worst_listings": "问题最多的商品", "bad_reviews": "差评数", "grade": "等级",
         "attacks": "集中攻击事件", "from_to": "时间",
         "crawl": "抓取状况",

@@ -146,9 +146,22 @@ def review_figures(session: Session, settings: Settings, period: Period) -> dict
             "previous_avg": _mean(rated_before),  # type: ignore[arg-type]
             "trend": trend,
         },
+        "shops": _shop_grades(session),
         "worst_listings": _worst_listings(session, bad),
         "attacks": _attacks(session, start, end),
     }
+
+
+def _shop_grades(session: Session) -> list[dict[str, Any]]:
+    """Each shop's latest reputation snapshot (stored after every crawl)."""
+    grades = latest(session, "shop")
+    shops = {s.id: s for s in session.exec(select(Shop).where(Shop.id.in_(list(grades)))).all()} if grades else {}
+    return [
+        {"shop_id": sid, "name": (shops[sid].name or shops[sid].config_id) if sid in shops else None,
+         "grade": snap.grade, "rating": snap.rating, "adjusted_rating": snap.adjusted_rating,
+         "reviews": snap.reviews, "removed": snap.removed}
+        for sid, snap in sorted(grades.items())
+    ]
 
 
 def _worst_listings(session: Session, bad: list[_Posted]) -> list[dict[str, Any]]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import tomllib
 from dataclasses import dataclass
-from datetime import time
+from datetime import datetime, time
 from pathlib import Path
 from typing import Any, Literal, get_args
 from urllib.parse import parse_qs, urlsplit
@@ -63,6 +63,13 @@ class Locale:
 
     language: Language
     timezone: str
+
+    def show(self, when: datetime | None) -> str:
+        """A time as people here read it: ``2026-03-02 17:00 CST`` in this zone, ``-`` for none."""
+        if when is None:
+            return "-"
+        local = when.astimezone(ZoneInfo(self.timezone))
+        return f"{local:%Y-%m-%d %H:%M} {local.tzname()}"
 
 
 class _Strict(BaseModel):

@@ -128,12 +128,13 @@ def register(app: typer.Typer) -> None:
         if not rows:
             typer.echo("no alerts")
             return
+        local = settings.locale_for(None).show
         for a in rows:
             when = a.sent_at or a.next_attempt_at
             err = f"  {a.last_error}" if a.last_error and a.status != "sent" else ""
             case = f"case #{a.case_id}" if a.case_id else ""
             typer.echo(
-                f"#{a.id:<6} {a.kind:<14} {a.severity:<8} {a.status:<10} tries {a.attempts}  {when:%Y-%m-%d %H:%M}  "
+                f"#{a.id:<6} {a.kind:<14} {a.severity:<8} {a.status:<10} tries {a.attempts}  {local(when)}  "
                 f"{','.join(a.recipients)} {case}{err}"
             )
 
@@ -179,7 +180,7 @@ def register(app: typer.Typer) -> None:
                 session, until=end, created_by=by or _me(), kind=kind, listing=listing,
                 reviewer=reviewer, shop=shop, reason=reason, now=now,
             )
-            typer.echo(f"silence #{s.id} ({describe(session, s)}) until {s.until.isoformat()}")
+            typer.echo(f"silence #{s.id} ({describe(session, s)}) until {settings.locale_for(None).show(s.until)}")
 
     @silence_app.command("list")
     def silence_list(
@@ -203,7 +204,7 @@ def register(app: typer.Typer) -> None:
         if not rows:
             typer.echo("no silences")
         for s, what in rows:
-            typer.echo(f"#{s.id:<4} {what:<40} until {s.until.isoformat()}  by {s.created_by}  {s.reason or ''}".rstrip())
+            typer.echo(f"#{s.id:<4} {what:<40} until {settings.locale_for(None).show(s.until)}  by {s.created_by}  {s.reason or ''}".rstrip())
 
     @silence_app.command("remove")
     def silence_remove(
@@ -217,7 +218,7 @@ def register(app: typer.Typer) -> None:
         settings = ready_settings(ctx)
         with session_scope(settings) as session:
             s = expire_silence(session, silence_id)
-            typer.echo(f"silence #{s.id} ended at {s.until.isoformat()}")
+            typer.echo(f"silence #{s.id} ended at {settings.locale_for(None).show(s.until)}")
 
     @alerts_app.command("report")
     def report(

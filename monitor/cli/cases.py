@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import getpass
 import json
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -72,13 +74,13 @@ def _pad(text: str, width: int) -> str:
     return "".join(out) + " " * (width - used)
 
 
-def _line(case: Any, phone: str | None) -> str:
+def _line(case: Any, phone: str | None, show: Callable[[datetime | None], str]) -> str:
     rating = f"{case.rating}★" if case.rating is not None else "-"
     kinds = ",".join(case.kinds) or "-"
     return (
         f"#{case.id:<5} {case.severity:<8} {case.state:<21} {rating:<3} {_pad(case.buyer_nick or '-', 16)} {phone or '-':<12} "
         f"{_pad(case.item_title or '-', 30)} {case.cause or '-':<16} {kinds:<20} {_pad(case.owner or '-', 10)} "
-        f"{case.opened_at:%Y-%m-%d %H:%M}"
+        f"{show(case.opened_at)}"
     )
 
 
@@ -120,7 +122,7 @@ def register(app: typer.Typer) -> None:
             f"{'id':<6} {'severity':<8} {'state':<21} {'★':<3} {'buyer':<16} {'phone':<12} {'item':<30} {'cause':<16} {'flags':<20} {'owner':<10} opened"
         )
         for case in cases:
-            typer.echo(_line(case, _case_dict(case, who, bulk=True)["buyer_phone"]))
+            typer.echo(_line(case, _case_dict(case, who, bulk=True)["buyer_phone"], settings.locale_for(None).show))
 
     @cases_app.command("show")
     def show(
@@ -153,6 +155,7 @@ def register(app: typer.Typer) -> None:
         rating = f"{case.rating} star(s)" if case.rating is not None else "-"
         attack = f"attack of {len(members)} cases: {', '.join(f'#{m}' for m in members)}" if members else (
             f"member of attack case #{case.parent_id}" if case.parent_id else None)
+        local = settings.locale_for(None).show  # the team's time zone, not UTC
         lines = [
             f"Case #{case.id}  [{case.severity}]  state: {case.state}  (next: {', '.join(TRANSITIONS[case.state])})",
             f"Buyer:    {case.buyer_nick or '-'}  (platform id {case.buyer_platform_id or '-'})",
@@ -160,16 +163,16 @@ def register(app: typer.Typer) -> None:
             f"Item:     {case.item_title or '-'}",
             f"Rating:   {rating}",
             f"Review:   {case.review_text or '-'}",
-            f"Posted:   {case.review_posted_at.isoformat() if case.review_posted_at else '-'}",
+            f"Posted:   {local(case.review_posted_at)}",
             f"Cause:    {case.cause or '-'}",
             f"Flags:    {', '.join(case.kinds) or '-'}",
             *([f"Attack:   {attack}"] if attack else []),
             f"Owner:    {case.owner or 'unassigned'}",
             f"Contact:  {case.contact_status}",
-            f"Promised: {case.promised_by.isoformat() if case.promised_by else '-'}",
+            f"Promised: {local(case.promised_by)}",
             *([f"Compensation agreed: {format_amount(case.compensation_cents, settings.cases.currency)}"]
               if case.compensation_cents is not None else []),
-            f"Opened:   {case.opened_at.isoformat()}   last progress: {case.last_progress_at.isoformat()}",
+            f"Opened:   {local(case.opened_at)}   last progress: {local(case.last_progress_at)}",
             "",
             "What to do:",
             *[f"  {line}" for line in (case.guidance or "-").splitlines()],
@@ -182,7 +185,7 @@ def register(app: typer.Typer) -> None:
         for e in events:
             detail = ", ".join(f"{k}={v}" for k, v in e.data.items() if v not in (None, [], ""))
             note = f" — {e.note}" if e.note else ""
-            lines.append(f"  {e.at:%Y-%m-%d %H:%M} {e.actor:<12} {e.action:<9} {detail}{note}")
+            lines.append(f"  {local(e.at)} {e.actor:<12} {e.action:<9} {detail}{note}")
         typer.echo("\n".join(lines))
 
     @cases_app.command("update")
@@ -234,7 +237,7 @@ def register(app: typer.Typer) -> None:
             for case in cases:
                 summary = f"case #{case.id}: state {case.state}, contact {case.contact_status}, owner {case.owner or 'unassigned'}"
                 if case.promised_by:
-                    summary += f", promised by {case.promised_by.isoformat()}"
+                    summary += f", promised by {settings.locale_for(None).show(case.promised_by)}"
                 lines.append(summary)
         typer.echo("\n".join(lines))
 

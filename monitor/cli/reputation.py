@@ -56,7 +56,7 @@ def register(app: typer.Typer) -> None:
             typer.echo(json.dumps(entries, ensure_ascii=False, indent=2))
             return
         if not entries:
-            typer.echo("no shops stored yet: run `shopmon crawl` first")
+            typer.echo(REPUTATION[settings.alerts.language]["no_data"])
             return
         for entry in entries:
             locale = settings.locale_for(entry["config_id"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from pathlib import Path
@@ -78,11 +79,13 @@ def test_cases_open_list_show_update_flow(cli, seeded):
     # A promise lies ahead (a past one is refused): three days from today in alerts.timezone.
     day = (datetime.now(ZoneInfo("Asia/Shanghai")) + timedelta(days=3)).date().isoformat()
     code, out, _ = cli("cases", "update", str(worst), "--promise-date", day, "--by", "amy")
-    assert f"promised by {day}T23:59:59+08:00" in out  # end of day in alerts.timezone
+    assert f"promised by {day} 23:59 CST" in out  # end of day in alerts.timezone, printed there too
 
     code, out, _ = cli("cases", "show", str(worst))
     assert code == 0
     assert "state: promised" in out and "Half the tea was missing" in out
+    assert re.search(r"Opened:   \d{4}-\d\d-\d\d \d\d:\d\d CST", out)  # the configured zone, not UTC
+    assert re.search(r"\d\d:\d\d CST\n", cli("cases", "list")[1])
     assert "What to do:" in out and "buyer will re-check" in out
     assert "contact" in out and "amy" in out
     data = json.loads(cli("cases", "show", str(worst), "--json")[1])

@@ -14,9 +14,17 @@ from alerts.i18n import human_duration
 from alerts.render import build_message
 from alerts.reports import report_period, report_stats
 from models import CrawlRun, Review
+from monitor.reputation import snapshot
 
 # The report sent on Monday T0 covers Monday 2026-02-23 00:00 to Monday 2026-03-02 00:00 (UTC).
 WEEK = T0.replace(hour=0) - timedelta(days=7)
+TEXTS = {
+    1: "Half the leaves were dust and the tin arrived dented",
+    2: "Weak flavour, not what the photos promised",
+    3: "Last week's order: average tea, slow courier",
+    4: "Good aroma, a little pricey for the amount",
+    5: "Excellent spring harvest, will order again",
+}
 
 
 def day(n: int, hours: float = 0) -> object:
@@ -32,12 +40,12 @@ def week(session, factory: Factory, tmp_path):
     posted = [(5, day(1, 3)), (1, day(2, 10)), (2, day(2, 12)), (4, day(4, 8))]
     reviews = []
     for rating, at in posted:
-        r = factory.review(listing, rating=rating, at=at, text=f"review rated {rating}")
+        r = factory.review(listing, rating=rating, at=at, text=TEXTS[rating])
         r.first_seen = T0 + timedelta(hours=1)  # crawl time: after the period; must not matter
         reviews.append(r)
         if rating <= 3:
             open_cases(session, settings, now=at)
-    old = factory.review(listing, rating=3, at=WEEK - timedelta(days=5), text="last week's review")
+    old = factory.review(listing, rating=3, at=WEEK - timedelta(days=5), text=TEXTS[3])
     old.first_seen = day(3)
     session.add_all([*reviews, old])
     one, two = factory.case_for(reviews[1]), factory.case_for(reviews[2])
@@ -50,6 +58,7 @@ def week(session, factory: Factory, tmp_path):
     update_case(session, two.id, actor="bob", promise_date=day(9), now=day(3, 11))
     session.add(CrawlRun(shop_id=shop.id, spider="taobao", status="ok", started_at=day(1), finished_at=day(1, 1), reviews_new=3))
     session.add(CrawlRun(shop_id=shop.id, spider="taobao", status="failed", failure_kind="captcha", started_at=day(5)))
+    snapshot(session, settings, now=day(5))
     session.commit()
     return settings, report_stats(session, settings, report_period(settings, "weekly_report", T0), now=T0)
 
@@ -74,6 +83,9 @@ def test_counts_and_trend_use_the_review_posted_time(week):
     assert p["rating"]["previous_avg"] == 3.0  # last week's review, though crawled this week
     assert sum(sum(c.values()) for c in p["daily_bad_by_cause"].values()) == p["bad_reviews_new"]
     assert p["daily_bad_by_cause"]["2026-02-25"] == {"unclassified": 2}
+    # Reputation from the snapshot stored after the last crawl: 5,1,2,4,3 stars, nothing flagged.
+    assert [(s["grade"], s["rating"], s["adjusted_rating"], s["reviews"]) for s in p["shops"]] == [("A", 3.0, 3.0, 5)]
+    assert p["worst_listings"][0]["bad_reviews"] == 2 and p["worst_listings"][0]["adjusted_rating"] == 3.0
     assert p["crawl"] == {"runs": 2, "ok": 1, "failed": 1, "failures": {"captcha": 1}, "reviews_new": 3}
 
 
