@@ -18,6 +18,8 @@ from monitor.reputation import snapshot
 
 # The report sent on Monday T0 covers Monday 2026-02-23 00:00 to Monday 2026-03-02 00:00 (UTC).
 WEEK = T0.replace(hour=0) - timedelta(days=7)
+BURST = ("burst: 6 bad reviews in 3 h vs baseline 0.05/h (Poisson p=2e-07); "
+         "6 of 7 reviews in the window were bad vs 10% usually")
 TEXTS = {
     1: "Half the leaves were dust and the tin arrived dented",
     2: "Weak flavour, not what the photos promised",
@@ -58,6 +60,9 @@ def week(session, factory: Factory, tmp_path):
     update_case(session, two.id, actor="bob", promise_date=day(9), now=day(3, 11))
     session.add(CrawlRun(shop_id=shop.id, spider="taobao", status="ok", started_at=day(1), finished_at=day(1, 1), reviews_new=3))
     session.add(CrawlRun(shop_id=shop.id, spider="taobao", status="failed", failure_kind="captcha", started_at=day(5)))
+    # The one-star review turns out to be part of an attack: it leaves the adjusted rating.
+    factory.flag("attack", target_type="listing", target_id=listing.id, listing_id=listing.id, shop_id=shop.id,
+                 members=[reviews[1].id], reasons=[BURST], created_at=day(2))
     snapshot(session, settings, now=day(5))
     session.commit()
     return settings, report_stats(session, settings, report_period(settings, "weekly_report", T0), now=T0)
@@ -83,9 +88,12 @@ def test_counts_and_trend_use_the_review_posted_time(week):
     assert p["rating"]["previous_avg"] == 3.0  # last week's review, though crawled this week
     assert sum(sum(c.values()) for c in p["daily_bad_by_cause"].values()) == p["bad_reviews_new"]
     assert p["daily_bad_by_cause"]["2026-02-25"] == {"unclassified": 2}
-    # Reputation from the snapshot stored after the last crawl: 5,1,2,4,3 stars, nothing flagged.
-    assert [(s["grade"], s["rating"], s["adjusted_rating"], s["reviews"]) for s in p["shops"]] == [("A", 3.0, 3.0, 5)]
-    assert p["worst_listings"][0]["bad_reviews"] == 2 and p["worst_listings"][0]["adjusted_rating"] == 3.0
+    assert p["rating"]["adjusted_avg"] == round((5 + 2 + 4) / 3, 2)  # this week's, the attack's 1 star left out
+    # Reputation from the snapshot stored after the last crawl: 5,1,2,4,3 stars, the 1 left out; a 20 %
+    # flagged share is a warning, the only one: grade B.
+    assert [(s["grade"], s["rating"], s["adjusted_rating"], s["reviews"]) for s in p["shops"]] == [("B", 3.0, 3.5, 5)]
+    assert p["worst_listings"][0]["bad_reviews"] == 2 and p["worst_listings"][0]["grade"] == "B"
+    assert [(a["reviews"], a["first"], a["reasons"]) for a in p["attacks"]] == [(1, day(2, 10).isoformat(), [BURST])]
     assert p["crawl"] == {"runs": 2, "ok": 1, "failed": 1, "failures": {"captcha": 1}, "reviews_new": 3}
 
 
@@ -124,6 +132,14 @@ def test_the_email_carries_rounded_durations_and_inline_charts(week):
         assert image.get_content().startswith(b"\x89PNG")
     assert msg.get_content_type() == "multipart/alternative"
     assert html_part.get_content_type() == "text/html" and msg.get_payload()[1].get_content_type() == "multipart/related"
+
+
+def test_a_zh_report_shows_the_attack_reason_in_chinese(week):
+    settings, p = week
+    settings.alerts.language = "zh"
+    msg = build_message(settings, "weekly_report", [(1, p, "low")], ["boss@shop.example"], now=T0)
+    for body in (msg.get_body(("plain",)).get_content(), msg.get_body(("html",)).get_content()):
+        assert "差评突增：3 小时内 6 条差评" in body and "burst" not in body and "9 分钟" in body
 
 
 def test_deleted_review_is_its_own_outcome(session, factory, tmp_path):
