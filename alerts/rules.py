@@ -202,6 +202,8 @@ def _case_payload(case: Case, review: Review | None, listing: Listing | None, sh
         "opened_at": _iso(case.opened_at),
         "last_progress_at": _iso(case.last_progress_at),
         "promised_by": _iso(case.promised_by),
+        # one complete crawl did not show the review: staff check the listing (alerts.changes)
+        "review_missing_since": _iso(review.missing_since) if review and review.deleted_at is None else None,
     }
 
 
