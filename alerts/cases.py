@@ -17,7 +17,7 @@ from sqlalchemy import func, insert
 from sqlmodel import Session, select
 
 from models.base import utcnow
-from models.cases import CASE_STATES, CONTACT_ALIASES, CONTACT_STATUSES, SEVERITIES, Case, CaseEvent
+from models.cases import CASE_STATES, CONTACT_ALIASES, CONTACT_STATUSES, SEVERITIES, Case, CaseEvent, severity_rank
 from models.catalog import Listing, Shop
 from models.detection import Flag
 from models.reviews import Review, Reviewer
@@ -110,11 +110,6 @@ def _review_severity(review: Review, listing: Listing | None, kinds: list[str]) 
         helpful_votes=review.helpful_votes,
         photos=len(review.photos or []),
     )
-
-
-def severity_rank(severity: str) -> int:
-    """Bigger is worse; unknown values sort as medium."""
-    return SEVERITIES.index(severity) if severity in SEVERITIES else 1
 
 
 def is_serious(case: Case) -> bool:

@@ -27,8 +27,8 @@ from sqlmodel import Session
 
 from models.alerts import Alert, AlertAttempt
 from models.base import utcnow
+from models.cases import SEVERITIES
 
-from alerts.render import SEVERITY_ORDER
 from monitor.config import Settings
 from monitor.db import describe_db_error, get_engine
 from monitor.errors import StorageError
@@ -82,7 +82,7 @@ def reclaim_stale(session: Session, now: datetime, lease: timedelta) -> int:
 
 def claim(session: Session, token: str, now: datetime, max_groups: int) -> list[Alert]:
     # With a backlog bigger than one run, the worst groups go first, then the oldest.
-    rank = case({s: i for i, s in enumerate(SEVERITY_ORDER)}, value=Alert.severity, else_=1)
+    rank = case({s: i for i, s in enumerate(SEVERITIES)}, value=Alert.severity, else_=1)
     due_groups = list(
         session.execute(
             select(Alert.group_key)

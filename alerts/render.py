@@ -22,6 +22,8 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, FileSystemLoader
 from markupsafe import Markup
 
+from models.cases import severity_rank
+
 from alerts.charts import report_charts
 from alerts.guidance import ATTACK
 from alerts.i18n import LABELS, REPORT, SEVERITY_NAMES, STRINGS, human_duration, translate_reason
@@ -39,7 +41,6 @@ TEMPLATE_FOR_KIND = {
 }
 SUBJECT_MAX = 160
 REPORT_KINDS = ("daily_digest", "weekly_report")
-SEVERITY_ORDER = ("low", "medium", "high", "critical")
 
 
 def strip_controls(text: object, *, keep_newlines: bool) -> str:
@@ -208,11 +209,7 @@ def subject_for(kind: str, payloads: list[dict[str, Any]], language: str) -> str
 
 
 def sort_worst_first(payloads: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    def rank(p: dict[str, Any]) -> int:
-        s = p.get("severity")
-        return SEVERITY_ORDER.index(s) if s in SEVERITY_ORDER else 1
-
-    return sorted(payloads, key=lambda p: -rank(p))
+    return sorted(payloads, key=lambda p: -severity_rank(p.get("severity")))
 
 
 def render_bodies(

@@ -18,6 +18,7 @@ from email.utils import make_msgid
 
 from models.alerts import Alert
 from models.base import utcnow
+from models.cases import severity_rank
 
 from alerts.outbox import (
     backoff,
@@ -30,7 +31,7 @@ from alerts.outbox import (
     reserve_message_id,
     with_db_retry,
 )
-from alerts.render import SEVERITY_ORDER, build_message
+from alerts.render import build_message
 from alerts.transports import PermanentError, TemporaryError, Transport, transport_for
 from monitor.config import Settings
 
@@ -56,10 +57,6 @@ class SendSummary:
         return asdict(self)
 
 
-def _severity_rank(severity: str) -> int:
-    return SEVERITY_ORDER.index(severity) if severity in SEVERITY_ORDER else 1
-
-
 def _emails(claimed: list[Alert]) -> list[list[Alert]]:
     """Alerts per email, worst first. Alerts that already carry a Message-ID go out together
     again under it; the rest are grouped by group key and split so each email stays readable."""
@@ -72,11 +69,11 @@ def _emails(claimed: list[Alert]) -> list[list[Alert]]:
             fresh[alert.group_key].append(alert)
     chunks = list(by_id.values())
     for group in fresh.values():
-        group.sort(key=lambda a: (-_severity_rank(a.severity), a.id))
+        group.sort(key=lambda a: (-severity_rank(a.severity), a.id))
         chunks += [group[i : i + MAX_ALERTS_PER_EMAIL] for i in range(0, len(group), MAX_ALERTS_PER_EMAIL)]
     return sorted(
         chunks,
-        key=lambda g: (-max(_severity_rank(a.severity) for a in g), min(a.created_at for a in g), g[0].group_key),
+        key=lambda g: (-max(severity_rank(a.severity) for a in g), min(a.created_at for a in g), g[0].group_key),
     )
 
 

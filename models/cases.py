@@ -11,6 +11,12 @@ from sqlmodel import Field, SQLModel
 from models.base import UTCDateTime, utcnow
 
 SEVERITIES = ("low", "medium", "high", "critical")
+
+
+def severity_rank(severity: str | None) -> int:
+    """The one severity scale: bigger is worse; unknown values sort as medium."""
+    return SEVERITIES.index(severity) if severity in SEVERITIES else 1
+
 CONTACT_STATUSES = ("none", "wangwang", "sms", "phoned")
 # Records written before 旺旺 (Wangwang) had its own name said "messaged"; it still means 旺旺.
 CONTACT_ALIASES = {"messaged": "wangwang"}
