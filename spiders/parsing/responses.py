@@ -31,7 +31,7 @@ def as_text(response: Response) -> TextResponse:
         response = TextResponse(response.url, body=response.body, headers=response.headers,
                                 status=response.status, request=response.request)
     content_type = response.headers.get(b"Content-Type", b"").decode("latin-1") or None
-    fix = corrected_encoding(response.body, response.encoding, content_type)
+    fix = corrected_encoding(response.body, content_type, lambda: response.encoding)
     if fix is not None:
         response = response.replace(encoding=fix)
     if charset_mismatch(response.body, response.encoding, content_type) and not response.body.isascii():

@@ -229,6 +229,39 @@ def test_tmall_pages_and_charset_traps(shared: Path) -> None:
     assert broken.listings[0]["decode_errors"] > 0  # reported, never passed off as good text
 
 
+@pytest.mark.parametrize(
+    ("rel", "url", "scrapy_encoding", "encoding", "probe"),
+    [
+        # <meta charset="gbk"> after 150 KB of injected scripts: Scrapy cannot see it and guesses
+        ("tmall/tmall_detail_item-605258110430_iphone11_2020-07_gbk.html", "https://detail.tmall.com/item.htm?id=605258110430",
+         "iso8859-10", "gb18030", "苹果"),
+        # a label over UTF-8 bytes: Scrapy believes the label
+        ("jd/jd_item_987887_legacy-2014_inline-reviews.html", "https://item.jd.com/987887.html", "gb18030", "utf-8", "使用心得"),
+        ("rakuten/rakuten_item_receno-tsumugi-tama_rendered-dom_2026-07.html", "https://item.rakuten.co.jp/receno/x/",
+         "euc_jp", "utf-8", "楽天"),
+    ],
+)
+def test_where_scrapys_decoding_is_corrected(shared: Path, rel: str, url: str, scrapy_encoding: str, encoding: str,
+                                             probe: str) -> None:
+    """The real captures that prove monitor/encoding.py's layer: Scrapy alone garbles them."""
+    from scrapy.http import TextResponse
+
+    body = read(shared, rel)
+    scrapy_alone = TextResponse(url, body=body)
+    assert scrapy_alone.encoding == scrapy_encoding and probe not in scrapy_alone.text
+    ours = response_for(body, url)
+    assert ours.encoding == encoding and probe in ours.text
+
+
+def test_scrapys_decoding_stands_on_the_other_captures(shared: Path) -> None:
+    from scrapy.http import TextResponse
+
+    for rel in ("taobao/taobao_item_561495525977_raw-gbk_2018-03.html", "jd/jd_item_1020565583_raw-gbk_2018-07.html",
+                "amazon/amazon-co-uk_dp_1849757097_book_2024-01.html", "taobao/taobao_search_s-taobao-com_g_page_config_2016-09.html"):
+        body = read(shared, rel)
+        assert response_for(body, "https://x.example/").text == TextResponse("https://x.example/", body=body).text, rel
+
+
 def test_schemaorg_pages(shared: Path) -> None:
     r = schemaorg.parse_product_page(response_for(read(shared, "schemaorg/wayfair_pdp_w005759888_jsonld-product-10reviews.html"),
                                      "https://www.wayfair.com/pdp/w005759888.html"))
