@@ -138,6 +138,9 @@ class ShopSpider(scrapy.Spider):
         for key, value in result.stats.items():
             if value:
                 stats.inc_value(f"shopmon/{key}", value)
+        if not result.complete:
+            stats.inc_value("shopmon/pages_incomplete")
+            log.info("incomplete %s page %s: %s", kind, response.url, result.incomplete)
         return result
 
     def _keep_page(self, response: Response) -> str:

@@ -33,7 +33,10 @@ def as_text(response: Response) -> TextResponse:
     content_type = response.headers.get(b"Content-Type", b"").decode("latin-1") or None
     fix = corrected_encoding(response.body, content_type, lambda: response.encoding)
     if fix is not None:
-        response = response.replace(encoding=fix)
+        # not response.replace(encoding=fix): replace() reads every attribute of the old response
+        # first, and reading its encoding runs the guess the correction exists to skip
+        response = type(response)(**{a: getattr(response, a) for a in response.attributes if a != "encoding"},
+                                  encoding=fix)
     if charset_mismatch(response.body, response.encoding, content_type) and not response.body.isascii():
         response = response.replace(flags=[*response.flags, CHARSET_MISMATCH])
     return response
