@@ -90,12 +90,20 @@ def _review(card: Selector, response: TextResponse, asin: str | None, locale: Lo
         created_at=western_date(date_line, locale),
         sku=text_of(hook("format-strip")),
         photos=[response.urljoin(p) for p in dict.fromkeys(photos) if p],
-        # "One person found this helpful" / "Una persona lo ha encontrado útil": no digit means one
-        helpful_votes=(count(helpful, locale) or 1) if helpful else 0,
+        helpful_votes=votes_in(helpful, locale),
         verified_purchase=bool(hook("avp-badge") or hook("avp-badge-linkless")),
         raw={"profile": card.css("a.a-profile::attr(href)").get(), "country": country.group(1) if country else None,
              "date_line": date_line},
     )
+
+
+def votes_in(statement: str | None, locale: Locale) -> int:
+    """"12 people found this helpful", "A 2.048 personas les ha parecido esto útil"; the statement
+    without a digit is the one for a single vote ("One person…", "Una persona…", "Eine Person…")."""
+    if not statement:
+        return 0
+    n = count(statement, locale)
+    return 1 if n is None else n
 
 
 def _reviews(response: TextResponse, asin: str | None, locale: Locale) -> list[dict[str, Any]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from spiders.parsing.amazon import brand_of, rating_text
+from spiders.parsing.amazon import brand_of, rating_text, votes_in
 from spiders.parsing.common import LISTING_FIELDS, REVIEW_FIELDS, PageResult, listing_item, review_item
 from spiders.parsing.responses import unwrap_jsonp
 from spiders.parsing.values import (
@@ -100,6 +100,20 @@ def test_amazon_ratings_in_five_languages(raw, locale, value) -> None:  # noqa: 
 )
 def test_amazon_byline_brand_in_five_languages(byline, brand) -> None:  # noqa: ANN001
     assert brand_of(byline) == brand
+
+
+@pytest.mark.parametrize(
+    ("statement", "locale", "votes"),
+    [("12 people found this helpful", "en_US", 12), ("One person found this helpful", "en_US", 1),
+     ("0 people found this helpful", "en_US", 0), ("A 2.048 personas les ha parecido esto útil", "es_ES", 2048),
+     ("Eine Person fand diese Informationen hilfreich", "de_DE", 1),
+     ("1\u202f234 personnes ont trouvé cela utile", "fr_FR", 1234),
+     ("1,234人のお客様がこれが役に立ったと考えています", "ja_JP", 1234), (None, "en_US", 0)],
+)
+def test_amazon_helpful_votes(statement, locale, votes) -> None:  # noqa: ANN001
+    from babel import Locale
+
+    assert votes_in(statement, Locale.parse(locale)) == votes
 
 
 def test_page_locale_from_lang_then_domain() -> None:
