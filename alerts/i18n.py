@@ -87,6 +87,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "day": "Day",
         "none": "none",
         "footer": "Sent by shopmon. Review text and names are shown as written by buyers.",
+        "open_on_board": "Open on the case board",
     },
     "zh": {
         "subject_serious_one": "【{severity}】差评工单 #{case_id}：{nick} 给 {item} 打了 {rating} 星",
@@ -166,6 +167,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "day": "日期",
         "none": "无",
         "footer": "由 shopmon 发送。评价内容和昵称按买家原文显示。",
+        "open_on_board": "在工单台打开",
     },
 }
 

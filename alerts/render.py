@@ -220,8 +220,10 @@ def render_bodies(
     timezone: str = "UTC",
     charts: dict[str, str] | None = None,
     cjk_missing: bool = False,
+    board_url: str | None = None,
 ) -> tuple[str, str]:
-    """Text and HTML bodies; ``charts`` maps a report chart's name to its Content-ID."""
+    """Text and HTML bodies; ``charts`` maps a report chart's name to its Content-ID; with
+    ``board_url`` (web.base_url) each case links to its page on the case board."""
     t = STRINGS[language]
     reminder = kind == "serious_case" and all(p.get("reminder") for p in payloads)
     intro_key = "intro_reminder" if reminder else {
@@ -243,6 +245,7 @@ def render_bodies(
         "r": REPORT[language],
         "charts": charts or {},
         "cjk_missing": cjk_missing,
+        "board": (board_url or "").rstrip("/") or None,
     }
     name = TEMPLATE_FOR_KIND[kind]
     env = environment()
@@ -277,7 +280,8 @@ def build_message(
     charts, cjk_missing = report_charts(payloads[0], language) if kind in REPORT_KINDS else ([], False)
     cids = {c.name: make_msgid(idstring=c.name, domain=domain) for c in charts}
     text, html = render_bodies(
-        kind, payloads, language, subject, locale.timezone, {n: cid[1:-1] for n, cid in cids.items()}, cjk_missing
+        kind, payloads, language, subject, locale.timezone, {n: cid[1:-1] for n, cid in cids.items()}, cjk_missing,
+        board_url=str(settings.web.base_url) if settings.web.base_url else None,
     )
     msg = EmailMessage(policy=SMTP)
     msg["Subject"] = subject

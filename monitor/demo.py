@@ -16,9 +16,13 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 from sqlmodel import func, select
 
+from monitor.accounts import add_user, new_password
 from monitor.config import Settings, load_settings
 from monitor.errors import ShopmonError
 
+#: Where `shopmon web` listens by default; the demo's emails link their cases there.
+DEMO_BOARD = "http://127.0.0.1:8000"
+DEMO_USER = "demo"
 DEMO_RECIPIENTS = {
     "serious_case": ["aftersales@demo.shopmon.invalid"],
     "attack": ["aftersales@demo.shopmon.invalid"],
@@ -41,6 +45,7 @@ class DemoResult:
     cases_by_severity: dict[str, int] = field(default_factory=dict)
     emails: list[Path] = field(default_factory=list)
     seconds: float = 0.0
+    login: tuple[str, str] = ("", "")
 
     def summary_lines(self) -> list[str]:
         c = self.counts
@@ -61,6 +66,10 @@ class DemoResult:
             f"  database:    {self.database}",
             f"  emails:      {self.data_dir / 'outbox'}",
             f"  try:         shopmon --config {self.data_dir / 'shopmon.toml'} cases list",
+            "",
+            f"  case board:  shopmon --config {self.data_dir / 'shopmon.toml'} web",
+            f"               then open {DEMO_BOARD}/ and sign in as {self.login[0]} "
+            f"(password {self.login[1]}, role admin)",
         ]
         return lines
 
@@ -99,6 +108,7 @@ def _write_config(settings: Settings, path: Path) -> None:
             "",
         ]
     lines += ["[detection]", f"case_max_age_days = {settings.detection.case_max_age_days:g}", ""]
+    lines += ["[web]", f"base_url = {json.dumps(str(settings.web.base_url))}", ""]
     lines.append("[alerts.recipients]")
     for kind, addrs in settings.alerts.recipients.items():
         lines.append(f"{kind} = {json.dumps(addrs)}")
@@ -162,6 +172,7 @@ def run_demo(data_dir: Path, progress: Callable[[str], None] = lambda _m: None, 
             # The demo shops' reviews have fixed dates (August to November 2026): without an age
             # limit the demo opens the same cases whatever the date it runs on.
             detection={"case_max_age_days": 0},
+            web={"base_url": DEMO_BOARD},
         )
         # Set after loading: the environment beats arguments in load_settings, and a
         # SHOPMON_DATABASE_URL kept for real work must not receive the demo's shops.
@@ -196,6 +207,9 @@ def run_demo(data_dir: Path, progress: Callable[[str], None] = lambda _m: None, 
         }
         result.flags_by_kind = dict(Counter(session.exec(select(Flag.kind)).all()))
         result.cases_by_severity = dict(Counter(session.exec(select(Case.severity)).all()))
+        # A fresh random password each run: the demo database may be left on a shared machine.
+        result.login = (DEMO_USER, new_password())
+        add_user(session, DEMO_USER, result.login[1], role="admin")
     result.emails = sorted(settings.outbox_path.glob("**/*.eml"))
     result.seconds = time.perf_counter() - started
     failed = [r for r in result.crawls if r["status"] != "ok"]

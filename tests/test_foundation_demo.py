@@ -36,6 +36,22 @@ def test_demo_runs_end_to_end_and_again(tmp_path: Path, capsys) -> None:
     assert main(["--config", str(target / "shopmon.toml"), "reputation", "--shop", "tb-demo"]) == 0
     assert "调整后评分" in capsys.readouterr().out
 
+    # It ends by saying how to open the board, with a login that works; emails link to the board.
+    import re
+
+    from monitor.accounts import authenticate
+    from monitor.config import load_settings
+    from monitor.db import session_scope
+
+    assert f"shopmon --config {target / 'shopmon.toml'} web" in out
+    name, password = re.search(r"sign in as (\S+) \(password (\S+), role admin\)", out).groups()
+    settings = load_settings(target / "shopmon.toml")
+    assert str(settings.web.base_url).startswith("http://127.0.0.1:8000")
+    with session_scope(settings) as s:
+        assert authenticate(s, name, password) is not None
+    assert any("http://127.0.0.1:8000/cases/" in m.get_body(("plain",)).get_content() for m in messages
+               if m.get_body(("plain",)) is not None)
+
     # Running again starts from a fresh directory instead of piling onto the old one.
     assert main(["demo", "--data-dir", str(target)]) == 0
     assert len(list((target / "outbox").glob("**/*.eml"))) == len(emails)

@@ -49,14 +49,16 @@ def language_of(request: Request) -> str:
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     settings = request.app.state.settings
     t = Words(language_of(request))
-    zone = settings.alerts.timezone
+    zone = context.pop("zone", None) or settings.alerts.timezone
     who = getattr(request.state, "viewer", None)
     base = {
         "request": request,
         "t": t,
         "viewer": who,
         "csrf": who.csrf_token if who else context.pop("login_csrf", ""),
-        "when": lambda v, fmt="%Y-%m-%d %H:%M": local_time(v, zone, fmt),
+        "when": lambda v, fmt="%Y-%m-%d %H:%M", tz=None: local_time(v, tz or zone, fmt),
+        # A shop may keep its own time zone (shops[].timezone); its cases are shown in it.
+        "shop_zone": lambda shop: settings.locale_for(shop.config_id if shop is not None else None).timezone,
         "age": lambda v: age(v, t),
         "zone": zone,
     }

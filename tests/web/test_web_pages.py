@@ -128,3 +128,29 @@ def test_label_a_flag(seeded, client_for) -> None:  # noqa: ANN001
         assert s.get(Flag, seeded.mismatch_flag_id).status == "rejected"
         label = s.exec(select(Label)).one()
         assert (label.task, label.value, label.labeler) == ("image_mismatch", "no", "ann")
+
+
+def test_times_in_the_shops_time_zone(tmp_path) -> None:  # noqa: ANN001
+    from fastapi.testclient import TestClient
+    from zoneinfo import ZoneInfo
+
+    from models import Review
+    from monitor.web.app import create_app
+    from web_testkit import seed, sign_in, web_settings
+
+    settings = web_settings(tmp_path, shops=[{"id": "demo-tb", "platform": "taobao", "url": "http://127.0.0.1/shop",
+                                              "timezone": "Asia/Shanghai"}],
+                            alerts={"recipients": {"serious_case": ["a@example.com"]}})
+    seeded = seed(settings)
+    with session_scope(settings) as s:
+        case = s.get(Case, seeded.critical_case_id)
+        posted = s.get(Review, case.review_id).created_at
+    with TestClient(create_app(settings)) as client:
+        sign_in(client, "amy")
+        page = client.get(f"/cases/{seeded.critical_case_id}").text
+        board = client.get("/").text
+    shanghai = posted.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M")
+    utc = posted.strftime("%Y-%m-%d %H:%M")
+    assert shanghai != utc
+    assert shanghai in page and "Asia/Shanghai" in page
+    assert shanghai in board

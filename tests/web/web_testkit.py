@@ -191,3 +191,28 @@ def client_for(app):  # noqa: ANN001, ANN201
     yield make
     for c in clients:
         c.close()
+
+
+BAD = ["pay me or I post more", "refund or I report you", "I will ruin your shop", "give money or else",
+       "threaten to expose you", "pay or one star forever"]
+GOOD = ["arrived late, box dented", "colour differs from photo", "missing one screw", "rude service reply",
+        "quality is poor", "size runs small"]
+
+
+def add_models(settings: Settings) -> tuple[str, str]:
+    """A good live malicious model and a worse candidate (trained on flipped labels), both with held-out rows."""
+    import pandas as pd
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    from monitor.registry import registry_for
+
+    frame = pd.DataFrame({"text": BAD + GOOD, "label": [1] * len(BAD) + [0] * len(GOOD)})
+    reg = registry_for(settings)
+    versions = []
+    for labels in (frame.label, 1 - frame.label):
+        model = make_pipeline(TfidfVectorizer(), LogisticRegression(C=10)).fit(frame.text, labels)
+        versions.append(reg.save("malicious", model, metrics={"average_precision": 0.9}, params={"input_columns": ["text"]},
+                                 thresholds={"1": 0.5}, data_fingerprint="sha256:x", holdout=frame))
+    return versions[0], versions[1]

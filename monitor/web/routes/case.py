@@ -43,11 +43,13 @@ def _case_page(request: Request, session: Session, case_id: int, *, problem: str
     attacks = attack_flags_with(session, case.review_id)
     flags += [a for a in attacks if all(f.id != a.id for f in flags)]
     users = session.exec(select(User.name).where(User.disabled.is_(False)).order_by(User.name)).all()
+    shop = session.get(Shop, case.shop_id) if case.shop_id else None
+    settings = request.app.state.settings
     return render(
         request, "case.html", status_code=status_code, case=case, review=review, revisions=revisions,
         flags=flags, attacks=attacks, events=case_events(session, case_id),
         transitions=TRANSITIONS.get(case.state, ()), channels=CONTACT_CHANNELS, outcomes=OUTCOMES,
-        users=users, shop=session.get(Shop, case.shop_id) if case.shop_id else None,
+        users=users, shop=shop, zone=settings.locale_for(shop.config_id if shop else None).timezone,
         listing=session.get(Listing, case.listing_id) if case.listing_id else None,
         problem=problem, message=request.query_params.get("saved") and "saved",
     )
@@ -82,7 +84,9 @@ def record_contact(
     who: Viewer = Depends(csrf),
     session: Session = Depends(db),
 ) -> Response:
-    zone = request.app.state.settings.alerts.timezone
+    case = session.get(Case, case_id)
+    shop = session.get(Shop, case.shop_id) if case is not None and case.shop_id else None
+    zone = request.app.state.settings.locale_for(shop.config_id if shop else None).timezone
     try:
         promise = parse_when(promise_date, zone, option="promised by") if promise_date.strip() else None
     except ShopmonError as exc:
