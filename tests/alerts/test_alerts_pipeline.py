@@ -8,6 +8,7 @@ from sqlmodel import select
 
 from alerts.sender import send_pending
 from models import Case
+from monitor.reputation import latest
 from alerts_testkit import factory, smtp_server  # noqa: F401  (fixtures)
 
 BOTH_DATABASES = True  # storage, pipeline, case and alert behaviour must hold on SQLite and PostgreSQL
@@ -30,6 +31,10 @@ def test_extortion_review_reaches_the_team_with_never_pay_advice(session, tmp_pa
     assert counts["cases_opened"] == 1 and counts["alerts_queued"] == 1
     case = session.exec(select(Case).where(Case.review_id == review.id)).one()
     assert "malicious" in case.kinds and case.severity == "critical"
+    # The pipeline stored the reputation: the extortion review is left out of the adjusted rating.
+    assert counts["reputation_snapshots"] == 2  # the shop and its listing
+    snap = latest(session, "listing")[listing.id]
+    assert (snap.reviews, snap.removed, snap.rating, snap.adjusted_rating, snap.grade) == (1, 1, 1.0, None, "F")
 
     assert send_pending(settings).emails == 1
     [got] = smtp_server.messages

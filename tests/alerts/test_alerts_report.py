@@ -16,6 +16,8 @@ from alerts.reports import report_period, report_stats
 from models import CrawlRun, Review
 from monitor.reputation import snapshot
 
+BOTH_DATABASES = True  # the figures must be the same on SQLite and PostgreSQL
+
 # The report sent on Monday T0 covers Monday 2026-02-23 00:00 to Monday 2026-03-02 00:00 (UTC).
 WEEK = T0.replace(hour=0) - timedelta(days=7)
 BURST = ("burst: 6 bad reviews in 3 h vs baseline 0.05/h (Poisson p=2e-07); "

@@ -13,6 +13,8 @@ from monitor.cli import main
 from monitor.reputation import ReviewFact, assess, current, shop_facts, snapshot
 from alerts_testkit import T0, Factory, factory  # noqa: F401
 
+BOTH_DATABASES = True  # the figures must be the same on SQLite and PostgreSQL
+
 GENUINE = [5] * 12 + [4] * 5 + [3] * 2 + [2]  # sum 88 over 20 reviews: mean 4.4
 TEXTS = [
     "Fresh leaves, lovely aroma, will buy again", "Arrived quickly and well packed, nice tea",
