@@ -233,7 +233,9 @@ class ListingsConfig(_Strict):
     fetch_hosts: list[str] = Field(
         default_factory=list, description="hosts (besides loopback) images may be downloaded from; '*' = any"
     )
-    max_image_bytes: PositiveInt = 20 * 1024 * 1024
+    max_image_bytes: PositiveInt = Field(
+        default=20 * 1024 * 1024, description="largest image file fetched, by a crawl or by the image check"
+    )
     fetch_timeout_seconds: PositiveFloat = 10
 
 

@@ -9,14 +9,16 @@ from typing import Any
 from scrapy import Request
 from scrapy.pipelines.files import FilesPipeline
 
-IMAGE_MAX_BYTES = 5 * 1024 * 1024
-
 
 class ListingImagesPipeline(FilesPipeline):
     @classmethod
     def from_crawler(cls, crawler):  # noqa: ANN001, ANN206
         pipe = super().from_crawler(crawler)
-        pipe.max_bytes = crawler.settings.getint("SHOPMON_IMAGE_MAX_BYTES", IMAGE_MAX_BYTES)
+        # listings.max_image_bytes, the one image-size setting (spiders.settings puts it here), so the
+        # crawl and the image check refuse the same files.
+        pipe.max_bytes = crawler.settings.getint("SHOPMON_IMAGE_MAX_BYTES")
+        if pipe.max_bytes <= 0:
+            raise ValueError("SHOPMON_IMAGE_MAX_BYTES is not set: build crawl settings with spiders.settings.scrapy_settings")
         pipe.images_root = Path(crawler.settings.get("FILES_STORE"))
         return pipe
 

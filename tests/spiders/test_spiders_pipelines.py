@@ -166,3 +166,8 @@ def test_images_pipeline_records_paths_and_failures(crawler, db_settings: Settin
     assert rows["http://x/a.png"].local_path == str(tmp_path / "full/a.png")
     assert rows["http://x/b.png"].local_path is None and "larger than 1234" in rows["http://x/b.png"].fetch_error
     check.close()
+
+
+def test_the_crawl_caps_images_by_the_one_image_size_setting(db_settings: Settings) -> None:
+    settings = db_settings.model_copy(update={"listings": db_settings.listings.model_copy(update={"max_image_bytes": 4321})})
+    assert scrapy_settings(settings)["SHOPMON_IMAGE_MAX_BYTES"] == 4321
