@@ -443,7 +443,9 @@ def scrub_error(error: str | None) -> str | None:
 
 
 def _crawl_health(q: _Queue) -> None:
-    runs = list(q.session.exec(select(CrawlRun).where(CrawlRun.status == "failed").order_by(CrawlRun.id)).all())
+    runs = list(q.session.exec(
+        select(CrawlRun).where(CrawlRun.status.in_(("failed", "interrupted"))).order_by(CrawlRun.id)
+    ).all())
     keys = {f"crawl_health:run:{r.id}": r for r in runs}
     done = q.existing(list(keys))
     todo = [(k, r) for k, r in keys.items() if k not in done]

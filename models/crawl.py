@@ -10,8 +10,9 @@ from sqlmodel import Field, SQLModel
 
 from models.base import UTCDateTime, utcnow
 
-CRAWL_STATUSES = ("running", "ok", "failed")
-FAILURE_KINDS = ("blocked", "captcha", "login", "zero_items", "timeout", "error", "http")
+# interrupted: the crawl process died without reporting (kill -9, machine stopped); reaped later.
+CRAWL_STATUSES = ("running", "ok", "failed", "interrupted")
+FAILURE_KINDS = ("blocked", "captcha", "login", "zero_items", "timeout", "error", "http", "interrupted")
 
 
 class CrawlRun(SQLModel, table=True):

@@ -3,6 +3,12 @@
 The child stores items as it goes (batch commits), so a crash or a timeout keeps what was
 stored; the parent only records the outcome. Which crawls are "full" (paging through every
 review to catch edits and deletions) follows ShopConfig.full_recrawl_every.
+
+One crawl per shop at a time, across processes and machines: the ``crawl:<shop id>`` lease
+(``monitor.scheduler.lease.exclusive``) is held and renewed for the whole crawl. The child runs
+in its own process group and dies with its parent (``monitor.proc``). A run whose process is
+gone (its lock expired while it still says ``running``) is reaped as ``interrupted`` with the
+counts of what it stored, and its job folder is removed.
 """
 
 from __future__ import annotations
@@ -10,9 +16,10 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
+import shutil
 import subprocess
 import sys
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,6 +28,8 @@ from sqlmodel import Session, func, select
 from models import CrawlRun
 from monitor.config import Settings, ShopConfig
 from monitor.db import ensure_schema, get_engine
+from monitor.proc import child_env_marker, signal_name, stop_group
+from monitor.scheduler.lease import exclusive, is_held
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +51,25 @@ def _child_env(settings: Settings) -> dict[str, str]:
     if settings.database_url:
         env["SHOPMON_DATABASE_URL"] = settings.database_url
     env.setdefault("PYTHONIOENCODING", "utf-8")
+    env.update(child_env_marker())
     return env
+
+
+# Renewed every third of this while the crawl runs; after a crash the shop is free this long later.
+CRAWL_LOCK_SECONDS = 60.0
+_ERROR_LINE = re.compile(r"Error\b|Exception\b|Traceback|CRITICAL|\bERROR\b")
+
+
+def crawl_lock_name(shop_id: str) -> str:
+    return f"crawl:{shop_id}"
+
+
+def _jobs_dir(settings: Settings) -> Path:
+    return settings.data_dir.resolve() / "jobs"
+
+
+def _job_dir(settings: Settings, run_id: int) -> Path:
+    return _jobs_dir(settings) / f"crawl-{run_id}"
 
 
 def _log_tail(path: Path, lines: int = 40) -> str:
@@ -51,6 +78,19 @@ def _log_tail(path: Path, lines: int = 40) -> str:
     except OSError:
         return ""
     return "\n".join(text[-lines:])
+
+
+def _exit_error(returncode: int, log_path: Path) -> str:
+    """Why a child ended without a result: its signal, or the last *error* line of its log.
+
+    A killed child's last log line is whatever it was doing (a page it fetched), not a cause.
+    """
+    sig = signal_name(returncode)
+    if sig is not None:
+        return f"crawl process was killed by {sig} (out of memory, or stopped by someone); counts are what it stored"
+    errors = [ln for ln in _log_tail(log_path, 200).splitlines() if _ERROR_LINE.search(ln)]
+    cause = errors[-1].strip()[:300] if errors else f"no error in its log ({log_path})"
+    return f"crawl process exited with code {returncode}: {cause}"
 
 
 STOP_GRACE_SECONDS = 15.0
@@ -68,28 +108,67 @@ def _stored_since(engine, shop_id: int, since: datetime) -> dict[str, int]:  # n
 
 
 def _wait(proc: subprocess.Popen, limit: float) -> bool:
-    """Wait for the child; past the limit ask it to stop (Scrapy closes the spider and the store
-    pipeline commits what it holds), then kill it if it does not. True when it timed out."""
+    """Wait for the child; past the limit ask its group to stop (Scrapy closes the spider and the
+    store pipeline commits what it holds), then kill it if it does not. True when it timed out."""
     try:
         proc.wait(timeout=limit)
         return False
     except subprocess.TimeoutExpired:
         pass
-    proc.terminate()
-    try:
-        proc.wait(timeout=STOP_GRACE_SECONDS)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    stop_group(proc, STOP_GRACE_SECONDS)
     return True
+
+
+def reap_stale_runs(settings: Settings, shop_id: str | None = None, *, lock_is_mine: bool = False) -> int:
+    """Mark ``running`` CrawlRuns whose process is gone as ``interrupted``; returns how many.
+
+    A run is gone when its shop's crawl lock is not held (or, with ``lock_is_mine``, when we
+    hold it ourselves: then no other crawl of that shop can be running). Counts are taken from
+    the rows it stored; its job folder is removed.
+    """
+    engine = get_engine(settings)
+    with Session(engine, expire_on_commit=False) as session:
+        stmt = select(CrawlRun).where(CrawlRun.status == "running")
+        if shop_id is not None:
+            stmt = stmt.where(CrawlRun.shop_config_id == shop_id)
+        running = list(session.exec(stmt))
+    reaped = 0
+    for run in running:
+        if not lock_is_mine and run.shop_config_id and is_held(settings, crawl_lock_name(run.shop_config_id)):
+            continue
+        counts = _stored_since(engine, run.shop_id, run.started_at) if run.shop_id else {}
+        with Session(engine) as session:
+            row = session.get(CrawlRun, run.id)
+            if row is None or row.status != "running":
+                continue
+            row.status, row.failure_kind = "interrupted", "interrupted"
+            row.error = "crawl process gone (killed, or its machine stopped) before it finished; counts are what it stored"
+            row.finished_at = datetime.now(UTC)
+            for name, value in counts.items():
+                setattr(row, name, value)
+            session.add(row)
+            session.commit()
+        shutil.rmtree(_job_dir(settings, run.id), ignore_errors=True)
+        log.warning("crawl run %s of %s was left running by a dead process: marked interrupted", run.id,
+                    run.shop_config_id)
+        reaped += 1
+    return reaped
 
 
 def crawl_shop(settings: Settings, shop: ShopConfig, *, full: bool | None = None,
                timeout: float | None = None) -> CrawlRun:
-    """Crawl one shop in a subprocess; return the recorded CrawlRun (status ok or failed)."""
+    """Crawl one shop in a subprocess; return the recorded CrawlRun (status ok or failed).
+
+    Raises ``monitor.scheduler.lease.Busy`` when the shop is being crawled elsewhere."""
+    ensure_schema(settings)
+    with exclusive(settings, crawl_lock_name(shop.id), CRAWL_LOCK_SECONDS):
+        reap_stale_runs(settings, shop.id, lock_is_mine=True)
+        return _crawl_locked(settings, shop, full, timeout)
+
+
+def _crawl_locked(settings: Settings, shop: ShopConfig, full: bool | None, timeout: float | None) -> CrawlRun:
     from spiders.storage import ensure_shop
 
-    ensure_schema(settings)
     engine = get_engine(settings)
     with Session(engine, expire_on_commit=False) as session:
         shop_row = ensure_shop(session, shop.platform, shop.id, name=shop.name, url=str(shop.url))
@@ -108,9 +187,13 @@ def crawl_shop(settings: Settings, shop: ShopConfig, *, full: bool | None = None
     limit = timeout if timeout is not None else settings.crawl.timeout_minutes * 60
     job_settings = settings.model_dump(mode="json", include=_JOB_FIELDS)
     job_settings["data_dir"] = str(data_dir)
-    with tempfile.TemporaryDirectory(prefix="shopmon-crawl-") as tmp:
-        job_path = Path(tmp) / "job.json"
-        result_path = Path(tmp) / "result.json"
+    # Under data_dir, not /tmp: if this process is killed the folder is found and removed by the
+    # reaper (next crawl of the shop, or the scheduler), instead of piling up in /tmp.
+    job_dir = _job_dir(settings, run.id)
+    job_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        job_path = job_dir / "job.json"
+        result_path = job_dir / "result.json"
         job = {"settings": job_settings, "shop": shop.model_dump(mode="json"), "shop_row_id": shop_row.id,
                "run_id": run.id, "full": full, "result_path": str(result_path)}
         job_path.write_text(json.dumps(job), encoding="utf-8")
@@ -118,21 +201,24 @@ def crawl_shop(settings: Settings, shop: ShopConfig, *, full: bool | None = None
         outcome: dict = {}
         with log_path.open("wb") as log_fh:
             proc = subprocess.Popen([sys.executable, "-m", "spiders.run", str(job_path)], stdout=log_fh,
-                                    stderr=subprocess.STDOUT, env=_child_env(settings))
-            timed_out = _wait(proc, limit)
+                                    stderr=subprocess.STDOUT, env=_child_env(settings), start_new_session=True)
+            try:
+                timed_out = _wait(proc, limit)
+            finally:  # also on KeyboardInterrupt/SystemExit here: the crawler must not outlive us
+                stop_group(proc, STOP_GRACE_SECONDS)
         if result_path.is_file():
             outcome = json.loads(result_path.read_text(encoding="utf-8"))
         elif not timed_out:
-            tail = _log_tail(log_path, 3).strip().splitlines()
-            outcome = {"status": "failed", "failure_kind": "error",
-                       "error": f"crawl process exited with code {proc.returncode}: "
-                                f"{tail[-1] if tail else 'no output'}"}
+            outcome = {"status": "failed", "failure_kind": "error", "error": _exit_error(proc.returncode, log_path),
+                       **_stored_since(engine, shop_row.id, run.started_at)}
         if timed_out:
             if "reviews_new" not in outcome:  # killed before it could report: count what it stored
                 outcome.update(_stored_since(engine, shop_row.id, run.started_at))
             # counts from a gracefully stopped child are kept; the verdict is the timeout
             outcome.update(status="failed", failure_kind="timeout",
                            error=f"crawl stopped after the {limit:g} s limit; what was stored so far is kept")
+    finally:
+        shutil.rmtree(job_dir, ignore_errors=True)
 
     with Session(engine, expire_on_commit=False) as session:
         run = session.get(CrawlRun, run.id)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from monitor.config import Settings, ShopConfig
+from monitor.proc import die_with_parent
 
 
 def spider_class(platform: str) -> type:
@@ -107,4 +108,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    die_with_parent()  # a kill -9 of shopmon crawl / the scheduler must not leave us crawling alone
     sys.exit(main())

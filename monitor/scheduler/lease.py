@@ -24,6 +24,7 @@ from models.base import utcnow
 from models.scheduler import SchedulerLease
 from monitor.config import Settings
 from monitor.db import get_engine
+from monitor.errors import ShopmonError
 
 log = logging.getLogger("shopmon.scheduler")
 LEASE_NAME = "scheduler"
@@ -123,6 +124,41 @@ class Lease:
         finally:
             stop.set()
             thread.join()
+
+
+class Busy(ShopmonError):
+    """Someone else holds the lock (see ``exclusive``)."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, holder: LeaseInfo | None) -> None:
+        super().__init__(message)
+        self.holder = holder
+
+
+@contextmanager
+def exclusive(settings: Settings, name: str, seconds: float, *, holder: str | None = None) -> Iterator[Lease]:
+    """A lock across processes and machines: a lease row named ``name``, renewed while the block runs.
+
+    Raises ``Busy`` at once when another live holder has it. If the holder dies (kill -9,
+    power loss) the row simply expires ``seconds`` after its last renewal. Used for one crawl
+    per shop (``crawl:<shop id>``); any other "one at a time" job can use it the same way.
+    """
+    lease = Lease(settings, seconds, holder, name)
+    if not lease.acquire():
+        info = current_lease(lease.engine, name)
+        who = f"{info.holder} until {info.expires_at:%Y-%m-%d %H:%M:%S} UTC" if info else "another process"
+        raise Busy(f"{name} is held by {who}", info)
+    try:
+        with lease.kept():
+            yield lease
+    finally:
+        lease.release()
+
+
+def is_held(settings: Settings, name: str, now: datetime | None = None) -> bool:
+    info = current_lease(get_engine(settings), name)
+    return info is not None and info.active(now)
 
 
 def current_lease(engine, name: str = LEASE_NAME) -> LeaseInfo | None:  # noqa: ANN001

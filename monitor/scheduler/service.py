@@ -22,6 +22,7 @@ from apscheduler.schedulers.base import STATE_RUNNING
 from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.config import Settings
+from monitor.crawl import reap_stale_runs
 from monitor.db import get_engine
 from monitor.errors import ShopmonError, StorageError
 from monitor.scheduler import health, isolation, runner, runs
@@ -203,6 +204,7 @@ class Daemon:
         abandoned = runs.abandon_stale(settings, self.lease.holder)
         if abandoned:
             log.warning("%d job run(s) left running by a stopped scheduler marked interrupted", abandoned)
+        reap_stale_runs(settings)  # crawls whose process died with a previous scheduler
         runner.configure(runner.Runtime(settings, self.lease.holder, self.lease))
         scheduler = make_scheduler(settings)
         scheduler.start(paused=True)
@@ -231,6 +233,16 @@ class Daemon:
 
     def _stop_scheduler(self, scheduler: BackgroundScheduler) -> None:
         scheduler.pause()  # nothing new starts; running jobs finish
+        # Keep the lease while they do: a standby that took over now would start the same
+        # crawls and overwrite the job state of ours. Released by run() once this returns.
+        if self.lease.held():
+            with self.lease.kept():
+                self._wait_for_jobs(scheduler)
+        else:
+            self._wait_for_jobs(scheduler)
+        scheduler.shutdown(wait=False)
+
+    def _wait_for_jobs(self, scheduler: BackgroundScheduler) -> None:
         executors = [scheduler._lookup_executor(alias) for alias in ("default", "crawl")]
 
         def busy() -> bool:
@@ -248,4 +260,3 @@ class Daemon:
             if busy():
                 self.forced = True
                 log.error("a job is still running after the stop timeout; exiting without it")
-        scheduler.shutdown(wait=False)

@@ -54,6 +54,17 @@ def crawl_hang(settings, shop_id: str, timeout: float) -> dict[str, Any]:  # noq
     return {}
 
 
+def crawl_until_released(settings, shop_id: str, timeout: float) -> dict[str, Any]:  # noqa: ANN001
+    # A crawl that outlasts several leases: it ends when the test creates <data_dir>/release.
+    record(settings, "crawl_wait_start", shop=shop_id)
+    release = Path(settings.data_dir).resolve() / "release"
+    deadline = time.monotonic() + 120
+    while not release.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    record(settings, "crawl_wait_done", shop=shop_id)
+    return {"crawl_status": "ok", "reviews_new": 0}
+
+
 def crawl_crash(settings, shop_id: str, timeout: float) -> dict[str, Any]:  # noqa: ANN001
     record(settings, "crawl_crash", shop=shop_id)
     raise RuntimeError("spider exploded on a malformed page")

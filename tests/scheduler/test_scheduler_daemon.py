@@ -205,6 +205,31 @@ def test_sigterm_kills_a_hung_crawl_after_the_stop_timeout(daemons: Daemons) -> 
     assert "killed" in daemons.log(proc)
 
 
+def test_sigterm_keeps_the_lease_until_the_running_crawl_has_ended(daemons: Daemons) -> None:
+    """Issue 12 item 4: a stopping leader stopped renewing while its crawl finished, and a
+    standby became active and ran the same jobs meanwhile."""
+    write_config(daemons.config, daemons.data, shops=["alpha"])
+    upgrade(daemons.settings())
+    hooks = scheduler_doubles.hooks(crawl="crawl_until_released")
+    a = daemons.start(hooks, "--stop-timeout", "120")
+    wait_for(lambda: events(daemons, "crawl_wait_start"), 20, "the long crawl to start")
+    b = daemons.start(hooks)
+    wait_for(lambda: "standing by" in daemons.log(b), 20, "the second scheduler to stand by")
+    a.send_signal(signal.SIGTERM)
+    wait_for(lambda: "stopping after the running jobs" in daemons.log(a), 20, "the leader to begin stopping")
+    # Three lease lengths: long enough for a standby to take over from a leader that stopped renewing.
+    until = time.monotonic() + 3 * LEASE
+    while time.monotonic() < until:
+        assert daemons.holder_pid() == a.pid, "the standby became active while the leader's crawl ran"
+        time.sleep(0.1)
+    (daemons.data / "release").write_text("go")
+    assert a.wait(timeout=30) == 0
+    wait_for(lambda: daemons.holder_pid() == b.pid, 20, "the standby to take over once the leader is gone")
+    done = events(daemons, "crawl_wait_done")[0]
+    assert done["pid"] != b.pid
+    assert all(e["t"] >= done["t"] for e in scheduler_doubles.events(daemons.settings()) if e["pid"] == b.pid)
+
+
 def test_sighup_adds_a_shop_and_keeps_existing_job_state(daemons: Daemons) -> None:
     write_config(daemons.config, daemons.data, shops=["alpha"])
     upgrade(daemons.settings())
