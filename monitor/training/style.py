@@ -97,22 +97,48 @@ class StyleFeatures(TransformerMixin, BaseEstimator):
     """Texts -> dense matrix of STYLE_NAMES; the 3-gram model is fitted on the genuine rows (``y`` = 0,
     the first class; every row when ``y`` has no such class)."""
 
-    def fit(self, X: Any, y: Any = None) -> StyleFeatures:
-        texts = list(X)
-        genuine = texts
-        if y is not None:
-            y = np.asarray(y)
-            first = np.unique(y)[0]
-            genuine = [t for t, label in zip(texts, y, strict=True) if label == first] or texts
-        counts = np.asarray(_char3().transform(genuine).sum(axis=0), dtype=np.float64).ravel()
+    def _genuine(self, texts: list[str], y: Any) -> np.ndarray:
+        if y is None:
+            return np.ones(len(texts), dtype=bool)
+        y = np.asarray(y)
+        mask = y == np.unique(y)[0]
+        return mask if mask.any() else np.ones(len(texts), dtype=bool)
+
+    def _fit_counts(self, grams: Any, genuine: np.ndarray) -> np.ndarray:
+        counts = np.asarray(grams[genuine].sum(axis=0), dtype=np.float64).ravel()
         self.char3_logp_ = np.log((counts + 1.0) / (counts.sum() + counts.size)).astype(np.float32)
         self.n_features_in_ = 1
+        return counts
+
+    def fit(self, X: Any, y: Any = None) -> StyleFeatures:
+        texts = [str(t) for t in X]
+        self._fit_counts(_char3().transform(texts), self._genuine(texts, y))
         return self
+
+    def fit_transform(self, X: Any, y: Any = None, **fit_params: Any) -> np.ndarray:
+        """As fit + transform, except that each genuine training row's 3-gram likelihood leaves that
+        row out of the counts: scored on counts that include its own 3-grams, every genuine training
+        text looks far more typical than a new one will, and the model learns that leak."""
+        texts = [str(t) for t in X]
+        grams = _char3().transform(texts).tocsr()
+        genuine = self._genuine(texts, y)
+        counts = self._fit_counts(grams, genuine)
+        out = self._profile(texts, grams)
+        rows = np.flatnonzero(genuine)
+        own = grams[rows]
+        n_own = np.asarray(own.sum(axis=1)).ravel()
+        loo = own.copy()
+        loo.data = own.data * np.log(counts[own.indices] - own.data + 1.0)
+        total = counts.sum() - n_own + counts.size
+        out[rows, -1] = (np.asarray(loo.sum(axis=1)).ravel() - n_own * np.log(total)) / np.maximum(n_own, 1)
+        return out
 
     def transform(self, X: Any) -> np.ndarray:
         texts = [str(t) for t in X]
+        return self._profile(texts, _char3().transform(texts))
+
+    def _profile(self, texts: list[str], grams: Any) -> np.ndarray:
         rows = np.asarray([_style_row(t) for t in texts], dtype=np.float64).reshape(len(texts), len(STYLE_NAMES) - 1)
-        grams = _char3().transform(texts)
         n = np.asarray(grams.sum(axis=1)).ravel()
         loglik = np.asarray(grams @ self.char3_logp_.astype(np.float64)).ravel() / np.maximum(n, 1)
         return np.column_stack([rows, loglik])

@@ -82,3 +82,18 @@ def test_cli_trains_with_nb_and_style(monkeypatch: pytest.MonkeyPatch, tmp_path:
     _, meta = registry_for(load_settings(data_dir=tmp_path / "data")).load("deceptive", version)
     assert meta.params["nb"] is True and meta.params["style"] is True
     assert main(["model", "predict", str(seed), "--model", "deceptive"]) == 0
+
+
+def test_training_rows_likelihood_leaves_the_row_itself_out() -> None:
+    rng = np.random.default_rng(0)
+    alphabet = list("abcdefghijklmnopqrstuvwxyz ")
+    texts = ["".join(rng.choice(alphabet, 80)) for _ in range(30)]
+    y = np.array([0] * 20 + [1] * 10)
+    step = StyleFeatures()
+    in_fit = step.fit_transform(texts, y)[:, -1]
+    # Genuine row i scored by a model fitted on the other genuine rows only.
+    for i in (0, 7):
+        others = StyleFeatures().fit([t for j, t in enumerate(texts) if j != i], np.delete(y, i))
+        assert in_fit[i] == pytest.approx(others.transform([texts[i]])[0, -1], rel=1e-5)
+    # Fake training rows and new texts are scored by the full genuine model.
+    assert np.allclose(in_fit[20:], step.transform(texts[20:])[:, -1])
