@@ -328,12 +328,22 @@ for _lang, _names in {
     "en": {"category": "category differs", "colour": "colour differs", "buyer_photos": "buyer photos differ",
            "buyer_words": "buyers say not as pictured",
            "blocked": "blocked by the site", "captcha": "captcha", "login": "login wall",
-           "zero_items": "no items found", "timeout": "timed out", "error": "crawler error", "http": "HTTP error"},
+           "zero_items": "no items found", "timeout": "timed out", "error": "crawler error", "http": "HTTP error",
+           "model": "model cannot be used", "JobTimeout": "ran too long", "JobInterrupted": "interrupted",
+           "ChildFailed": "worker process failed", "job_error": "job failed"},
     "zh": {"category": "品类不符", "colour": "颜色不符", "buyer_photos": "买家秀不符", "buyer_words": "买家反映与图不符",
            "blocked": "被网站屏蔽", "captcha": "需要验证码", "login": "需要登录",
-           "zero_items": "未抓到商品", "timeout": "超时", "error": "抓取程序出错", "http": "HTTP 错误"},
+           "zero_items": "未抓到商品", "timeout": "超时", "error": "抓取程序出错", "http": "HTTP 错误",
+           "model": "模型不可用", "JobTimeout": "运行超时", "JobInterrupted": "被中断",
+           "ChildFailed": "子进程失败", "job_error": "任务执行失败"},
 }.items():
     LABELS[_lang].update(_names)
+
+
+def failure_name(kind: str | None, language: str) -> str:
+    """A crawl or job failure kind as staff read it; a job's exception name becomes "job failed"."""
+    names = LABELS[language]
+    return names.get(kind or "error") or names["job_error"]
 
 
 def human_duration(minutes: float | None, language: str) -> str:

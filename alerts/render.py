@@ -26,7 +26,7 @@ from models.cases import severity_rank
 
 from alerts.charts import report_charts
 from alerts.guidance import ATTACK
-from alerts.i18n import LABELS, REPORT, SEVERITY_NAMES, STRINGS, human_duration, translate_reason
+from alerts.i18n import LABELS, REPORT, SEVERITY_NAMES, STRINGS, failure_name, human_duration, translate_reason
 from monitor.config import Locale, Settings
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -145,6 +145,7 @@ def environment() -> Environment:
     env.filters["labels"] = lambda values, names: ", ".join(str(names.get(v, v)) for v in values or [])
     env.filters["duration"] = human_duration
     env.filters["reason"] = translate_reason
+    env.filters["failure"] = failure_name
     env.filters["escalation_why"] = _escalation_why
     env.filters["stars_avg"] = lambda v: f"{v:.2f}" if isinstance(v, int | float) else "-"
     env.filters["age_names"] = lambda counts, words: {words[f"age_{k}"]: v for k, v in counts.items()}
@@ -199,8 +200,7 @@ def subject_for(kind: str, payloads: list[dict[str, Any]], language: str) -> str
         body = t["subject_image_mismatch"].format(count=count, shop=shop)
     elif kind == "crawl_health":
         if count == 1:
-            failure = first.get("failure_kind")
-            body = t["subject_crawl_health"].format(shop=shop, failure=LABELS[language].get(failure, failure))
+            body = t["subject_crawl_health"].format(shop=shop, failure=failure_name(first.get("failure_kind"), language))
         else:
             body = t["subject_crawl_health_many"].format(count=count, shop=shop)
     else:

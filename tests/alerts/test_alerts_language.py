@@ -94,3 +94,13 @@ def test_the_chinese_words_are_the_translations(zh_shop_emails):
 def test_an_untranslated_reason_is_not_shown_in_english():
     assert translate_reason("some future detector reason", "zh") == "其他检测依据（详见系统记录）"
     assert translate_reason("some future detector reason", "en") == "some future detector reason"
+
+
+def test_every_failure_kind_has_a_chinese_name():
+    from alerts.i18n import LABELS, failure_name
+    from models.crawl import FAILURE_KINDS
+
+    for kind in (*FAILURE_KINDS, "model", "JobTimeout", "JobInterrupted", "ChildFailed"):
+        assert kind in LABELS["zh"] and not LABELS["zh"][kind].isascii(), kind
+    assert failure_name("ValueError", "zh") == "任务执行失败"  # a job's exception name is never shown
+    assert failure_name(None, "en") == "crawler error"
