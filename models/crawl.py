@@ -12,7 +12,8 @@ from models.base import UTCDateTime, utcnow
 
 # interrupted: the crawl process died without reporting (kill -9, machine stopped); reaped later.
 CRAWL_STATUSES = ("running", "ok", "failed", "interrupted")
-FAILURE_KINDS = ("blocked", "captcha", "login", "zero_items", "timeout", "error", "http", "interrupted")
+FAILURE_KINDS = ("blocked", "captcha", "login", "zero_items", "timeout", "error", "http", "interrupted",
+                 "storage")
 
 
 class CrawlRun(SQLModel, table=True):

@@ -3,25 +3,31 @@ ReviewRevision rows, commit in batches so a crash keeps everything stored before
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import time
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import func
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, select
 
 from models import Listing, ListingImage, Review, Reviewer, ReviewRevision, Shop
 from monitor.config import Settings
-from monitor.db import get_engine, insert_missing
+from monitor.db import describe_db_error, get_engine, insert_missing
+from monitor.errors import StorageError
 
 
 BATCH_SIZE = 200
 COMMIT_SECONDS = 2.0  # a killed crawl loses at most this much work, whatever the batch size
 _NATURAL_KEY = ("platform", "external_id")  # unique on shops, listings, reviewers and reviews
 _LISTING_MERGE = ("url", "title", "price", "currency", "rating_avg", "review_count", "sales")
+
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -64,11 +70,32 @@ def ensure_shop(session: Session, platform: str, config_id: str, *, name: str | 
     return shop
 
 
+def _guarded(method: Callable[..., T]) -> Callable[..., T]:
+    """A database error in a write becomes ``ItemStore.failed`` (rollback, one line, stop)."""
+
+    @functools.wraps(method)
+    def wrapper(self: ItemStore, *args: Any, **kwargs: Any) -> T:
+        if self.error is not None:
+            raise StorageError(self.error)
+        try:
+            return method(self, *args, **kwargs)
+        except SQLAlchemyError as exc:
+            self.failed(exc)
+            raise AssertionError("unreachable") from None
+
+    return wrapper
+
+
 class ItemStore:
     """One per crawl. Not thread-safe: Scrapy calls pipelines from its single reactor thread."""
 
     def __init__(self, settings: Settings, *, shop_id: int | None, platform: str, now: datetime | None = None) -> None:
+        self.settings = settings
         self.session = Session(get_engine(settings), expire_on_commit=False)
+        # A failed commit (disk full, database gone) stops storing: ``error`` says why in one
+        # line, and ``counts`` go back to what the last good commit stored.
+        self.error: str | None = None
+        self._committed = StoreCounts()
         self.shop_id = shop_id
         self.platform = platform
         self.now = now or datetime.now(UTC)
@@ -108,6 +135,7 @@ class ItemStore:
             select(Listing).where(Listing.platform == platform, Listing.external_id == external_id)
         ).first()
 
+    @_guarded
     def store_listing(self, item: dict[str, Any]) -> tuple[int, list[str]]:
         """Upsert a listing; returns its row id and the image URLs not stored before."""
         platform, ext = item["platform"], str(item["listing_id"])
@@ -184,6 +212,7 @@ class ItemStore:
             ).one()
         return found
 
+    @_guarded
     def store_review(self, item: dict[str, Any]) -> tuple[str, list[str]]:
         """Upsert a review; returns ('new'|'updated'|'unchanged', new buyer-photo URLs)."""
         platform, ext = item["platform"], str(item["review_id"])
@@ -250,6 +279,7 @@ class ItemStore:
         row.raw = item.get("raw") or {}
         row.decode_errors = int(item.get("decode_errors") or 0)
 
+    @_guarded
     def record_misses(self, platform: str, listing_external_id: str, *, newer_than: datetime | None) -> int:
         """After this crawl read a listing's review pages completely (all of them, or the newest
         down to ``newer_than``): stored reviews it should have shown and did not are missed once
@@ -281,6 +311,7 @@ class ItemStore:
         self._tick(deleted + 1)
         return deleted
 
+    @_guarded
     def set_shop_dsr(self, dsr: dict[str, float]) -> None:
         """The shop's detailed seller ratings (description/service/logistics), as last seen."""
         if self.shop_id is None:
@@ -290,6 +321,7 @@ class ItemStore:
             shop.dsr = {**dsr, "seen_at": self.now.isoformat()}
             self._tick()
 
+    @_guarded
     def set_image_result(self, listing_id: int, url: str, *, local_path: str | None, checksum: str | None,
                          error: str | None) -> None:
         row = self.session.exec(
@@ -307,19 +339,41 @@ class ItemStore:
             self.commit()
 
     def commit_pending(self) -> None:
-        if self._pending and not self._closed:
-            self.commit()
+        """The timer's commit: a failure is kept in ``error`` for the pipeline to act on."""
+        if self._pending and not self._closed and self.error is None:
+            try:
+                self.commit()
+            except StorageError:
+                pass
 
     def commit(self) -> None:
-        self.session.commit()
+        if self.error is not None:
+            raise StorageError(self.error)
+        try:
+            self.session.commit()
+        except SQLAlchemyError as exc:
+            self.failed(exc)
+        self._committed = replace(self.counts)
         self._pending = 0
         self._last_commit = time.monotonic()
+
+    def failed(self, exc: SQLAlchemyError) -> None:
+        """Roll back (no PendingRollbackError later), keep the first cause, and raise it as one line."""
+        try:
+            self.session.rollback()
+        except SQLAlchemyError:
+            pass
+        if self.error is None:
+            self.error = f"storing failed, crawl stopped: {describe_db_error(exc, self.settings)}"
+            self.counts = replace(self._committed)
+        raise StorageError(self.error) from None
 
     def close(self) -> None:
         if self._closed:
             return
         try:
-            self.commit()
+            if self.error is None:
+                self.commit()
         finally:
             self.session.close()
             self._closed = True
