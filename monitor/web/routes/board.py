@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sqlmodel import Session, select
 
+from alerts.case_export import FORMATS, export_rows, write_export
 from models.cases import CASE_STATES, SEVERITIES, Case
 from models.detection import CAUSES, FLAG_KINDS
+from models.roles import parse_role
 from models.users import User
-from monitor.web import export
 from monitor.web.auth import Viewer, db, viewer
-from monitor.web.board_query import BoardFilter, all_matching, board_page, reviews_of, shops
-from monitor.web.i18n import Words
+from monitor.web.board_query import BoardFilter, all_matching, board_page
 from monitor.web.pages import language_of, render
 
 router = APIRouter()
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _owners(session: Session) -> list[str]:
@@ -34,25 +38,21 @@ def board(request: Request, who: Viewer = Depends(viewer), session: Session = De
                   mine=bool(request.query_params.get("mine")))
 
 
-def _chunks(session: Session, f: BoardFilter, overdue_hours: float):  # noqa: ANN202
-    shop_map = shops(session)
-    for cases in all_matching(session, f, overdue_hours=overdue_hours):
-        yield cases, reviews_of(session, cases), shop_map
-
-
 @router.get("/export.{fmt}")
 def export_view(fmt: str, request: Request, who: Viewer = Depends(viewer),
                 session: Session = Depends(db)) -> Response:
+    """The filtered view as the team's spreadsheet (alerts.case_export: the handbook's columns,
+    contact details masked unless the viewer's role may take them out, formulas written as text)."""
+    if fmt not in FORMATS:
+        return Response(status_code=404)
     settings = request.app.state.settings
     f = BoardFilter.from_query(request.query_params, me=who.name)
-    t = Words(language_of(request))
-    table = export.rows(_chunks(session, f, settings.alerts.escalation_hours), t, settings.alerts.timezone)
-    if fmt == "csv":
-        body = b"".join(export.as_csv(table))
-        return Response(body, media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": 'attachment; filename="cases.csv"'})
-    if fmt == "xlsx":
-        return Response(export.as_xlsx(table),
-                        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                        headers={"Content-Disposition": 'attachment; filename="cases.xlsx"'})
-    return Response(status_code=404)
+    cases = [c for chunk in all_matching(session, f, overdue_hours=settings.alerts.escalation_hours) for c in chunk]
+    rows = export_rows(session, cases, role=parse_role(who.role), language=language_of(request),
+                       timezone=settings.alerts.timezone, currency=settings.cases.currency)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"cases.{fmt}"
+        write_export(rows, path, fmt)
+        body = path.read_bytes()
+    media = "text/csv; charset=utf-8" if fmt == "csv" else XLSX
+    return Response(body, media_type=media, headers={"Content-Disposition": f'attachment; filename="cases.{fmt}"'})
