@@ -36,10 +36,10 @@ from alerts.render import build_message  # noqa: E402
 from alerts.rules import evaluate  # noqa: E402
 from alerts.sender import send_pending  # noqa: E402
 from models import Alert, Listing, Review, Reviewer, Shop  # noqa: E402
-import benchdb  # noqa: E402
 from monitor.config import load_settings  # noqa: E402
 from monitor.db import get_engine, upgrade  # noqa: E402
 
+from benchmarks import benchdb  # noqa: E402
 from benchmarks.alerts_outage import outage  # noqa: E402
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

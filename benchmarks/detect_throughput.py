@@ -36,7 +36,9 @@ import time  # noqa: E402
 from datetime import UTC, datetime, timedelta  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-import benchdb  # noqa: E402
+# The repository root first: benchmarks/alerts.py would otherwise shadow the alerts package.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks import benchdb  # noqa: E402
 
 ZH = ["质量很好", "物流很快", "包装完好", "颜色和图片一样", "尺码合适", "客服态度很好", "性价比高", "做工精细",
       "面料舒服", "会回购", "有色差", "发货太慢", "线头很多", "味道很大", "尺码偏小", "客服不理人", "少发了配件",

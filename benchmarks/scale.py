@@ -1,0 +1,145 @@
+"""How post-crawl work grows with the stored history; prints JSON.
+
+``--growth``: generate ``--reviews`` stored reviews (detect_throughput's generator: 5 shops,
+200 listings, planted attacks), process them once, then measure the whole post-crawl pipeline
+(``monitor.pipeline.process``) in a fresh process twice: with nothing new, and after
+``--new`` (100) new reviews by existing reviewers. Every step's CPU seconds are reported
+(each pipeline step is wrapped where the pipeline looks it up, so the real pipeline runs),
+with the child's peak RSS. Targets (issue 18): nothing new <= 1 CPU s and <= 300 MB at 1M
+stored reviews; +100 new <= 2 CPU s.
+
+Usage: python benchmarks/scale.py --growth [--reviews N] [--new N] [--database-url URL]
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import random  # noqa: E402
+import resource  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from datetime import UTC, datetime, timedelta  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+# The repository root first: benchmarks/alerts.py would otherwise shadow the alerts package.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks import benchdb  # noqa: E402
+from benchmarks.detect_throughput import EN, ZH, generate  # noqa: E402
+
+STEPS = ("run_detect", "check_listings", "open_cases", "follow_review_changes", "evaluate", "snapshot")
+NOW = datetime(2026, 7, 1, tzinfo=UTC)
+TARGETS = {"nothing_new_cpu_s": 1.0, "nothing_new_peak_mb": 300, "new_100_cpu_s": 2.0}
+
+
+def _child(data: str) -> None:
+    """One pipeline run with per-step CPU seconds; prints JSON."""
+    import monitor.pipeline as pipeline
+    from monitor.config import load_settings
+
+    spent: dict[str, float] = {}
+
+    def timed(name: str, fn):  # noqa: ANN001, ANN202
+        def run(*args, **kw):  # noqa: ANN002, ANN003, ANN202
+            cpu = time.process_time()
+            try:
+                return fn(*args, **kw)
+            finally:
+                spent[name] = round(spent.get(name, 0.0) + time.process_time() - cpu, 3)
+        return run
+
+    for name in STEPS:
+        setattr(pipeline, name, timed(name, getattr(pipeline, name)))
+    settings = load_settings(data_dir=Path(data), detection={"case_max_age_days": 0})
+    cpu, wall = time.process_time(), time.perf_counter()
+    counts = pipeline.process(settings, now=NOW)
+    print(json.dumps({
+        "cpu_seconds": round(time.process_time() - cpu, 2), "wall_seconds": round(time.perf_counter() - wall, 2),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "steps_cpu_seconds": spent, "counts": {k: v for k, v in counts.items() if v},
+    }))
+
+
+def _pipeline_run(data: Path) -> dict:
+    from monitor.db import dispose_engines
+
+    dispose_engines()
+    proc = subprocess.run([sys.executable, __file__, "--child", str(data)], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise SystemExit(f"pipeline child failed:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def add_reviews(settings, n: int, seed: int = 99) -> None:  # noqa: ANN001
+    """``n`` new reviews by existing reviewers on existing listings, a fifth of them bad."""
+    from sqlalchemy import func, insert, select
+
+    from models import Review, Reviewer
+    from monitor.db import session_scope
+
+    rng = random.Random(seed)
+    with session_scope(settings) as session:
+        n_reviewers = session.execute(select(func.max(Reviewer.id))).scalar_one()
+        rows = []
+        for i in range(n):
+            bad = i % 5 == 0
+            words = ZH if i % 2 else EN
+            pool = words[10:] if bad else words[:10]
+            t = NOW - timedelta(hours=rng.randrange(1, 48))
+            listing = rng.randrange(200) + 1
+            rows.append({"platform": "taobao", "external_id": f"N{seed}-{i}", "reviewer_id": rng.randrange(n_reviewers) + 1,
+                         "listing_id": listing, "shop_id": (listing - 1) % 5 + 1, "rating": 1 if bad else 5,
+                         "text": ", ".join(rng.sample(pool, 3)) + f" new {seed}-{i}", "created_at": t,
+                         "photos": [], "raw": {}, "decode_errors": 0, "first_seen": NOW, "last_seen": NOW,
+                         "revision_count": 0})
+        session.execute(insert(Review), rows)
+
+
+def growth(n: int, n_new: int, workdir: Path, url: str | None) -> dict:
+    from monitor.config import load_settings
+
+    data = workdir / "growth"
+    with benchdb.database(url, "growth"):
+        settings = load_settings(data_dir=data)
+        t = time.perf_counter()
+        generate(settings, n)
+        gen_s = time.perf_counter() - t
+        first = _pipeline_run(data)  # scores the whole history once: the steady state the rest starts from
+        nothing = _pipeline_run(data)
+        add_reviews(settings, n_new)
+        new = _pipeline_run(data)
+    return {
+        "stored_reviews": n, "database": benchdb.backend(url), "generate_seconds": round(gen_s, 1),
+        "first_run_over_everything": {k: first[k] for k in ("cpu_seconds", "wall_seconds", "peak_rss_mb")},
+        "nothing_new": nothing, f"new_{n_new}": new, "targets_at_1M": TARGETS,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--growth", action="store_true", help="measure the pipeline with nothing new and +N new")
+    parser.add_argument("--reviews", type=int, default=100_000)
+    parser.add_argument("--new", type=int, default=100)
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    benchdb.add_argument(parser)
+    args = parser.parse_args()
+    if args.child:
+        _child(args.child)
+        return 0
+    if not args.growth:
+        parser.error("choose a measurement: --growth")
+    with tempfile.TemporaryDirectory(prefix="shopmon-scale-") as tmp:
+        out = {"benchmark": "scale", "growth": growth(args.reviews, args.new, Path(tmp), args.database_url)}
+    print(json.dumps(out, indent=2, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
