@@ -25,6 +25,7 @@ from models.reviews import Review, Reviewer
 from alerts.attacks import link_attack_cases
 from alerts.case_fields import CONTACT_FIELDS, check_promise, normalise_order_no, normalise_phone
 from alerts.guidance import guidance_for
+from monitor import outbox
 from monitor.config import CasesConfig, Settings
 from monitor.db import upsert
 from monitor.errors import DataError
@@ -127,13 +128,40 @@ class _Evidence:
     reasons: list[str] = field(default_factory=list)
 
 
-def _collect_flag_evidence(session: Session, settings: Settings) -> dict[int, _Evidence]:
-    """Map review id -> what the flags say about it."""
+_EVIDENCE_KINDS = (*ENRICHING_FLAG_KINDS, "cause")
+
+
+def _all_flags(session: Session) -> list[Flag]:
+    return list(session.exec(select(Flag).where(Flag.kind.in_(_EVIDENCE_KINDS), Flag.status != "rejected")))
+
+
+def _flags_touching(session: Session, review_ids: set[int]) -> list[Flag]:
+    """Every flag that can say something about ``review_ids``: theirs, their reviewers', and the
+    attack flags (their member ids are JSON; there are few of them)."""
+    ids = sorted(review_ids)
+    reviewers: set[int] = set()
+    found: dict[int, Flag] = {}
+    live = (Flag.kind.in_(_EVIDENCE_KINDS), Flag.status != "rejected")
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        reviewers.update(r for r in session.exec(select(Review.reviewer_id).where(Review.id.in_(chunk))) if r)
+        for column in (Flag.target_id, Flag.review_id):
+            stmt = select(Flag).where(*live, column.in_(chunk))
+            if column is Flag.target_id:
+                stmt = stmt.where(Flag.target_type == "review")
+            found.update((f.id, f) for f in session.exec(stmt))
+    rids = sorted(reviewers)
+    for start in range(0, len(rids), 500):
+        stmt = select(Flag).where(*live, Flag.target_type == "reviewer", Flag.target_id.in_(rids[start : start + 500]))
+        found.update((f.id, f) for f in session.exec(stmt))
+    found.update((f.id, f) for f in session.exec(select(Flag).where(*live, Flag.kind == "attack")))
+    return list(found.values())
+
+
+def _collect_flag_evidence(session: Session, settings: Settings, flags: list[Flag]) -> dict[int, _Evidence]:
+    """Map review id -> what ``flags`` say about it."""
     max_rating = settings.detection.case_max_rating
     evidence: dict[int, _Evidence] = defaultdict(_Evidence)
-    flags = session.exec(
-        select(Flag).where(Flag.kind.in_((*ENRICHING_FLAG_KINDS, "cause")), Flag.status != "rejected")
-    ).all()
     reviewer_ids = {f.target_id for f in flags if f.target_type == "reviewer"}
     by_reviewer: dict[int, list[tuple[int, int | None]]] = defaultdict(list)
     if reviewer_ids:
@@ -177,17 +205,30 @@ def _event(case: Case, action: str, *, actor: str, at: datetime, note: str | Non
     return CaseEvent(case_id=case.id, at=at, actor=actor, action=action, note=note, data=dict(data))
 
 
-def open_cases(session: Session, settings: Settings, *, now: datetime | None = None) -> int:
+def open_cases(session: Session, settings: Settings, *, now: datetime | None = None, only_changed: bool = False) -> int:
     """Open a case for every new bad review and every malicious/professional/attack flag; enrich existing ones.
 
     Returns the number of cases opened. Safe to run repeatedly: a review never gets a second case.
+    With ``only_changed`` (the post-crawl pipeline) only the reviews and flags detection recorded
+    in the outbox since the last such run are looked at.
     """
     now = now or utcnow()
     # Guidance is written in the shop's language (a shop may set its own).
     language = settings.alerts.language
     shop_language = {sid: settings.locale_for(cfg).language for sid, cfg in session.exec(select(Shop.id, Shop.config_id))}
     max_rating = settings.detection.case_max_rating
-    evidence = _collect_flag_evidence(session, settings)
+    scope: set[int] | None = None
+    if only_changed:
+        # Only what detection changed since the last run (the outbox), never a scan of history.
+        changed = outbox.take(session, "cases")
+        flag_ids = sorted(changed.get("flag", ()))
+        changed_flags = [f for start in range(0, len(flag_ids), 500) for f in session.exec(
+            select(Flag).where(Flag.id.in_(flag_ids[start : start + 500]), Flag.kind.in_(_EVIDENCE_KINDS)))]
+        scope = changed.get("review", set()) | set(_collect_flag_evidence(session, settings, changed_flags))
+        evidence = _collect_flag_evidence(session, settings, _flags_touching(session, scope))
+        evidence = {rid: ev for rid, ev in evidence.items() if rid in scope}
+    else:
+        evidence = _collect_flag_evidence(session, settings, _all_flags(session))
 
     max_age = settings.detection.case_max_age_days
     cutoff = now - timedelta(days=max_age) if max_age else None
@@ -198,7 +239,12 @@ def open_cases(session: Session, settings: Settings, *, now: datetime | None = N
     )
     if cutoff is not None:
         stmt = stmt.where(func.coalesce(Review.created_at, Review.first_seen) >= cutoff)
-    bad_without_case = session.exec(stmt).all()
+    if scope is None:
+        bad_without_case = session.exec(stmt).all()
+    else:
+        ordered = sorted(scope)
+        bad_without_case = [rid for start in range(0, len(ordered), 500)
+                            for rid in session.exec(stmt.where(Review.id.in_(ordered[start : start + 500])))]
     wanted = set(bad_without_case) | {rid for rid, ev in evidence.items() if ev.opening}
     involved = wanted | set(evidence)
 

@@ -9,6 +9,7 @@ from models.detection import Flag, Label, ModelVersion, ReviewBand, ReviewSignat
 from models.ledger import Compensation
 from models.phrasing import MessageTemplate
 from models.reputation import ReputationSnapshot
+from models.outbox import Outbox
 from models.reviews import Review, Reviewer, ReviewRevision
 from models.scheduler import JobRun, SchedulerLease
 from models.users import User, WebSession
@@ -27,6 +28,7 @@ __all__ = [
     "ListingImage",
     "MessageTemplate",
     "ModelVersion",
+    "Outbox",
     "ReputationSnapshot",
     "Review",
     "ReviewBand",

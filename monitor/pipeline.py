@@ -55,7 +55,7 @@ def process(settings: Settings, now: datetime | None = None, *, rescore: bool = 
         # After detect: the buyers'-words signal reads the new not-as-pictured cause flags.
         image_flags = check_listings(session, settings, now=now, only_changed=True)
     with session_scope(settings) as session:
-        cases = open_cases(session, settings, now=now)
+        cases = open_cases(session, settings, now=now, only_changed=True)
     with session_scope(settings) as session:
         changes = follow_review_changes(session, now=now)
     with session_scope(settings) as session:

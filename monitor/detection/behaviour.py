@@ -17,6 +17,7 @@ from sqlmodel import Session, func, select
 from models import Flag, Review, Reviewer, utcnow
 from models.detection import FLAG_KEY
 from monitor.config import Settings
+from monitor import outbox
 from monitor.db import insert_missing
 from monitor.detection import attacks, neighbours, professional, reviewer_features, watchlist
 from monitor.detection.review_rows import ReviewRows, Scope, id_filters, load_rows, reviewer_rows, scope_for
@@ -95,6 +96,7 @@ def run(
                             f"(incident {flag.incident + 1})", *flag.reasons][:MAX_REASONS]
             flag.status = "open"
             session.add(flag)
+            writer.changed.add(flag.id)
 
     watched = watchlist.watched(session, settings, None if scope.everything else scope.reviewers.tolist())
     writer.prefetch("watchlist", "reviewer", WATCHLIST_VERSION, [r.id for r in watched])
@@ -115,6 +117,7 @@ def run(
                              f"{datetime.fromtimestamp(last_t, UTC):%Y-%m-%d %H:%M} UTC"],
         )
     session.flush()
+    outbox.record(session, "cases", "flag", writer.changed)
     counts = {
         "professional": writer.new.get("professional", 0),
         "attack": writer.new.get("attack", 0),
@@ -188,6 +191,7 @@ class _FlagWriter:
         self.now = now
         self.new: dict[str, int] = {}
         self.updated = 0
+        self.changed: set[int] = set()  # flag ids written or changed, for the cases outbox
         self._known: dict[tuple[str, str, str], dict[int, Flag]] = {}
 
     def prefetch(self, kind: str, target_type: str, model_version: str, target_ids: list[int]) -> None:
@@ -217,6 +221,7 @@ class _FlagWriter:
             known[target_id] = existing
             if new_id is not None:
                 self.new[kind] = self.new.get(kind, 0) + 1
+                self.changed.add(new_id)
                 return existing
             # Another worker wrote it a moment ago: add this run's evidence to theirs.
         changed = False
@@ -242,6 +247,7 @@ class _FlagWriter:
         if changed:
             self.session.add(existing)
             self.updated += 1
+            self.changed.add(existing.id)
         return existing
 
     def find(self, kind: str, target_type: str, target_id: int, model_version: str) -> Flag | None:

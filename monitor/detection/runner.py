@@ -20,6 +20,7 @@ from sqlmodel import Session, select
 from models import Flag, Review, utcnow
 from models.detection import FLAG_KEY
 from monitor.config import Settings
+from monitor import outbox
 from monitor.db import upsert
 from monitor.detection.phrases import cue_reasons
 from monitor.detection.review_context import context_frame
@@ -172,6 +173,8 @@ def _score_batch(
         stmt = stmt.on_conflict_do_update(index_elements=list(FLAG_KEY), set_={
             c: stmt.excluded[c] for c in ("score", "label", "reasons")})
         session.execute(stmt, new_flags)
+    # Opening cases looks at these reviews (and their flags) only, never the whole history.
+    outbox.record(session, "cases", "review", [r.id for r in batch])
     for where in id_filters(Review.id, [r.id for r in batch]):
         session.execute(
             update(Review).where(where).values(scored_at=now),

@@ -1,0 +1,17 @@
+"""What a run changed, for the steps after it: post-crawl work reads only this, never history."""
+
+from __future__ import annotations
+
+from sqlmodel import Field, SQLModel
+
+#: Consumers and what they are told about: reviews scored, flags written or changed.
+OUTBOX_CONSUMERS = ("cases",)
+
+
+class Outbox(SQLModel, table=True):
+    """One changed row for one consumer; the consumer deletes it in the transaction that handles it."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    consumer: str = Field(index=True)
+    target_type: str = Field(description="review or flag")
+    target_id: int
