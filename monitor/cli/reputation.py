@@ -37,9 +37,9 @@ def register(app: typer.Typer) -> None:
     @app.command("reputation")
     def reputation(
         ctx: typer.Context,
-        shop: Annotated[Optional[str], typer.Option("--shop", help="Only this shop (its id in the config).")] = None,
+        shop: Annotated[Optional[str], typer.Option("--shop", help="Only this shop (its config id or platform id).")] = None,
         listing: Annotated[
-            Optional[str], typer.Option("--listing", help="Only this listing (its id, or the platform's item id).")
+            Optional[str], typer.Option("--listing", help="Only this listing (item id, URL or platform:id).")
         ] = None,
         as_json: Annotated[bool, typer.Option("--json", help="Everything as one JSON array.")] = False,
     ) -> None:
@@ -67,7 +67,7 @@ def register(app: typer.Typer) -> None:
                 lines = _verdict_lines(entry, words, locale.language, "  ")
                 typer.echo("\n".join(lines))
             for row in entry["listings"][: 1 if listing else LISTINGS_SHOWN]:
-                typer.echo(f"  #{row['id']} {row['title'] or row['external_id'] or ''}")
+                typer.echo(f"  {row['ref'] or ''} {row['title'] or ''}")
                 typer.echo("\n".join(_verdict_lines(row, words, locale.language, "    ")))
             if entry["history"]:
                 typer.echo(f"  {words['history']}:")

@@ -17,7 +17,7 @@ from models.reputation import ReputationSnapshot
 from models.reviews import Review
 
 from monitor.config import Settings
-from monitor.errors import DataError
+from monitor.platform_refs import find_listing, find_shop, ref_of
 from monitor.reputation.checks import REMOVING_KINDS, ReviewFact, Verdict, assess
 
 
@@ -154,39 +154,31 @@ def current(session: Session, settings: Settings, *, shop: str | None = None,
             listing: str | None = None) -> list[dict[str, object]]:
     """Verdicts computed now: one entry per shop (with its listings worst first), or one listing.
 
-    ``shop`` is the config id; ``listing`` a listing id or the platform's item id.
+    ``shop`` and ``listing`` are platform references (monitor.platform_refs): a shop's config id or
+    platform id, a listing's item id, URL or ``platform:id``.
     """
-    shops = list(session.exec(select(Shop).order_by(Shop.id)).all())
-    if shop is not None:
-        shops = [s for s in shops if shop in (s.config_id, s.external_id)]
-        if not shops:
-            raise DataError(f"no stored shop {shop!r} (give its id from the config; a shop is stored by its first crawl)")
-    target: Listing | None = None
-    if listing is not None:
-        found = session.exec(select(Listing).where(Listing.external_id == listing)).first()
-        if found is None and listing.isdigit():
-            found = session.get(Listing, int(listing))
-        if found is None:
-            raise DataError(f"no stored listing {listing!r} (give its id or the platform's item id)")
-        target = found
-        shops = [s for s in shops if s.id == found.shop_id]
+    shops = [find_shop(session, shop)] if shop is not None else list(session.exec(select(Shop).order_by(Shop.id)).all())
+    target = find_listing(session, listing) if listing is not None else None
+    if target is not None:
+        shops = [s for s in shops if s.id == target.shop_id]
     out: list[dict[str, object]] = []
     for s in shops:
         shop_verdict, listings = assess_shop(session, settings, s)
         titles = listing_titles(session, listings)
         rows = [
-            {"scope": "listing", "id": lid, "title": titles[lid].title if lid in titles else None,
-             "external_id": titles[lid].external_id if lid in titles else None, **v.as_dict()}
+            {"scope": "listing", "id": lid, "ref": ref_of(titles.get(lid)), "title": titles[lid].title if lid in titles else None,
+             **v.as_dict()}
             for lid, v in listings.items()
             if target is None or lid == target.id
         ]
         if target is not None and not rows:
-            rows = [{"scope": "listing", "id": target.id, "title": target.title, "external_id": target.external_id,
+            rows = [{"scope": "listing", "id": target.id, "ref": ref_of(target), "title": target.title,
                      **assess([], ZoneInfo("UTC")).as_dict()}]
         rows.sort(key=lambda r: (r["grade"], r["removed"]), reverse=True)  # type: ignore[operator]
         history_rows = history(session, "listing" if target else "shop", target.id if target else s.id)  # type: ignore[arg-type]
         out.append({
-            "scope": "shop", "id": s.id, "config_id": s.config_id, "name": s.name or s.config_id or s.external_id,
+            "scope": "shop", "id": s.id, "ref": ref_of(s), "config_id": s.config_id,
+            "name": s.name or s.config_id or s.external_id,
             **({} if target is not None else shop_verdict.as_dict()),
             "listings": rows,
             "history": [{"at": h.computed_at.isoformat(), "grade": h.grade, "rating": h.rating,

@@ -129,4 +129,4 @@ def test_cli_prints_the_tests_and_json(session, factory, db_settings, capsys, tm
     out = capsys.readouterr().out
     assert "Adjusted rating 4.40" in out and "10 of 30 reviews (33%) judged fabricated" in out
     assert main(["--config", str(config), "reputation", "--shop", "nope"]) == 2
-    assert "no stored shop 'nope'" in capsys.readouterr().err
+    assert "no shop 'nope'" in capsys.readouterr().err
