@@ -33,19 +33,18 @@ _TLD_LOCALES = {"de": "de_DE", "at": "de_AT", "fr": "fr_FR", "es": "es_ES", "it"
 
 def page_locale(response: TextResponse, default: str = "en_US") -> Locale:
     """The page's locale: ``<html lang>``, else the URL's country domain, else ``default``."""
-    lang = response.xpath("/html/@lang").get()
-    for tag, sep in ((lang, "-"), (_TLD_LOCALES.get(_tld(response.url)), "_"), (default, "_")):
+    for tag in (response.xpath("/html/@lang").get(), _TLD_LOCALES.get(_tld(response.url))):
         if tag:
             try:
-                return _locale(tag.strip().replace("_", "-"), "-") if sep == "-" else _locale(tag, "_")
+                return _locale(tag.strip().replace("-", "_"))
             except (ValueError, UnknownLocaleError):
                 continue
-    return _locale(default, "_")
+    return _locale(default)
 
 
 @lru_cache(maxsize=64)
-def _locale(tag: str, sep: str) -> Locale:
-    return Locale.parse(tag, sep=sep)
+def _locale(tag: str) -> Locale:
+    return Locale.parse(tag)
 
 
 def _tld(url: str) -> str:
@@ -63,7 +62,10 @@ def number(text: Any, locale: Locale | str = "en_US") -> float | None:
     if text is None or isinstance(text, bool):
         return None
     if isinstance(text, int | float):
-        return _finite(float(text)) if not isinstance(text, int) or abs(text) < 2**1023 else None
+        try:
+            return _finite(float(text))
+        except OverflowError:  # an integer beyond any float
+            return None
     m = _NUMBER.search(str(text))
     if not m:
         return None
@@ -89,7 +91,13 @@ def count(text: Any, locale: Locale | str = "en_US") -> int | None:
 
 def machine_number(value: Any) -> float | None:
     """A number in machine form (JSON numbers, "79.00", schema.org's "4.5"), whatever the page's
-    locale: schema.org and the marketplace APIs always write "." for the decimal point."""
+    locale: schema.org and the marketplace APIs always write "." for the decimal point. A string
+    that is a whole number ("1e308", "NaN") is read as one, not by its first digits."""
+    if isinstance(value, str):
+        try:
+            return _finite(float(value))
+        except ValueError:  # "￥79.00", "4.5 stars": the number inside
+            pass
     return number(value, "en_US")
 
 

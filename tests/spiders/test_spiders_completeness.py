@@ -108,7 +108,7 @@ JSON_LD = """<!doctype html><html><head><script type="application/ld+json">
 </script></head><body><h1>Lamp</h1></body></html>"""
 
 
-@pytest.mark.parametrize("bad", ["NaN", "Infinity", "-Infinity", "1e308", "1e999"])
+@pytest.mark.parametrize("bad", ["NaN", "Infinity", "-Infinity", "1e308", "1e999", '"NaN"', '"1e308"'])
 def test_json_ld_numbers_that_are_no_ratings_are_dropped_with_a_reason(bad: str) -> None:
     body = (JSON_LD % {"price": "12.5", "agg": bad, "best": "5", "review": bad}).encode()
     r = schemaorg.parse_product_page(response_for(body, "https://shop.example.com/lamp"))
