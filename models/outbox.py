@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from sqlmodel import Field, SQLModel
 
-#: Consumers and what they are told about: reviews scored, flags written or changed.
-OUTBOX_CONSUMERS = ("cases",)
+#: Consumers and what they are told about: "cases" (reviews scored, flags written or changed),
+#: "listings" (listings whose images, fields or reviews changed).
+OUTBOX_CONSUMERS = ("cases", "listings")
 
 
 class Outbox(SQLModel, table=True):
@@ -13,5 +14,5 @@ class Outbox(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     consumer: str = Field(index=True)
-    target_type: str = Field(description="review or flag")
+    target_type: str = Field(description="review, flag or listing")
     target_id: int

@@ -15,6 +15,7 @@ from datetime import datetime
 from alerts.cases import open_cases
 from alerts.changes import follow_review_changes
 from alerts.rules import evaluate, queue_ops_alert
+from monitor import outbox
 from monitor.config import Settings
 from monitor.db import session_scope
 from monitor.listings import check_listings
@@ -53,7 +54,9 @@ def process(settings: Settings, now: datetime | None = None, *, rescore: bool = 
     summary = run_detect(settings, rescore=rescore, now=now)
     with model_trust_alerts(settings, now), session_scope(settings) as session:
         # After detect: the buyers'-words signal reads the new not-as-pictured cause flags.
-        image_flags = check_listings(session, settings, now=now, only_changed=True)
+        # Only the listings this crawl or detection changed (the outbox): none when nothing is new.
+        changed = outbox.take(session, "listings").get("listing", set())
+        image_flags = check_listings(session, settings, now=now, only_changed=True, listing_ids=changed)
     with session_scope(settings) as session:
         cases = open_cases(session, settings, now=now, only_changed=True)
     with session_scope(settings) as session:

@@ -16,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, select
 
 from models import Listing, ListingImage, Review, Reviewer, ReviewRevision, Shop
+from monitor import outbox
 from monitor.config import Settings
 from monitor.db import describe_db_error, get_engine, insert_missing
 from monitor.errors import StorageError
@@ -139,7 +140,8 @@ class ItemStore:
     def store_listing(self, item: dict[str, Any]) -> tuple[int, list[str]]:
         """Upsert a listing; returns its row id and the image URLs not stored before."""
         platform, ext = item["platform"], str(item["listing_id"])
-        row = self._listing_row(platform, ext) or self._new_listing(platform, ext)
+        known = self._listing_row(platform, ext)
+        row = known or self._new_listing(platform, ext)
         for name in _LISTING_MERGE:
             value = item.get(name)
             if value is not None:  # a shop card knows less than the item page: never erase
@@ -152,6 +154,7 @@ class ItemStore:
             row.raw = {**(row.raw or {}), **item["raw"]}
         if row.shop_id is None:
             row.shop_id = self.shop_id
+        changed = known is None or self.session.is_modified(row)  # before last_seen, which always moves
         row.last_seen = self.now
         self.session.flush()
         if (platform, ext) not in self._listings_stored:  # a card and its item page are one listing
@@ -159,6 +162,8 @@ class ItemStore:
             self.counts.listings_seen += 1
         self._listing_ids[(platform, ext)] = row.id
         new_urls = self._add_images(row.id, item.get("images") or [], role_first="main", role_rest="gallery")
+        if changed or new_urls:  # the image check looks at this listing after the crawl
+            outbox.record(self.session, "listings", "listing", [row.id])
         self._tick()
         return row.id, new_urls
 
@@ -331,6 +336,7 @@ class ItemStore:
             return
         row.local_path, row.checksum, row.fetch_error = local_path, checksum, error
         row.fetched_at = datetime.now(UTC)
+        outbox.record(self.session, "listings", "listing", [listing_id])
         self._tick()
 
     def _tick(self, n: int = 1) -> None:

@@ -175,6 +175,7 @@ def _score_batch(
         session.execute(stmt, new_flags)
     # Opening cases looks at these reviews (and their flags) only, never the whole history.
     outbox.record(session, "cases", "review", [r.id for r in batch])
+    outbox.record(session, "listings", "listing", [r.listing_id for r in batch])  # their buyers' words changed
     for where in id_filters(Review.id, [r.id for r in batch]):
         session.execute(
             update(Review).where(where).values(scored_at=now),

@@ -6,6 +6,7 @@ import hashlib
 import json
 import logging
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -161,17 +162,24 @@ def check_listings_detailed(
     now: datetime | None = None,
     backend: ImageBackend | None = None,
     only_changed: bool = False,
+    listing_ids: Iterable[int] | None = None,
 ) -> list[CheckedListing]:
     """Score stored listings; flag those at or above ``listings.threshold``. Commits.
 
     With ``only_changed`` (the post-crawl pipeline), a listing whose images, text, buyers' words
     and model version are what its last check saw is skipped: re-scoring every image of a shop
-    after every crawl would cost more than the crawl."""
+    after every crawl would cost more than the crawl. ``listing_ids`` limits the check to those
+    listings (the pipeline passes what the crawl and detection changed)."""
     now = now or datetime.now(UTC)
     stmt = select(Listing).order_by(Listing.id)
     if listing_id is not None:
         stmt = stmt.where(Listing.id == listing_id)
-    listings = session.exec(stmt).all()
+    if listing_ids is not None:
+        wanted = sorted(set(listing_ids))
+        listings = [row for start in range(0, len(wanted), 500)
+                    for row in session.exec(stmt.where(Listing.id.in_(wanted[start : start + 500])))]
+    else:
+        listings = session.exec(stmt).all()
     if listing_id is not None and not listings:
         raise DataError(f"no listing with id {listing_id}")
     if not listings:
@@ -226,8 +234,9 @@ def check_listings_detailed(
 
 def check_listings(
     session: Session, settings: Settings, *, listing_id: int | None = None, now: datetime | None = None,
-    only_changed: bool = False,
+    only_changed: bool = False, listing_ids: Iterable[int] | None = None,
 ) -> int:
     """Score stored listings and write Flag(kind="image_mismatch"); returns the flags written."""
-    checked = check_listings_detailed(session, settings, listing_id=listing_id, now=now, only_changed=only_changed)
+    checked = check_listings_detailed(session, settings, listing_id=listing_id, now=now, only_changed=only_changed,
+                                      listing_ids=listing_ids)
     return sum(c.flagged for c in checked)
