@@ -330,12 +330,14 @@ for _lang, _names in {
            "blocked": "blocked by the site", "captcha": "captcha", "login": "login wall",
            "zero_items": "no items found", "timeout": "timed out", "error": "crawler error", "http": "HTTP error",
            "model": "model cannot be used", "JobTimeout": "ran too long", "JobInterrupted": "interrupted",
-           "ChildFailed": "worker process failed", "job_error": "job failed"},
+           "ChildFailed": "worker process failed", "job_error": "job failed",
+           "interrupted": "interrupted (the crawler stopped)", "storage": "could not store (disk or database)"},
     "zh": {"category": "品类不符", "colour": "颜色不符", "buyer_photos": "买家秀不符", "buyer_words": "买家反映与图不符",
            "blocked": "被网站屏蔽", "captcha": "需要验证码", "login": "需要登录",
            "zero_items": "未抓到商品", "timeout": "超时", "error": "抓取程序出错", "http": "HTTP 错误",
            "model": "模型不可用", "JobTimeout": "运行超时", "JobInterrupted": "被中断",
-           "ChildFailed": "子进程失败", "job_error": "任务执行失败"},
+           "ChildFailed": "子进程失败", "job_error": "任务执行失败",
+           "interrupted": "抓取被中断", "storage": "无法保存（磁盘或数据库）"},
 }.items():
     LABELS[_lang].update(_names)
 

@@ -123,9 +123,10 @@ def test_scheduler_job_failure_alerts_render(session, tmp_path):
     transport = Recorder()
     assert send_pending(settings, now=T0, transport=transport).sent == 1
     [msg] = transport.sent
-    assert msg["Subject"] == "shopmon: Crawl failing for tea: JobTimeout"
+    # The failure kind is named for people (alerts.i18n.failure_name), not as the exception class.
+    assert msg["Subject"] == "shopmon: Crawl failing for tea: ran too long"
     text = msg.get_body(("plain",)).get_content()
-    assert "tea / crawl:tea: JobTimeout (2026-03-02 09:00 UTC)" in text and "crawl ran past 30 min" in text
+    assert "tea / crawl:tea: ran too long (2026-03-02 09:00 UTC)" in text and "crawl ran past 30 min" in text
 
 
 def test_backlog_bigger_than_one_run_sends_worst_groups_first(session, tmp_path, factory):
