@@ -56,22 +56,26 @@ def _ours(table: Table, *, folds: int, group_column: str | None, **params: Any) 
     return out
 
 
-def run(variants: bool) -> dict[str, Any]:
+def run(variants: bool, only: str | None = None, params: dict[str, Any] | None = None) -> dict[str, Any]:
     data = shared_dir() / "data"
     op_path, sal_path = data / "op_spam_v1.4.csv", data / "salminen_fake_reviews_dev.csv"
     if not op_path.is_file() or not sal_path.is_file():
         return {"skipped": f"shared data not found under {data} (set SHOPMON_SHARED)"}
-    results: dict[str, Any] = {"model": "tfidf word 1-3 + char 1-5, logistic regression (monitor.training.fit)"}
+    params = params or {}
+    results: dict[str, Any] = {"model": "tfidf word 1-3 + char 1-5, logistic regression (monitor.training.fit)",
+                               "params": params}
     op = read_table(op_path, label="label", positive="deceptive", id_column="review_id")
     for polarity in ("negative", "positive"):
         idx = np.flatnonzero((op.frame["polarity"] == polarity).to_numpy())
         table = subset(op, idx)
         key = f"op_spam_{polarity}"
+        if only and only != key:
+            continue
         splits = split_indices(table, folds=5, group_column="fold")
         entry: dict[str, Any] = {
             "rows": len(table.ids),
             "protocol": "5-fold CV by the corpus fold column (hotel-disjoint)",
-            "shopmon": _ours(table, folds=5, group_column="fold"),
+            "shopmon": _ours(table, folds=5, group_column="fold", **params),
             "paper_baseline_bigram_linear_svm": paper_baseline(table, splits),
             "target_accuracy": TARGETS[key],
         }
@@ -80,12 +84,14 @@ def run(variants: bool) -> dict[str, Any]:
                 entry[key_v] = _ours(table, folds=5, group_column="fold", **params)
         entry["passed"] = entry["shopmon"]["accuracy"] >= TARGETS[key]
         results[key] = entry
+    if only and only != "salminen":
+        return results
     sal = read_table(sal_path, label="label", positive="CG")
     splits = split_indices(sal, folds=5)
     entry = {
         "rows": len(sal.ids),
         "protocol": "stratified 5-fold CV (shuffled, seed 0)",
-        "shopmon": _ours(sal, folds=5, group_column=None),
+        "shopmon": _ours(sal, folds=5, group_column=None, **params),
         "paper_baseline_bigram_linear_svm": paper_baseline(sal, splits),
         "target_accuracy": TARGETS["salminen"],
     }
@@ -94,15 +100,17 @@ def run(variants: bool) -> dict[str, Any]:
             entry[key_v] = _ours(sal, folds=5, group_column=None, **params)
     entry["passed"] = entry["shopmon"]["accuracy"] >= TARGETS["salminen"]
     results["salminen"] = entry
-    results["all_passed"] = all(results[k]["passed"] for k in TARGETS)
+    results["all_passed"] = all(results[k]["passed"] for k in TARGETS if k in results)
     return results
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--variants", action="store_true", help="also run the calibrated linear SVM recipe")
+    parser.add_argument("--variants", action="store_true", help="also run the SVM, NB and style recipes")
+    parser.add_argument("--only", choices=sorted(TARGETS), help="one data set")
+    parser.add_argument("--params", default="{}", help='build_pipeline overrides for "shopmon", e.g. {"nb": true}')
     args = parser.parse_args(argv)
-    result = run(args.variants)
+    result = run(args.variants, args.only, json.loads(args.params))
     print(json.dumps(result, indent=2, default=lambda v: round(float(v), 4)))
     return 0
 

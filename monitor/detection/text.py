@@ -234,7 +234,7 @@ def seed_fingerprint(name: str) -> str:
     return "sha256:" + h.hexdigest()
 
 
-SEED_PARAMS: dict[str, Any] = {"char_ngrams": (1, 3), "char_min_df": 1, "C": 30.0}
+SEED_PARAMS: dict[str, Any] = {"char_ngrams": (1, 3), "char_min_df": 1, "word_min_df": 1, "C": 30.0}
 
 
 def seed_features() -> Any:

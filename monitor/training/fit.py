@@ -42,7 +42,10 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "word_ngrams": (1, 3),
     "char_ngrams": (1, 5),
     "char_min_df": 2,
-    "word_min_df": 1,
+    # A word n-gram seen once says nothing to the next file; on Chinese, where "words" are whole
+    # clauses, dropping them cut the word vocabulary 28x (20,000 reviews: 523,815 -> 18,528 terms)
+    # and raised held-out AP 0.959 -> 0.972; op_spam/Salminen moved -0.005..+0.003 (docs/detection.md).
+    "word_min_df": 2,
     "lowercase": False,
     "clf": "logreg",
     "multiclass": False,
