@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -55,9 +57,43 @@ def child_env(settings: Settings) -> dict[str, str]:
     return env
 
 
+_JOB_DIR = re.compile(r"^sched-(\d+)-")
+
+
+def _job_tmp(settings: Settings) -> tempfile.TemporaryDirectory:
+    """A job folder under ``<data_dir>/jobs`` named by our pid, so ``sweep_job_dirs`` can tell
+    the folders of a scheduler that was killed (and could not remove its own) from live ones."""
+    root = settings.data_dir.resolve() / "jobs"
+    root.mkdir(parents=True, exist_ok=True)
+    return tempfile.TemporaryDirectory(prefix=f"sched-{os.getpid()}-", dir=root)
+
+
+def sweep_job_dirs(settings: Settings) -> int:
+    """Remove job folders left by scheduler processes of this machine that no longer exist."""
+    root = settings.data_dir.resolve() / "jobs"
+    removed = 0
+    for path in root.glob("sched-*") if root.is_dir() else ():
+        match = _JOB_DIR.match(path.name)
+        if match is None or _pid_alive(int(match.group(1))):
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        removed += 1
+    return removed
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def run_isolated(ref: str, settings: Settings, params: dict[str, Any], timeout: float) -> dict[str, Any]:
     """Call ``module:function(settings, **params)`` in a child; return its dict of counts."""
-    with tempfile.TemporaryDirectory(prefix="shopmon-job-") as tmp:
+    with _job_tmp(settings) as tmp:
         job_in, job_out = Path(tmp) / "in.json", Path(tmp) / "out.json"
         job_in.write_text(json.dumps({"ref": ref, "params": params, "settings": settings_payload(settings)}))
         os.chmod(job_in, 0o600)
@@ -82,9 +118,9 @@ def _child_error(job_out: Path) -> str | None:
     return data.get("error") if isinstance(data, dict) and "error" in data and len(data) == 1 else None
 
 
-def run_command(argv: list[str], timeout: float) -> dict[str, Any]:
+def run_command(settings: Settings, argv: list[str], timeout: float) -> dict[str, Any]:
     """Run a command line with a time limit; its output is kept only to explain a failure."""
-    with tempfile.TemporaryDirectory(prefix="shopmon-job-") as tmp:
+    with _job_tmp(settings) as tmp:
         _spawn(argv, timeout, Path(argv[0]).name, Path(tmp) / "output.log")
     return {"exit_code": 0}
 

@@ -205,6 +205,7 @@ class Daemon:
         if abandoned:
             log.warning("%d job run(s) left running by a stopped scheduler marked interrupted", abandoned)
         reap_stale_runs(settings)  # crawls whose process died with a previous scheduler
+        isolation.sweep_job_dirs(settings)  # and the job folders it could not remove
         runner.configure(runner.Runtime(settings, self.lease.holder, self.lease))
         scheduler = make_scheduler(settings)
         scheduler.start(paused=True)

@@ -107,7 +107,7 @@ def command(settings: Settings, command_id: str) -> dict[str, Any]:
     if argv[0] == "shopmon":
         # The same installation as this scheduler, whatever PATH the service manager gives us.
         argv = [sys.executable, "-m", "monitor", *argv[1:]]
-    return isolation.run_command(argv, spec.timeout_minutes * 60)
+    return isolation.run_command(settings, argv, spec.timeout_minutes * 60)
 
 
 TASKS: dict[str, Callable[..., dict[str, Any]]] = {

@@ -150,3 +150,16 @@ def test_reaper_leaves_a_run_whose_lock_is_held_alone(cfg) -> None:
     with exclusive(cfg, crawl_mod.crawl_lock_name("tb1"), 30):
         assert crawl_mod.reap_stale_runs(cfg) == 0
     assert crawl_mod.reap_stale_runs(cfg) == 1
+
+
+def test_scheduler_job_folders_of_dead_processes_are_swept(cfg) -> None:
+    from monitor.scheduler.isolation import sweep_job_dirs
+
+    jobs = cfg.data_dir.resolve() / "jobs"
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    (jobs / f"sched-{dead.pid}-abc").mkdir(parents=True)
+    (jobs / f"sched-{dead.pid}-abc" / "in.json").write_text("{}")
+    (jobs / f"sched-{os.getpid()}-def").mkdir()
+    assert sweep_job_dirs(cfg) == 1
+    assert [p.name for p in jobs.iterdir()] == [f"sched-{os.getpid()}-def"]
