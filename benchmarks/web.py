@@ -100,17 +100,28 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _own_cpu() -> float:
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime + ru.ru_stime
+
+
 def csrf_of(html: str) -> str:
     return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
 
 
-async def client(url: str, rounds: int, top: int, seed_: int, out: dict[str, list[float]]) -> None:
+async def sign_in(url: str) -> tuple[httpx.AsyncClient, str]:
+    """One signed-in client; sign-ins happen before the clock starts (argon2 is slow on purpose)."""
+    c = httpx.AsyncClient(base_url=url, timeout=120)
+    page = await c.get("/login")
+    r = await c.post("/login", data={"name": "bench", "password": PASSWORD, "csrf": csrf_of(page.text), "next": "/"})
+    assert r.status_code in (200, 303), r.status_code
+    return c, csrf_of((await c.get("/")).text)
+
+
+async def client(c: httpx.AsyncClient, token: str, rounds: int, top: int, seed_: int,
+                 out: dict[str, list[float]]) -> None:
     rng = random.Random(seed_)
-    async with httpx.AsyncClient(base_url=url, timeout=120) as c:
-        page = await c.get("/login")
-        r = await c.post("/login", data={"name": "bench", "password": PASSWORD, "csrf": csrf_of(page.text), "next": "/"})
-        assert r.status_code in (200, 303), r.status_code
-        token = csrf_of((await c.get("/")).text)
+    try:
 
         async def timed(kind: str, method: str, path: str, **kw: object) -> httpx.Response:
             t0 = time.perf_counter()
@@ -129,6 +140,8 @@ async def client(url: str, rounds: int, top: int, seed_: int, out: dict[str, lis
             await timed("case_page", "GET", f"/cases/{case_id}")
             await timed("case_update", "POST", f"/cases/{case_id}/contact",
                         data={"csrf": token, "note": "bench: called, no answer"})
+    finally:
+        await c.aclose()
 
 
 def summary(values: list[float]) -> dict[str, float]:
@@ -153,8 +166,9 @@ def main() -> None:
         env = {**os.environ, "SHOPMON_DATA_DIR": str(data), "SHOPMON_WEB__SECRET_KEY": "b" * 40}
         if url:
             env["SHOPMON_DATABASE_URL"] = url
+        log = (Path(tmp) / "server.log").open("wb")
         server = subprocess.Popen([str(Path(sys.executable).with_name("shopmon")), "web", "--port", str(port)],
-                                  env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                                  env=env, stdout=subprocess.DEVNULL, stderr=log)
         try:
             base = f"http://127.0.0.1:{port}"
             for _ in range(600):  # bounded wait for the port
@@ -163,23 +177,29 @@ def main() -> None:
                     break
                 except httpx.HTTPError:
                     if server.poll() is not None:
-                        raise SystemExit(server.stderr.read().decode())
+                        raise SystemExit((Path(tmp) / "server.log").read_text(errors="replace"))
                     time.sleep(0.1)
             lat: dict[str, list[float]] = {}
-            server_cpu0, client_cpu0 = cpu_seconds(server.pid), resource.getrusage(resource.RUSAGE_SELF)
-            t0 = time.perf_counter()
+            clock: dict[str, float] = {}
 
             async def run_all() -> None:
-                await asyncio.gather(*(client(base, args.rounds, top, i, lat) for i in range(args.clients)))
+                signed = [await sign_in(base) for _ in range(args.clients)]
+                clock["server"], clock["client"] = cpu_seconds(server.pid), _own_cpu()
+                clock["t0"] = time.perf_counter()
+                await asyncio.gather(*(client(c, tok, args.rounds, top, i, lat) for i, (c, tok) in enumerate(signed)))
+                clock["wall"] = time.perf_counter() - clock["t0"]
 
             asyncio.run(run_all())
-            wall = time.perf_counter() - t0
-            server_cpu = cpu_seconds(server.pid) - server_cpu0
-            ru = resource.getrusage(resource.RUSAGE_SELF)
-            client_cpu = ru.ru_utime + ru.ru_stime - client_cpu0.ru_utime - client_cpu0.ru_stime
+            wall = clock["wall"]
+            server_cpu = cpu_seconds(server.pid) - clock["server"]
+            client_cpu = _own_cpu() - clock["client"]
+        except BaseException:
+            sys.stderr.write((Path(tmp) / "server.log").read_text(errors="replace")[-4000:])
+            raise
         finally:
             server.terminate()
             server.wait(timeout=30)
+            log.close()
     requests = sum(len(v) for v in lat.values())
     print(json.dumps({
         "backend": benchdb.backend(args.database_url), "cases": args.cases, "clients": args.clients,

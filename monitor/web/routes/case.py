@@ -21,11 +21,12 @@ router = APIRouter()
 OUTCOMES = ("promised", "awaiting_compensation", "refused", "modified")
 
 
-def attack_flags_with(session: Session, review_id: int | None) -> list[Flag]:
-    if review_id is None:
+def attack_flags_with(session: Session, case: Case) -> list[Flag]:
+    """Attack flags naming the case's review; only the shop's attacks are read (members is JSON)."""
+    if case.review_id is None:
         return []
-    attacks = session.exec(select(Flag).where(Flag.kind == "attack")).all()
-    return [f for f in attacks if review_id in (f.members or []) or f.review_id == review_id]
+    attacks = session.exec(select(Flag).where(Flag.kind == "attack", Flag.shop_id == case.shop_id)).all()
+    return [f for f in attacks if case.review_id in (f.members or []) or f.review_id == case.review_id]
 
 
 def _case_page(request: Request, session: Session, case_id: int, *, problem: str | None = None,
@@ -40,7 +41,7 @@ def _case_page(request: Request, session: Session, case_id: int, *, problem: str
     if case.flag_id and all(f.id != case.flag_id for f in flags):
         opening = session.get(Flag, case.flag_id)
         flags += [opening] if opening else []
-    attacks = attack_flags_with(session, case.review_id)
+    attacks = attack_flags_with(session, case)
     flags += [a for a in attacks if all(f.id != a.id for f in flags)]
     users = session.exec(select(User.name).where(User.disabled.is_(False)).order_by(User.name)).all()
     shop = session.get(Shop, case.shop_id) if case.shop_id else None
