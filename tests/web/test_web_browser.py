@@ -46,7 +46,9 @@ class Shots:
 def _page(board, name: str):  # noqa: ANN001, ANN202
     context = board["browser"].new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN")
     page = context.new_page()
-    page.set_default_timeout(15_000)
+    # Bounded waits on events, generous because the CI machine may be shared and slow.
+    page.set_default_timeout(90_000)
+    page.set_default_navigation_timeout(90_000)
     dialogs: list[str] = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     page.goto(board["server"].url + "/")
