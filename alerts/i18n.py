@@ -6,7 +6,6 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from monitor.listings.vocab import chinese_name
 
 STRINGS: dict[str, dict[str, str]] = {
     "en": {
@@ -370,6 +369,10 @@ def _zh_span(span: str) -> str:
 
 def _zh_words(text: str) -> str:
     """Colour/category families ("red/dress", "red 70%, white 20%") in their plain Chinese words."""
+    # Imported on first use: the listings package loads the image models, which every email
+    # module would otherwise pay for at start-up (the scheduler's children start often).
+    from monitor.listings.vocab import chinese_name
+
     return re.sub(r"[a-z][a-z-]*", lambda m: chinese_name(m.group(0)) or m.group(0), text)
 
 

@@ -24,7 +24,6 @@ from markupsafe import Markup
 
 from models.cases import severity_rank
 
-from alerts.charts import report_charts
 from alerts.guidance import ATTACK
 from alerts.i18n import LABELS, REPORT, SEVERITY_NAMES, STRINGS, failure_name, human_duration, translate_reason
 from monitor.config import Locale, Settings
@@ -277,7 +276,12 @@ def build_message(
     language = locale.language
     subject = subject_for(kind, payloads, language)
     domain = settings.smtp.sender.rsplit("@", 1)[-1]
-    charts, cjk_missing = report_charts(payloads[0], language) if kind in REPORT_KINDS else ([], False)
+    charts, cjk_missing = ([], False)
+    if kind in REPORT_KINDS:
+        # matplotlib is imported only when a report is drawn, not by every process sending mail.
+        from alerts.charts import report_charts
+
+        charts, cjk_missing = report_charts(payloads[0], language)
     cids = {c.name: make_msgid(idstring=c.name, domain=domain) for c in charts}
     text, html = render_bodies(
         kind, payloads, language, subject, locale.timezone, {n: cid[1:-1] for n, cid in cids.items()}, cjk_missing,

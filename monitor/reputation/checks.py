@@ -17,7 +17,6 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from monitor.detection import minhash
 
 Status = Literal["pass", "warn", "fail"]
 #: Flag kinds whose reviews are left out of the adjusted rating.
@@ -110,6 +109,10 @@ def burst_days(facts: Sequence[ReviewFact], tz: ZoneInfo) -> Check:
 
 def near_duplicates(facts: Sequence[ReviewFact]) -> Check:
     """Reviews whose text nearly repeats another account's review on the same target."""
+    # Imported on first use: the detection package loads scikit-learn, which the alert rules
+    # (that import this module through the reports) must not pay for at start-up.
+    from monitor.detection import minhash
+
     sigs, usable = minhash.signatures([f.text for f in facts])
     rows = np.flatnonzero(usable)
     dup = 0
