@@ -114,7 +114,8 @@ def test_kill_9_of_the_parent_takes_the_child_along_and_the_run_is_reaped(cfg, t
     env = {**os.environ, "PIDFILE": str(pidfile)}
     parent = subprocess.Popen([sys.executable, "-c", PARENT.format(shop=SHOP), str(cfg.data_dir), str(child)], env=env)
     try:
-        _wait_for(pidfile.exists, "the crawl child")
+        # written in one call, but it can be seen empty between open() and write()
+        _wait_for(lambda: pidfile.exists() and pidfile.read_text().strip(), "the crawl child")
         child_pid = int(pidfile.read_text())
         job_dirs = list((cfg.data_dir / "jobs").iterdir())
         assert len(job_dirs) == 1
