@@ -18,6 +18,7 @@ from alerts.rules import evaluate, queue_ops_alert
 from monitor import outbox
 from monitor.config import Settings
 from monitor.db import session_scope
+from monitor.detection import detect
 from monitor.listings import check_listings
 from monitor.model_trust import ModelTrustError
 from monitor.reputation import snapshot
@@ -41,8 +42,6 @@ def model_trust_alerts(settings: Settings, now: datetime | None = None) -> Itera
 
 def run_detect(settings: Settings, *, rescore: bool = False, now: datetime | None = None):  # noqa: ANN201
     """``detect()`` in its own transaction; a model that cannot be trusted stops it and alerts ops."""
-    from monitor.detection import detect
-
     with model_trust_alerts(settings, now), session_scope(settings) as session:
         return detect(session, settings, rescore=rescore, now=now)
 

@@ -37,6 +37,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from sqlmodel import select
+
+from models import ModelVersion
 from monitor.db import insert_missing
 from monitor.model_trust import (
     ModelTrustError,
@@ -444,10 +447,6 @@ class Registry:
         if folder.is_dir() and any(c.is_dir() and VERSION_PATTERN.match(c.name) for c in folder.iterdir()):
             return True
         if self.session is not None:
-            from sqlmodel import select
-
-            from models import ModelVersion
-
             return self.session.exec(select(ModelVersion.id).where(ModelVersion.name == name).limit(1)).first() is not None
         return False
 
@@ -739,10 +738,6 @@ def registry_for(settings: Any, *, session: Any | None = None) -> Registry:
 
 def sync_to_db(registry: Registry, session: Any, *, name: str | None = None) -> int:
     """Mirror registry versions into ``ModelVersion`` rows (insert new, refresh ``live``)."""
-    from sqlmodel import select
-
-    from models import ModelVersion
-
     metas = registry.versions(name)
     stmt = select(ModelVersion)
     if name is not None:
