@@ -68,17 +68,19 @@ def test_normalise_and_dedupe(crawler) -> None:
     assert crawler.stats.get_value("shopmon/items_duplicate") == 1
 
 
+def run_now(coro) -> None:  # noqa: ANN001  (no reactor in a unit test)
+    """Drive a coroutine that awaits nothing pending to its end, as the reactor would."""
+    try:
+        coro.send(None)
+    except StopIteration:
+        pass
+
+
 def test_wall_middleware_stops_on_captcha_and_blocks(crawler, monkeypatch) -> None:
     closed: list[str] = []
 
     async def close(reason: str) -> None:
         closed.append(reason)
-
-    def run_now(coro):  # noqa: ANN001, ANN202  (no reactor in a unit test)
-        try:
-            coro.send(None)
-        except StopIteration:
-            pass
 
     monkeypatch.setattr("spiders.middlewares.blocks.deferred_from_coro", run_now)
     crawler.engine = SimpleNamespace(close_spider_async=close)

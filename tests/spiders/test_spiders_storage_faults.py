@@ -14,6 +14,7 @@ from monitor.errors import StorageError
 from spiders import storage
 from spiders.parsing.common import review_item
 from spiders.storage import ItemStore, ensure_shop
+from test_spiders_pipelines import run_now
 
 
 def _limit_pages(dbapi_conn, _record) -> None:  # noqa: ANN001
@@ -67,12 +68,6 @@ def test_store_pipeline_stops_the_crawl_once_on_a_database_error(db_settings: Se
 
     async def close(reason: str) -> None:
         closed.append(reason)
-
-    def run_now(coro):  # noqa: ANN001, ANN202  (no reactor in a unit test)
-        try:
-            coro.send(None)
-        except StopIteration:
-            pass
 
     monkeypatch.setattr("spiders.pipelines.store.deferred_from_coro", run_now)
     crawler = get_crawler()
