@@ -40,10 +40,16 @@ def settings_of(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def db(request: Request) -> Iterator[Session]:
+def _transaction(request: Request) -> Iterator[Session]:
     """One transaction per request: committed when the handler returns, rolled back if it raises."""
     with session_scope(request.app.state.settings) as session:
         yield session
+
+
+# scope="function": the commit happens before the response is sent. With FastAPI's default
+# ("request") it came after, so the page a POST redirects to could be read before the POST's
+# change was committed (a language switch showed the old language under load).
+DB = Depends(_transaction, scope="function")
 
 
 def signer(request: Request) -> URLSafeSerializer:
@@ -55,7 +61,7 @@ def cookie_secure(request: Request) -> bool:
     return request.url.scheme == "https" or (base is not None and str(base).startswith("https://"))
 
 
-def viewer(request: Request, session: Session = Depends(db)) -> Viewer:
+def viewer(request: Request, session: Session = DB) -> Viewer:
     raw = request.cookies.get(SESSION_COOKIE)
     if not raw:
         raise NotSignedIn()

@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from models.users import User
 from monitor.accounts import authenticate, end_session, set_language, start_session
-from monitor.web.auth import LOGIN_COOKIE, SESSION_COOKIE, Viewer, cookie_secure, csrf, db, signer
+from monitor.web.auth import LOGIN_COOKIE, SESSION_COOKIE, Viewer, cookie_secure, csrf, DB, signer
 from monitor.web.pages import render
 
 router = APIRouter()
@@ -45,7 +45,7 @@ def login(
     password: str = Form(...),
     csrf_token: str = Form("", alias="csrf"),
     next_: str = Form("/", alias="next"),
-    session: Session = Depends(db),
+    session: Session = DB,
 ) -> Response:
     try:
         expected = signer(request).loads(request.cookies.get(LOGIN_COOKIE, ""), salt="login")
@@ -79,7 +79,7 @@ def login(
 
 
 @router.post("/logout")
-def logout(request: Request, who: Viewer = Depends(csrf), session: Session = Depends(db)) -> Response:
+def logout(request: Request, who: Viewer = Depends(csrf), session: Session = DB) -> Response:
     end_session(session, signer(request).loads(request.cookies[SESSION_COOKIE], salt="session"))
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
@@ -92,7 +92,7 @@ def language(
     language: str = Form(...),
     back: str = Form("/"),
     who: Viewer = Depends(csrf),
-    session: Session = Depends(db),
+    session: Session = DB,
 ) -> Response:
     set_language(session, session.get(User, who.user_id), language)
     return RedirectResponse(_safe_next(back), status_code=303)

@@ -15,7 +15,7 @@ from models.reviews import Reviewer
 from monitor.config import ALERT_KINDS
 from monitor.errors import DataError, ShopmonError
 from monitor.platform_refs import find_listing, find_reviewer, find_shop, ref_of
-from monitor.web.auth import Viewer, csrf, db, viewer
+from monitor.web.auth import Viewer, csrf, DB, viewer
 from monitor.web.pages import render
 
 router = APIRouter()
@@ -51,7 +51,7 @@ def _page(request: Request, session: Session, **extra: object) -> Response:
 
 
 @router.get("/alerts")
-def alerts_page(request: Request, who: Viewer = Depends(viewer), session: Session = Depends(db)) -> Response:
+def alerts_page(request: Request, who: Viewer = Depends(viewer), session: Session = DB) -> Response:
     return _page(request, session, message=request.query_params.get("saved") and "saved")
 
 
@@ -65,7 +65,7 @@ def new_silence(
     until: str = Form(...),
     reason: str = Form(""),
     who: Viewer = Depends(csrf),
-    session: Session = Depends(db),
+    session: Session = DB,
 ) -> Response:
     zone = request.app.state.settings.alerts.timezone
     try:
@@ -80,7 +80,7 @@ def new_silence(
 
 
 @router.post("/silences/{silence_id}/expire")
-def end_silence(silence_id: int, who: Viewer = Depends(csrf), session: Session = Depends(db)) -> Response:
+def end_silence(silence_id: int, who: Viewer = Depends(csrf), session: Session = DB) -> Response:
     try:
         expire_silence(session, silence_id)
     except DataError:

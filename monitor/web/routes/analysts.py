@@ -16,7 +16,7 @@ from monitor.labels.targets import describe, load_targets
 from monitor.labels.tasks import FLAG_KIND_TASK
 from monitor.registry import PromotionRefused, registry_for, sync_to_db
 from monitor.training.gate import gate
-from monitor.web.auth import Viewer, csrf, db, require
+from monitor.web.auth import Viewer, csrf, DB, require
 from monitor.web.pages import render
 
 router = APIRouter(prefix="/analyst")
@@ -39,13 +39,13 @@ def _queue(session: Session) -> list[dict]:
 
 
 @router.get("/labels")
-def labels(request: Request, who: Viewer = Depends(analyst), session: Session = Depends(db)) -> Response:
+def labels(request: Request, who: Viewer = Depends(analyst), session: Session = DB) -> Response:
     return render(request, "labels.html", rows=_queue(session), causes=CAUSES)
 
 
 @router.post("/labels/{flag_id}")
 def label(flag_id: int, request: Request, value: str = Form(...), who: Viewer = Depends(csrf),
-          _role: Viewer = Depends(analyst), session: Session = Depends(db)) -> Response:
+          _role: Viewer = Depends(analyst), session: Session = DB) -> Response:
     try:
         saved = label_flag(session, flag_id, value, labeler=who.name)
     except ShopmonError as exc:
@@ -64,7 +64,7 @@ def _models_page(request: Request, session: Session, **extra: object) -> Respons
 
 
 @router.get("/models")
-def models(request: Request, who: Viewer = Depends(analyst), session: Session = Depends(db)) -> Response:
+def models(request: Request, who: Viewer = Depends(analyst), session: Session = DB) -> Response:
     return _models_page(request, session)
 
 
@@ -83,7 +83,7 @@ def report(name: str, version: str, request: Request, who: Viewer = Depends(anal
 
 @router.post("/models/promote")
 def promote(request: Request, version: str = Form(...), force: str = Form(""), who: Viewer = Depends(csrf),
-            _role: Viewer = Depends(analyst), session: Session = Depends(db)) -> Response:
+            _role: Viewer = Depends(analyst), session: Session = DB) -> Response:
     """What `shopmon model promote` does: compare with live on held-out data, refuse a worse model unless forced."""
     settings = request.app.state.settings
     reg = registry_for(settings)
@@ -102,7 +102,7 @@ def promote(request: Request, version: str = Form(...), force: str = Form(""), w
 
 @router.post("/models/{name}/rollback")
 def rollback(name: str, request: Request, who: Viewer = Depends(csrf), _role: Viewer = Depends(analyst),
-             session: Session = Depends(db)) -> Response:
+             session: Session = DB) -> Response:
     reg = registry_for(request.app.state.settings)
     try:
         target = reg.rollback(name)

@@ -15,7 +15,7 @@ from models.detection import Flag
 from models.reviews import Review
 from models.users import User
 from monitor.errors import ShopmonError
-from monitor.web.auth import Viewer, csrf, db, viewer
+from monitor.web.auth import Viewer, csrf, DB, viewer
 from monitor.web.pages import render
 
 router = APIRouter()
@@ -42,7 +42,7 @@ def _member_cases(session: Session, flag: Flag) -> list[Case]:
 
 
 @router.get("/attacks")
-def attacks(request: Request, who: Viewer = Depends(viewer), session: Session = Depends(db)) -> Response:
+def attacks(request: Request, who: Viewer = Depends(viewer), session: Session = DB) -> Response:
     flags = session.exec(select(Flag).where(Flag.kind == "attack").order_by(Flag.created_at.desc()).limit(200)).all()
     return render(request, "attacks.html", flags=flags)
 
@@ -61,7 +61,7 @@ def _attack_page(request: Request, session: Session, flag_id: int, **extra: obje
 
 @router.get("/attacks/{flag_id}")
 def attack(flag_id: int, request: Request, who: Viewer = Depends(viewer),
-           session: Session = Depends(db)) -> Response:
+           session: Session = DB) -> Response:
     return _attack_page(request, session, flag_id)
 
 
@@ -73,7 +73,7 @@ def bulk(
     owner: str = Form(""),
     note: str = Form(""),
     who: Viewer = Depends(csrf),
-    session: Session = Depends(db),
+    session: Session = DB,
 ) -> Response:
     """One update for the attack's case and all its members (alerts.bulk: all or none, each
     member's history written; members follow the parent into platform_appeal or closed)."""

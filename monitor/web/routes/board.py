@@ -14,7 +14,7 @@ from models.cases import CASE_STATES, SEVERITIES
 from models.detection import CAUSES, FLAG_KINDS
 from models.roles import parse_role
 from models.users import User
-from monitor.web.auth import Viewer, db, viewer
+from monitor.web.auth import Viewer, DB, viewer
 from monitor.web.board_query import BoardFilter, all_matching, board_page
 from monitor.web.pages import language_of, render
 
@@ -29,7 +29,7 @@ def _owners(session: Session) -> list[str]:
 
 
 @router.get("/")
-def board(request: Request, who: Viewer = Depends(viewer), session: Session = Depends(db)) -> Response:
+def board(request: Request, who: Viewer = Depends(viewer), session: Session = DB) -> Response:
     settings = request.app.state.settings
     f = BoardFilter.from_query(request.query_params, me=who.name)
     page = board_page(session, f, page_size=settings.web.page_size, overdue_hours=settings.alerts.escalation_hours)
@@ -40,7 +40,7 @@ def board(request: Request, who: Viewer = Depends(viewer), session: Session = De
 
 @router.get("/export.{fmt}")
 def export_view(fmt: str, request: Request, who: Viewer = Depends(viewer),
-                session: Session = Depends(db)) -> Response:
+                session: Session = DB) -> Response:
     """The filtered view as the team's spreadsheet (alerts.case_export: the handbook's columns,
     contact details masked unless the viewer's role may take them out, formulas written as text)."""
     if fmt not in FORMATS:

@@ -14,7 +14,7 @@ from models.detection import Flag
 from models.reviews import Review, ReviewRevision
 from models.users import User
 from monitor.errors import ShopmonError
-from monitor.web.auth import Viewer, csrf, db, viewer
+from monitor.web.auth import Viewer, csrf, DB, viewer
 from monitor.web.pages import render
 
 router = APIRouter()
@@ -58,7 +58,7 @@ def _case_page(request: Request, session: Session, case_id: int, *, problem: str
 
 @router.get("/cases/{case_id}")
 def case_page(case_id: int, request: Request, who: Viewer = Depends(viewer),
-              session: Session = Depends(db)) -> Response:
+              session: Session = DB) -> Response:
     return _case_page(request, session, case_id)
 
 
@@ -83,7 +83,7 @@ def record_contact(
     promise_date: str = Form(""),
     note: str = Form(""),
     who: Viewer = Depends(csrf),
-    session: Session = Depends(db),
+    session: Session = DB,
 ) -> Response:
     case = session.get(Case, case_id)
     shop = session.get(Shop, case.shop_id) if case is not None and case.shop_id else None
@@ -98,11 +98,11 @@ def record_contact(
 
 @router.post("/cases/{case_id}/state")
 def move(case_id: int, request: Request, state: str = Form(...), who: Viewer = Depends(csrf),
-         session: Session = Depends(db)) -> Response:
+         session: Session = DB) -> Response:
     return _apply(request, session, case_id, who, state=state)
 
 
 @router.post("/cases/{case_id}/assign")
 def assign(case_id: int, request: Request, owner: str = Form(...), who: Viewer = Depends(csrf),
-           session: Session = Depends(db)) -> Response:
+           session: Session = DB) -> Response:
     return _apply(request, session, case_id, who, owner=owner)

@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 from models.catalog import Listing, ListingImage
 from models.detection import Flag
 from models.reviews import Review
-from monitor.web.auth import Viewer, db, viewer
+from monitor.web.auth import Viewer, DB, viewer
 from monitor.web.pages import render
 
 router = APIRouter()
@@ -19,7 +19,7 @@ BUYER_PHOTOS_SHOWN = 12
 
 
 @router.get("/listings")
-def listings(request: Request, who: Viewer = Depends(viewer), session: Session = Depends(db)) -> Response:
+def listings(request: Request, who: Viewer = Depends(viewer), session: Session = DB) -> Response:
     flags = session.exec(
         select(Flag).where(Flag.kind == "image_mismatch").order_by(Flag.score.desc()).limit(200)
     ).all()
@@ -40,7 +40,7 @@ def listings(request: Request, who: Viewer = Depends(viewer), session: Session =
 
 @router.get("/images/{image_id}")
 def image(image_id: int, request: Request, who: Viewer = Depends(viewer),
-          session: Session = Depends(db)) -> Response:
+          session: Session = DB) -> Response:
     """A stored listing image, only from inside the images folder (a row can't point the board at /etc)."""
     row = session.get(ListingImage, image_id)
     if row is None or not row.local_path:

@@ -20,7 +20,7 @@ from models.base import utcnow
 from models.cases import Case, CaseEvent
 from models.crawl import CrawlRun
 from models.scheduler import JobRun
-from monitor.web.auth import Viewer, db, require
+from monitor.web.auth import Viewer, DB, require
 from monitor.web.pages import language_of, render
 
 router = APIRouter()
@@ -68,7 +68,7 @@ REPORT_CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; fram
 
 @router.get("/supervisor/report")
 def weekly_report(request: Request, who: Viewer = Depends(require("supervisor")),
-                  session: Session = Depends(db)) -> Response:
+                  session: Session = DB) -> Response:
     """Last week's report exactly as the email shows it, charts inline."""
     settings = request.app.state.settings
     now = utcnow()
@@ -85,7 +85,7 @@ def weekly_report(request: Request, who: Viewer = Depends(require("supervisor"))
 
 @router.get("/supervisor")
 def supervisor(request: Request, who: Viewer = Depends(require("supervisor")),
-               session: Session = Depends(db)) -> Response:
+               session: Session = DB) -> Response:
     settings = request.app.state.settings
     now = utcnow()
     period = report_period(settings, "weekly_report", now)
