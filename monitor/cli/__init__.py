@@ -38,7 +38,9 @@ def _root(
     ctx.obj = AppState(config_path=config)
 
 
-# Each module registers its own commands; the order here is the order in --help.
+# Each module holds its commands as module-level functions on its own typer app: a group
+# (typer.Typer(name=...)) or top-level commands (a nameless app, merged here). The order here is
+# the order in --help.
 COMMAND_MODULES = (
     "demo",
     "db",
@@ -58,7 +60,11 @@ COMMAND_MODULES = (
     "web",
 )
 for _name in COMMAND_MODULES:
-    importlib.import_module(f"monitor.cli.{_name}").register(app)
+    _module = importlib.import_module(f"monitor.cli.{_name}")
+    if hasattr(_module, "app"):
+        app.add_typer(_module.app)
+    else:  # not converted yet (until every module has its app)
+        _module.register(app)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,3 +44,12 @@ def progress(message: str) -> None:
 
     if sys.stderr.isatty():
         typer.echo(message, err=True)
+
+
+def user_name(fallback: str) -> str:
+    """Who runs the command, for the actor in histories; ``fallback`` where the system has no
+    passwd entry for the process (some containers)."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return fallback

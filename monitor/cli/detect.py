@@ -8,8 +8,11 @@ import typer
 
 from monitor.cli.process import run_pipeline
 
+app = typer.Typer()
 
-def detect_cmd(
+
+@app.command("detect")
+def detect(
     ctx: typer.Context,
     rescore: Annotated[bool, typer.Option("--rescore", help="Score every review again, not only new ones "
                                           "(after promoting a model version).")] = False,
@@ -23,7 +26,3 @@ def detect_cmd(
     detection with one line and an ops (crawl_health) alert.
     """
     run_pipeline(ctx, rescore=rescore, as_json=as_json)
-
-
-def register(app: typer.Typer) -> None:
-    app.command("detect")(detect_cmd)

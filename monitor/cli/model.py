@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import typer
 
+from monitor.cli import model_registry, model_train
 
-def register(app: typer.Typer) -> None:
-    from monitor.cli import model_registry, model_train
-
-    model_app = typer.Typer(help="Train, evaluate and manage model versions.", no_args_is_help=True)
-    model_train.register(model_app)
-    model_registry.register(model_app)
-    app.add_typer(model_app, name="model")
+app = typer.Typer(name="model", help="Train, evaluate and manage model versions.", no_args_is_help=True)
+app.add_typer(model_train.app)
+app.add_typer(model_registry.app)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import sys
 import time
 from collections.abc import Iterator
@@ -16,7 +15,8 @@ import typer
 from monitor.cli.context import progress, ready_settings, settings_from
 from monitor.errors import DataError
 
-log = logging.getLogger(__name__)
+# Commands of `shopmon model`, merged into its app.
+app = typer.Typer()
 
 DataArg = Annotated[Path, typer.Argument(help="CSV, TSV or JSONL file with a `text` column.", show_default=False)]
 LabelOpt = Annotated[str, typer.Option("--label", "-l", help="Column holding the true label.")]
@@ -95,6 +95,7 @@ def _threshold(meta: Any) -> float:
     return float(meta.thresholds.get("positive", 0.5))
 
 
+@app.command("train")
 def train_cmd(
     ctx: typer.Context,
     data: DataArg,
@@ -211,6 +212,7 @@ def _importance(estimator: Any, k: int = 25) -> list[tuple[str, float]] | None:
     return [(str(names[i]).split("__")[-1], float(w[i])) for i in top]
 
 
+@app.command("evaluate")
 def evaluate_cmd(
     ctx: typer.Context,
     data: DataArg,
@@ -236,6 +238,7 @@ def evaluate_cmd(
     _print_json(metrics)
 
 
+@app.command("predict")
 def predict_cmd(
     ctx: typer.Context,
     data: DataArg,
@@ -272,6 +275,7 @@ def predict_cmd(
     typer.echo(f"wrote {len(frame)} predictions to {output} ({meta.version})", err=True)
 
 
+@app.command("cv")
 def cv_cmd(
     data: DataArg,
     label: LabelOpt,
@@ -292,10 +296,3 @@ def cv_cmd(
         metrics = cross_validate(table, folds=folds, group_column=group_column, progress=step,
                                  **_recipe(clf, nb, style))
     _print_json(metrics)
-
-
-def register(app: typer.Typer) -> None:
-    app.command("train")(train_cmd)
-    app.command("evaluate")(evaluate_cmd)
-    app.command("predict")(predict_cmd)
-    app.command("cv")(cv_cmd)

@@ -12,6 +12,8 @@ from monitor.cli.context import ready_settings
 _AFTER_DETECT = ("image_flags", "cases_opened", "cases_modified", "cases_possibly_removed", "alerts_queued",
                  "reputation_snapshots")
 
+app = typer.Typer()
+
 
 def detection_line(counts: dict[str, Any]) -> str:
     scored = {k: v for k, v in counts.items() if k not in _AFTER_DETECT}
@@ -36,6 +38,7 @@ def run_pipeline(ctx: typer.Context, *, rescore: bool = False, as_json: bool = F
     typer.echo(cases_line(counts))
 
 
+@app.command("process")
 def process_cmd(
     ctx: typer.Context,
     rescore: Annotated[bool, typer.Option("--rescore", help="Score every review again, not only new ones.")] = False,
@@ -44,7 +47,3 @@ def process_cmd(
     """Run what follows every crawl now: detect, check listing images, open cases, move cases whose
     review was edited or removed, queue alerts. Safe to repeat; `shopmon crawl` runs it itself."""
     run_pipeline(ctx, rescore=rescore, as_json=as_json)
-
-
-def register(app: typer.Typer) -> None:
-    app.command("process")(process_cmd)
