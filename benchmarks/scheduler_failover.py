@@ -21,7 +21,8 @@ from pathlib import Path
 import benchdb
 from monitor.config import load_settings
 from monitor.db import get_engine, upgrade
-from monitor.scheduler import isolation, runs
+from monitor import child_process
+from monitor.scheduler import runs
 from monitor.scheduler.lease import current_lease
 
 CONFIG = """data_dir = "{data}"
@@ -116,7 +117,7 @@ def spawn(n: int = 5) -> dict[str, float]:
         times = []
         for i in range(n):
             start = time.perf_counter()
-            isolation.run_isolated("scheduler_failover:noop", settings, {"n": i}, 60)
+            child_process.run_function("scheduler_failover:noop", settings, {"n": i}, 60)
             times.append(time.perf_counter() - start)
     return {"child_job_roundtrip_median_s": round(statistics.median(times), 3), "children": n}
 

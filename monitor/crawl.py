@@ -6,7 +6,7 @@ review to catch edits and deletions) follows ShopConfig.full_recrawl_every.
 
 One crawl per shop at a time, across processes and machines: the ``crawl:<shop id>`` lease
 (``monitor.scheduler.lease.exclusive``) is held and renewed for the whole crawl. The child runs
-in its own process group and dies with its parent (``monitor.proc``). A run whose process is
+in its own process group and dies with its parent (``monitor.child_process``, the one runner). A run whose process is
 gone (its lock expired while it still says ``running``) is reaped as ``interrupted`` with the
 counts of what it stored, and its job folder is removed.
 """
@@ -18,7 +18,6 @@ import logging
 import os
 import re
 import shutil
-import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,7 +27,7 @@ from sqlmodel import Session, func, select
 from models import CrawlRun
 from monitor.config import Settings, ShopConfig
 from monitor.db import ensure_schema, get_engine
-from monitor.proc import child_env_marker, signal_name, stop_group
+from monitor.child_process import jobs_dir, run_child, signal_name
 from monitor.scheduler.lease import exclusive, is_held
 
 log = logging.getLogger(__name__)
@@ -51,7 +50,6 @@ def _child_env(settings: Settings) -> dict[str, str]:
     if settings.database_url:
         env["SHOPMON_DATABASE_URL"] = settings.database_url
     env.setdefault("PYTHONIOENCODING", "utf-8")
-    env.update(child_env_marker())
     return env
 
 
@@ -64,12 +62,8 @@ def crawl_lock_name(shop_id: str) -> str:
     return f"crawl:{shop_id}"
 
 
-def _jobs_dir(settings: Settings) -> Path:
-    return settings.data_dir.resolve() / "jobs"
-
-
 def _job_dir(settings: Settings, run_id: int) -> Path:
-    return _jobs_dir(settings) / f"crawl-{run_id}"
+    return jobs_dir(settings) / f"crawl-{run_id}"
 
 
 def _log_tail(path: Path, lines: int = 40) -> str:
@@ -93,9 +87,6 @@ def _exit_error(returncode: int, log_path: Path) -> str:
     return f"crawl process exited with code {returncode}: {cause}"
 
 
-STOP_GRACE_SECONDS = 15.0
-
-
 def _stored_since(engine, shop_id: int, since: datetime) -> dict[str, int]:  # noqa: ANN001
     from models import Listing, Review
 
@@ -105,18 +96,6 @@ def _stored_since(engine, shop_id: int, since: datetime) -> dict[str, int]:  # n
         listings = session.exec(select(func.count()).select_from(Listing).where(
             Listing.shop_id == shop_id, Listing.last_seen >= since)).one()
     return {"reviews_new": int(reviews), "listings_seen": int(listings)}
-
-
-def _wait(proc: subprocess.Popen, limit: float) -> bool:
-    """Wait for the child; past the limit ask its group to stop (Scrapy closes the spider and the
-    store pipeline commits what it holds), then kill it if it does not. True when it timed out."""
-    try:
-        proc.wait(timeout=limit)
-        return False
-    except subprocess.TimeoutExpired:
-        pass
-    stop_group(proc, STOP_GRACE_SECONDS)
-    return True
 
 
 def reap_stale_runs(settings: Settings, shop_id: str | None = None, *, lock_is_mine: bool = False) -> int:
@@ -199,17 +178,15 @@ def _crawl_locked(settings: Settings, shop: ShopConfig, full: bool | None, timeo
         job_path.write_text(json.dumps(job), encoding="utf-8")
         os.chmod(job_path, 0o600)
         outcome: dict = {}
-        with log_path.open("wb") as log_fh:
-            proc = subprocess.Popen([sys.executable, "-m", "spiders.run", str(job_path)], stdout=log_fh,
-                                    stderr=subprocess.STDOUT, env=_child_env(settings), start_new_session=True)
-            try:
-                timed_out = _wait(proc, limit)
-            finally:  # also on KeyboardInterrupt/SystemExit here: the crawler must not outlive us
-                stop_group(proc, STOP_GRACE_SECONDS)
+        # Past the limit the child is asked to stop (Scrapy closes the spider and the store pipeline
+        # commits what it holds), then killed if it does not.
+        done = run_child([sys.executable, "-m", "spiders.run", str(job_path)], limit=limit, output=log_path,
+                         env=_child_env(settings))
+        timed_out = done.timed_out
         if result_path.is_file():
             outcome = json.loads(result_path.read_text(encoding="utf-8"))
         elif not timed_out:
-            outcome = {"status": "failed", "failure_kind": "error", "error": _exit_error(proc.returncode, log_path),
+            outcome = {"status": "failed", "failure_kind": "error", "error": _exit_error(done.returncode, log_path),
                        **_stored_since(engine, shop_row.id, run.started_at)}
         if timed_out:
             if "reviews_new" not in outcome:  # killed before it could report: count what it stored

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from monitor.config import Settings, ShopConfig
-from monitor.proc import die_with_parent
+from monitor.child_process import die_with_parent
 
 
 def spider_class(platform: str) -> type:

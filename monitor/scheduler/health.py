@@ -8,7 +8,8 @@ from datetime import datetime
 from alerts.rules import queue_job_alert
 from monitor.config import Settings
 from monitor.db import session_scope
-from monitor.scheduler import isolation, runner, tasks
+from monitor import child_process
+from monitor.scheduler import runner, tasks
 
 log = logging.getLogger("shopmon.scheduler")
 
@@ -24,7 +25,7 @@ def on_job_error(event) -> None:  # noqa: ANN001
 
 def raise_job_alert(settings: Settings, job_id: str, scheduled_for: datetime, exc: BaseException | None) -> int:
     """Queue the alert through alerts.rules (silences and grouping apply); returns the alerts queued."""
-    crawl_closed = isinstance(exc, (isolation.JobTimeout, isolation.JobInterrupted, isolation.ChildFailed))
+    crawl_closed = isinstance(exc, (child_process.JobTimeout, child_process.JobInterrupted, child_process.ChildFailed))
     with session_scope(settings) as session:
         if job_id.startswith("crawl:") and crawl_closed:
             # The crawl's CrawlRun row now says failed: the rules word crawl-health alerts for

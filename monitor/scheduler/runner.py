@@ -19,7 +19,8 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 
 from monitor.config import Settings
 from monitor.errors import ShopmonError
-from monitor.scheduler import isolation, runs
+from monitor import child_process
+from monitor.scheduler import runs
 from monitor.scheduler.lease import Lease
 from monitor.scheduler.tasks import TASKS
 
@@ -55,16 +56,16 @@ def run_task(task: str, **params: Any) -> dict[str, Any]:
 
 
 def _status_for(exc: BaseException) -> str:
-    if isinstance(exc, isolation.JobTimeout):
+    if isinstance(exc, child_process.JobTimeout):
         return "timeout"
-    if isinstance(exc, isolation.JobInterrupted):
+    if isinstance(exc, child_process.JobInterrupted):
         return "interrupted"
     return "failed"
 
 
 def _describe(exc: BaseException) -> str:
     # Expected failures read as one line; anything else keeps its traceback for the record.
-    if isinstance(exc, (ShopmonError, isolation.JobTimeout, isolation.JobInterrupted, isolation.ChildFailed)):
+    if isinstance(exc, (ShopmonError, child_process.JobTimeout, child_process.JobInterrupted, child_process.ChildFailed)):
         return str(exc)
     return "".join(traceback.format_exception(exc)).strip()
 

@@ -25,7 +25,8 @@ from monitor.config import Settings
 from monitor.crawl import reap_stale_runs
 from monitor.db import get_engine
 from monitor.errors import ShopmonError, StorageError
-from monitor.scheduler import health, isolation, runner, runs
+from monitor import child_process
+from monitor.scheduler import health, runner, runs
 from monitor.scheduler.lease import Lease
 from monitor.scheduler.plan import plan_jobs, scheduler_timezone, sync_jobs
 
@@ -205,7 +206,7 @@ class Daemon:
         if abandoned:
             log.warning("%d job run(s) left running by a stopped scheduler marked interrupted", abandoned)
         reap_stale_runs(settings)  # crawls whose process died with a previous scheduler
-        isolation.sweep_job_dirs(settings)  # and the job folders it could not remove
+        child_process.sweep_job_dirs(settings)  # and the job folders it could not remove
         runner.configure(runner.Runtime(settings, self.lease.holder, self.lease))
         scheduler = make_scheduler(settings)
         scheduler.start(paused=True)
@@ -253,7 +254,7 @@ class Daemon:
         while busy() and time.monotonic() < deadline:
             time.sleep(0.05)
         if busy():
-            killed = isolation.kill_all()
+            killed = child_process.kill_all()
             log.warning("stop timeout reached: killed %d job subprocess(es)", killed)
             deadline = time.monotonic() + AFTER_KILL_WAIT
             while busy() and time.monotonic() < deadline:

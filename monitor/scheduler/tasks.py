@@ -15,7 +15,8 @@ from typing import Any
 from models.base import utcnow
 from monitor.config import Settings
 from monitor.errors import ConfigError
-from monitor.scheduler import isolation, runs
+from monitor import child_process
+from monitor.scheduler import runs
 
 HOOKS: dict[str, str] = {
     # Runs inside the crawl's child process.
@@ -60,17 +61,17 @@ def crawl(settings: Settings, shop_id: str) -> dict[str, Any]:
     limit = settings.crawl.timeout_minutes * 60
     started = utcnow()
     try:
-        counts = isolation.run_isolated(
+        counts = child_process.run_function(
             HOOKS["crawl"], settings, {"shop_id": shop_id, "timeout": limit}, limit + settings.scheduler.kill_grace_seconds
         )
-    except isolation.JobTimeout as exc:
+    except child_process.JobTimeout as exc:
         # The child could not close its own CrawlRun: do it so the failure shows and alerts.
         runs.close_crawl(settings, shop_id, shop.platform, started, "timeout", str(exc))
         raise
-    except isolation.JobInterrupted as exc:
+    except child_process.JobInterrupted as exc:
         runs.close_crawl(settings, shop_id, shop.platform, started, "error", str(exc))
         raise
-    except isolation.ChildFailed as exc:
+    except child_process.ChildFailed as exc:
         runs.close_crawl(settings, shop_id, shop.platform, started, "error", str(exc))
         raise
     counts.update(hook("process")(settings))
@@ -107,7 +108,7 @@ def command(settings: Settings, command_id: str) -> dict[str, Any]:
     if argv[0] == "shopmon":
         # The same installation as this scheduler, whatever PATH the service manager gives us.
         argv = [sys.executable, "-m", "monitor", *argv[1:]]
-    return isolation.run_command(settings, argv, spec.timeout_minutes * 60)
+    return child_process.run_command(settings, argv, spec.timeout_minutes * 60)
 
 
 TASKS: dict[str, Callable[..., dict[str, Any]]] = {

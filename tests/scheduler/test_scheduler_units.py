@@ -199,7 +199,8 @@ def _wait(condition, what: str, timeout: float = 30) -> None:  # noqa: ANN001
 def test_scheduled_commands_run_with_a_limit_and_report_failures(make_settings) -> None:
     import sys
 
-    from monitor.scheduler import isolation, tasks
+    from monitor import child_process
+    from monitor.scheduler import tasks
 
     settings = make_settings(
         scheduler={
@@ -211,9 +212,9 @@ def test_scheduled_commands_run_with_a_limit_and_report_failures(make_settings) 
         }
     )
     assert tasks.command(settings, "help") == {"exit_code": 0}
-    with pytest.raises(isolation.ChildFailed, match="model gate refused"):
+    with pytest.raises(child_process.ChildFailed, match="model gate refused"):
         tasks.command(settings, "fails")
-    with pytest.raises(isolation.JobTimeout, match="killed"):  # not the 60 s the command wanted
+    with pytest.raises(child_process.JobTimeout, match="killed"):  # not the 60 s the command wanted
         tasks.command(settings, "hangs")
     with pytest.raises(ConfigError, match="no scheduler command"):
         tasks.command(settings, "gone")

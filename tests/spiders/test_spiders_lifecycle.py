@@ -109,7 +109,7 @@ crawl_mod.crawl_shop(settings, settings.shop("tb1"), timeout=600)
 def test_kill_9_of_the_parent_takes_the_child_along_and_the_run_is_reaped(cfg, tmp_path, monkeypatch) -> None:
     pidfile = tmp_path / "pid"
     # The real child (spiders.run) starts with die_with_parent(); the stand-in does the same.
-    child = fake_child(tmp_path, "from monitor.proc import die_with_parent\ndie_with_parent()\n"
+    child = fake_child(tmp_path, "from monitor.child_process import die_with_parent\ndie_with_parent()\n"
                        + STORE_AND_REPORT + "import time\ntime.sleep(300)\n")
     env = {**os.environ, "PIDFILE": str(pidfile)}
     parent = subprocess.Popen([sys.executable, "-c", PARENT.format(shop=SHOP), str(cfg.data_dir), str(child)], env=env)
@@ -154,7 +154,7 @@ def test_reaper_leaves_a_run_whose_lock_is_held_alone(cfg) -> None:
 
 
 def test_scheduler_job_folders_of_dead_processes_are_swept(cfg) -> None:
-    from monitor.scheduler.isolation import sweep_job_dirs
+    from monitor.child_process import sweep_job_dirs
 
     jobs = cfg.data_dir.resolve() / "jobs"
     dead = subprocess.Popen([sys.executable, "-c", "pass"])

@@ -173,17 +173,17 @@ def test_timeout_is_recorded(live_settings: Settings, market: Marketplace) -> No
 
 def test_crawl_stopped_mid_way_keeps_what_it_stored(live_settings: Settings, market: Marketplace,
                                                      monkeypatch) -> None:  # noqa: ANN001
-    import monitor.crawl
+    import monitor.child_process
 
-    monkeypatch.setattr(monitor.crawl, "STOP_GRACE_SECONDS", 2.0)
+    monkeypatch.setattr(monitor.child_process, "STOP_GRACE_SECONDS", 2.0)
     # one listing's review API hangs: the crawl is stopped at its limit while waiting for it
     market.inject("auctionNumId=600000000004", body=None, delay=600)
     others = sum(len(li["reviews"]) for li in market.listings() if li["id"] in ("600000000001", "600000000002",
                                                                                   "600000000003"))
     stored = select(func.count()).select_from(Review)
-    stop_at_limit = monitor.crawl._wait
+    stop_at_limit = monitor.child_process._wait
 
-    def limit_reached_once_the_rest_is_stored(proc, limit):  # noqa: ANN001, ANN202
+    def limit_reached_once_the_rest_is_stored(proc, limit, grace):  # noqa: ANN001, ANN202
         # The limit is made to fall while the hung request is the only work left, however slow the
         # machine: wait (bounded) for that state, then let the real wait run out at once.
         for _ in range(1200):
@@ -193,9 +193,9 @@ def test_crawl_stopped_mid_way_keeps_what_it_stored(live_settings: Settings, mar
             if hung and count(live_settings, stored) == others:
                 break
             time.sleep(0.25)
-        return stop_at_limit(proc, 0)
+        return stop_at_limit(proc, 0, grace)
 
-    monkeypatch.setattr(monitor.crawl, "_wait", limit_reached_once_the_rest_is_stored)
+    monkeypatch.setattr(monitor.child_process, "_wait", limit_reached_once_the_rest_is_stored)
     run = crawl_shop(live_settings, live_settings.shop("tb-demo"), timeout=900)
     assert (run.status, run.failure_kind) == ("failed", "timeout")
     assert count(live_settings, stored) == others == run.reviews_new
