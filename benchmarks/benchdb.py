@@ -33,16 +33,20 @@ def backend(url: str | None) -> str:
 
 
 @contextmanager
-def database(url: str | None, name: str = "bench") -> Iterator[str | None]:
-    """Yields the URL to use (None: SQLite under the benchmark's data directory)."""
+def database(url: str | None, name: str = "bench", *, keep: str | None = None) -> Iterator[str | None]:
+    """Yields the URL to use (None: SQLite under the benchmark's data directory).
+
+    ``keep``: a PostgreSQL schema named ``shopmon_<keep>``, created when missing and left in place,
+    so a large generated history is measured again without generating it again.
+    """
     if url is None or backend(url) == "sqlite":
         with _env(url):
             yield url
         return
-    schema = f"shopmon_{name}_{uuid.uuid4().hex[:8]}"
+    schema = f"shopmon_{keep}" if keep else f"shopmon_{name}_{uuid.uuid4().hex[:8]}"
     admin = create_engine(url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
     scoped = make_url(url).update_query_dict({"options": f"-csearch_path={schema}"})
     scoped_url = scoped.render_as_string(hide_password=False)
     try:
@@ -50,8 +54,9 @@ def database(url: str | None, name: str = "bench") -> Iterator[str | None]:
             yield scoped_url
     finally:
         dispose_engines()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        if not keep:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
 
 
