@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks import benchdb  # noqa: E402
 from benchmarks.detect_throughput import EN, ZH, generate  # noqa: E402
 
-STEPS = ("run_detect", "check_listings", "open_cases", "follow_review_changes", "evaluate", "snapshot")
+STEPS = ("run_detect", "check_listings", "open_cases", "follow_review_changes", "evaluate", "snapshot_changed")
 NOW = datetime(2026, 7, 1, tzinfo=UTC)
 TARGETS = {"nothing_new_cpu_s": 1.0, "nothing_new_peak_mb": 300, "new_100_cpu_s": 2.0}
 

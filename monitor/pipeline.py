@@ -21,7 +21,7 @@ from monitor.db import session_scope
 from monitor.detection import detect
 from monitor.listings import check_listings
 from monitor.model_trust import ModelTrustError
-from monitor.reputation import snapshot
+from monitor.reputation import snapshot_changed
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +63,9 @@ def process(settings: Settings, now: datetime | None = None, *, rescore: bool = 
     with session_scope(settings) as session:
         alerts = evaluate(session, settings, now=now)
     with session_scope(settings) as session:
-        # After the flags and cases: the adjusted rating leaves out what this run flagged.
-        reputation = snapshot(session, settings, now=now)
+        # After the flags and cases: the adjusted rating leaves out what this run flagged. Only
+        # the shops and listings whose facts changed (the outbox): nothing when nothing is new.
+        reputation = snapshot_changed(session, settings, now=now)
     counts = {**summary.as_dict(), "image_flags": image_flags, "cases_opened": cases, **changes.as_dict(),
               "alerts_queued": alerts, "reputation_snapshots": reputation}
     log.info("pipeline %s", counts)

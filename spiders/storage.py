@@ -313,6 +313,8 @@ class ItemStore:
             row.deleted_at = self.now
             deleted += 1
         self.counts.reviews_deleted += deleted
+        if deleted:
+            outbox.record(self.session, "reputation", "listing", [listing_id])  # its ratings changed
         self._tick(deleted + 1)
         return deleted
 

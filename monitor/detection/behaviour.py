@@ -118,6 +118,7 @@ def run(
         )
     session.flush()
     outbox.record(session, "cases", "flag", writer.changed)
+    outbox.record(session, "reputation", "flag", writer.changed)  # attack members and professionals leave ratings
     counts = {
         "professional": writer.new.get("professional", 0),
         "attack": writer.new.get("attack", 0),

@@ -65,8 +65,14 @@ def review_text(review: Review | Row) -> str:
 def detect(
     session: Session, settings: Settings, *, rescore: bool = False, now: datetime | None = None
 ) -> DetectSummary:
-    """Score reviews whose ``scored_at`` is null (all reviews with ``rescore``) and write flags."""
+    """Score reviews whose ``scored_at`` is null (all reviews with ``rescore``) and write flags.
+
+    With none waiting the models are not loaded (nor, on a fresh registry, trained)."""
     now = now or utcnow()
+    if not rescore and session.exec(select(Review.id).where(Review.scored_at.is_(None)).limit(1)).first() is None:
+        # Nothing waits (an indexed look-up): loading the models would be the run's whole cost
+        # (skops' import alone loads every scikit-learn module, about 1 CPU s).
+        return DetectSummary()
     models = load_models(settings, session=session)
     summary = DetectSummary(model_versions=models.versions())
     scored_ids = array("q")  # a million Python ints in a list would cost ~36 MB more
@@ -176,6 +182,7 @@ def _score_batch(
     # Opening cases looks at these reviews (and their flags) only, never the whole history.
     outbox.record(session, "cases", "review", [r.id for r in batch])
     outbox.record(session, "listings", "listing", [r.listing_id for r in batch])  # their buyers' words changed
+    outbox.record(session, "reputation", "listing", [r.listing_id for r in batch])
     for where in id_filters(Review.id, [r.id for r in batch]):
         session.execute(
             update(Review).where(where).values(scored_at=now),

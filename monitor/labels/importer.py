@@ -11,6 +11,7 @@ from typing import Any
 from sqlmodel import Session, select
 
 from models import Flag, Label
+from monitor import outbox
 from monitor.errors import DataError
 from monitor.labels.rows import read_rows
 from monitor.labels.single import flag_status
@@ -217,6 +218,7 @@ def import_labels(
             if flag.status != status:
                 flag.status = status
                 session.add(flag)
+                outbox.record(session, "reputation", "flag", [flag.id])  # a rejected flag's review counts again
                 summary.flags_updated += 1
     session.flush()
     return summary

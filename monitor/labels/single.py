@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from sqlmodel import Session, select
 
 from models import Flag, Label
+from monitor import outbox
 from monitor.errors import DataError
 from monitor.labels.tasks import FLAG_KIND_TASK, TASKS
 
@@ -41,7 +42,10 @@ def label_flag(session: Session, flag_id: int, raw_value: str, *, labeler: str,
                       value=value)
     label.value, label.note, label.created_at, label.source = value, note, now, f"board (flag {flag.id})"
     session.add(label)
-    flag.status = flag_status(flag, task.name, value)
+    status = flag_status(flag, task.name, value)
+    if status != flag.status:
+        outbox.record(session, "reputation", "flag", [flag.id])  # a rejected flag's review counts again
+    flag.status = status
     session.add(flag)
     session.flush()
     return label

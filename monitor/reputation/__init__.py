@@ -2,6 +2,7 @@
 
 from monitor.reputation.checks import REMOVING_KINDS, Check, ReviewFact, Verdict, assess, grade_for
 from monitor.reputation.store import assess_shop, current, flag_marks, history, latest, shop_facts, snapshot
+from monitor.reputation.changed import snapshot_changed
 
 __all__ = [
     "REMOVING_KINDS",
@@ -17,4 +18,5 @@ __all__ = [
     "latest",
     "shop_facts",
     "snapshot",
+    "snapshot_changed",
 ]

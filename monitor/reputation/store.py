@@ -80,13 +80,13 @@ def assess_shop(session: Session, settings: Settings, shop: Shop) -> tuple[Verdi
     return assess([f for group in facts.values() for f in group], tz), listings
 
 
-def _latest_run(session: Session, shop: Shop) -> int | None:
+def latest_run(session: Session, shop: Shop) -> int | None:
     return session.exec(
         select(func.max(CrawlRun.id)).where(CrawlRun.shop_id == shop.id, CrawlRun.finished_at.is_not(None))
     ).one()
 
 
-def _row(scope: str, target_id: int, shop_id: int | None, run_id: int | None, v: Verdict, now: datetime) -> ReputationSnapshot:
+def snapshot_row(scope: str, target_id: int, shop_id: int | None, run_id: int | None, v: Verdict, now: datetime) -> ReputationSnapshot:
     d = v.as_dict()
     return ReputationSnapshot(scope=scope, target_id=target_id, shop_id=shop_id, crawl_run_id=run_id,
                               computed_at=now, **{k: d[k] for k in ("reviews", "removed", "rating",
@@ -107,15 +107,15 @@ def snapshot(session: Session, settings: Settings, *, now: datetime | None = Non
         query = query.where(Shop.id.in_(list(shop_ids)))
     written = 0
     for shop in session.exec(query).all():
-        run_id = _latest_run(session, shop)
+        run_id = latest_run(session, shop)
         if run_id is not None and session.exec(
             select(ReputationSnapshot.id).where(ReputationSnapshot.scope == "shop", ReputationSnapshot.target_id == shop.id,
                                                 ReputationSnapshot.crawl_run_id == run_id)
         ).first() is not None:
             continue
         shop_verdict, listings = assess_shop(session, settings, shop)
-        session.add(_row("shop", shop.id, shop.id, run_id, shop_verdict, now))  # type: ignore[arg-type]
-        session.add_all(_row("listing", lid, shop.id, run_id, v, now) for lid, v in listings.items())
+        session.add(snapshot_row("shop", shop.id, shop.id, run_id, shop_verdict, now))  # type: ignore[arg-type]
+        session.add_all(snapshot_row("listing", lid, shop.id, run_id, v, now) for lid, v in listings.items())
         written += 1 + len(listings)
     session.flush()
     return written

@@ -153,7 +153,12 @@ def test_first_use_trains_and_registers_the_seed_models(session: Session, db_set
 
     registry = registry_for(db_settings)
     assert registry.live_version("malicious") is None
+    # Nothing to score: the models are neither loaded nor trained.
+    assert detect(session, db_settings, now=NOW).as_dict()["reviews_scored"] == 0
+    assert registry.live_version("malicious") is None
+    _seed(session)
     summary = detect(session, db_settings, now=NOW)
+    assert summary.scored == len(TEXTS)
     for name in ("malicious", "deceptive", "cause"):
         live = registry.live_version(name)
         assert live == summary.model_versions[name]

@@ -1,0 +1,97 @@
+"""The pipeline's reputation step: new rows only for the shops and listings whose facts changed.
+
+Whatever changes a review fact writes an outbox row for the consumer ``reputation``: detection
+(the listings of the reviews it scored, new or edited; the reviewer and attack flags it wrote or
+changed), the crawl (reviews confirmed deleted) and analysts' labels (a flag confirmed or
+rejected). A run with nothing new reads nothing else; a touched listing gets a new listing row,
+its shop a new shop row, and every other listing keeps its latest row (``store.latest``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session, select
+
+from models.base import utcnow
+from models.catalog import Listing, Shop
+from models.detection import Flag
+from models.reviews import Review
+
+from monitor import outbox
+from monitor.config import Settings
+from monitor.reputation.checks import assess
+from monitor.reputation.store import latest_run, shop_facts, snapshot_row
+
+CONSUMER = "reputation"
+_CHUNK = outbox.CHUNK
+
+
+def _chunks(ids: Iterable[int]) -> Iterator[list[int]]:
+    ordered = sorted({int(i) for i in ids if i is not None})
+    for start in range(0, len(ordered), _CHUNK):
+        yield ordered[start : start + _CHUNK]
+
+
+def _listings_of_reviews(session: Session, column: Any, ids: Iterable[int]) -> set[int]:
+    out: set[int] = set()
+    for chunk in _chunks(ids):
+        out.update(session.exec(select(Review.listing_id).where(column.in_(chunk)).distinct()).all())
+    return out
+
+
+def touched_listings(session: Session, changed: dict[str, set[int]]) -> set[int]:
+    """The listings whose review facts the outbox rows touch."""
+    listings = set(changed.get("listing", ()))
+    reviewers: set[int] = set()
+    members: set[int] = set()
+    for chunk in _chunks(changed.get("flag", ())):
+        for target_type, target_id, listing_id, flag_members in session.exec(
+            select(Flag.target_type, Flag.target_id, Flag.listing_id, Flag.members).where(Flag.id.in_(chunk))
+        ):
+            listings.add(listing_id)
+            if target_type == "reviewer":  # a professional mark changes every listing the account reviewed
+                reviewers.add(target_id)
+            elif target_type == "review":
+                members.add(target_id)
+            members.update(flag_members or [])  # an attack's reviews
+    listings |= _listings_of_reviews(session, Review.reviewer_id, reviewers)
+    listings |= _listings_of_reviews(session, Review.id, members)
+    listings.discard(None)  # type: ignore[arg-type]
+    return listings
+
+
+def snapshot_changed(session: Session, settings: Settings, *, now: datetime | None = None) -> int:
+    """Rows for the listings the outbox names and for their shops; returns the rows written.
+
+    The shop row still reads all of that shop's reviews (its tests are not sums of its
+    listings'); an untouched shop costs nothing.
+    """
+    changed = outbox.take(session, CONSUMER)
+    if not changed:
+        return 0
+    now = now or utcnow()
+    listing_ids = touched_listings(session, changed)
+    listing_shop: dict[int, int] = {}
+    for chunk in _chunks(listing_ids):
+        listing_shop.update(session.exec(select(Listing.id, Listing.shop_id).where(Listing.id.in_(chunk))).all())
+    shop_ids = set(changed.get("shop", ())) | set(listing_shop.values())
+    shop_ids.discard(None)  # type: ignore[arg-type]
+    written = 0
+    for chunk in _chunks(shop_ids):
+        for shop in session.exec(select(Shop).where(Shop.id.in_(chunk)).order_by(Shop.id)).all():
+            tz = ZoneInfo(settings.locale_for(shop.config_id).timezone)
+            facts = shop_facts(session, shop.id)  # type: ignore[arg-type]
+            run_id = latest_run(session, shop)
+            session.add(snapshot_row("shop", shop.id, shop.id, run_id,  # type: ignore[arg-type]
+                                     assess([f for group in facts.values() for f in group], tz), now))
+            # A touched listing left without rated reviews gets its empty row too, not a stale one.
+            mine = sorted(lid for lid, sid in listing_shop.items() if sid == shop.id)
+            session.add_all(snapshot_row("listing", lid, shop.id, run_id, assess(facts.get(lid, []), tz), now)  # type: ignore[arg-type]
+                            for lid in mine)
+            written += 1 + len(mine)
+    session.flush()
+    return written
