@@ -16,6 +16,7 @@ from models.catalog import Listing
 from models.detection import Flag
 
 from alerts.guidance import guidance_for
+from monitor.in_lists import id_filters
 
 RESOLVED = ("modified", "closed")
 
@@ -59,12 +60,8 @@ def link_attack_cases(
         ).all()
         members = list(flag.members) or ([flag.review_id] if flag.review_id else [])
         loose: list[Case] = []
-        for start in range(0, len(members), 500):
-            loose.extend(
-                session.exec(
-                    select(Case).where(Case.review_id.in_(members[start : start + 500]), Case.parent_id.is_(None))
-                ).all()
-            )
+        for where in id_filters(Case.review_id, members):
+            loose.extend(session.exec(select(Case).where(where, Case.parent_id.is_(None))).all())
         parent = next((p for p in parents if p.state not in RESOLVED), None)
         if parent is None and (loose or not parents):
             shop_language = (shop_languages or {}).get(flag.shop_id, language) if flag.shop_id else language

@@ -23,6 +23,7 @@ from models.roles import Role
 
 from alerts.case_fields import contact_details, format_amount
 from alerts.i18n import LABELS, RECORD, SEVERITY_NAMES
+from monitor.in_lists import id_filters
 
 COLUMNS = (
     # The handbook's daily record first ...
@@ -42,10 +43,10 @@ def _local(value: datetime | None, zone: ZoneInfo) -> str:
 def _contacts(session: Session, ids: list[int]) -> dict[int, list[str]]:
     """Channels each case was contacted by, first use first."""
     out: dict[int, list[str]] = defaultdict(list)
-    for start in range(0, len(ids), 500):
+    for where in id_filters(CaseEvent.case_id, ids):
         rows = session.exec(
             select(CaseEvent.case_id, CaseEvent.data)
-            .where(CaseEvent.case_id.in_(ids[start : start + 500]), CaseEvent.action == "contact")
+            .where(where, CaseEvent.action == "contact")
             .order_by(CaseEvent.at, CaseEvent.id)
         ).all()
         for case_id, data in rows:
@@ -57,10 +58,10 @@ def _contacts(session: Session, ids: list[int]) -> dict[int, list[str]]:
 
 def _paid(session: Session, ids: list[int]) -> dict[int, int]:
     out: dict[int, int] = {}
-    for start in range(0, len(ids), 500):
+    for where in id_filters(Compensation.case_id, ids):
         rows = session.exec(
             select(Compensation.case_id, func.sum(Compensation.amount_cents))
-            .where(Compensation.case_id.in_(ids[start : start + 500]))
+            .where(where)
             .group_by(Compensation.case_id)
         ).all()
         out.update({cid: int(total) for cid, total in rows})

@@ -29,6 +29,7 @@ from monitor import outbox
 from monitor.config import CasesConfig, Settings
 from monitor.db import upsert
 from monitor.errors import DataError
+from monitor.in_lists import chunks, id_filters
 
 log = logging.getLogger(__name__)
 
@@ -138,21 +139,18 @@ def _all_flags(session: Session) -> list[Flag]:
 def _flags_touching(session: Session, review_ids: set[int]) -> list[Flag]:
     """Every flag that can say something about ``review_ids``: theirs, their reviewers', and the
     attack flags (their member ids are JSON; there are few of them)."""
-    ids = sorted(review_ids)
     reviewers: set[int] = set()
     found: dict[int, Flag] = {}
     live = (Flag.kind.in_(_EVIDENCE_KINDS), Flag.status != "rejected")
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
+    for chunk in chunks(sorted(set(review_ids))):
         reviewers.update(r for r in session.exec(select(Review.reviewer_id).where(Review.id.in_(chunk))) if r)
         for column in (Flag.target_id, Flag.review_id):
             stmt = select(Flag).where(*live, column.in_(chunk))
             if column is Flag.target_id:
                 stmt = stmt.where(Flag.target_type == "review")
             found.update((f.id, f) for f in session.exec(stmt))
-    rids = sorted(reviewers)
-    for start in range(0, len(rids), 500):
-        stmt = select(Flag).where(*live, Flag.target_type == "reviewer", Flag.target_id.in_(rids[start : start + 500]))
+    for where in id_filters(Flag.target_id, reviewers):
+        stmt = select(Flag).where(*live, Flag.target_type == "reviewer", where)
         found.update((f.id, f) for f in session.exec(stmt))
     found.update((f.id, f) for f in session.exec(select(Flag).where(*live, Flag.kind == "attack")))
     return list(found.values())
@@ -249,22 +247,18 @@ def open_cases(session: Session, settings: Settings, *, now: datetime | None = N
     involved = wanted | set(evidence)
 
     existing: dict[int, Case] = {}
-    ids = sorted(involved)
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        for case in session.exec(select(Case).where(Case.review_id.in_(chunk))).all():
+    for where in id_filters(Case.review_id, involved):
+        for case in session.exec(select(Case).where(where)).all():
             existing[case.review_id] = case
 
     reviews: dict[int, tuple[Review, Listing | None]] = {}
     buyer_ids: dict[int, str | None] = {}
-    need = sorted(involved)
-    for start in range(0, len(need), 500):
-        chunk = need[start : start + 500]
+    for where in id_filters(Review.id, involved):
         for review, listing, buyer_id in session.exec(
             select(Review, Listing, Reviewer.external_id)
             .outerjoin(Listing, Listing.id == Review.listing_id)
             .outerjoin(Reviewer, Reviewer.id == Review.reviewer_id)
-            .where(Review.id.in_(chunk))
+            .where(where)
         ).all():
             reviews[review.id] = (review, listing)
             buyer_ids[review.id] = buyer_id

@@ -25,6 +25,7 @@ from models.reviews import Review
 
 from alerts.report_cases import case_figures
 from monitor.config import Settings
+from monitor.in_lists import id_filters
 from monitor.reputation import flag_marks, latest
 
 WORST_LISTINGS = 5
@@ -83,11 +84,10 @@ def _posted_reviews(session: Session, start: datetime, end: datetime) -> list[_P
     ).all()
     ids = [r[0] for r in rows]
     causes: dict[int, tuple[float, str]] = {}
-    for offset in range(0, len(ids), 500):
+    for where in id_filters(Flag.target_id, ids):
         for target_id, label, score in session.exec(
             select(Flag.target_id, Flag.label, Flag.score).where(
-                Flag.kind == "cause", Flag.target_type == "review", Flag.status != "rejected",
-                Flag.target_id.in_(ids[offset : offset + 500]),
+                Flag.kind == "cause", Flag.target_type == "review", Flag.status != "rejected", where
             )
         ).all():
             if label and score > causes.get(target_id, (-1.0, ""))[0]:
@@ -195,9 +195,9 @@ def _attacks(session: Session, start: datetime, end: datetime) -> list[dict[str,
     flags = session.exec(select(Flag).where(Flag.kind == "attack", Flag.status != "rejected").order_by(Flag.id)).all()
     member_ids = sorted({m for f in flags for m in f.members})
     posted: dict[int, datetime] = {}
-    for offset in range(0, len(member_ids), 500):
+    for where in id_filters(Review.id, member_ids):
         for rid, created_at, first_seen in session.exec(
-            select(Review.id, Review.created_at, Review.first_seen).where(Review.id.in_(member_ids[offset : offset + 500]))
+            select(Review.id, Review.created_at, Review.first_seen).where(where)
         ).all():
             posted[rid] = created_at or first_seen
     listing_ids = {f.listing_id for f in flags if f.listing_id}

@@ -36,6 +36,7 @@ from alerts.reports import report_period, report_stats
 from alerts.silences import AlertSubject, active_silences, matching_silence
 from monitor.config import Settings
 from monitor.errors import DataError
+from monitor.in_lists import in_filters
 
 log = logging.getLogger(__name__)
 
@@ -81,9 +82,8 @@ class _Queue:
 
     def existing(self, keys: list[str]) -> set[str]:
         found: set[str] = set()
-        for start in range(0, len(keys), 500):
-            chunk = keys[start : start + 500]
-            found.update(self.session.exec(select(Alert.dedup_key).where(Alert.dedup_key.in_(chunk))).all())
+        for where in in_filters(Alert.dedup_key, keys):
+            found.update(self.session.exec(select(Alert.dedup_key).where(where)).all())
         return found | {k for k in keys if k in self._pending}
 
     def add(

@@ -11,8 +11,7 @@ from sqlalchemy import delete, insert, select
 from sqlmodel import Session
 
 from models import Outbox
-
-CHUNK = 900
+from monitor.in_lists import id_filters
 
 
 def record(session: Session, consumer: str, target_type: str, ids: Iterable[int]) -> None:
@@ -30,6 +29,6 @@ def take(session: Session, consumer: str) -> dict[str, set[int]]:
     ):
         row_ids.append(row_id)
         out.setdefault(target_type, set()).add(target_id)
-    for start in range(0, len(row_ids), CHUNK):
-        session.execute(delete(Outbox).where(Outbox.id.in_(row_ids[start : start + CHUNK])))
+    for where in id_filters(Outbox.id, row_ids):
+        session.execute(delete(Outbox).where(where))
     return out

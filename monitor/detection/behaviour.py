@@ -20,7 +20,8 @@ from monitor.config import Settings
 from monitor import outbox
 from monitor.db import insert_missing
 from monitor.detection import attacks, neighbours, professional, reviewer_features, watchlist
-from monitor.detection.review_rows import ReviewRows, Scope, id_filters, load_rows, reviewer_rows, scope_for
+from monitor.detection.review_rows import ReviewRows, Scope, load_rows, reviewer_rows, scope_for
+from monitor.in_lists import id_filters
 from monitor.detection.reviewer_features import TextClusters
 
 log = logging.getLogger(__name__)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -151,14 +150,3 @@ def similarity(a: str, b: str) -> float:
     if not usable.all():
         return 0.0
     return float((sigs[0] == sigs[1]).mean())
-
-
-def iter_chunks(items: Iterable, size: int) -> Iterable[list]:
-    chunk: list = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk

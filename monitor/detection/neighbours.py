@@ -22,7 +22,8 @@ from sqlmodel import Session
 
 from models import Review, ReviewBand, ReviewSignature
 from monitor.detection import minhash
-from monitor.detection.review_rows import fetch_ids, id_filters, iter_texts
+from monitor.detection.review_rows import fetch_ids, iter_texts
+from monitor.in_lists import id_filters, in_filters
 from monitor.detection.reviewer_features import TextClusters
 
 # Band number mixed into the key: the same hash in two bands is not the same bucket.
@@ -96,10 +97,10 @@ class _Walk:
         self.seen_keys |= keys
         out: dict[int, list[int]] = {}
         ordered = sorted(keys)
-        for start in range(0, len(ordered), 900):
+        for where in in_filters(ReviewBand.key, keys):
             stmt = (select(ReviewBand.key, ReviewBand.review_id)
                     .join(Review, Review.id == ReviewBand.review_id)
-                    .where(ReviewBand.key.in_(ordered[start : start + 900]), self.live_bad))
+                    .where(where, self.live_bad))
             for key, rid in self.session.execute(stmt):
                 out.setdefault(key, []).append(rid)
         return out

@@ -24,7 +24,7 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from models import Listing, Review, Reviewer
-from monitor.detection.review_rows import id_filters
+from monitor.in_lists import id_filters
 from monitor.training.io import add_numeric_columns
 
 _EXTRA = {"reviewer_joined_at": "joined_at", "reviewer_total_reviews": "review_count",

@@ -6,8 +6,7 @@ so it reads a handful of small columns for many rows; one million reviews fit in
 
 from __future__ import annotations
 
-from array import array
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from itertools import chain
@@ -18,13 +17,10 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
 
 from models import Review
+from monitor.in_lists import id_filters
 
 CHUNK = 50_000
 _BEIJING = timezone(timedelta(hours=8))
-# Keeps IN (...) lists under every backend's bound-parameter limit.
-IN_CHUNK = 900
-# Shorter runs of consecutive ids stay in IN lists: a query per run would cost more than it saves.
-_RUN = 64
 
 
 def epoch_seconds(session: Session, column: ColumnElement) -> ColumnElement:
@@ -95,37 +91,6 @@ def _fetch(session: Session, where: ColumnElement | None) -> ReviewRows:
         a = np.fromiter(chain.from_iterable(chunk), dtype=np.int64, count=6 * len(chunk)).reshape(-1, 6)
         parts.append(ReviewRows(a[:, 0], a[:, 1], a[:, 2], a[:, 3], a[:, 4], a[:, 5].astype(np.int8)))
     return ReviewRows.concat(parts)
-
-
-def id_filters(column: ColumnElement, ids: Iterable[int], *, max_params: int = IN_CHUNK) -> Iterator[ColumnElement]:
-    """WHERE conditions that together select exactly ``ids`` (negative ids and None ignored).
-
-    A run of at least ``_RUN`` consecutive ids becomes one BETWEEN: new reviews are mostly
-    contiguous ids, so 100,000 of them cost one query instead of 112 queries binding 900
-    parameters each. Scattered ids go in IN lists of at most ``max_params``. Each condition has
-    one of two shapes so SQLAlchemy's statement cache holds (an OR of many ranges was measured
-    at 22 ms to compile, every time).
-    """
-    if isinstance(ids, np.ndarray | array):
-        arr = np.unique(np.asarray(ids, dtype=np.int64))
-    else:
-        arr = np.unique(np.fromiter((int(i) for i in ids if i is not None), dtype=np.int64))
-    arr = arr[arr >= 0]
-    if not len(arr):
-        return
-    cuts = np.flatnonzero(np.diff(arr) != 1) + 1
-    values = arr.tolist()
-    singles: list[int] = []
-    for start, end in zip([0, *cuts.tolist()], [*cuts.tolist(), len(values)], strict=True):
-        if end - start >= _RUN:
-            yield column.between(values[start], values[end - 1])
-            continue
-        singles.extend(values[start:end])
-        while len(singles) >= max_params:
-            yield column.in_(singles[:max_params])
-            singles = singles[max_params:]
-    if singles:
-        yield column.in_(singles)
 
 
 def fetch_ids(session: Session, review_ids: Iterable[int]) -> ReviewRows:

@@ -16,7 +16,8 @@ from sqlmodel import Session
 
 from models import Listing, Review, Reviewer
 from monitor.detection import minhash
-from monitor.detection.review_rows import ReviewRows, id_filters, iter_texts, purchase_times
+from monitor.detection.review_rows import ReviewRows, iter_texts, purchase_times
+from monitor.in_lists import id_filters
 
 FEATURE_NAMES = (
     "n_reviews",

@@ -24,7 +24,7 @@ from monitor import outbox
 from monitor.db import upsert
 from monitor.detection.phrases import cue_reasons
 from monitor.detection.review_context import context_frame
-from monitor.detection.review_rows import id_filters
+from monitor.in_lists import id_filters
 from monitor.detection.text import (
     SEED_CORROBORATION_SCORE,
     TextModel,

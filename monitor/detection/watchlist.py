@@ -7,12 +7,13 @@ note saying why) and ``detection.watchlist`` in the config file (ids as ``extern
 
 from __future__ import annotations
 
-from sqlalchemy import or_
+from sqlalchemy import or_, true
 from sqlmodel import Session, select
 
 from models import Reviewer
 from monitor.config import Settings
 from monitor.errors import DataError
+from monitor.in_lists import id_filters
 from monitor.platform_refs import find_reviewer, split_ref
 
 
@@ -59,11 +60,9 @@ def watched(session: Session, settings: Settings, reviewer_ids: list[int] | None
     if externals:
         cond = or_(cond, Reviewer.external_id.in_(sorted(externals)))
     out: list[Reviewer] = []
-    chunks = [None] if reviewer_ids is None else [reviewer_ids[i : i + 900] for i in range(0, len(reviewer_ids), 900)]
-    for chunk in chunks:
-        stmt = select(Reviewer).where(cond)
-        if chunk is not None:
-            stmt = stmt.where(Reviewer.id.in_(chunk))
+    scopes = [true()] if reviewer_ids is None else list(id_filters(Reviewer.id, reviewer_ids))
+    for scope in scopes:
+        stmt = select(Reviewer).where(cond, scope)
         for r in session.exec(stmt.order_by(Reviewer.id)):
             if r.watchlisted or r.external_id in bare or (r.platform, r.external_id) in pairs:
                 out.append(r)

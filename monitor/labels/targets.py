@@ -8,18 +8,16 @@ from typing import Any
 from sqlmodel import Session, select
 
 from models import Listing, Review, Reviewer, Shop
+from monitor.in_lists import id_filters
 
 TABLES: dict[str, Any] = {"review": Review, "reviewer": Reviewer, "listing": Listing, "shop": Shop}
 
 
 def load_targets(session: Session, target_type: str, ids: Iterable[int]) -> dict[int, Any]:
     table = TABLES[target_type]
-    wanted = sorted(set(ids))
     out: dict[int, Any] = {}
-    # Chunked so a big export stays under SQLite's bound-parameter limit.
-    for i in range(0, len(wanted), 500):
-        chunk = wanted[i : i + 500]
-        out.update({row.id: row for row in session.exec(select(table).where(table.id.in_(chunk)))})
+    for where in id_filters(table.id, ids):
+        out.update({row.id: row for row in session.exec(select(table).where(where))})
     return out
 
 

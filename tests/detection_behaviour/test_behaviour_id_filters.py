@@ -7,7 +7,7 @@ import random
 import pytest
 from sqlalchemy import Column, Integer, MetaData, Table, create_engine, insert, select
 
-from monitor.detection.review_rows import id_filters
+from monitor.in_lists import id_filters
 
 UNIVERSE = range(12_000)
 
