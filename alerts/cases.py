@@ -114,10 +114,6 @@ def _review_severity(review: Review, listing: Listing | None, kinds: list[str]) 
     )
 
 
-def is_serious(case: Case) -> bool:
-    return case.severity in SERIOUS_SEVERITIES
-
-
 # Opening ---------------------------------------------------------------------------------
 @dataclass
 class _Evidence:

@@ -71,11 +71,6 @@ class Case(CaseBase, table=True):
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
-class CasePublic(CaseBase):
-    id: int
-    opened_at: datetime
-
-
 class CaseEvent(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="case.id", index=True)

@@ -55,11 +55,6 @@ class Listing(ListingBase, table=True):
     last_seen: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
-class ListingPublic(ListingBase):
-    id: int
-    shop_id: int | None
-
-
 class ListingImage(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("listing_id", "url"),)
 

@@ -10,8 +10,6 @@ from sqlmodel import Field, SQLModel
 
 from models.base import UTCDateTime, utcnow
 
-# interrupted: the crawl process died without reporting (kill -9, machine stopped); reaped later.
-CRAWL_STATUSES = ("running", "ok", "failed", "interrupted")
 FAILURE_KINDS = ("blocked", "captcha", "login", "zero_items", "timeout", "error", "http", "interrupted",
                  "storage")
 
@@ -22,7 +20,8 @@ class CrawlRun(SQLModel, table=True):
     shop_config_id: str | None = Field(default=None, index=True)
     spider: str
     full: bool = False
-    status: str = Field(default="running", index=True)
+    # interrupted: the crawl process died without reporting (kill -9, machine stopped); reaped later.
+    status: str = Field(default="running", index=True, description="running, ok, failed or interrupted")
     failure_kind: str | None = None
     error: str | None = Field(default=None, sa_type=Text)
     started_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)

@@ -11,7 +11,6 @@ from sqlmodel import Field, SQLModel
 from models.base import UTCDateTime, utcnow
 
 FLAG_KINDS = ("malicious", "deceptive", "professional", "attack", "cause", "image_mismatch", "watchlist")
-TARGET_TYPES = ("review", "reviewer", "listing", "shop")
 #: After-sales causes: the labels of "cause" flags, and what analysts may label a review with.
 CAUSES = (
     "quality",
@@ -33,7 +32,7 @@ class Flag(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(index=True)
-    target_type: str
+    target_type: str = Field(description="review, reviewer, listing or shop")
     target_id: int = Field(index=True)
     label: str | None = Field(default=None, description="predicted class, e.g. the after-sales cause")
     score: float

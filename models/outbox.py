@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from sqlmodel import Field, SQLModel
 
-#: Consumers and what they are told about: "cases" (reviews scored, flags written or changed),
-#: "listings" (listings whose images, fields or reviews changed).
-OUTBOX_CONSUMERS = ("cases", "listings")
-
 
 class Outbox(SQLModel, table=True):
     """One changed row for one consumer; the consumer deletes it in the transaction that handles it."""
 
     id: int | None = Field(default=None, primary_key=True)
-    consumer: str = Field(index=True)
+    # "cases": reviews scored, flags written or changed; "listings": listings whose images,
+    # fields or reviews changed.
+    consumer: str = Field(index=True, description="cases or listings")
     target_type: str = Field(description="review, flag or listing")
     target_id: int

@@ -10,8 +10,6 @@ from sqlmodel import Field, SQLModel
 
 from models.base import UTCDateTime, utcnow
 
-REPUTATION_SCOPES = ("listing", "shop")
-
 
 class ReputationSnapshot(SQLModel, table=True):
     """What the reputation checks said at one moment; kept so grades have a history."""

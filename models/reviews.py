@@ -63,12 +63,6 @@ class Review(ReviewBase, table=True):
     scored_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
 
 
-class ReviewPublic(ReviewBase):
-    id: int
-    listing_id: int | None
-    photos: list[str]
-
-
 class ReviewRevision(SQLModel, table=True):
     """What a review said before it was edited or deleted (never overwritten)."""
 

@@ -8,7 +8,6 @@ from monitor.config import Settings
 
 BOT_NAME = "shopmon"
 SPIDER_MODULES = ["spiders.sites"]
-NEWSPIDER_MODULE = "spiders.sites"
 
 ITEM_PIPELINES = {
     "spiders.pipelines.validate.ValidatePipeline": 100,
@@ -35,8 +34,6 @@ EXTENSIONS = {
     "scrapy.extensions.remote_control.RemoteControl": None,
 }
 LOG_LEVEL = "INFO"
-HTTPERROR_ALLOWED_CODES: list[int] = []
-FEED_EXPORT_ENCODING = "utf-8"
 
 
 def scrapy_settings(settings: Settings, *, run_key: str = "shopmon") -> dict[str, Any]:

@@ -53,11 +53,6 @@ class Prepared:
     rgb: np.ndarray  # H x W x 3 uint8 at WORK_SIDE
     lab: np.ndarray  # H x W x 3 float32
     mask: np.ndarray  # H x W bool, True = product
-    plain_background: bool
-
-    @property
-    def product_pixels(self) -> np.ndarray:
-        return self.rgb[self.mask]
 
 
 def prepare(img: Image.Image) -> Prepared:
@@ -68,11 +63,10 @@ def prepare(img: Image.Image) -> Prepared:
         img = img.resize(size, Image.Resampling.BILINEAR)
     rgb = np.asarray(img, dtype=np.uint8)
     lab = _srgb_to_lab(rgb)
-    mask, plain = _product_mask(lab)
-    return Prepared(rgb=rgb, lab=lab, mask=mask, plain_background=plain)
+    return Prepared(rgb=rgb, lab=lab, mask=_product_mask(lab))
 
 
-def _product_mask(lab: np.ndarray) -> tuple[np.ndarray, bool]:
+def _product_mask(lab: np.ndarray) -> np.ndarray:
     edges = (lab[:2], lab[-2:], lab[:, :2], lab[:, -2:])
     border = np.concatenate([e.reshape(-1, 3) for e in edges])
     bg = np.median(border, axis=0)
@@ -80,7 +74,7 @@ def _product_mask(lab: np.ndarray) -> tuple[np.ndarray, bool]:
     if spread > 8:
         # Busy background (a buyer's photo on a bed or a table): no reliable cut-out,
         # so the whole frame counts as the product.
-        return np.ones(lab.shape[:2], dtype=bool), False
+        return np.ones(lab.shape[:2], dtype=bool)
     dist = np.linalg.norm(lab - bg, axis=2)
     mask = dist > 10
     mask = ndimage.binary_opening(mask, iterations=1)
@@ -89,8 +83,8 @@ def _product_mask(lab: np.ndarray) -> tuple[np.ndarray, bool]:
         # A white product on a white background: take the faint difference instead.
         mask = ndimage.binary_fill_holes(dist > 3)
         if mask.mean() < 0.02:
-            return np.ones(lab.shape[:2], dtype=bool), True
-    return mask, True
+            return np.ones(lab.shape[:2], dtype=bool)
+    return mask
 
 
 def colour_shares(prep: Prepared) -> np.ndarray:

@@ -120,13 +120,6 @@ def estimator_outputs(
     return Outputs(y_arr, pred, None, multiclass_metrics(y_arr, pred))
 
 
-def evaluate_estimator(
-    estimator: Any, X: Any, y: Sequence[Any], *, threshold: float | None = None, precision_target: float = 0.9
-) -> dict[str, float]:
-    """Metrics of one fitted estimator on held-out rows."""
-    return estimator_outputs(estimator, X, y, threshold=threshold, precision_target=precision_target).metrics
-
-
 def paired_bootstrap(
     a: Outputs, b: Outputs, metric: str, *, n: int = 200, seed: int = 0
 ) -> tuple[float, float] | None:

@@ -14,7 +14,6 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlmodel import Session
 
 from monitor.accounts import can, resume_session
-from monitor.config import Settings
 from monitor.db import session_scope
 
 SESSION_COOKIE = "shopmon_session"
@@ -34,10 +33,6 @@ class Viewer:
     role: str
     language: str | None
     csrf_token: str
-
-
-def settings_of(request: Request) -> Settings:
-    return request.app.state.settings
 
 
 def _transaction(request: Request) -> Iterator[Session]:

@@ -1,0 +1,46 @@
+"""Names the dead-code gate (vulture, see [tool.vulture] in pyproject.toml) cannot see used.
+
+Never imported or run: vulture only reads the names below as uses. Each group says how the names
+are reached; a name that is really unused does not belong here, it is deleted.
+"""
+# ruff: noqa
+# type: ignore
+_ = object()
+
+# Counters read through dataclasses.asdict() / as_dict() (command output, logs, JSON).
+_.cases_modified, _.cases_possibly_removed  # alerts.changes.ChangeCounts
+_.reclaimed  # alerts.sender.SendSummary
+_.imported, _.replaced, _.unchanged, _.blank, _.flags_updated  # monitor.labels.importer
+_.model_versions  # monitor.detection.runner.DetectSummary
+_.disagreement  # monitor.labels.queue.QueueItem (as_dict, `shopmon labels queue --json`)
+_.listings_new, _.reviews_unchanged, _.images_new  # spiders.storage.StoreStats
+
+# Table columns written for the record and read by templates, exports or people with SQL.
+_.fetched_at, _.recorded_at, _.decode_errors, _.revision_count, _.duration_s, _.password_changed_at
+_.old_rating, _.old_text, _.old_follow_up_text, _.old_seller_reply  # ReviewRevision
+_.next_cursor  # board.html
+_.original_size  # monitor.listings.loading.LoadedImage
+
+# Attributes of other libraries' objects that shopmon sets.
+_.data_type, _.freeze_panes  # openpyxl (alerts.case_export)
+_.policy  # email.message (alerts.render)
+_._do_submit_job  # APScheduler executor override (monitor.scheduler.runner)
+
+# Reached by a dotted string: the scheduler's job functions.
+run_task, crawl_in_child
+
+# Reached by value: Role("analyst").
+_.ANALYST
+
+# Used by the tests and benchmarks only: the demo marketplace's driving API, the shared-data
+# folder, the one-call crawl of every shop, the DSR parser (tested on a real capture) and the
+# failure kinds every email language must name.
+_.add_reviews, _.edit_review, _.delete_review, _.inject, _.page_requests
+shared_dir, crawl_all, parse_shop_dsr, FAILURE_KINDS
+
+# Dead, to be deleted: each sits in a file another change is rewriting right now (OWNERS.md
+# requests of 2026-12-04); the owner deletes it there, then its line here goes.
+_.newest_review_id  # never written; dropping the column needs a migration
+JOB_RUN_STATUSES  # models/scheduler.py (queue)
+_.positive_scores, predict_texts  # monitor/detection/text.py (quality)
+running_children  # monitor/scheduler/isolation.py (split)
