@@ -128,11 +128,6 @@ def kill_all() -> int:
     return len(procs)
 
 
-def running_children() -> int:
-    with _lock:
-        return len(_active)
-
-
 def _kill_group(pgid: int, sig: int) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, sig)

@@ -43,4 +43,3 @@ shared_dir, crawl_all, parse_shop_dsr, FAILURE_KINDS
 _.newest_review_id  # never written; dropping the column needs a migration
 JOB_RUN_STATUSES  # models/scheduler.py (queue)
 _.positive_scores, predict_texts  # monitor/detection/text.py (quality)
-running_children  # monitor/scheduler/isolation.py (split)
