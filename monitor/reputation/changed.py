@@ -23,11 +23,12 @@ from models.reviews import Review
 
 from monitor import outbox
 from monitor.config import Settings
+from monitor.in_lists import IN_LIMIT
 from monitor.reputation.checks import assess
 from monitor.reputation.store import latest_run, shop_facts, snapshot_row
 
 CONSUMER = "reputation"
-_CHUNK = outbox.CHUNK
+_CHUNK = IN_LIMIT
 
 
 def _chunks(ids: Iterable[int]) -> Iterator[list[int]]:
