@@ -1,6 +1,6 @@
 """Deliver queued alerts: claim rows, group them into emails, record every attempt.
 
-The delivery state (claims and their lease, Message-IDs, outcomes) lives in ``alerts.outbox``;
+The delivery state (claims and their lease, Message-IDs, outcomes) lives in ``alerts.delivery_state``;
 this module decides what goes into which email and in what order.
 """
 
@@ -20,7 +20,7 @@ from models.alerts import Alert
 from models.base import utcnow
 from models.cases import severity_rank
 
-from alerts.outbox import (
+from alerts.delivery_state import (
     backoff,
     claim,
     claim_lease,

@@ -77,7 +77,7 @@ def retry(
     Each keeps its Message-ID, so a message the server may already have is sent as the same
     message again. `shopmon alerts send` (or the scheduler) then delivers them.
     """
-    from alerts.outbox import requeue
+    from alerts.delivery_state import requeue
     from monitor.db import session_scope
 
     settings = ready_settings(ctx)

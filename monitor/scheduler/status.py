@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import inspect
 
-from alerts.outbox import delivery_health
+from alerts.delivery_state import delivery_health
 from monitor.config import Settings
 from monitor.db import get_engine, session_scope
 from monitor.scheduler import runs

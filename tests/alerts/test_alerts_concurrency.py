@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 
 from alerts.cases import open_cases
 from alerts.rules import evaluate
-from alerts.outbox import with_db_retry
+from alerts.delivery_state import with_db_retry
 from alerts.sender import send_pending
 from models import Alert, AlertAttempt, CaseEvent, Listing, Review, Reviewer, Shop
 from monitor.errors import StorageError

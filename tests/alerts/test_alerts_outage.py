@@ -16,7 +16,7 @@ from pathlib import Path
 from sqlmodel import select
 
 from alerts.cases import open_cases
-from alerts.outbox import claim_lease
+from alerts.delivery_state import claim_lease
 from alerts.rules import evaluate
 from alerts.sender import backoff, send_pending
 from models import Alert

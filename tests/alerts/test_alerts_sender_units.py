@@ -9,7 +9,7 @@ from sqlmodel import select
 
 from alerts.cases import open_cases
 from alerts.rules import evaluate
-from alerts.outbox import claim_lease
+from alerts.delivery_state import claim_lease
 from alerts.sender import send_pending
 from alerts.transports import OutboxTransport, PermanentError
 from models import Alert, AlertAttempt

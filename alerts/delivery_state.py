@@ -1,4 +1,4 @@
-"""The alert outbox's delivery state in the database: claims and their lease, Message-IDs, outcomes.
+"""Alert delivery state in the database: claims and their lease, Message-IDs, outcomes.
 
 Claiming is a single ``UPDATE alert SET status='sending', claimed_by=<token> WHERE
 status='pending' AND claimed_by IS NULL ...``. On PostgreSQL a second sender's UPDATE
