@@ -83,3 +83,8 @@ class CaseEvent(SQLModel, table=True):
 
 # The board's order (worst first, then oldest) read straight from an index, page by page.
 Index("ix_case_board_order", Case.severity, Case.opened_at, Case.id)
+# The same order under the board's common filters (a state, "My cases", a shop): a filtered page
+# and its bounded count read only matching index entries instead of walking every case.
+Index("ix_case_board_state", Case.state, Case.severity, Case.opened_at, Case.id)
+Index("ix_case_board_owner", Case.owner, Case.severity, Case.opened_at, Case.id)
+Index("ix_case_board_shop", Case.shop_id, Case.severity, Case.opened_at, Case.id)

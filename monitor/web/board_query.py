@@ -1,7 +1,10 @@
-"""The board's query: filters, worst-first-then-oldest order and keyset paging.
+"""The board's query: filters, worst-first-then-oldest order, keyset paging and a bounded count.
 
-Paging walks the (severity, opened_at, id) index one severity at a time, so page 2000 of a
-100k-case board costs what page 1 costs; OFFSET would re-read every row before it.
+Paging walks the (severity, opened_at, id) index one severity at a time (or the (state|owner|
+shop_id, severity, opened_at, id) index when that filter is set), starting at the cursor, so page
+2000 of a 100k-case board costs what page 1 costs; OFFSET would re-read every row before it.
+The count stops at COUNT_CAP: "1,000+" costs a thousand index entries, an exact count of a
+filtered 100k-case view cost a walk of every matching row on each page view.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Text, and_, cast, func, or_
+from sqlalchemy import Text, cast, func, literal, or_
 from sqlmodel import Session, select
 
 from alerts.cases import RESOLVED_STATES
@@ -23,6 +26,12 @@ from models.reviews import Review
 
 WORST_FIRST = tuple(reversed(SEVERITIES))
 EXPORT_CHUNK = 1000
+COUNT_CAP = 1000
+# What one board row shows: columns, not Case objects (the page never writes them), and the
+# review's posted time and edit count from the same query (no second look-up per page).
+ROW_COLUMNS = (Case.id, Case.severity, Case.opened_at, Case.shop_id, Case.buyer_nick, Case.item_title,
+               Case.review_text, Case.rating, Case.cause, Case.kinds, Case.contact_status, Case.state,
+               Case.promised_by, Case.owner, Review.created_at.label("posted_at"), Review.revision_count)
 
 
 def _int(raw: str | None) -> int | None:
@@ -76,7 +85,7 @@ def parse_cursor(raw: str | None) -> tuple[str, datetime, int] | None:
         return None
 
 
-def cursor_of(case: Case) -> str:
+def cursor_of(case: Any) -> str:
     return f"{case.severity}~{case.opened_at.isoformat()}~{case.id}"
 
 
@@ -110,53 +119,62 @@ def _severities(f: BoardFilter) -> tuple[str, ...]:
     return wanted
 
 
-def _ordered(session: Session, f: BoardFilter, conds: list[Any], limit: int | None) -> Iterator[Case]:
-    taken = 0
+def _after(q: Any, f: BoardFilter, sev: str) -> Any:
+    """Rows after the cursor in (opened_at, id) order, written as a range the index can seek to
+    (an OR of the two comparisons alone made SQLite read the severity from its start)."""
+    if f.cursor is None or f.cursor[0] != sev:
+        return q
+    _, at, cid = f.cursor
+    return q.where(Case.opened_at >= at, or_(Case.opened_at > at, Case.id > cid))
+
+
+def _ordered(session: Session, f: BoardFilter, conds: list[Any]) -> Iterator[Case]:
     for sev in _severities(f):
-        q = select(Case).where(Case.severity == sev, *conds)
-        if f.cursor is not None and f.cursor[0] == sev:
-            _, at, cid = f.cursor
-            q = q.where(or_(Case.opened_at > at, and_(Case.opened_at == at, Case.id > cid)))
-        q = q.order_by(Case.opened_at, Case.id)
-        if limit is not None:
-            rows = session.exec(q.limit(limit - taken)).all()
-            yield from rows
-            taken += len(rows)
-            if taken >= limit:
-                return
-        else:
-            yield from session.exec(q.execution_options(yield_per=EXPORT_CHUNK))
+        q = _after(select(Case).where(Case.severity == sev, *conds), f, sev).order_by(Case.opened_at, Case.id)
+        yield from session.exec(q.execution_options(yield_per=EXPORT_CHUNK))
+
+
+def _page_rows(session: Session, f: BoardFilter, conds: list[Any], limit: int) -> list[Any]:
+    rows: list[Any] = []
+    for sev in _severities(f):
+        q = (select(*ROW_COLUMNS).outerjoin(Review, Review.id == Case.review_id)
+             .where(Case.severity == sev, *conds))
+        q = _after(q, f, sev).order_by(Case.opened_at, Case.id).limit(limit - len(rows))
+        rows += session.exec(q).all()
+        if len(rows) >= limit:
+            break
+    return rows
+
+
+def bounded_count(session: Session, f: BoardFilter, conds: list[Any], cap: int = COUNT_CAP) -> int:
+    """Matching cases, counted up to cap + 1 (more than cap reads as "cap+")."""
+    sub = select(literal(1)).select_from(Case).where(*conds)
+    if f.severity is not None:
+        sub = sub.where(Case.severity == f.severity)
+    return session.exec(select(func.count()).select_from(sub.limit(cap + 1).subquery())).one()
 
 
 @dataclass
 class BoardPage:
-    cases: list[Case]
-    reviews: dict[int, Review]
+    rows: list[Any]
     shops: dict[int, Shop]
     total: int
     next_cursor: str | None
+
+    @property
+    def total_text(self) -> str:
+        return f"{COUNT_CAP:,}+" if self.total > COUNT_CAP else f"{self.total:,}"
 
 
 def board_page(session: Session, f: BoardFilter, *, page_size: int, overdue_hours: float,
                now: datetime | None = None) -> BoardPage:
     now = now or utcnow()
     conds = _conditions(session, f, now=now, overdue_hours=overdue_hours)
-    rows = list(_ordered(session, f, conds, page_size + 1))
+    rows = _page_rows(session, f, conds, page_size + 1)
     more = len(rows) > page_size
     rows = rows[:page_size]
-    total_q = select(func.count()).select_from(Case).where(*conds)
-    if f.severity is not None:
-        total_q = total_q.where(Case.severity == f.severity)
-    total = session.exec(total_q).one()
-    return BoardPage(rows, reviews_of(session, rows), shops(session), total,
-                     cursor_of(rows[-1]) if more and rows else None)
-
-
-def reviews_of(session: Session, cases: list[Case]) -> dict[int, Review]:
-    ids = [c.review_id for c in cases if c.review_id is not None]
-    if not ids:
-        return {}
-    return {r.id: r for r in session.exec(select(Review).where(Review.id.in_(ids))).all()}
+    total = bounded_count(session, f, conds)
+    return BoardPage(rows, shops(session), total, cursor_of(rows[-1]) if more and rows else None)
 
 
 def shops(session: Session) -> dict[int, Shop]:
@@ -169,7 +187,7 @@ def all_matching(session: Session, f: BoardFilter, *, overdue_hours: float,
     conds = _conditions(session, f, now=now or utcnow(), overdue_hours=overdue_hours)
     f.cursor = None
     chunk: list[Case] = []
-    for case in _ordered(session, f, conds, None):
+    for case in _ordered(session, f, conds):
         chunk.append(case)
         if len(chunk) >= EXPORT_CHUNK:
             yield chunk

@@ -16,6 +16,8 @@ from models.roles import parse_role
 from models.users import User
 from monitor.web.auth import Viewer, DB, viewer
 from monitor.web.board_query import BoardFilter, all_matching, board_page
+from monitor.web.board_rows import board_rows
+from monitor.web.i18n import Words
 from monitor.web.pages import language_of, render
 
 router = APIRouter()
@@ -33,7 +35,8 @@ def board(request: Request, who: Viewer = Depends(viewer), session: Session = DB
     settings = request.app.state.settings
     f = BoardFilter.from_query(request.query_params, me=who.name)
     page = board_page(session, f, page_size=settings.web.page_size, overdue_hours=settings.alerts.escalation_hours)
-    return render(request, "board.html", page=page, f=f, states=CASE_STATES, severities=SEVERITIES,
+    rows = board_rows(page.rows, page.shops, settings, Words(language_of(request)))
+    return render(request, "board.html", page=page, rows=rows, f=f, states=CASE_STATES, severities=SEVERITIES,
                   causes=CAUSES, kinds=FLAG_KINDS, owners=_owners(session), params=f.params(),
                   mine=bool(request.query_params.get("mine")))
 
