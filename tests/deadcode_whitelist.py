@@ -18,7 +18,7 @@ _.listings_new, _.reviews_unchanged, _.images_new  # spiders.storage.StoreStats
 # Table columns written for the record and read by templates, exports or people with SQL.
 _.fetched_at, _.recorded_at, _.decode_errors, _.revision_count, _.duration_s, _.password_changed_at
 _.old_rating, _.old_text, _.old_follow_up_text, _.old_seller_reply  # ReviewRevision
-_.next_cursor  # board.html
+_.next_cursor, _.total_text, _.severity_label, _.buyer  # board.html (BoardPage, BoardRow)
 _.original_size  # monitor.listings.loading.LoadedImage
 
 # Attributes of other libraries' objects that shopmon sets.
