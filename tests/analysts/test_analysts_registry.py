@@ -228,7 +228,7 @@ def test_library_functions_that_touch_files_are_not_trusted(tmp_path: Path) -> N
 
 
 def test_packed_vocabulary_formats_round_trip() -> None:
-    from monitor.registry import VOCAB_MARKER, _pack, _unpack
+    from monitor.registry.skops_io import VOCAB_MARKER, _pack, _unpack
 
     vocab = {"退款": 2, "a b": 0, "é": 1, "": 3}
     assert _unpack(_pack(vocab)) == vocab
