@@ -25,7 +25,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.svm import LinearSVC
 
 from monitor.paths import shared_dir
-from monitor.training.fit import cross_validate, split_indices, subset
+from monitor.training.fit import subset
+from monitor.training.folds import cross_validate, split_indices
 from monitor.training.io import Table, read_table
 from monitor.training.metrics import binary_metrics
 
@@ -62,7 +63,7 @@ def run(variants: bool, only: str | None = None, params: dict[str, Any] | None =
     if not op_path.is_file() or not sal_path.is_file():
         return {"skipped": f"shared data not found under {data} (set SHOPMON_SHARED)"}
     params = params or {}
-    results: dict[str, Any] = {"model": "tfidf word 1-3 + char 1-5, logistic regression (monitor.training.fit)",
+    results: dict[str, Any] = {"model": "tfidf word 1-3 + char 1-5, logistic regression (monitor.training.recipe)",
                                "params": params}
     op = read_table(op_path, label="label", positive="deceptive", id_column="review_id")
     for polarity in ("negative", "positive"):

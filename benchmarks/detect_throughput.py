@@ -148,7 +148,7 @@ def _run_detect(settings) -> dict | None:  # noqa: ANN001
     except ImportError:
         return None
     from monitor.db import session_scope
-    from monitor.detection.text import load_models
+    from monitor.detection.live_models import load_models
 
     # First use trains the seed models; timed apart so the figure for every later run is visible.
     cpu = time.process_time()

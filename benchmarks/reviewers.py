@@ -32,7 +32,8 @@ from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold, cross
 from sklearn.preprocessing import StandardScaler
 
 from monitor.paths import shared_dir
-from monitor.training.fit import cross_validate, subset
+from monitor.training.fit import subset
+from monitor.training.folds import cross_validate
 from monitor.training.io import read_table
 
 #: `shopmon model cv FILE --label flagged --group-column reviewer_id` with these --map options.

@@ -32,7 +32,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     import pandas as pd
 
-    from monitor.detection.text import load_models, score_texts
+    from monitor.detection.live_models import load_models
+    from monitor.detection.text import score_texts
 
     texts = pd.read_csv(path)["review"].astype(str).tolist()[: args.rows]
     with tempfile.TemporaryDirectory() as tmp:

@@ -11,7 +11,7 @@ near-duplicates, typos, decoration).
 Stages timed: fit, held-out scoring + metrics, the HTML report, registry save and a verified
 load (sha256 + type allow-list). Peak memory is the process's maximum resident set size.
 
-Pipeline: ``monitor.training.fit.build_pipeline`` (the detection model: word + character
+Pipeline: ``monitor.training.recipe.build_pipeline`` (the detection model: word + character
 TF-IDF n-grams into logistic regression) when it is available, otherwise a TF-IDF character
 n-gram + LogisticRegression baseline defined here; the JSON says which (``pipeline``).
 
@@ -79,9 +79,9 @@ def _noisy(texts: list[str], labels: np.ndarray, n: int, seed: int = 0) -> tuple
 def _pipeline(kind: str, params: dict):  # noqa: ANN202
     if kind in ("auto", "detection"):
         try:
-            from monitor.training.fit import build_pipeline
+            from monitor.training.recipe import build_pipeline
 
-            return (f"detection (monitor.training.fit.build_pipeline defaults{', ' + json.dumps(params) if params else ''})",
+            return (f"detection (monitor.training.recipe.build_pipeline defaults{', ' + json.dumps(params) if params else ''})",
                     build_pipeline(**params))
         except ImportError:
             if kind == "detection":

@@ -30,7 +30,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from monitor.paths import shared_dir
-from monitor.training.fit import build_pipeline
+from monitor.training.recipe import build_pipeline
 from monitor.training.io import read_table
 from monitor.training.style import StyleFeatures
 

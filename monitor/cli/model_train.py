@@ -120,7 +120,8 @@ def train_cmd(
     """  # noqa: E501
     from monitor.db import session_scope
     from monitor.registry import check_name, registry_for
-    from monitor.training.fit import check_options, holdout_frame, train
+    from monitor.training.fit import holdout_frame, train
+    from monitor.training.recipe import check_options
 
     check_name(name)
     settings = ready_settings(ctx)
@@ -166,7 +167,7 @@ def _write_report(folder: Path, name: str, version: str, trained: Any, table: An
         if exc.name != "monitor.training.report":
             raise
         return
-    from monitor.training.fit import score
+    from monitor.training.predict import score
 
     held = trained.holdout
     cv = trained.metrics.get("cv") or {}
@@ -226,7 +227,7 @@ def evaluate_cmd(
 
     Metrics: accuracy, precision, recall, f1, roc_auc, pr_auc and the confusion matrix ([[tn, fp], [fn, tp]] for binary models), at the version's decision threshold.
     """  # noqa: E501
-    from monitor.training.fit import evaluate
+    from monitor.training.predict import evaluate
 
     settings = settings_from(ctx)
     estimator, meta = _load(settings, model, version)
@@ -251,7 +252,7 @@ def predict_cmd(
     version: Annotated[Optional[str], typer.Option(help="Version id (default: the live one).")] = None,
 ) -> None:
     """Write one row per input row, in input order: id, score (positive-class probability), label."""
-    from monitor.training.fit import predict_frame
+    from monitor.training.predict import predict_frame
 
     settings = settings_from(ctx)
     estimator, meta = _load(settings, model, version)
@@ -289,7 +290,7 @@ def cv_cmd(
     style: StyleOpt = None,
 ) -> None:
     """Cross-validate the training recipe on a labeled file and print metrics as JSON."""
-    from monitor.training.fit import cross_validate
+    from monitor.training.folds import cross_validate
 
     table = _table(data, label, positive, mapping)
     with fit_progress("cross-validating") as step:

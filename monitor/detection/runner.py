@@ -24,15 +24,10 @@ from monitor import outbox
 from monitor.db import upsert
 from monitor.detection.phrases import cue_reasons
 from monitor.detection.review_context import context_frame
+from monitor.detection.live_models import TextModels, load_models
+from monitor.detection.text import SEED_CORROBORATION_SCORE, TextScore, score_batch
+from monitor.detection.text_model import TextModel
 from monitor.in_lists import id_filters
-from monitor.detection.text import (
-    SEED_CORROBORATION_SCORE,
-    TextModel,
-    TextModels,
-    TextScore,
-    load_models,
-    score_batch,
-)
 
 log = logging.getLogger(__name__)
 

@@ -51,6 +51,13 @@ class Table:
         return digest.hexdigest()[:16]
 
 
+def require_labels(table: Table) -> np.ndarray:
+    """The table's labels; a DataError when it was read without a label column."""
+    if table.y is None:
+        raise DataError(f"{table.path}: no label column given (use --label COLUMN)")
+    return table.y
+
+
 def parse_mapping(items: list[str] | None) -> dict[str, str]:
     """``["src=dst", ...]`` as a dict; a malformed item is a DataError."""
     mapping: dict[str, str] = {}

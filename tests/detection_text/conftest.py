@@ -11,7 +11,7 @@ from monitor.config import Settings, load_settings
 
 @pytest.fixture(scope="session")
 def seed_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from monitor.detection.text import load_models
+    from monitor.detection.live_models import load_models
 
     folder = tmp_path_factory.mktemp("seed-models")
     load_models(load_settings(data_dir=folder / "data", model_dir=folder / "models"))
@@ -20,7 +20,7 @@ def seed_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def text_models(seed_model_dir: Path):  # noqa: ANN201
-    from monitor.detection.text import load_models
+    from monitor.detection.live_models import load_models
 
     return load_models(load_settings(model_dir=seed_model_dir))
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from monitor.errors import DataError
-from monitor.training.fit import split_indices
+from monitor.training.folds import split_indices
 from monitor.training.io import parse_mapping, read_table
 
 
@@ -113,7 +113,7 @@ def test_group_folds_keep_groups_disjoint(tmp_path: Path) -> None:
 def test_missing_reviewer_id_is_named_when_the_model_needs_its_aggregates(tmp_path: Path) -> None:
     import pandas as pd
 
-    from monitor.training.fit import model_inputs
+    from monitor.training.predict import model_inputs
 
     with pytest.raises(DataError, match="missing column 'reviewer_id'"):
         model_inputs(pd.DataFrame({"text": ["a"]}), ["reviewer_review_count"], "new.csv")

@@ -156,7 +156,7 @@ def test_broken_alias_is_an_error_and_promote_force_repairs_it(own_registry: Set
 
 
 def test_fresh_registry_is_bootstrapped_once(db_settings: Settings) -> None:
-    from monitor.detection.text import load_models
+    from monitor.detection.live_models import load_models
 
     models = load_models(db_settings, ("cause",))
     reg = Registry(db_settings.models_path)

@@ -9,7 +9,8 @@ import pytest
 
 from monitor.detection.phrases import cue_reasons
 from monitor.detection.runner import cause_reasons, malicious_reasons
-from monitor.detection.text import MAX_CHARS, score_texts
+from monitor.detection.text import score_texts
+from monitor.detection.text_model import MAX_CHARS
 
 PRODUCTS_ZH = ["空气净化器", "瑜伽垫", "机械键盘", "婴儿奶瓶", "Nike跑鞋"]
 PRODUCTS_EN = ["air purifier", "yoga mat", "mechanical keyboard", "baby bottle", "Nike sneakers"]
@@ -138,7 +139,8 @@ def test_mixed_script_extortion_is_caught(text_models) -> None:
 def test_seed_models_need_corroboration_unless_configured(text_models) -> None:
     from dataclasses import replace
 
-    from monitor.detection.text import SEED_DECEPTIVE_FLOOR, TextModels
+    from monitor.detection.live_models import TextModels
+    from monitor.detection.text_model import SEED_DECEPTIVE_FLOOR
 
     mal = text_models["malicious"]
     assert mal.seed_default

@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from monitor.training.fit import cross_validate, split_indices, subset
+from monitor.training.fit import subset
+from monitor.training.folds import cross_validate, split_indices
 from monitor.training.io import read_table
 
 pytestmark = pytest.mark.shared

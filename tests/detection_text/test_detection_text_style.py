@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from monitor.training.fit import build_pipeline
+from monitor.training.recipe import build_pipeline
 from monitor.training.style import STYLE_NAMES, NBScale, StyleFeatures
 
 
@@ -50,7 +50,7 @@ def test_model_with_nb_and_style_saves_loads_and_explains(tmp_path: Path) -> Non
     loaded, _ = reg.load("deceptive")
     assert np.allclose(loaded.predict_proba(texts), model.predict_proba(texts))
 
-    from monitor.detection.text import TextModel
+    from monitor.detection.text_model import TextModel
 
     tm = TextModel("deceptive", "v", loaded, {"positive": "1"}, {"positive": 0.5})
     reasons = tm.top_features("great great hotel 99 amazing!!!", class_index=1)

@@ -25,12 +25,15 @@ def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
 def no_fitting(monkeypatch: pytest.MonkeyPatch) -> None:
     """Any fit makes the test fail: the options must be refused before training starts."""
     import monitor.training.fit as fit
+    import monitor.training.folds as folds
 
     def refuse(*_a: object, **_k: object) -> None:
         raise AssertionError("fitting started before the options were checked")
 
     monkeypatch.setattr(fit, "out_of_fold", refuse)
     monkeypatch.setattr(fit, "build_pipeline", refuse)
+    monkeypatch.setattr(folds, "out_of_fold", refuse)
+    monkeypatch.setattr(folds, "build_pipeline", refuse)
 
 
 def _two_word_labels(path: Path) -> Path:

@@ -9,7 +9,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import FeatureUnion
 
 from monitor.detection import vectorize
-from monitor.training.fit import WORD_PATTERN, build_pipeline
+from monitor.training.recipe import WORD_PATTERN, build_pipeline
 
 TRAIN = [
     "质量太差了，不退款就一直差评", "物流很快 包装完好", "Great quality, fast shipping!!",

@@ -12,7 +12,7 @@ from monitor.marketplace import Marketplace, serve_marketplace
 @pytest.fixture(scope="session")
 def seed_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from monitor.config import load_settings
-    from monitor.detection.text import load_models
+    from monitor.detection.live_models import load_models
 
     folder = tmp_path_factory.mktemp("workflow-models")
     load_models(load_settings(data_dir=folder / "data", model_dir=folder / "models"))
