@@ -15,7 +15,9 @@ Pipeline: ``monitor.training.recipe.build_pipeline`` (the detection model: word 
 TF-IDF n-grams into logistic regression) when it is available, otherwise a TF-IDF character
 n-gram + LogisticRegression baseline defined here; the JSON says which (``pipeline``).
 
-``--params '{"char_ngrams": [1, 3]}'`` overrides build_pipeline parameters (detection pipeline).
+``--params '{"char_ngrams": [1, 3]}'`` overrides build_pipeline parameters (detection pipeline);
+``--params '{"clf": "sgd", "hashing": true}'`` is the large-file recipe (``shopmon model train --clf sgd
+--hashing``): hashed n-grams (no vocabulary), float32 TF-IDF, SGD log loss with a fixed number of passes.
 CPU seconds (user + system of this process) are reported beside wall time: the machine is shared.
 
 Usage: python benchmarks/train_50k.py [--rows 50000] [--pipeline auto|detection|baseline] [--params JSON]

@@ -29,7 +29,8 @@ MapOpt = Annotated[
     Optional[list[str]],
     typer.Option("--map", "-m", help="Rename a column, SRC=DST (repeatable), e.g. --map review=text."),
 ]
-ClfOpt = Annotated[str, typer.Option("--clf", help="Classifier: logreg (default) or svm (calibrated linear SVM).")]
+ClfOpt = Annotated[str, typer.Option("--clf", help="Classifier: logreg (default), svm (calibrated linear SVM) or sgd "
+                                     "(large files: a fixed number of passes, float32 features).")]
 NbOpt = Annotated[Optional[bool], typer.Option(
     "--nb/--no-nb", help="NB-SVM log-count-ratio weights on the n-grams (default: the recipe's, see docs/detection.md).",
     show_default=False)]
@@ -38,9 +39,15 @@ StyleOpt = Annotated[Optional[bool], typer.Option(
     "burstiness, character 3-gram likelihood under genuine reviews).", show_default=False)]
 
 
-def _recipe(clf: str, nb: bool | None, style: bool | None) -> dict[str, Any]:
+HashingOpt = Annotated[Optional[bool], typer.Option(
+    "--hashing/--no-hashing", help="Hash the n-grams instead of building a vocabulary (large files: bounded memory; "
+    "reasons are read back from each text).", show_default=False)]
+
+
+def _recipe(clf: str, nb: bool | None, style: bool | None, hashing: bool | None = None) -> dict[str, Any]:
     """Classifier and feature switches given on the command line (unset ones keep the defaults)."""
-    return {"clf": clf, **({"nb": nb} if nb is not None else {}), **({"style": style} if style is not None else {})}
+    switches = {"nb": nb, "style": style, "hashing": hashing}
+    return {"clf": clf, **{k: v for k, v in switches.items() if v is not None}}
 
 
 def _table(data: Path, label: str | None, positive: str | None, mapping: list[str] | None, id_column: str | None = None):  # noqa: ANN202
@@ -105,10 +112,12 @@ def train_cmd(
     mapping: MapOpt = None,
     holdout: Annotated[float, typer.Option(help="Share of rows kept out of training to measure the version "
                                                 "(stored for the promotion gate); 0 uses cross-validation only.")] = 0.2,
-    folds: Annotated[int, typer.Option(min=2, help="Folds used to pick the decision threshold.")] = 5,
+    folds: Annotated[int, typer.Option(min=1, help="Folds used to pick the decision threshold; 1: one fit, the "
+                                                   "threshold picked on 10% of the training rows held back (large files).")] = 5,
     clf: ClfOpt = "logreg",
     nb: NbOpt = None,
     style: StyleOpt = None,
+    hashing: HashingOpt = None,
     report: Annotated[bool, typer.Option("--report/--no-report", help="Write report.html next to the version.")] = True,
     allow_low_recall: Annotated[bool, typer.Option(
         "--allow-low-recall", help="Register even when the precision target is met only below detection.min_recall "
@@ -127,11 +136,11 @@ def train_cmd(
     settings = ready_settings(ctx)
     progress(f"reading {data} ...")
     table = _table(data, label, positive, mapping)
-    check_options(table, holdout=holdout, clf=clf)
+    check_options(table, holdout=holdout, clf=clf, folds=folds)
     progress(f"training {name} on {len(table.frame)} rows ({folds}-fold thresholds, {holdout:.0%} held out) ...")
     with fit_progress(f"training {name}") as step:
         trained = train(table, precision_target=settings.detection.precision_target, folds=folds, holdout=holdout,
-                        min_recall=settings.detection.min_recall, progress=step, **_recipe(clf, nb, style))
+                        min_recall=settings.detection.min_recall, progress=step, **_recipe(clf, nb, style, hashing))
     warning = trained.params.get("threshold_warning")
     if warning and not allow_low_recall:
         raise DataError(f"{name} not registered: {warning}. Label more examples, lower "
@@ -288,6 +297,7 @@ def cv_cmd(
     clf: ClfOpt = "logreg",
     nb: NbOpt = None,
     style: StyleOpt = None,
+    hashing: HashingOpt = None,
 ) -> None:
     """Cross-validate the training recipe on a labeled file and print metrics as JSON."""
     from monitor.training.folds import cross_validate
@@ -295,5 +305,5 @@ def cv_cmd(
     table = _table(data, label, positive, mapping)
     with fit_progress("cross-validating") as step:
         metrics = cross_validate(table, folds=folds, group_column=group_column, progress=step,
-                                 **_recipe(clf, nb, style))
+                                 **_recipe(clf, nb, style, hashing))
     _print_json(metrics)

@@ -16,12 +16,14 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 
 from monitor.errors import DataError
-from monitor.training.folds import Progress, no_progress, out_of_fold, split_indices
+from monitor.training.folds import Progress, no_progress, out_of_fold, scores_of, split_indices
 from monitor.training.io import TEXT, Table, numeric_feature_columns, require_labels
 from monitor.training.metrics import threshold_for_precision, threshold_warning
 from monitor.training.predict import evaluate, metrics_from_scores, table_inputs
 from monitor.training.recipe import DEFAULT_PARAMS, build_pipeline, check_options
 
+#: ``folds=1``: the share of the training rows held back to pick the threshold on.
+VALIDATION_SHARE = 0.1
 #: What a version keeps of its cross-validation (out-of-fold) evaluation, beside the held-out one.
 CV_KEYS = ("n", "positives", "threshold", "accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc",
            "confusion_matrix")
@@ -43,7 +45,8 @@ def train(
     features: Any | None = None, min_recall: float | None = None, progress: Progress = no_progress,
     **params: Any,
 ) -> Trained:
-    """Fit a model; thresholds come from out-of-fold scores so they reflect unseen data.
+    """Fit a model; thresholds come from out-of-fold scores so they reflect unseen data
+    (``folds=1``: from rows held back from the one fit, see :func:`_one_fit`).
 
     Binary: one threshold (key ``positive``) reaching ``precision_target``; multi-class: one per
     class. With ``holdout`` > 0 a stratified share of rows is kept out of training entirely and
@@ -54,15 +57,20 @@ def train(
     fitted on the same texts can share one transform when scoring.
     """
     y = require_labels(table)
-    check_options(table, holdout=holdout, clf=params.get("clf", DEFAULT_PARAMS["clf"]))
+    check_options(table, holdout=holdout, clf=params.get("clf", DEFAULT_PARAMS["clf"]), folds=folds)
     numeric = numeric_feature_columns(table.frame)
     params = {**params, "multiclass": not table.binary}
     fit_table, held = table, None
     if holdout:
         fit_table, held = split_holdout(table, holdout)
-    scores, classes = out_of_fold(fit_table, folds=folds, numeric=numeric, progress=progress, extra_fits=1, **params)
-    n_fits = len(split_indices(fit_table, folds=folds)) + 1
-    progress(n_fits - 1, n_fits, f"final model: fitting on {len(fit_table.ids):,} rows")
+    if folds == 1:
+        estimator, fit_table, scores, classes = _one_fit(fit_table, numeric, progress, params)
+        n_fits = 1
+    else:
+        scores, classes = out_of_fold(fit_table, folds=folds, numeric=numeric, progress=progress, extra_fits=1,
+                                      **params)
+        n_fits = len(split_indices(fit_table, folds=folds)) + 1
+        progress(n_fits - 1, n_fits, f"final model: fitting on {len(fit_table.ids):,} rows")
     fy = fit_table.y
     assert fy is not None
     if table.binary:
@@ -76,7 +84,9 @@ def train(
         }
         threshold, warning = 0.5, None
     cv_metrics = metrics_from_scores(fit_table, scores, threshold, classes)
-    if features is not None and not numeric:
+    if folds == 1:
+        pass  # the one fit is the model
+    elif features is not None and not numeric:
         estimator = build_pipeline(numeric, **params)
         estimator.steps[0] = ("features", features)
         estimator.named_steps["clf"].fit(features.transform(table_inputs(fit_table, numeric)), fy)
@@ -104,7 +114,23 @@ def train(
         metrics["evaluated_on"] = f"out-of-fold predictions ({folds}-fold)"
     metrics["cv"] = {k: v for k, v in cv_metrics.items() if k in CV_KEYS}
     metrics["cv"]["folds"] = folds
+    if folds == 1:
+        metrics["cv"]["evaluated_on"] = f"{VALIDATION_SHARE:.0%} of the training rows held back ({len(fit_table.ids)})"
     return Trained(estimator, threshold, metrics, info, thresholds, scores, held)
+
+
+def _one_fit(table: Table, numeric: list[str], progress: Progress,
+             params: dict[str, Any]) -> tuple[Pipeline, Table, np.ndarray, list[str]]:
+    """Large files: one fit instead of folds + a final fit. The model is fitted on all but a
+    stratified VALIDATION_SHARE of the rows, which it never sees; their scores stand in for
+    out-of-fold scores (threshold, ``cv`` metrics). Returns (model, validation rows, scores, classes)."""
+    fit_part, validation = split_holdout(table, VALIDATION_SHARE)
+    progress(0, 1, f"one fit on {len(fit_part.ids):,} rows (threshold on {len(validation.ids):,} held back)")
+    estimator = build_pipeline(numeric, **params).fit(table_inputs(fit_part, numeric), fit_part.y)
+    y = require_labels(table)
+    classes = sorted(set(y.tolist()))
+    proba = scores_of(estimator, table_inputs(validation, numeric), classes)
+    return estimator, validation, (proba[:, classes.index(1)] if table.binary else proba), classes
 
 
 def split_holdout(table: Table, fraction: float) -> tuple[Table, Table]:

@@ -47,17 +47,26 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "style": False,
     "hashing": False,
     "hash_bits": 20,
+    # Hashed (large-file) models count character 1-3-grams: 1-5 would hold about 2x the nonzeros of
+    # the whole matrix at 500k rows, and 1-3 scored the same held-out AP on Chinese (docs/analysts.md).
+    "hash_char_ngrams": (1, 3),
 }
 CLASSIFIERS = ("logreg", "svm", "sgd")
 
 
-def check_options(table: Table, *, holdout: float = 0.0, clf: str = "logreg") -> None:
+def check_options(table: Table, *, holdout: float = 0.0, clf: str = "logreg", folds: int = 5) -> None:
     """Everything about the options that can be wrong, checked before any fitting starts."""
     require_labels(table)
     if clf not in CLASSIFIERS:
         raise DataError(f"--clf {clf!r}: use {', '.join(CLASSIFIERS[:-1])} or {CLASSIFIERS[-1]}")
     if holdout and not 0 < holdout < 0.9:
         raise DataError(f"--holdout must be between 0 and 0.9, got {holdout}")
+    if folds < 1:
+        raise DataError(f"--folds must be at least 1, got {folds}")
+    if folds == 1 and not holdout:
+        # One fit: its threshold comes from rows held back from it, so the version needs its own
+        # held-out rows to be measured on.
+        raise DataError("--folds 1 (one fit, threshold on held-back rows) needs --holdout above 0")
     if not table.binary and len(table.classes) == 2:
         a, b = table.classes
         raise DataError(f"{table.path}: label column {table.label_column!r} has two values ({a}, {b}): "
@@ -89,8 +98,8 @@ def _classifier(p: dict[str, Any]) -> Any:
 def _ngrams(kind: str, p: dict[str, Any], dtype: Any) -> Any:
     """TF-IDF n-grams of one kind (word or char), from a vocabulary or hashed."""
     word = kind == "word"
-    args: dict[str, Any] = {"ngram_range": tuple(p["word_ngrams" if word else "char_ngrams"]),
-                            "lowercase": p["lowercase"], "dtype": dtype}
+    ngrams = p["word_ngrams"] if word else p["hash_char_ngrams" if p["hashing"] else "char_ngrams"]
+    args: dict[str, Any] = {"ngram_range": tuple(ngrams), "lowercase": p["lowercase"], "dtype": dtype}
     args |= {"token_pattern": WORD_PATTERN} if word else {"analyzer": "char"}
     if p["hashing"]:
         # Large files: no vocabulary is built. On Chinese, where word "tokens" are whole clauses,

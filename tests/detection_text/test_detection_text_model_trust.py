@@ -99,7 +99,8 @@ def test_planted_datasource_is_refused_and_deletes_nothing(own_registry: Setting
         reg.load("malicious")
     assert (victim / "keep.txt").read_text() == "still here"
 
-    code, output = _cli(capsys, "detect")
+    # --rescore: with no review waiting, a plain detect loads no model at all (f8bda67).
+    code, output = _cli(capsys, "detect", "--rescore")
     assert code == 1, output
     assert "numpy.lib._datasource.DataSource" in output and "Traceback" not in output
     assert (victim / "keep.txt").read_text() == "still here"
@@ -124,7 +125,8 @@ def test_deleted_live_alias_stops_detection_with_an_ops_alert(own_registry: Sett
     root = own_registry.models_path
     (root / "cause" / "LIVE").unlink()
     before = sorted(p.name for p in (root / "cause").iterdir())
-    code, output = _cli(capsys, "detect")
+    # --rescore: with no review waiting, a plain detect loads no model at all (f8bda67).
+    code, output = _cli(capsys, "detect", "--rescore")
     assert code == 1, output
     assert "live alias" in output and "missing" in output
     assert len([line for line in output.splitlines() if line.strip()]) == 1
@@ -138,7 +140,7 @@ def test_deleted_live_alias_stops_detection_with_an_ops_alert(own_registry: Sett
     assert len(alerts) == 1 and alerts[0].payload["failure_kind"] == "model"
     assert "live alias" in alerts[0].payload["error"]
     # A second attempt the same day does not mail ops again.
-    assert _cli(capsys, "detect")[0] == 1
+    assert _cli(capsys, "detect", "--rescore")[0] == 1
     with session_scope(own_registry) as session:
         assert len(list(session.exec(select(Alert).where(Alert.kind == "crawl_health")))) == 1
 

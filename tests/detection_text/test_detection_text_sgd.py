@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from monitor.training.recipe import build_pipeline
 
@@ -48,22 +48,6 @@ def test_sgd_recipe_fits_multiclass_targets() -> None:
     assert np.allclose(model.predict_proba(texts).sum(axis=1), 1.0)
 
 
-def test_cli_trains_with_sgd(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
-                             capsys: pytest.CaptureFixture[str]) -> None:
-    from monitor.cli import main
-    from monitor.config import load_settings
-    from monitor.paths import FIXTURES
-    from monitor.registry import registry_for
-
-    monkeypatch.setenv("SHOPMON_DATA_DIR", str(tmp_path / "data"))
-    seed = FIXTURES / "seed" / "reviews.csv"
-    assert main(["model", "train", str(seed), "--name", "malicious", "--label", "malicious", "--folds", "3",
-                 "--clf", "sgd", "--no-report"]) == 0
-    version = capsys.readouterr().out.strip().splitlines()[-1]
-    _, meta = registry_for(load_settings(data_dir=tmp_path / "data")).load("malicious", version)
-    assert meta.params["clf"] == "sgd"
-
-
 def test_hashed_model_explains_from_the_text(tmp_path: Path) -> None:
     """Hashed n-grams have no names: the reasons are the text's own n-grams, found by their hash
     columns, and each one is a column the featurizer really set for that text."""
@@ -84,3 +68,22 @@ def test_hashed_model_explains_from_the_text(tmp_path: Path) -> None:
     reasons = tm.top_features(text, class_index=1)
     assert reasons and all(r in text for r in reasons)
     assert tm.top_features("terrible", class_index=1) == ["terrible"]
+
+
+def test_one_fit_training_picks_the_threshold_on_rows_it_did_not_see() -> None:
+    """``folds=1``: a single fit (no folds multiplying the cost); the threshold and ``cv`` metrics
+    come from 10 % of the training rows held back from it, the version's metrics from the held-out rows."""
+    from monitor.paths import FIXTURES
+    from monitor.training.fit import VALIDATION_SHARE, train
+    from monitor.training.io import read_table
+
+    table = read_table(FIXTURES / "seed" / "reviews.csv", label="malicious", positive="1")
+    table.frame = table.frame[["text"]]
+    told: list[tuple[int, int]] = []
+    trained = train(table, folds=1, holdout=0.2, clf="sgd", hashing=True,
+                    progress=lambda done, total, what: told.append((done, total)))
+    assert {total for _, total in told} == {1}  # one fit announced, nothing else fitted
+    n_fit = len(table.ids) - trained.params["holdout_rows"]
+    assert trained.metrics["cv"]["n"] == math.ceil(n_fit * VALIDATION_SHARE)  # train_test_split rounds up
+    assert trained.metrics["n"] == trained.params["holdout_rows"]
+    assert 0 < trained.threshold < 1 and trained.metrics["roc_auc"] > 0.9

@@ -66,21 +66,26 @@ def test_recipes_fit_multiclass_targets(params: dict) -> None:
     assert list(model.predict(["late delivery again"])) == ["late"]
 
 
-def test_cli_trains_with_nb_and_style(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
-                                      capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize("options, stored", [
+    (["--nb", "--style"], {"nb": True, "style": True}),
+    # the large-file recipe (tests/detection_text/test_detection_text_sgd.py)
+    (["--clf", "sgd", "--hashing"], {"clf": "sgd", "hashing": True}),
+])
+def test_cli_trains_with_recipe_options(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                        capsys: pytest.CaptureFixture[str], options: list[str], stored: dict) -> None:
     from monitor.cli import main
     from monitor.paths import FIXTURES
 
     monkeypatch.setenv("SHOPMON_DATA_DIR", str(tmp_path / "data"))
     seed = FIXTURES / "seed" / "deceptive.csv"
     assert main(["model", "train", str(seed), "--name", "deceptive", "--label", "deceptive", "--folds", "3",
-                 "--nb", "--style", "--no-report"]) == 0
+                 *options, "--no-report"]) == 0
     version = capsys.readouterr().out.strip().splitlines()[-1]
     from monitor.config import load_settings
     from monitor.registry import registry_for
 
     _, meta = registry_for(load_settings(data_dir=tmp_path / "data")).load("deceptive", version)
-    assert meta.params["nb"] is True and meta.params["style"] is True
+    assert {k: meta.params[k] for k in stored} == stored
     assert main(["model", "predict", str(seed), "--model", "deceptive"]) == 0
 
 

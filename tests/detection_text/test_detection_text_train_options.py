@@ -52,6 +52,8 @@ def _two_word_labels(path: Path) -> Path:
     (["--name", "Bad Name!", "--label", "kind", "--positive", "extortion"], "invalid model name"),
     (["--name", "malicious", "--label", "kind", "--positive", "extortion", "--clf", "forest"], "--clf 'forest'"),
     (["--name", "malicious", "--label", "kind", "--positive", "extortion", "--holdout", "0.95"], "--holdout"),
+    (["--name", "malicious", "--label", "kind", "--positive", "extortion", "--folds", "1", "--holdout", "0"],
+     "--folds 1 (one fit, threshold on held-back rows) needs --holdout above 0"),
 ])
 def test_train_refuses_bad_options_before_fitting(
     env: Path, capsys: pytest.CaptureFixture[str], no_fitting: None, args: list[str], message: str
