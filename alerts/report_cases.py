@@ -13,11 +13,11 @@ from typing import Any
 
 from sqlmodel import Session, func, select
 
-from models.cases import Case, CaseEvent
+from models.cases import Case, CaseEvent, severity_rank
 from models.ledger import Compensation
 from models.reviews import Review
 
-from alerts.cases import RESOLVED_STATES, SYSTEM_ACTOR, severity_rank
+from alerts.cases import RESOLVED_STATES, SYSTEM_ACTOR
 from monitor.config import Settings
 
 AGE_BUCKETS = (("<1d", 24), ("1-2d", 48), ("2-7d", 168), (">7d", None))

@@ -34,7 +34,7 @@ def test_a_dead_function_fails_the_gate(tmp_path):
     shutil.copy(PROJECT_ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
     assert vulture(tmp_path).returncode == 0  # the copy is as clean as the tree
     # One in the domain, one among the commands (whose decorated functions the gate ignores).
-    for rel, name in (("alerts/cases.py", "_nobody_calls_this"), ("monitor/cli/db.py", "also_never_called")):
+    for rel, name in (("alerts/cases/workflow.py", "_nobody_calls_this"), ("monitor/cli/db.py", "also_never_called")):
         path = tmp_path / rel
         path.write_text(path.read_text(encoding="utf-8") + f"\n\ndef {name}() -> int:\n    return 1\n",
                         encoding="utf-8")
@@ -42,5 +42,5 @@ def test_a_dead_function_fails_the_gate(tmp_path):
     result = vulture(tmp_path)
 
     assert result.returncode == FOUND, result.stdout + result.stderr
-    assert "alerts/cases.py" in result.stdout and "unused function '_nobody_calls_this'" in result.stdout
+    assert "alerts/cases/workflow.py" in result.stdout and "unused function '_nobody_calls_this'" in result.stdout
     assert "monitor/cli/db.py" in result.stdout and "unused function 'also_never_called'" in result.stdout
