@@ -1,0 +1,1 @@
+"""Message catalogues (JSON data files read by alerts.i18n through importlib.resources)."""
