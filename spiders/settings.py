@@ -66,7 +66,7 @@ def scrapy_settings(settings: Settings, *, run_key: str = "shopmon") -> dict[str
         "DOWNLOAD_MAXSIZE": crawl.max_page_bytes,
         "DOWNLOAD_WARNSIZE": min(crawl.max_page_bytes, 8 * 1024 * 1024),
         "DOWNLOAD_TIMEOUT": 60,
-        "FILES_STORE": str(settings.images_path.resolve()),
+        "FILES_STORE": settings.image_store_uri,
         "SHOPMON_IMAGE_MAX_BYTES": settings.listings.max_image_bytes,
         "FILES_EXPIRES": 3650,
         "MEDIA_ALLOW_REDIRECTS": True,

@@ -20,6 +20,7 @@ from monitor import outbox
 from monitor.config import Settings
 from monitor.db import describe_db_error, get_engine, insert_missing
 from monitor.errors import StorageError
+from monitor.image_store import STORE_FAILURE
 
 
 BATCH_SIZE = 200
@@ -170,9 +171,14 @@ class ItemStore:
     def _add_images(self, listing_id: int, urls: list[str], *, role_first: str, role_rest: str) -> list[str]:
         if not urls:
             return []
-        existing = set(
-            self.session.exec(select(ListingImage.url).where(ListingImage.listing_id == listing_id)).all()
-        )
+        rows = self.session.exec(
+            select(ListingImage.url, ListingImage.local_path, ListingImage.fetch_error)
+            .where(ListingImage.listing_id == listing_id)
+        ).all()
+        existing = {url for url, _, _ in rows}
+        # Downloaded before but refused by an unavailable image store: fetched again, not lost.
+        retry = [url for url, key, error in rows if key is None and (error or "").startswith(STORE_FAILURE)
+                 and url in urls]
         new = []
         for pos, url in enumerate(urls):
             if url in existing or url in new:
@@ -181,7 +187,7 @@ class ItemStore:
                                           role=role_first if pos == 0 else role_rest))
             new.append(url)
         self.counts.images_new += len(new)
-        return new
+        return new + retry
 
     def _new_listing(self, platform: str, external_id: str) -> Listing:
         row = Listing(platform=platform, external_id=external_id, shop_id=self.shop_id, first_seen=self.now)

@@ -170,6 +170,11 @@ class ListingsConfig(Strict):
         default=20 * 1024 * 1024, description="largest image file fetched, by a crawl or by the image check"
     )
     fetch_timeout_seconds: PositiveFloat = 10
+    image_store: str | None = Field(
+        default=None,
+        description="where crawled images are kept: a directory every worker mounts, or "
+                    "s3://bucket/prefix[?endpoint_url=...&region=...] (the s3 extra); default data_dir/images",
+    )
 
 
 class WebConfig(Strict):

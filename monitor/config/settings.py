@@ -97,6 +97,15 @@ class Settings(BaseSettings):
     def images_path(self) -> Path:
         return self.data_dir / "images"
 
+    @property
+    def image_store_uri(self) -> str:
+        """The configured image store (monitor.image_store.open_store reads it), default images_path;
+        a relative directory is taken inside data_dir."""
+        store = self.listings.image_store
+        if not store:
+            return str(self.images_path.resolve())
+        return store if store.startswith("s3://") else str((self.data_dir / store).resolve())
+
     def locale_for(self, shop_id: str | None) -> Locale:
         """A shop's own language and time zone where it sets them, else the team's (alerts.*)."""
         shop = next((s for s in self.shops if s.id == shop_id), None) if shop_id else None

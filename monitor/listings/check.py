@@ -18,6 +18,7 @@ from models.detection import FLAG_KEY
 from monitor.config import Settings
 from monitor.db import insert_missing
 from monitor.errors import DataError
+from monitor.image_store import ImageStore, open_store
 from monitor.listings.backend import ImageBackend, allowed_hosts, load_backend
 from monitor.listings.loading import ImageLoader, LoaderLimits
 from monitor.listings.scoring import ListingInput, ListingScore, ListingScorer
@@ -39,22 +40,20 @@ class CheckedListing:
     flagged: bool
 
 
-def loader_for(settings: Settings, base_dir: Path | None = None) -> ImageLoader:
+def loader_for(settings: Settings, base_dir: Path | None = None, store: ImageStore | None = None) -> ImageLoader:
     return ImageLoader(
         base_dir=base_dir,
         allowed_hosts=allowed_hosts(settings),
         limits=LoaderLimits(
             max_bytes=settings.listings.max_image_bytes, timeout=settings.listings.fetch_timeout_seconds
         ),
+        store=store,
     )
 
 
-def _source(img: ListingImage, images_root: Path) -> str:
-    """Prefer the copy the spiders' images pipeline saved; fall back to the URL."""
-    if img.local_path:
-        p = Path(img.local_path)
-        return str(p if p.is_absolute() else images_root / p)
-    return img.url
+def _source(img: ListingImage, store: ImageStore) -> str:
+    """Prefer the copy the crawl saved in the image store; fall back to the URL."""
+    return store.source(img.local_path) if img.local_path else img.url
 
 
 class _Words:
@@ -141,14 +140,14 @@ def _write_flag(session: Session, listing: Listing, result: ListingScore, versio
 
 
 def _record_problems(
-    session: Session, images: list[ListingImage], problems: dict[str, str], images_root: Path
+    session: Session, images: list[ListingImage], problems: dict[str, str], store: ImageStore
 ) -> None:
     """A saved image that cannot be used says why on its own row. Rows the crawler never saved
     keep their own download error (written by the crawler), untouched."""
     for img in images:
         if not img.local_path:
             continue
-        reason = problems.get(_source(img, images_root))
+        reason = problems.get(_source(img, store))
         if reason and img.fetch_error != reason:
             img.fetch_error = reason[:500]
             session.add(img)
@@ -185,9 +184,9 @@ def check_listings_detailed(
     if not listings:
         return []
     backend = backend or load_backend(settings)
-    scorer = ListingScorer(backend, loader_for(settings))
+    store = open_store(settings.image_store_uri)
+    scorer = ListingScorer(backend, loader_for(settings, store=store))
     words = _Words(session)
-    images_root = settings.images_path
     threshold = settings.listings.threshold
     out: list[CheckedListing] = []
     skipped = 0
@@ -203,8 +202,8 @@ def check_listings_detailed(
             listing_id=listing.id,
             title=listing.title,
             attributes=dict(listing.attributes or {}),
-            images=[_source(r, images_root) for r in seller],
-            buyer_photos=[_source(r, images_root) for r in buyer_rows],
+            images=[_source(r, store) for r in seller],
+            buyer_photos=[_source(r, store) for r in buyer_rows],
             sku_names=[str(s.get("name") or "") for s in (listing.skus or []) if isinstance(s, dict)],
         )
         signal = words.signal(listing)
@@ -217,7 +216,7 @@ def check_listings_detailed(
             for r in [*seller, *buyer_rows]
             if r.fetch_error and not r.local_path
         )
-        _record_problems(session, [*seller, *buyer_rows], result.image_problems, images_root)
+        _record_problems(session, [*seller, *buyer_rows], result.image_problems, store)
         flagged = result.score is not None and result.score >= threshold
         if flagged:
             _write_flag(session, listing, result, backend.version, now)

@@ -19,6 +19,8 @@ from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from monitor.image_store import ImageStore, ImageStoreError
+
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
@@ -77,16 +79,21 @@ class ImageLoader:
         base_dir: Path | None = None,
         allowed_hosts: frozenset[str] | None = LOOPBACK_HOSTS,
         limits: LoaderLimits | None = None,
+        store: ImageStore | None = None,
     ) -> None:
         self.base_dir = base_dir
         self.allowed_hosts = allowed_hosts
         self.limits = limits or LoaderLimits()
+        self.store = store  # sources it names (ImageStore.source) are read through it
 
     def load(self, source: str) -> LoadedImage | ImageProblem:
         source = str(source).strip()
         if not source:
             return ImageProblem("(empty)", "empty image reference")
         try:
+            key = self.store.key_of(source) if self.store is not None else None
+            if key is not None:
+                return self._decode(source, io.BytesIO(self.store.get(key, self.limits.max_bytes)))  # type: ignore[union-attr]
             if source.lower().startswith(("http://", "https://")):
                 data = self._fetch(source)
                 if isinstance(data, ImageProblem):
@@ -105,6 +112,8 @@ class ImageLoader:
                 return ImageProblem(source, f"image file is {size} bytes, over the {self.limits.max_bytes}-byte limit")
             with path.open("rb") as fh:
                 return self._decode(source, fh)
+        except ImageStoreError as exc:
+            return ImageProblem(source, str(exc))
         except OSError as exc:
             return ImageProblem(source, f"cannot read image: {exc.strerror or exc}")
 

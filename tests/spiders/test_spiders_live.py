@@ -12,6 +12,7 @@ from models import CrawlRun, Listing, ListingImage, Review, ReviewRevision
 from monitor.config import Settings, ShopConfig, load_settings
 from monitor.crawl import crawl_all, crawl_shop
 from monitor.db import get_engine, upgrade
+from monitor.image_store import open_store
 from monitor.marketplace import Marketplace, serve_marketplace
 
 pytestmark = pytest.mark.slow
@@ -54,9 +55,10 @@ def test_crawl_then_unchanged_then_new_reviews(live_settings: Settings, market: 
         hoodie = s.exec(select(Listing).where(Listing.external_id == "600000000002")).one()
         main = s.exec(select(ListingImage).where(ListingImage.listing_id == hoodie.id,
                                                  ListingImage.role == "main")).one()
-        assert main.local_path and Path(main.local_path).read_bytes()[:4] == b"\x89PNG"
+        images = open_store(live_settings.image_store_uri)  # the row holds the key in the image store
+        assert main.local_path and images.get(main.local_path)[:4] == b"\x89PNG"
         buyer = s.exec(select(ListingImage).where(ListingImage.role == "buyer")).all()
-        assert len(buyer) == 2 and all(b.local_path and Path(b.local_path).is_file() for b in buyer)
+        assert len(buyer) == 2 and all(b.local_path and images.get(b.local_path) for b in buyer)
         attack = s.exec(select(Review).where(Review.text.contains("垃圾"))).all()
         assert len(attack) == 10
 

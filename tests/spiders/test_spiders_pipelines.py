@@ -165,9 +165,52 @@ def test_images_pipeline_records_paths_and_failures(crawler, db_settings: Settin
     from sqlmodel import select
 
     rows = {r.url: r for r in check.session.exec(select(ListingImage)).all()}
-    assert rows["http://x/a.png"].local_path == str(tmp_path / "full/a.png")
+    assert rows["http://x/a.png"].local_path == "full/a.png"  # the key in the image store, not a machine's path
     assert rows["http://x/b.png"].local_path is None and "larger than 1234" in rows["http://x/b.png"].fetch_error
     check.close()
+
+
+def test_an_image_the_store_refused_is_fetched_again_by_the_next_crawl(crawler, db_settings: Settings, tmp_path) -> None:
+    import io
+
+    from scrapy.pipelines.media import FileException
+    from sqlmodel import select
+    from twisted.python.failure import Failure
+
+    from models import ListingImage
+    from monitor.image_store import STORE_FAILURE, ImageStoreError
+    from spiders.pipelines.images import ImageStoreFiles, ListingImagesPipeline
+    from spiders.storage import ItemStore
+
+    blocked = tmp_path / "images"
+    blocked.write_text("not a directory: the shared volume is not mounted")
+    with pytest.raises(ImageStoreError) as refused:
+        ImageStoreFiles(str(blocked)).persist_file("full/a.png", io.BytesIO(b"png"), None)
+    assert str(refused.value).startswith(STORE_FAILURE)
+
+    store = crawler.spider.context.store
+    item = listing_item("jd", listing_id="8", images=["http://x/a.png", "http://x/b.png"])
+    listing_id, new = store.store_listing(item)
+    pipe = ListingImagesPipeline.__new__(ListingImagesPipeline)
+    pipe.crawler, pipe.max_bytes = crawler, 1234
+    results = [(False, Failure(FileException(str(refused.value)))),
+               (True, {"url": "http://x/b.png", "path": "full/b.png", "checksum": "c0ffee"})]
+    pipe.item_completed(results, {"_listing_row_id": listing_id, "_new_images": new}, None)
+    store.close()
+    again = ItemStore(db_settings, shop_id=None, platform="jd")
+    row = again.session.exec(select(ListingImage).where(ListingImage.url == "http://x/a.png")).one()
+    assert row.local_path is None and row.fetch_error.startswith(STORE_FAILURE)
+    # The next crawl asks for the refused image again (and not for the stored one).
+    assert again.store_listing(item)[1] == ["http://x/a.png"]
+    again.close()
+
+
+def test_the_crawl_writes_to_the_configured_store(db_settings: Settings, tmp_path) -> None:
+    shared = tmp_path / "shared-volume"
+    settings = db_settings.model_copy(update={"listings": db_settings.listings.model_copy(
+        update={"image_store": str(shared)})})
+    assert scrapy_settings(settings)["FILES_STORE"] == str(shared.resolve())
+    assert scrapy_settings(db_settings)["FILES_STORE"] == str(db_settings.images_path.resolve())  # the default
 
 
 def test_the_crawl_caps_images_by_the_one_image_size_setting(db_settings: Settings) -> None:

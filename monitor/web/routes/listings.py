@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import mimetypes
 
 from fastapi import APIRouter, Depends, HTTPException, Request
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import Response
 from sqlmodel import Session, select
 
 from models.catalog import Listing, ListingImage
 from models.detection import Flag
 from models.reviews import Review
+from monitor.image_store import ImageStoreError, open_store
 from monitor.web.auth import Viewer, DB, viewer
 from monitor.web.pages import render
 
@@ -41,12 +42,18 @@ def listings(request: Request, who: Viewer = Depends(viewer), session: Session =
 @router.get("/images/{image_id}")
 def image(image_id: int, request: Request, who: Viewer = Depends(viewer),
           session: Session = DB) -> Response:
-    """A stored listing image, only from inside the images folder (a row can't point the board at /etc)."""
+    """A stored listing image, read from the image store by its key (a row can't point the board at /etc)."""
     row = session.get(ListingImage, image_id)
     if row is None or not row.local_path:
         raise HTTPException(status_code=404)
-    root = request.app.state.settings.images_path.resolve()
-    path = Path(row.local_path).resolve()
-    if not path.is_relative_to(root) or not path.is_file():
+    store = getattr(request.app.state, "image_store", None)
+    if store is None:  # one store (and S3 client) per app, opened on first use
+        store = request.app.state.image_store = open_store(request.app.state.settings.image_store_uri)
+    key = store.key_of(store.source(row.local_path))
+    try:
+        data = store.get(key) if key is not None else None
+    except ImageStoreError:
+        data = None
+    if data is None:
         raise HTTPException(status_code=404)
-    return FileResponse(path)
+    return Response(content=data, media_type=mimetypes.guess_type(key)[0] or "application/octet-stream")
