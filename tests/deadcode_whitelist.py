@@ -25,6 +25,7 @@ _.original_size  # monitor.listings.loading.LoadedImage
 _.data_type, _.freeze_panes  # openpyxl (alerts.case_export)
 _.policy  # email.message (alerts.render)
 _._do_submit_job  # APScheduler executor override (monitor.scheduler.runner)
+_.persist_file, _.stat_file  # Scrapy's file-store interface (spiders.pipelines.images.ImageStoreFiles)
 
 # Reached by a dotted string: the scheduler's job functions.
 run_task, crawl_in_child

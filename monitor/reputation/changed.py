@@ -9,7 +9,7 @@ its shop a new shop row, and every other listing keeps its latest row (``store.l
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -23,24 +23,17 @@ from models.reviews import Review
 
 from monitor import outbox
 from monitor.config import Settings
-from monitor.in_lists import IN_LIMIT
+from monitor.in_lists import id_filters
 from monitor.reputation.checks import assess
 from monitor.reputation.store import latest_run, shop_facts, snapshot_row
 
 CONSUMER = "reputation"
-_CHUNK = IN_LIMIT
-
-
-def _chunks(ids: Iterable[int]) -> Iterator[list[int]]:
-    ordered = sorted({int(i) for i in ids if i is not None})
-    for start in range(0, len(ordered), _CHUNK):
-        yield ordered[start : start + _CHUNK]
 
 
 def _listings_of_reviews(session: Session, column: Any, ids: Iterable[int]) -> set[int]:
     out: set[int] = set()
-    for chunk in _chunks(ids):
-        out.update(session.exec(select(Review.listing_id).where(column.in_(chunk)).distinct()).all())
+    for where in id_filters(column, ids):
+        out.update(session.exec(select(Review.listing_id).where(where).distinct()).all())
     return out
 
 
@@ -49,9 +42,9 @@ def touched_listings(session: Session, changed: dict[str, set[int]]) -> set[int]
     listings = set(changed.get("listing", ()))
     reviewers: set[int] = set()
     members: set[int] = set()
-    for chunk in _chunks(changed.get("flag", ())):
+    for where in id_filters(Flag.id, changed.get("flag", ())):
         for target_type, target_id, listing_id, flag_members in session.exec(
-            select(Flag.target_type, Flag.target_id, Flag.listing_id, Flag.members).where(Flag.id.in_(chunk))
+            select(Flag.target_type, Flag.target_id, Flag.listing_id, Flag.members).where(where)
         ):
             listings.add(listing_id)
             if target_type == "reviewer":  # a professional mark changes every listing the account reviewed
@@ -77,13 +70,13 @@ def snapshot_changed(session: Session, settings: Settings, *, now: datetime | No
     now = now or utcnow()
     listing_ids = touched_listings(session, changed)
     listing_shop: dict[int, int] = {}
-    for chunk in _chunks(listing_ids):
-        listing_shop.update(session.exec(select(Listing.id, Listing.shop_id).where(Listing.id.in_(chunk))).all())
+    for where in id_filters(Listing.id, listing_ids):
+        listing_shop.update(session.exec(select(Listing.id, Listing.shop_id).where(where)).all())
     shop_ids = set(changed.get("shop", ())) | set(listing_shop.values())
     shop_ids.discard(None)  # type: ignore[arg-type]
     written = 0
-    for chunk in _chunks(shop_ids):
-        for shop in session.exec(select(Shop).where(Shop.id.in_(chunk)).order_by(Shop.id)).all():
+    for where in id_filters(Shop.id, shop_ids):
+        for shop in session.exec(select(Shop).where(where).order_by(Shop.id)).all():
             tz = ZoneInfo(settings.locale_for(shop.config_id).timezone)
             facts = shop_facts(session, shop.id)  # type: ignore[arg-type]
             run_id = latest_run(session, shop)
