@@ -8,7 +8,6 @@ have already stripped control characters from the subject.
 
 from __future__ import annotations
 
-import unicodedata
 from datetime import datetime
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -16,16 +15,15 @@ from email.utils import format_datetime, make_msgid
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader
-from markupsafe import Markup
 
 from models.cases import severity_rank
 
 from alerts.guidance import ATTACK
 from alerts.i18n import LABELS, REPORT, SEVERITY_NAMES, STRINGS, failure_name, human_duration, translate_reason
+from alerts.untrusted_text import neutralise_bidi, safe_url, sanitize_header, strip_controls
 from monitor.config import Locale, Settings
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -38,61 +36,7 @@ TEMPLATE_FOR_KIND = {
     "daily_digest": "report",
     "weekly_report": "report",
 }
-SUBJECT_MAX = 160
 REPORT_KINDS = ("daily_digest", "weekly_report")
-
-
-def strip_controls(text: object, *, keep_newlines: bool) -> str:
-    """Drop control and bidi-override characters; they can forge headers or disguise text."""
-    out = []
-    for ch in str(text):
-        if keep_newlines and ch in "\n\t":
-            out.append(ch)
-            continue
-        cat = unicodedata.category(ch)
-        if cat in ("Cc", "Cf", "Zl", "Zp"):
-            out.append(" ")
-        else:
-            out.append(ch)
-    return "".join(out)
-
-
-# Embedding/override/isolate controls and the directional marks: U+202E makes "gpj.exe" read
-# "exe.jpg" and can reverse a review's words. Removed from every value a template prints (HTML
-# and text), not only where a template remembered the `plain` filter.
-_BIDI_CONTROLS = dict.fromkeys(
-    [0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)], None
-)
-
-
-def neutralise_bidi(value: Any) -> Any:
-    """``value`` without bidi controls; Markup stays Markup (already escaped), non-strings pass."""
-    if isinstance(value, Markup):
-        return Markup(str.translate(value, _BIDI_CONTROLS))
-    if isinstance(value, str):
-        return value.translate(_BIDI_CONTROLS)
-    return value
-
-
-def sanitize_header(text: object, limit: int = SUBJECT_MAX) -> str:
-    flat = " ".join(strip_controls(text, keep_newlines=False).split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
-
-
-def safe_url(url: object) -> str | None:
-    """The URL if it is plain http(s), else None: a ``javascript:`` link must never become clickable."""
-    if not isinstance(url, str):
-        return None
-    url = url.strip()
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
-        return None
-    if any(unicodedata.category(c) in ("Cc", "Zs") for c in url):
-        return None
-    return url
 
 
 def _when(value: object, timezone: str = "UTC") -> str:

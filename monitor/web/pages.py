@@ -12,7 +12,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from alerts.render import safe_url
+from alerts.untrusted_text import safe_url
 from models.base import utcnow
 from monitor.web.i18n import Words
 
