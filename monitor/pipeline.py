@@ -19,7 +19,7 @@ from monitor import outbox
 from monitor.config import Settings
 from monitor.db import session_scope
 from monitor.detection import detect
-from monitor.listings import check_listings
+from monitor.listings.check import check_listings
 from monitor.model_trust import ModelTrustError
 from monitor.reputation import snapshot_changed
 

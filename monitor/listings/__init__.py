@@ -1,28 +1,11 @@
 """Listings whose images don't match: what the listing says vs what its photos and buyers show.
 
-Public entry points::
+Public entry points, each imported from its module (this package imports none of them, so a
+module here can be imported without loading the rest, and the default models' trainer in
+``monitor.default_models`` can use ``listings.train`` while ``listings.backend`` calls it)::
 
-    check_listings(session, settings, *, listing_id=None, now=None) -> int
-    score_file(settings, in_path, out_path) -> BatchSummary
-    train_from_catalogue(settings, csv_path) -> TrainResult
-    load_backend(settings) -> ImageBackend
+    monitor.listings.check.check_listings(session, settings, *, listing_id=None, now=None) -> int
+    monitor.listings.batch.score_file(settings, in_path, out_path) -> BatchSummary
+    monitor.listings.train.train_from_catalogue(settings, csv_path) -> TrainResult
+    monitor.listings.backend.load_backend(settings) -> ImageBackend
 """
-
-from monitor.listings.backend import ImageBackend, ImageReading, load_backend
-from monitor.listings.batch import score_file
-from monitor.listings.check import check_listings, check_listings_detailed
-from monitor.listings.scoring import ListingInput, ListingScore, ListingScorer
-from monitor.listings.train import train_from_catalogue
-
-__all__ = [
-    "ImageBackend",
-    "ImageReading",
-    "ListingInput",
-    "ListingScore",
-    "ListingScorer",
-    "check_listings",
-    "check_listings_detailed",
-    "load_backend",
-    "score_file",
-    "train_from_catalogue",
-]

@@ -24,9 +24,13 @@ from PIL import Image
 from threadpoolctl import threadpool_limits
 
 from monitor.config import Settings
+from monitor.default_models import IMAGE_MODELS, ensure_default_models
 from monitor.errors import ConfigError
+from monitor.listings.classifier import CATEGORY_MODEL, COLOUR_MODEL
+from monitor.listings.features import FEATURE_VERSION, colour_shares, image_vectors, prepare
 from monitor.listings.loading import LOOPBACK_HOSTS
 from monitor.listings.vocab import COLOUR_FAMILIES
+from monitor.registry import RegistryError, registry_for
 
 log = logging.getLogger(__name__)
 
@@ -84,8 +88,6 @@ class FeatureBackend:
         return [str(c) for c in self.category_model.classes_]
 
     def read(self, images: Sequence[Image.Image]) -> list[ImageReading]:
-        from monitor.listings.features import colour_shares, image_vectors, prepare
-
         if not images:
             return []
         preps = [prepare(img) for img in images]
@@ -116,11 +118,10 @@ def allowed_hosts(settings: Settings) -> frozenset[str] | None:
 
 
 def load_backend(settings: Settings, name: str | None = None, *, session: Any | None = None) -> ImageBackend:
-    """The configured backend; the default trains itself from the project fixtures on first use."""
+    """The configured backend; the default's models are trained from the packaged catalogue on
+    first use (``ensure_default_models``)."""
     name = name or settings.listings.backend
     if name == DEFAULT_BACKEND:
-        from monitor.listings.train import load_feature_backend
-
         return load_feature_backend(settings, session=session)
     found = {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
     if name not in found:
@@ -134,3 +135,26 @@ def load_backend(settings: Settings, name: str | None = None, *, session: Any | 
     if not isinstance(backend, ImageBackend):
         raise ConfigError(f"image backend {name!r} does not provide name, version, categories and read()")
     return backend
+
+
+def load_feature_backend(settings: Settings, *, session: Any | None = None) -> FeatureBackend:
+    """The live image models; with none yet, the defaults are trained first."""
+    ensure_default_models(settings, IMAGE_MODELS, session=session)
+    registry = registry_for(settings, session=session)
+    models = {}
+    for name in IMAGE_MODELS:
+        est, meta = registry.load(name)
+        got = meta.params.get("feature_version")
+        if got != FEATURE_VERSION:
+            raise RegistryError(
+                f"live {name} version {meta.version} was trained on image features {got!r}, this shopmon "
+                f"computes {FEATURE_VERSION!r}: run `shopmon listings train --data CATALOGUE.csv`"
+            )
+        models[name] = (est, meta.version, meta.thresholds.get("mismatch", 0.5))
+    version = f"{models[CATEGORY_MODEL][1]}+{models[COLOUR_MODEL][1]}"
+    return FeatureBackend(
+        models[CATEGORY_MODEL][0],
+        models[COLOUR_MODEL][0],
+        version=version,
+        thresholds={"category": models[CATEGORY_MODEL][2], "colour": models[COLOUR_MODEL][2]},
+    )

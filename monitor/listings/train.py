@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from monitor.config import Settings
-from monitor.errors import ConfigError
-from monitor.listings.backend import FeatureBackend
 from monitor.listings.classifier import (
     CATEGORY_MODEL,
     COLOUR_MODEL,
@@ -18,12 +15,7 @@ from monitor.listings.classifier import (
     read_catalogue,
 )
 from monitor.listings.features import FEATURE_VERSION
-from monitor.paths import FIXTURES
-from monitor.registry import RegistryError, fingerprint_rows, registry_for
-
-log = logging.getLogger(__name__)
-
-DEFAULT_CATALOGUE = FIXTURES / "listings" / "catalogue.csv"
+from monitor.registry import fingerprint_rows, registry_for
 
 
 @dataclass
@@ -90,32 +82,3 @@ def train_from_catalogue(settings: Settings, csv_path: Path, *, session: Any | N
         )
         live[name] = registry.live_version(name) == versions[name]
     return TrainResult(versions=versions, metrics=fitted.metrics, live=live, skipped=fitted.skipped)
-
-
-def load_feature_backend(settings: Settings, *, session: Any | None = None) -> FeatureBackend:
-    """The live image models; with none yet, train the defaults from the project's fixtures."""
-    registry = registry_for(settings, session=session)
-    if registry.needs_bootstrap(CATEGORY_MODEL) or registry.needs_bootstrap(COLOUR_MODEL):
-        log.info("no live image models in %s: training the defaults from %s", registry.root, DEFAULT_CATALOGUE)
-        if not DEFAULT_CATALOGUE.is_file():
-            raise ConfigError(
-                f"no image models and no default catalogue at {DEFAULT_CATALOGUE}; run `shopmon listings train`"
-            )
-        train_from_catalogue(settings, DEFAULT_CATALOGUE, session=session)
-    models = {}
-    for name in (CATEGORY_MODEL, COLOUR_MODEL):
-        est, meta = registry.load(name)
-        got = meta.params.get("feature_version")
-        if got != FEATURE_VERSION:
-            raise RegistryError(
-                f"live {name} version {meta.version} was trained on image features {got!r}, this shopmon "
-                f"computes {FEATURE_VERSION!r}: run `shopmon listings train --data CATALOGUE.csv`"
-            )
-        models[name] = (est, meta.version, meta.thresholds.get("mismatch", 0.5))
-    version = f"{models[CATEGORY_MODEL][1]}+{models[COLOUR_MODEL][1]}"
-    return FeatureBackend(
-        models[CATEGORY_MODEL][0],
-        models[COLOUR_MODEL][0],
-        version=version,
-        thresholds={"category": models[CATEGORY_MODEL][2], "colour": models[COLOUR_MODEL][2]},
-    )

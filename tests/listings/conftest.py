@@ -19,11 +19,11 @@ from monitor.config import Settings, load_settings
 @pytest.fixture(scope="session")
 def listing_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A registry holding the default image models, trained from the project fixtures once."""
-    from monitor.listings.train import DEFAULT_CATALOGUE, train_from_catalogue
+    from monitor.default_models import IMAGE_MODELS, ensure_default_models
 
     root = tmp_path_factory.mktemp("listing-models")
     settings = load_settings(data_dir=root / "data", model_dir=root / "models")
-    train_from_catalogue(settings, DEFAULT_CATALOGUE)
+    ensure_default_models(settings, IMAGE_MODELS)
     return root / "models"
 
 

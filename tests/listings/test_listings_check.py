@@ -11,7 +11,7 @@ from listings_testkit import BLUE, RED
 from models import Flag, Listing, ListingImage, Review, Shop
 from monitor.db import get_engine
 from monitor.errors import DataError
-from monitor.listings import check_listings
+from monitor.listings.check import check_listings
 from monitor.listings.check import check_listings_detailed
 
 
