@@ -10,8 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from monitor.config import Settings
-from monitor.detection.live_models import TextModels, load_models
+from monitor.detection.live_models import TextModels
 from monitor.detection.phrases import cue_reasons
 from monitor.detection.text_model import TextModel, clean
 
@@ -121,8 +120,3 @@ def score_batch(models: TextModels, texts: list[str], context: pd.DataFrame | No
         )
     return batch
 
-
-def predict_texts(texts: list[str], settings: Settings) -> list[dict[str, Any]]:
-    """Score raw texts with the live text models (trained from the seed corpus on first use)."""
-    models = load_models(settings)
-    return [s.as_dict() for s in score_texts(models, texts)]

@@ -99,9 +99,6 @@ class TextModel:
             return self.estimator.predict_proba(frame)
         return self.estimator.predict_proba(cleaned)
 
-    def positive_scores(self, texts: list[str]) -> np.ndarray:
-        return self.proba(texts)[:, list(self.estimator.classes_).index(1)]
-
     @cached_property
     def _linear(self) -> tuple[Any, np.ndarray, np.ndarray] | None:
         """(feature transformer, feature names, coefficient matrix) when the model is linear."""
