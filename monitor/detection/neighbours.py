@@ -96,7 +96,6 @@ class _Walk:
     def buckets(self, keys: set[int]) -> dict[int, list[int]]:
         self.seen_keys |= keys
         out: dict[int, list[int]] = {}
-        ordered = sorted(keys)
         for where in in_filters(ReviewBand.key, keys):
             stmt = (select(ReviewBand.key, ReviewBand.review_id)
                     .join(Review, Review.id == ReviewBand.review_id)
