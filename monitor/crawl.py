@@ -32,7 +32,7 @@ from monitor.scheduler.lease import exclusive, is_held
 
 log = logging.getLogger(__name__)
 
-_JOB_FIELDS = {"data_dir", "model_dir", "shared_dir", "crawl"}
+_JOB_FIELDS = {"data_dir", "model_dir", "crawl"}
 
 
 def _is_full(session: Session, shop: ShopConfig) -> bool:

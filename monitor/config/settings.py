@@ -42,7 +42,6 @@ class Settings(BaseSettings):
         default=None,
         description="signs model versions and live aliases (SHOPMON_REGISTRY_KEY, environment only)",
     )
-    shared_dir: Path = Field(default=Path("../shared"), description="third-party data for benchmarks")
     shops: list[ShopConfig] = Field(default_factory=list)
     crawl: CrawlConfig = Field(default_factory=CrawlConfig)
     smtp: SMTPConfig = Field(default_factory=SMTPConfig)
