@@ -45,9 +45,6 @@ class Listing(ListingBase, table=True):
     skus: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     raw: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     content_hash: str | None = None
-    newest_review_id: str | None = Field(
-        default=None, description="newest review seen, so incremental crawls stop early"
-    )
     image_check_key: str | None = Field(
         default=None, description="what the last image check saw; unchanged, the post-crawl check skips it"
     )
