@@ -12,7 +12,7 @@ from listings_testkit import BLUE, RED
 from models import Flag, Listing, ListingImage, Shop
 from monitor.db import get_engine, upgrade
 from monitor.image_store import open_store
-from monitor.listings import check_listings
+from monitor.listings.check import check_listings
 
 BOTH_DATABASES = True
 boto3 = pytest.importorskip("boto3", reason="the s3 extra (boto3) is not installed")
