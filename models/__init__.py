@@ -12,7 +12,7 @@ from models.reputation import ReputationSnapshot
 from models.outbox import Outbox
 from models.reviews import Review, Reviewer, ReviewRevision
 from models.scheduler import JobRun, SchedulerLease
-from models.users import User, WebSession
+from models.users import LoginFailure, User, WebSession
 
 __all__ = [
     "Alert",
@@ -25,6 +25,7 @@ __all__ = [
     "JobRun",
     "Label",
     "Listing",
+    "LoginFailure",
     "ListingImage",
     "MessageTemplate",
     "ModelVersion",

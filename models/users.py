@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
 from models.base import UTCDateTime, utcnow
@@ -29,3 +30,16 @@ class WebSession(SQLModel, table=True):
     csrf_token: str
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     expires_at: datetime = Field(sa_type=UTCDateTime, index=True)
+
+
+class LoginFailure(SQLModel, table=True):
+    """A failed sign-in, kept for web.login_window_minutes. In the database, not in a process's
+    memory, so every `shopmon web` worker process counts the same attempts."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    address: str = Field(description="the client's address")
+    name: str = Field(description="the name tried, lower-cased, at most 64 characters")
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+
+
+Index("ix_loginfailure_key", LoginFailure.address, LoginFailure.name, LoginFailure.at)

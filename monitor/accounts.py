@@ -13,12 +13,12 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete
+from sqlalchemy import delete, func
 from sqlmodel import Session, select
 
 from models.base import utcnow
 from models.roles import parse_role
-from models.users import User, WebSession
+from models.users import LoginFailure, User, WebSession
 from monitor.errors import DataError
 
 MIN_PASSWORD = 8
@@ -165,3 +165,30 @@ def end_session(session: Session, token: str) -> None:
 def new_password() -> str:
     """A random password for demo and reset-by-admin use."""
     return secrets.token_urlsafe(12)
+
+
+def _attempt_key(address: str, name: str) -> tuple[str, str]:
+    return address[:64], name.strip().lower()[:64]
+
+
+def login_blocked(session: Session, address: str, name: str, *, attempts: int, window_s: float,
+                  now: datetime | None = None) -> bool:
+    """True once `attempts` sign-ins for this name from this address failed within the window."""
+    address, name = _attempt_key(address, name)
+    since = (now or utcnow()) - timedelta(seconds=window_s)
+    failed = session.exec(select(func.count()).select_from(LoginFailure).where(
+        LoginFailure.address == address, LoginFailure.name == name, LoginFailure.at > since)).one()
+    return failed >= attempts
+
+
+def login_failed(session: Session, address: str, name: str, *, window_s: float, now: datetime | None = None) -> None:
+    now = now or utcnow()
+    address, name = _attempt_key(address, name)
+    # Attempts past the window count for nothing: forgetting them here keeps the table small.
+    session.execute(delete(LoginFailure).where(LoginFailure.at <= now - timedelta(seconds=window_s)))
+    session.add(LoginFailure(address=address, name=name, at=now))
+
+
+def login_succeeded(session: Session, address: str, name: str) -> None:
+    address, name = _attempt_key(address, name)
+    session.execute(delete(LoginFailure).where(LoginFailure.address == address, LoginFailure.name == name))

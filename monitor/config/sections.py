@@ -192,6 +192,9 @@ class WebConfig(Strict):
     login_attempts: PositiveInt = Field(default=5, description="failed logins per name and address ...")
     login_window_minutes: PositiveFloat = Field(default=15, description="... within this many minutes")
     page_size: int = Field(default=50, ge=5, le=500)
+    workers: PositiveInt = Field(
+        default=1, description="`shopmon web` worker processes (an in-memory SQLite database gets one)"
+    )
 
     @field_validator("secret_key")
     @classmethod

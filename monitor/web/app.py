@@ -16,7 +16,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from monitor.config import Settings
-from monitor.web.auth import LoginLimiter, NotSignedIn
+from monitor.web.auth import NotSignedIn
 from monitor.web.pages import render, templates
 from monitor.web.routes import account, alerts_page, analysts, attacks, board, case, listings, supervisor
 
@@ -68,7 +68,6 @@ def create_app(settings: Settings) -> FastAPI:
         key = secrets.token_hex(32)
     app.state.settings = settings
     app.state.signer = URLSafeSerializer(key, salt="shopmon-web")
-    app.state.limiter = LoginLimiter(settings.web.login_attempts, settings.web.login_window_minutes * 60)
     app.state.templates = templates()
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")

@@ -1,11 +1,8 @@
-"""Who is asking: signed session cookie, roles, CSRF tokens, and the sign-in rate limit."""
+"""Who is asking: signed session cookie, roles and CSRF tokens."""
 
 from __future__ import annotations
 
 import secrets
-import threading
-import time
-from collections import defaultdict, deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -90,35 +87,3 @@ async def csrf(request: Request, who: Viewer = Depends(viewer)) -> Viewer:
     if not isinstance(sent, str) or not secrets.compare_digest(sent, who.csrf_token):
         raise HTTPException(status_code=403, detail="missing or wrong CSRF token")
     return who
-
-
-class LoginLimiter:
-    """Failed sign-ins per (address, name) in a sliding window, kept in this process's memory:
-    enough to stop password guessing against one board; a restart forgets it."""
-
-    def __init__(self, attempts: int, window_s: float) -> None:
-        self.attempts, self.window_s = attempts, window_s
-        self._failures: dict[tuple[str, str], deque[float]] = defaultdict(deque)
-        self._lock = threading.Lock()
-
-    def _recent(self, key: tuple[str, str], now: float) -> deque[float]:
-        q = self._failures[key]
-        while q and q[0] <= now - self.window_s:
-            q.popleft()
-        return q
-
-    def blocked(self, address: str, name: str) -> bool:
-        with self._lock:
-            return len(self._recent((address, name.lower()), time.monotonic())) >= self.attempts
-
-    def failed(self, address: str, name: str) -> None:
-        with self._lock:
-            now = time.monotonic()
-            self._recent((address, name.lower()), now).append(now)
-            if len(self._failures) > 10_000:  # bounded: forget the quietest keys
-                for key in [k for k, q in self._failures.items() if not q][:5_000]:
-                    del self._failures[key]
-
-    def succeeded(self, address: str, name: str) -> None:
-        with self._lock:
-            self._failures.pop((address, name.lower()), None)

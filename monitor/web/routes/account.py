@@ -10,7 +10,8 @@ from itsdangerous import BadSignature
 from sqlmodel import Session
 
 from models.users import User
-from monitor.accounts import authenticate, end_session, set_language, start_session
+from monitor.accounts import (authenticate, end_session, login_blocked, login_failed, login_succeeded, set_language,
+                              start_session)
 from monitor.web.auth import LOGIN_COOKIE, SESSION_COOKIE, Viewer, cookie_secure, csrf, DB, signer
 from monitor.web.pages import render
 
@@ -53,15 +54,16 @@ def login(
         expected = None
     if not isinstance(expected, str) or not secrets.compare_digest(expected, csrf_token):
         raise HTTPException(status_code=403, detail="missing or wrong CSRF token")
-    limiter = request.app.state.limiter
+    web = request.app.state.settings.web
+    window_s = web.login_window_minutes * 60
     address = request.client.host if request.client else "-"
-    if limiter.blocked(address, name):
+    if login_blocked(session, address, name, attempts=web.login_attempts, window_s=window_s):
         return _login_page(request, error="too_many", status_code=429)
     user = authenticate(session, name, password)
     if user is None:
-        limiter.failed(address, name)
+        login_failed(session, address, name, window_s=window_s)
         return _login_page(request, error="bad_login", status_code=401)
-    limiter.succeeded(address, name)
+    login_succeeded(session, address, name)
     # A new random session id on every sign-in: a cookie planted before login is worthless.
     old = request.cookies.get(SESSION_COOKIE)
     if old:
