@@ -27,8 +27,8 @@ _.policy  # email.message (alerts.render)
 _._do_submit_job  # APScheduler executor override (monitor.scheduler.runner)
 _.persist_file, _.stat_file  # Scrapy's file-store interface (spiders.pipelines.images.ImageStoreFiles)
 
-# Reached by a dotted string: the scheduler's job functions.
-run_task, crawl_in_child
+# Reached by a dotted string: the scheduler's job functions, the board's worker app (uvicorn).
+run_task, crawl_in_child, worker_app
 
 # Reached by value: Role("analyst").
 _.ANALYST
