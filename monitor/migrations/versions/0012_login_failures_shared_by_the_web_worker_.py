@@ -1,7 +1,7 @@
 """login failures shared by the web worker processes
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 """
 import sqlalchemy as sa
 import sqlmodel
@@ -10,8 +10,8 @@ from alembic import op
 import models.base
 
 
-revision = '0011'
-down_revision = '0010'
+revision = '0012'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 
