@@ -24,7 +24,7 @@ from models.reviews import Review
 from monitor import outbox
 from monitor.config import Settings
 from monitor.in_lists import id_filters
-from monitor.reputation.checks import assess
+from monitor.reputation.checks import assess, signatures_by_id
 from monitor.reputation.store import latest_run, shop_facts, snapshot_row
 
 CONSUMER = "reputation"
@@ -79,13 +79,15 @@ def snapshot_changed(session: Session, settings: Settings, *, now: datetime | No
         for shop in session.exec(select(Shop).where(where).order_by(Shop.id)).all():
             tz = ZoneInfo(settings.locale_for(shop.config_id).timezone)
             facts = shop_facts(session, shop.id)  # type: ignore[arg-type]
+            everything = [f for group in facts.values() for f in group]
+            signed = signatures_by_id(everything)  # once per shop: its listings' tests reuse them
             run_id = latest_run(session, shop)
             session.add(snapshot_row("shop", shop.id, shop.id, run_id,  # type: ignore[arg-type]
-                                     assess([f for group in facts.values() for f in group], tz), now))
+                                     assess(everything, tz, signed), now))
             # A touched listing left without rated reviews gets its empty row too, not a stale one.
             mine = sorted(lid for lid, sid in listing_shop.items() if sid == shop.id)
-            session.add_all(snapshot_row("listing", lid, shop.id, run_id, assess(facts.get(lid, []), tz), now)  # type: ignore[arg-type]
-                            for lid in mine)
+            session.add_all(snapshot_row("listing", lid, shop.id, run_id,  # type: ignore[arg-type]
+                                         assess(facts.get(lid, []), tz, signed), now) for lid in mine)
             written += 1 + len(mine)
     session.flush()
     return written

@@ -107,16 +107,28 @@ def burst_days(facts: Sequence[ReviewFact], tz: ZoneInfo) -> Check:
                  {"days": len(days), "n": in_bursts, "dates": [d.isoformat() for d in days[:5]]})
 
 
-def near_duplicates(facts: Sequence[ReviewFact]) -> Check:
-    """Reviews whose text nearly repeats another account's review on the same target."""
+Signatures = dict[int, np.ndarray]  # review id -> MinHash signature, for texts long enough to sign
+
+
+def signatures_by_id(facts: Sequence[ReviewFact]) -> Signatures:
+    """Sign every fact's text once, so a shop and each of its listings reuse the same signatures."""
     # Imported on first use: the detection package loads scikit-learn, which the alert rules
     # (that import this module through the reports) must not pay for at start-up.
     from monitor.detection import minhash
 
     sigs, usable = minhash.signatures([f.text for f in facts])
-    rows = np.flatnonzero(usable)
+    return dict(zip((f.id for f, ok in zip(facts, usable, strict=True) if ok), sigs, strict=True))
+
+
+def near_duplicates(facts: Sequence[ReviewFact], signed: Signatures | None = None) -> Check:
+    """Reviews whose text nearly repeats another account's review on the same target."""
+    from monitor.detection import minhash  # see signatures_by_id
+
+    signed = signed if signed is not None else signatures_by_id(facts)
+    rows = np.array([i for i, f in enumerate(facts) if f.id in signed], dtype=np.int64)
     dup = 0
     if len(rows) >= 2:
+        sigs = np.stack([signed[facts[int(i)].id] for i in rows])
         labels = minhash.cluster(sigs, NEAR_DUPLICATE_SIMILARITY).label
         accounts: dict[int, set[object]] = {}
         for row, label in zip(rows, labels, strict=True):
@@ -166,13 +178,15 @@ def grade_for(checks: Sequence[Check], removed_share: float) -> str:
     return GRADES[0 if points == 0 else 1 if points == 1 else 2 if points <= 3 else 3 if points <= 5 else 4]
 
 
-def assess(facts: Sequence[ReviewFact], tz: ZoneInfo) -> Verdict:
-    """The adjusted rating (the mean without removed reviews), every test, and the grade."""
+def assess(facts: Sequence[ReviewFact], tz: ZoneInfo, signed: Signatures | None = None) -> Verdict:
+    """The adjusted rating (the mean without removed reviews), every test, and the grade.
+
+    ``signed``: the facts' text signatures when the caller already has them (signatures_by_id)."""
     kept = [f.rating for f in facts if not f.removed]
     checks = [
         flagged_share(facts),
         burst_days(facts, tz),
-        near_duplicates(facts),
+        near_duplicates(facts, signed),
         one_time_reviewers(facts),
         rating_gap(facts),
         professional_reviewers(facts),
