@@ -158,7 +158,7 @@ def throughput(n_alerts: int) -> dict:
 
 def latency() -> dict:
     from monitor.crawl import crawl_shop
-    from monitor.marketplace import serve_marketplace
+    from tests.market_driver import serve_marketplace
 
     try:
         from monitor.detection import detect  # noqa: F401

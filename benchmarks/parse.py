@@ -5,7 +5,7 @@ A crawl waits ``crawl.download_delay`` (1 s by default, AutoThrottle on) between
 site, so what matters is how much of that wall time the parsers take, not microseconds against a
 bare lxml parse. Part 1 times each parser (decoding included: bytes → TextResponse → items) on the
 project's own pages, the local marketplace's responses and, with ../shared present, the real
-captures. Part 2 crawls the local marketplace (monitor/marketplace.py, 127.0.0.1) with the default
+captures. Part 2 crawls the local marketplace (monitor/demo_site, 127.0.0.1) with the default
 crawl settings and divides the spider's time in parsers (the ``shopmon/parse_seconds`` stat) by the
 crawl's wall time. Prints one JSON object; CPU seconds are given beside wall seconds because the
 machine may be shared.
@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from monitor.marketplace import Marketplace, serve_marketplace  # noqa: E402
+from monitor.demo_site.server import Marketplace, serve_marketplace  # noqa: E402
 from monitor.paths import FIXTURES, shared_dir  # noqa: E402
 from spiders.parsing import amazon, jd, schemaorg, shopify, taobao, tmall  # noqa: E402
 from spiders.parsing.responses import response_for  # noqa: E402

@@ -150,7 +150,7 @@ def run_demo(data_dir: Path, progress: Callable[[str], None] = lambda _m: None, 
     from models import Alert, Case, Flag, Listing, ListingImage, Review, Reviewer
     from monitor.crawl import crawl_shop
     from monitor.db import ensure_schema, session_scope
-    from monitor.marketplace import serve_marketplace
+    from monitor.demo_site.server import serve_marketplace
     from monitor.pipeline import process
 
     started = time.perf_counter()

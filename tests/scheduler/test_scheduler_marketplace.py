@@ -12,7 +12,7 @@ from models.alerts import Alert
 from models.crawl import CrawlRun
 from models.scheduler import JobRun
 from monitor.db import get_engine
-from monitor.marketplace import serve_marketplace
+from market_driver import serve_marketplace
 from monitor.scheduler.service import run_once
 from monitor.scheduler.tasks import HOOKS
 

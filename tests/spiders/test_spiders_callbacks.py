@@ -12,7 +12,7 @@ from scrapy.statscollectors import MemoryStatsCollector
 from scrapy.utils.test import get_crawler
 
 from monitor.config import Settings, ShopConfig
-from monitor.marketplace import Marketplace
+from monitor.demo_site.server import Marketplace
 from spiders.context import CrawlContext
 from spiders.parsing.common import review_item
 from spiders.run import spider_class

@@ -13,7 +13,7 @@ from monitor.config import Settings, ShopConfig, load_settings
 from monitor.crawl import crawl_all, crawl_shop
 from monitor.db import get_engine, upgrade
 from monitor.image_store import open_store
-from monitor.marketplace import Marketplace, serve_marketplace
+from market_driver import Marketplace, serve_marketplace
 
 pytestmark = pytest.mark.slow
 

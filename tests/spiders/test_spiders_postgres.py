@@ -11,7 +11,7 @@ from models import Review, ReviewRevision
 from monitor.config import load_settings
 from monitor.crawl import crawl_shop
 from monitor.db import get_engine, upgrade
-from monitor.marketplace import serve_marketplace
+from market_driver import serve_marketplace
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 

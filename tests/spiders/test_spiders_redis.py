@@ -13,7 +13,7 @@ from models import CrawlRun, Review
 from monitor.config import load_settings
 from monitor.crawl import crawl_shop
 from monitor.db import get_engine, upgrade
-from monitor.marketplace import serve_marketplace
+from market_driver import serve_marketplace
 
 pytestmark = pytest.mark.slow
 REDIS_URL = "redis://127.0.0.1:6379/0"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.marketplace import Marketplace, serve_marketplace
+from market_driver import Marketplace, serve_marketplace
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,7 @@ from models import Alert, Case, CaseEvent, CrawlRun, Review
 from monitor.cli import main
 from monitor.config import load_settings
 from monitor.db import get_engine
-from monitor.marketplace import Marketplace
+from market_driver import Marketplace
 
 pytestmark = pytest.mark.slow
 

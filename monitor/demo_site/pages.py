@@ -1,10 +1,9 @@
-"""A local demo marketplace: real page formats, project-written data, 127.0.0.1 only.
+"""The demo marketplace's pages in each platform's real format, from project-written data.
 
-Serves a Taobao-style shop (g_page_config search page, item pages, the mtop getitemrates JSON
-paged newest first), a JD-style shop (GBK listing and item pages, fetchJSON_comment98 JSONP)
-and an Amazon-style shop (product pages, /product-reviews/ pages), their product images and a
-robots.txt that allows crawling. Used by ``shopmon demo`` and by the live crawl tests, which
-add, edit or delete reviews at runtime and read ``request_log``.
+A Taobao-style shop (g_page_config search page, item pages, the mtop getitemrates JSON paged
+newest first), a JD-style shop (GBK listing and item pages, fetchJSON_comment98 JSONP) and an
+Amazon-style shop (product pages, /product-reviews/ pages), and their product images. The data and
+templates are the packaged fixtures (``fixtures/marketplace``), so an installed wheel serves them.
 """
 
 from __future__ import annotations
@@ -14,15 +13,9 @@ import hashlib
 import json
 import math
 import threading
-import time
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlparse
 
 import jinja2
 from markupsafe import Markup
@@ -31,7 +24,6 @@ from monitor.paths import FIXTURES
 
 PAGE_SIZE = 10
 CST = timezone(timedelta(hours=8))
-ROBOTS = "User-agent: *\nAllow: /\n"
 
 
 def _js_escape(text: str) -> str:
@@ -39,97 +31,20 @@ def _js_escape(text: str) -> str:
     return "".join(c if ord(c) < 128 and c not in "'\\" else f"\\u{ord(c):04x}" for c in text)
 
 
-@dataclass
-class Injection:
-    path_contains: str
-    status: int
-    body: bytes
-    content_type: str
-    times: int
-    delay: float = 0.0
+class MarketPages:
+    """The shops' data and the pages rendered from it; ``Marketplace`` serves them over HTTP."""
 
-
-class Marketplace:
     def __init__(self, root: Path | None = None) -> None:
         self.root = root or FIXTURES / "marketplace"
         data = json.loads((self.root / "shops.json").read_text(encoding="utf-8"))
         self.data = copy.deepcopy(data)
         self._lock = threading.Lock()
-        self.request_log: list[str] = []
-        self._injections: list[Injection] = []
-        self._next_id = 890000001
         self.env = jinja2.Environment(loader=jinja2.FileSystemLoader(self.root / "templates"),
                                       autoescape=jinja2.select_autoescape(["html"]))
-        self.server: ThreadingHTTPServer | None = None
         self.base_url = ""
-
-    # Public API for tests and the demo --------------------------------------------------------
-    def shops(self) -> list[dict[str, Any]]:
-        """ShopConfig-compatible dicts for every demo shop."""
-        out = []
-        for shop in self.data["shops"]:
-            entry: dict[str, Any] = {"id": shop["id"], "platform": shop["platform"], "name": shop["name"]}
-            if shop["platform"] in ("taobao", "jd"):
-                # A Chinese shop's team reads Chinese, in Beijing time.
-                entry |= {"language": "zh", "timezone": "Asia/Shanghai"}
-            if shop["platform"] == "taobao":
-                entry["url"] = f"{self.base_url}/taobao/search?shop_id={shop['shop_id']}"
-            elif shop["platform"] == "jd":
-                entry["url"] = f"{self.base_url}/jd/list?shop_id={shop['shop_id']}"
-            else:
-                first, *rest = shop["listings"]
-                entry["url"] = f"{self.base_url}/dp/{first['id']}"
-                entry["listing_urls"] = [f"{self.base_url}/dp/{li['id']}" for li in rest]
-            out.append(entry)
-        return out
 
     def listings(self) -> list[dict[str, Any]]:
         return [li for shop in self.data["shops"] for li in shop["listings"]]
-
-    def review_count(self) -> int:
-        return sum(len(li["reviews"]) for li in self.listings())
-
-    def add_reviews(self, listing_id: str, reviews: Iterable[dict[str, Any] | str], *,
-                    at: datetime | None = None) -> list[str]:
-        """Publish new reviews (newest first, like a real shop); strings become 5-star reviews."""
-        listing = self._listing(listing_id)
-        when = at or datetime.now(UTC)
-        new = []
-        with self._lock:
-            for n, r in enumerate(reviews):
-                r = {"text": r} if isinstance(r, str) else dict(r)
-                rid = str(r.pop("id", None) or self._next_id)
-                self._next_id += 1
-                created = r.pop("created_at", None) or (when + timedelta(seconds=n)).isoformat()
-                new.append({"id": rid, "nick": r.pop("nick", f"n***{n}"), "rating": r.pop("rating", 5),
-                            "text": r.pop("text"), "created_at": created, "sku": r.pop("sku", None),
-                            "photos": r.pop("photos", []), "helpful": r.pop("helpful", 0),
-                            "follow_up": r.pop("follow_up", None), "reply": r.pop("reply", None),
-                            "verified": r.pop("verified", True), "title": r.pop("title", None)})
-            listing["reviews"] = sorted(new, key=lambda x: x["created_at"], reverse=True) + listing["reviews"]
-        return [r["id"] for r in new]
-
-    def edit_review(self, review_id: str, **changes: Any) -> None:
-        with self._lock:
-            self._review(review_id).update(changes)
-
-    def delete_review(self, review_id: str) -> None:
-        with self._lock:
-            for li in self.listings():
-                li["reviews"] = [r for r in li["reviews"] if r["id"] != review_id]
-
-    def inject(self, path_contains: str, *, status: int = 200, body: bytes | str | None = b"",
-               content_type: str = "text/html; charset=utf-8", times: int = 1, delay: float = 0.0) -> None:
-        """Answer the next ``times`` requests whose path contains ``path_contains`` with this
-        response instead (a captcha page, a 429, a truncated page...). ``body=None`` keeps the
-        normal response; ``delay`` makes the server hang that many seconds first."""
-        raw = body.encode("utf-8") if isinstance(body, str) else body
-        with self._lock:
-            self._injections.append(Injection(path_contains, status, raw, content_type, times, delay))
-
-    def page_requests(self) -> list[str]:
-        """Requests for pages and APIs (not robots.txt, not images)."""
-        return [p for p in self.request_log if p != "/robots.txt" and not p.startswith("/img/")]
 
     # Lookup -------------------------------------------------------------------------------------
     def _listing(self, listing_id: str) -> dict[str, Any]:
@@ -152,49 +67,6 @@ class Marketplace:
         raise KeyError(f"no review {review_id}")
 
     # Rendering ------------------------------------------------------------------------------------
-    def respond(self, path: str) -> tuple[int, str, bytes]:
-        injected = None
-        with self._lock:
-            self.request_log.append(path)
-            for inj in self._injections:
-                if inj.times > 0 and inj.path_contains in path:
-                    inj.times -= 1
-                    injected = inj
-                    break
-        if injected is not None:
-            if injected.delay:
-                time.sleep(injected.delay)
-            if injected.body is not None:
-                return injected.status, injected.content_type, injected.body
-        url = urlparse(path)
-        q = {k: v[0] for k, v in parse_qs(url.query).items()}
-        p = url.path
-        try:
-            with self._lock:
-                if p == "/robots.txt":
-                    return 200, "text/plain; charset=utf-8", ROBOTS.encode()
-                if p.startswith("/img/"):
-                    return self._image(p)
-                if p == "/taobao/search":
-                    return self._taobao_search(q["shop_id"])
-                if p == "/taobao/item.htm":
-                    return self._taobao_item(q["id"])
-                if p.startswith("/h5/mtop.wdetail.getitemrates/"):
-                    return self._taobao_rates(q["auctionNumId"], int(q.get("pageNo", "1")))
-                if p == "/jd/list":
-                    return self._jd_list(q["shop_id"])
-                if p.startswith("/jd/") and p.endswith(".html"):
-                    return self._jd_item(p[4:-5])
-                if p == "/comment/productPageComments.action":
-                    return self._jd_comments(q["productId"], int(q.get("page", "0")), q.get("callback"))
-                if p.startswith("/dp/"):
-                    return self._amazon_dp(p.split("/")[2])
-                if p.startswith("/product-reviews/"):
-                    return self._amazon_reviews(p.split("/")[2], int(q.get("pageNumber", "1")))
-        except (KeyError, ValueError):
-            pass
-        return 404, "text/html; charset=utf-8", b"<html><body><h1>404 Not Found</h1></body></html>"
-
     def _image(self, p: str) -> tuple[int, str, bytes]:
         path = (self.root / "images" / Path(p).name).resolve()
         if path.parent != (self.root / "images").resolve() or not path.is_file():
@@ -341,40 +213,3 @@ class Marketplace:
         html = self.env.get_template("amazon_reviews.html").render(item=li, reviews=reviews, page=page,
                                                                    has_next=page < pages, base=self.base_url)
         return 200, "text/html;charset=UTF-8", html.encode("utf-8")
-
-
-class _Handler(BaseHTTPRequestHandler):
-    market: Marketplace
-    server_version = "demo-marketplace/1.0"
-
-    def do_GET(self) -> None:  # noqa: N802
-        status, ctype, body = self.market.respond(self.path)
-        self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        if status == 429:
-            self.send_header("Retry-After", "0")
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-        pass  # request_log keeps what tests need; stderr stays quiet
-
-
-@contextmanager
-def serve_marketplace(root: Path | None = None) -> Iterator[Marketplace]:
-    """Start the demo marketplace on 127.0.0.1 (random free port); stop it on exit."""
-    market = Marketplace(root)
-    handler = type("Handler", (_Handler,), {"market": market})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.daemon_threads = True
-    market.server = server
-    market.base_url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, name="demo-marketplace", daemon=True)
-    thread.start()
-    try:
-        yield market
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
