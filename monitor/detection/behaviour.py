@@ -15,19 +15,16 @@ import numpy as np
 from sqlmodel import Session, func, select
 
 from models import Flag, Review, Reviewer, utcnow
-from models.detection import FLAG_KEY
 from monitor.config import Settings
 from monitor import outbox
-from monitor.db import insert_missing
-from monitor.detection import attacks, neighbours, professional, reviewer_features, watchlist
+from monitor.detection import attack_bursts, attacks, neighbours, professional, reviewer_features, watchlist
 from monitor.detection.review_rows import ReviewRows, Scope, load_rows, reviewer_rows, scope_for
-from monitor.in_lists import id_filters
+from monitor.detection.flag_writer import MAX_REASONS, FlagWriter
 from monitor.detection.reviewer_features import TextClusters
 
 log = logging.getLogger(__name__)
 
 WATCHLIST_VERSION = "watchlist-1"
-MAX_REASONS = 12
 
 
 def run(
@@ -43,7 +40,7 @@ def run(
     """
     now = now or utcnow()
     bad_max = settings.detection.case_max_rating
-    scope = scope_for(session, review_ids, baseline_days=attacks.BASELINE_DAYS)
+    scope = scope_for(session, review_ids, baseline_days=attack_bursts.BASELINE_DAYS)
     rows = load_rows(session, scope)
     bad = rows.bad(bad_max)
     if scope.everything:
@@ -53,7 +50,7 @@ def run(
     else:
         rows, bad, clusters, examined = _neighbourhood(session, scope, rows, bad_max)
     feats = reviewer_features.compute(session, rows, clusters, bad_max_rating=bad_max, reviewer_ids=examined)
-    writer = _FlagWriter(session, now)
+    writer = FlagWriter(session, now)
 
     scored = professional.score(session, settings, feats)
     latest = _latest_bad(rows, bad, feats.reviewer_ids)
@@ -75,8 +72,8 @@ def run(
     local = _timelines(rows, scope)
     local = local[~_earlier_attacks(session, rows.take(local), scope)]
     trows, tbad = rows.take(local), bad[local]
-    found = attacks.bursts(trows, tbad, focus=scope.review_ids, level="listing")
-    found += attacks.bursts(trows, tbad, focus=scope.review_ids, level="shop")
+    found = attack_bursts.bursts(trows, tbad, focus=scope.review_ids, level="listing")
+    found += attack_bursts.bursts(trows, tbad, focus=scope.review_ids, level="shop")
     found += attacks.linked_texts(clusters, focus=scope.review_ids, names=names)
     found += attacks.linked_listings(trows, tbad, focus=scope.review_ids, names=names)
     for a in attacks.merge(found):
@@ -183,85 +180,6 @@ def _timelines(rows: ReviewRows, scope: Scope) -> np.ndarray:
         return np.arange(len(rows))
     mine = np.isin(rows.shop, scope.shops) | ((rows.shop < 0) & np.isin(rows.listing, scope.listings))
     return np.flatnonzero(mine & (rows.t >= (scope.since or 0)))
-
-
-class _FlagWriter:
-    """Insert-or-update by (kind, target_type, target_id, model_version): re-runs never duplicate."""
-
-    def __init__(self, session: Session, now: datetime) -> None:
-        self.session = session
-        self.now = now
-        self.new: dict[str, int] = {}
-        self.updated = 0
-        self.changed: set[int] = set()  # flag ids written or changed, for the cases outbox
-        self._known: dict[tuple[str, str, str], dict[int, Flag]] = {}
-
-    def prefetch(self, kind: str, target_type: str, model_version: str, target_ids: list[int]) -> None:
-        """Load the existing flags for many targets in a few queries instead of one per flag."""
-        known = self._known.setdefault((kind, target_type, model_version), {})
-        ids = sorted(set(target_ids) - known.keys())
-        for where in id_filters(Flag.target_id, ids):
-            stmt = select(Flag).where(
-                Flag.kind == kind, Flag.target_type == target_type, Flag.model_version == model_version, where
-            )
-            for flag in self.session.exec(stmt):
-                known[flag.target_id] = flag
-        for i in ids:
-            known.setdefault(i, None)  # type: ignore[arg-type]
-
-    def put(self, *, kind: str, target_type: str, target_id: int, model_version: str, score: float,
-            reasons: list[str], members: list[int] | None = None, **links: int | None) -> Flag:
-        existing = self.find(kind, target_type, target_id, model_version)
-        if existing is None:
-            flag = Flag(kind=kind, target_type=target_type, target_id=target_id, model_version=model_version,
-                        score=round(score, 6), reasons=reasons[:MAX_REASONS], members=sorted(members or []),
-                        created_at=self.now, **links)
-            new_id = insert_missing(self.session, flag, FLAG_KEY)
-            known = self._known.setdefault((kind, target_type, model_version), {})
-            known.pop(target_id, None)
-            existing = self.find(kind, target_type, target_id, model_version)
-            known[target_id] = existing
-            if new_id is not None:
-                self.new[kind] = self.new.get(kind, 0) + 1
-                self.changed.add(new_id)
-                return existing
-            # Another worker wrote it a moment ago: add this run's evidence to theirs.
-        changed = False
-        if members is not None:
-            merged = sorted(set(existing.members) | set(members))
-            if merged != existing.members:
-                if existing.status != "open" and set(members) - set(existing.members):
-                    # New evidence after an analyst's verdict: ask again rather than hide it.
-                    reasons = [*reasons, f"new member reviews after the flag was {existing.status}"]
-                    existing.status = "open"
-                existing.members = merged
-                changed = True
-            reasons = [*reasons, *(r for r in existing.reasons if r not in reasons)]
-        reasons = reasons[:MAX_REASONS]
-        if reasons != existing.reasons or round(score, 6) != existing.score:
-            existing.reasons = reasons
-            existing.score = round(score, 6) if members is None else max(existing.score, round(score, 6))
-            changed = True
-        for name, value in links.items():
-            if value is not None and getattr(existing, name) != value:
-                setattr(existing, name, value)
-                changed = True
-        if changed:
-            self.session.add(existing)
-            self.updated += 1
-            self.changed.add(existing.id)
-        return existing
-
-    def find(self, kind: str, target_type: str, target_id: int, model_version: str) -> Flag | None:
-        known = self._known.get((kind, target_type, model_version), {})
-        if target_id in known:
-            return known[target_id]
-        return self.session.exec(
-            select(Flag).where(
-                Flag.kind == kind, Flag.target_type == target_type, Flag.target_id == target_id,
-                Flag.model_version == model_version,
-            )
-        ).first()
 
 
 def _quiet_days(session: Session, old: list[int], new: list[int]) -> float | None:
