@@ -34,6 +34,7 @@ from monitor.training.heldout import (  # noqa: E402
     multiclass_metrics,
     threshold_for_precision,
 )
+from monitor.training.report_html import PAGE, cells, evaluation_section, img, most_wrong, table  # noqa: E402
 
 REPORT_FILE = "report.html"
 SECTIONS = (
@@ -54,21 +55,6 @@ def _png(fig: plt.Figure) -> str:
         fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
     plt.close(fig)
     return base64.b64encode(buf.getvalue()).decode("ascii")
-
-
-def _img(b64: str, alt: str) -> str:
-    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{b64}">'
-
-
-def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    def cell(v: Any) -> str:
-        if isinstance(v, float):
-            return f"{v:.4f}"
-        return html.escape(str(v))
-
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(f"<td>{cell(v)}</td>" for v in r) + "</tr>" for r in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def _one_vs_rest(y_true: np.ndarray, scores: np.ndarray, classes: list[Any]) -> list[tuple[str, np.ndarray, np.ndarray]]:
@@ -156,7 +142,7 @@ def _write(
         tick_names = [str(c) for c in cls]
     cm = confusion_matrix(y, pred, labels=labels_order)
     if binary:
-        metrics.update(_cells(cm.tolist()))
+        metrics.update(cells(cm.tolist()))
 
     figures: dict[str, str] = {}
 
@@ -168,7 +154,7 @@ def _write(
     ax.axhline(precision_target, color="grey", ls="--", lw=1, label=f"target {precision_target:.2f}")
     ax.set(xlabel="recall", ylabel="precision", xlim=(0, 1), ylim=(0, 1.02), title="Precision–recall")
     ax.legend(fontsize=7, loc="lower left")
-    figures["precision-recall"] = _img(_png(fig), "precision-recall curve")
+    figures["precision-recall"] = img(_png(fig), "precision-recall curve")
 
     fig, ax = plt.subplots(figsize=(5.5, 4.2))
     for name, t, sc in curves:
@@ -178,7 +164,7 @@ def _write(
     ax.plot([0, 1], [0, 1], color="grey", ls=":", lw=1)
     ax.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC")
     ax.legend(fontsize=7, loc="lower right")
-    figures["roc"] = _img(_png(fig), "ROC curve")
+    figures["roc"] = img(_png(fig), "ROC curve")
 
     fig, ax = plt.subplots(figsize=(1.2 + 0.7 * len(cls), 1.0 + 0.7 * len(cls)))
     ax.imshow(cm, cmap="Blues")
@@ -189,7 +175,7 @@ def _write(
     ax.set_xticks(range(len(cls)), tick_names, rotation=45, ha="right", fontsize=8)
     ax.set_yticks(range(len(cls)), tick_names, fontsize=8)
     ax.set(xlabel="predicted", ylabel="true", title="Confusion matrix")
-    figures["confusion-matrix"] = _img(_png(fig), "confusion matrix")
+    figures["confusion-matrix"] = img(_png(fig), "confusion matrix")
 
     fig, ax = plt.subplots(figsize=(5.5, 3.8))
     bins = np.linspace(0, 1, 31)
@@ -205,7 +191,7 @@ def _write(
         ax.set(xlabel="probability of the predicted class")
     ax.set(ylabel="reviews", title="Score distribution")
     ax.legend(fontsize=7)
-    figures["score-distribution"] = _img(_png(fig), "score distribution")
+    figures["score-distribution"] = img(_png(fig), "score distribution")
 
     fig, ax = plt.subplots(figsize=(5.5, 3.8))
     for name, t, sc in curves[:8]:
@@ -218,7 +204,7 @@ def _write(
     ax.set(xlabel="threshold", ylabel="precision / recall", xlim=(0, 1), ylim=(0, 1.02),
            title=f"Thresholds for precision ≥ {precision_target:.2f}")
     ax.legend(fontsize=6, ncol=2)
-    figures["thresholds"] = _img(_png(fig), "precision and recall by threshold")
+    figures["thresholds"] = img(_png(fig), "precision and recall by threshold")
     threshold_rows = []
     for name, t, sc in curves:
         t_thr = targets[name]
@@ -238,27 +224,27 @@ def _write(
         ax.barh(range(len(top))[::-1], vals, color=["#c0392b" if v > 0 else "#2e86c1" for v in vals])
         ax.set_yticks(range(len(top))[::-1], labels, fontsize=7)
         ax.set(xlabel="weight (positive pushes towards the flagged class)", title="Most influential features")
-        features_html = _img(_png(fig), "most influential features") + _table(
+        features_html = img(_png(fig), "most influential features") + table(
             ["#", "feature", "weight"], [(rank, n, float(v)) for rank, (n, v) in enumerate(top, 1)]
         )
         if not has_cjk and labels != [n for n, _ in top]:
             features_html += f"<p class=meta>Chinese features are numbered in the chart: {html.escape(INSTALL_HINT)}.</p>"
     figures["features"] = features_html
 
-    figures["most-wrong"] = _most_wrong(y, s, pred, cls, texts, binary, n_wrong)
+    figures["most-wrong"] = most_wrong(y, s, pred, cls, texts, binary, n_wrong)
 
     body = [f"<h1>{html.escape(title)}</h1>",
             f"<p class=meta>Generated {datetime.now(UTC):%Y-%m-%d %H:%M UTC} · precision target "
             f"{precision_target:.2f} · plots, confusion matrix and examples: {html.escape(evaluation.lower())}</p>",
-            _evaluation_section("evaluation", f"{evaluation} ({y.size} rows)", metrics)]
+            evaluation_section("evaluation", f"{evaluation} ({y.size} rows)", metrics)]
     for k, (heading, other) in enumerate(other_evaluations.items(), 1):
-        body.append(_evaluation_section(f"evaluation-{k}", heading, other))
+        body.append(evaluation_section(f"evaluation-{k}", heading, other))
     for key, heading in SECTIONS:
         body.append(f'<section id="{key}"><h2>{html.escape(heading)}</h2>{figures[key]}')
         if key == "thresholds":
-            body.append(_table(["class", "threshold", "precision", "recall", "support"], threshold_rows))
+            body.append(table(["class", "threshold", "precision", "recall", "support"], threshold_rows))
         body.append("</section>")
-    page = _PAGE.format(title=html.escape(title), body="\n".join(body))
+    page = PAGE.format(title=html.escape(title), body="\n".join(body))
 
     out_dir = Path(out_dir)
     try:
@@ -268,64 +254,3 @@ def _write(
     except OSError as exc:
         raise DataError(f"cannot write report to {out_dir}: {exc.strerror}") from None
     return path
-
-
-def _cells(cm: list[list[int]]) -> dict[str, int]:
-    """A binary confusion matrix [[tn, fp], [fn, tp]] as named counts, so the table states them."""
-    (tn, fp), (fn, tp) = cm
-    return {"true negatives": tn, "false positives": fp, "false negatives": fn, "true positives": tp}
-
-
-def _evaluation_section(key: str, heading: str, metrics: dict[str, Any]) -> str:
-    """One evaluation's numbers under its own name (held-out and cross-validation never share a table)."""
-    rows: list[tuple[str, Any]] = []
-    for name, value in metrics.items():
-        if name == "confusion_matrix" and np.shape(value) == (2, 2):
-            rows += list(_cells(value).items())
-        elif isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
-            continue
-        elif isinstance(value, int | np.integer) or (name in ("n", "positives") and float(value).is_integer()):
-            rows.append((name, int(value)))
-        else:
-            rows.append((name, float(value)))
-    return f'<section id="{key}"><h2>{html.escape(heading)}</h2>{_table(["metric", "value"], rows)}</section>'
-
-
-def _most_wrong(
-    y: np.ndarray, s: np.ndarray, pred: np.ndarray, cls: list[Any], texts: list[str] | None, binary: bool, n: int
-) -> str:
-    if binary:
-        # How far the score sits from the truth: 1.0 = confidently wrong.
-        error = np.abs(y - s)
-        rows_idx = [i for i in np.argsort(-error) if pred[i] != y[i]][:n]
-        rows = [(i, y[i], f"{s[i]:.3f}", _snippet(texts, i)) for i in rows_idx]
-        headers = ["row", "true", "score", "text"]
-    else:
-        col = {str(c): i for i, c in enumerate(cls)}
-        p_true = np.array([s[i, col[str(y[i])]] if str(y[i]) in col else 0.0 for i in range(y.size)])
-        rows_idx = [i for i in np.argsort(p_true) if pred[i] != y[i]][:n]
-        rows = [(i, y[i], pred[i], f"{p_true[i]:.3f}", _snippet(texts, i)) for i in rows_idx]
-        headers = ["row", "true", "predicted", "p(true)", "text"]
-    if not rows:
-        return "<p>The model got every held-out example right.</p>"
-    return _table(headers, rows)
-
-
-def _snippet(texts: list[str] | None, i: int, limit: int = 240) -> str:
-    if texts is None:
-        return ""
-    t = " ".join(str(texts[i]).split())
-    return t if len(t) <= limit else t[: limit - 1] + "…"
-
-
-_PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
-<style>
-body{{font-family:system-ui,sans-serif;max-width:1000px;margin:2em auto;padding:0 1em;color:#222}}
-table{{border-collapse:collapse;margin:.5em 0 1.5em}} td,th{{border:1px solid #ccc;padding:.25em .6em;
-text-align:left;vertical-align:top}} th{{background:#f3f3f3}} section{{margin-top:2em}}
-img{{max-width:100%}} .meta{{color:#666}}
-</style></head><body>
-{body}
-</body></html>
-"""
