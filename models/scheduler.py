@@ -10,7 +10,7 @@ from sqlmodel import Field, SQLModel
 
 from models.base import UTCDateTime, utcnow
 
-JOB_RUN_STATUSES = ("running", "ok", "failed", "timeout", "interrupted", "missed")
+JOB_RUN_STATUSES = ("queued", "running", "ok", "failed", "timeout", "interrupted", "missed")
 
 
 class SchedulerLease(SQLModel, table=True):

@@ -54,6 +54,7 @@ COMMAND_MODULES = (
     "alerts",
     "watchlist",
     "schedule",
+    "worker",
     "model",
     "labels",
     "users",

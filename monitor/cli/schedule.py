@@ -10,7 +10,8 @@ from typing import Annotated, Optional
 import typer
 
 from monitor.cli.context import AppState, ready_settings
-from monitor.config import load_settings
+from monitor.cli.worker import queue_support
+from monitor.config import Settings, load_settings
 from monitor.errors import ConfigError
 
 # Shorter leases would be renewed more often than a busy database answers.
@@ -54,18 +55,20 @@ def schedule(
         # Scheduled commands (`shopmon model train`...) then read the same configuration.
         os.environ["SHOPMON_CONFIG"] = str(config_path.resolve())
     setup_logging(json_lines=json_logs or settings.scheduler.json_logs)
+    queue = _job_queue(settings)
     if once:
         if lease_seconds is not None:
             settings = settings.model_copy(
                 update={"scheduler": settings.scheduler.model_copy(update={"lease_seconds": lease_seconds})}
             )
-        ran = run_once(settings)
+        ran = run_once(settings, queue=queue)
         typer.echo(f"{len(ran)} job run(s): " + (", ".join(f"{r['job']} {r['event']}" for r in ran) or "nothing was due"))
         if any(r["event"] == "error" for r in ran):
             raise typer.Exit(1)
         return
     daemon = Daemon(
-        settings, reload=lambda: load_settings(config_path), lease_seconds=lease_seconds, stop_timeout=stop_timeout
+        settings, reload=lambda: load_settings(config_path), lease_seconds=lease_seconds, stop_timeout=stop_timeout,
+        queue=queue,
     )
     daemon.install_signal_handlers()
     code = daemon.run()
@@ -76,12 +79,29 @@ def schedule(
     raise typer.Exit(code)
 
 
+def _job_queue(settings: Settings):  # noqa: ANN202
+    """The workers' queue when ``workers.redis_url`` is set (crawls and commands then run on workers)."""
+    if not settings.workers.redis_url:
+        return None
+    return queue_support().open_queue(settings)
+
+
 def status(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
 ) -> None:
-    """Show the active scheduler, every job's next run and last result, and the last crawl per shop."""
+    """Show the active scheduler, every job's next run and last result, the last crawl per shop, and the
+    job queue's workers (host, pid, jobs running, last heartbeat) and depth."""
     from monitor.scheduler.status import gather, render
 
-    data = gather(ready_settings(ctx))
-    typer.echo(json.dumps(data, indent=2, default=str) if as_json else render(data))
+    settings = ready_settings(ctx)
+    data = gather(settings)
+    if not settings.workers.redis_url:  # the embedded default: no queue, no workers to show
+        typer.echo(json.dumps(data, indent=2, default=str) if as_json else render(data))
+        return
+    workers_status = queue_support("status")
+    workers = workers_status.gather(settings)
+    if as_json:
+        typer.echo(json.dumps({**data, "workers": workers}, indent=2, default=str))
+        return
+    typer.echo(render(data) + "\n\n" + workers_status.render(workers))

@@ -60,6 +60,12 @@ def _refuse_file_secrets(cfg_path: Path, data: dict[str, Any]) -> None:
             f"{cfg_path}: database_url contains a password; keep the URL without it in the file and set the "
             "full URL in SHOPMON_DATABASE_URL (or use the server's PGPASSWORD / .pgpass)"
         )
+    workers = data.get("workers")
+    if isinstance(workers, dict) and isinstance(workers.get("redis_url"), str) and _url_password(workers["redis_url"]):
+        raise ConfigError(
+            f"{cfg_path}: workers.redis_url contains a password; keep the URL without it in the file and set the "
+            "full URL in SHOPMON_WORKERS__REDIS_URL"
+        )
 
 
 def _url_password(url: str) -> bool:

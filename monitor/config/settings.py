@@ -23,6 +23,7 @@ from monitor.config.sections import (
 from monitor.config.vocabulary import Locale
 from monitor.errors import ConfigError
 from monitor.scheduler_settings import SchedulerConfig
+from monitor.workers_settings import WorkersConfig
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
@@ -51,6 +52,7 @@ class Settings(BaseSettings):
     listings: ListingsConfig = Field(default_factory=ListingsConfig)
     scheduler: SchedulerConfig = Field(default_factory=SchedulerConfig)
     web: WebConfig = Field(default_factory=WebConfig)
+    workers: WorkersConfig = Field(default_factory=WorkersConfig)
 
     @classmethod
     def settings_customise_sources(

@@ -12,7 +12,7 @@ import time
 import traceback
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_MISSED, JobExecutionEvent
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -27,6 +27,15 @@ from monitor.scheduler.tasks import TASKS
 log = logging.getLogger("shopmon.scheduler")
 
 
+class JobQueue(Protocol):
+    """Where due jobs go when they run on workers (``monitor.workers.queue.JobQueue``)."""
+
+    def takes(self, task: str) -> bool: ...
+
+    def enqueue(self, task: str, params: dict[str, Any], *, run_id: int | None = None, job_id: str | None = None,
+                scheduled_for: datetime | None = None) -> str: ...
+
+
 @dataclass
 class Runtime:
     """What a job needs that cannot be pickled into the job store (settings hold secrets)."""
@@ -34,6 +43,7 @@ class Runtime:
     settings: Settings
     holder: str
     lease: Lease | None = None
+    queue: JobQueue | None = None  # set: crawls and commands are queued for workers, not run here
 
 
 _runtime: Runtime | None = None
@@ -55,7 +65,7 @@ def run_task(task: str, **params: Any) -> dict[str, Any]:
     return TASKS[task](current().settings, **params) or {}
 
 
-def _status_for(exc: BaseException) -> str:
+def status_for(exc: BaseException) -> str:
     if isinstance(exc, child_process.JobTimeout):
         return "timeout"
     if isinstance(exc, child_process.JobInterrupted):
@@ -63,7 +73,7 @@ def _status_for(exc: BaseException) -> str:
     return "failed"
 
 
-def _describe(exc: BaseException) -> str:
+def describe(exc: BaseException) -> str:
     # Expected failures read as one line; anything else keeps its traceback for the record.
     if isinstance(exc, (ShopmonError, child_process.JobTimeout, child_process.JobInterrupted, child_process.ChildFailed)):
         return str(exc)
@@ -91,13 +101,16 @@ def execute(job, run_times: list[datetime], *, now: datetime | None = None) -> l
         if run_id is None:
             log.info("job %s at %s already claimed by another scheduler", job.id, run_time.isoformat())
             continue
+        if rt.queue is not None and rt.queue.takes(task):
+            events.append(_enqueue(rt, job, task, run_id, run_time, alias))
+            continue
         started, clock = datetime.now(UTC), time.monotonic()
         try:
             counts = job.func(*job.args, **job.kwargs) or {}
         except BaseException as exc:  # noqa: BLE001  (recorded, then reported to the listener)
-            status = _status_for(exc)
-            runs.finish(rt.settings, run_id, status, started_at=started, error=_describe(exc))
-            _log_run(job.id, task, run_time, status, time.monotonic() - clock, {}, error=str(exc) or type(exc).__name__)
+            status = status_for(exc)
+            runs.finish(rt.settings, run_id, status, started_at=started, error=describe(exc))
+            log_run(job.id, task, run_time, status, time.monotonic() - clock, {}, error=str(exc) or type(exc).__name__)
             events.append(
                 JobExecutionEvent(
                     EVENT_JOB_ERROR,
@@ -111,17 +124,32 @@ def execute(job, run_times: list[datetime], *, now: datetime | None = None) -> l
             if not isinstance(exc, Exception):
                 raise
         else:
-            runs.finish(rt.settings, run_id, "ok", started_at=started, counts=_jsonable(counts))
-            _log_run(job.id, task, run_time, "ok", time.monotonic() - clock, counts)
+            runs.finish(rt.settings, run_id, "ok", started_at=started, counts=jsonable(counts))
+            log_run(job.id, task, run_time, "ok", time.monotonic() - clock, counts)
             events.append(JobExecutionEvent(EVENT_JOB_EXECUTED, job.id, alias, run_time, retval=counts))
     return events
 
 
-def _jsonable(counts: dict[str, Any]) -> dict[str, Any]:
+def _enqueue(rt: Runtime, job, task: str, run_id: int, run_time: datetime, alias: str) -> JobExecutionEvent:  # noqa: ANN001
+    """Hand the claimed occurrence to the workers; the JobRun row says 'queued' until one takes it."""
+    started = datetime.now(UTC)
+    runs.mark_queued(rt.settings, run_id)  # before the message exists, so a worker never sees it overwritten
+    try:
+        rt.queue.enqueue(task, dict(job.kwargs), run_id=run_id, job_id=job.id, scheduled_for=run_time)
+    except Exception as exc:  # noqa: BLE001  (Redis down: recorded and alerted like any failed job)
+        runs.finish(rt.settings, run_id, "failed", started_at=started, error=f"could not queue the job: {describe(exc)}")
+        log_run(job.id, task, run_time, "failed", 0.0, {}, error=f"could not queue the job: {exc}")
+        return JobExecutionEvent(EVENT_JOB_ERROR, job.id, alias, run_time, exception=exc, traceback="")
+    log.info("job %s queued for the workers (run %s)", job.id, run_id,
+             extra={"job": job.id, "task": task, "scheduled_for": run_time.isoformat(), "status": "queued"})
+    return JobExecutionEvent(EVENT_JOB_EXECUTED, job.id, alias, run_time, retval={"queued": run_id})
+
+
+def jsonable(counts: dict[str, Any]) -> dict[str, Any]:
     return {str(k): v if isinstance(v, (int, float, str, bool, type(None))) else str(v) for k, v in counts.items()}
 
 
-def _log_run(
+def log_run(
     job_id: str, task: str, run_time: datetime, status: str, duration: float, counts: dict[str, Any], error: str | None = None
 ) -> None:
     """The one line per job run: what, when it was due, how it ended, how long, what it counted."""
@@ -137,7 +165,7 @@ def _log_run(
             "scheduled_for": run_time.isoformat(),
             "status": status,
             "duration_s": round(duration, 3),
-            "counts": _jsonable(counts),
+            "counts": jsonable(counts),
             "error": first,
         },
     )

@@ -17,6 +17,8 @@ from monitor.db import get_engine
 
 TABLE = JobRun.__table__
 ERROR_LIMIT = 4000
+# Holder ids of queue workers start with this (``monitor.workers``); schedulers' do not.
+WORKER_HOLDER_PREFIX = "worker:"
 
 
 def claim(settings: Settings, job_id: str, task: str, scheduled_for: datetime, holder: str) -> int | None:
@@ -65,6 +67,51 @@ def finish(
     return duration
 
 
+def mark_queued(settings: Settings, run_id: int) -> None:
+    """The occurrence was put on the job queue; a worker takes it from there."""
+    with get_engine(settings).begin() as conn:
+        conn.execute(update(TABLE).where(TABLE.c.id == run_id).values(status="queued"))
+
+
+def take(settings: Settings, run_id: int, holder: str, *, unless_alive=lambda holder: False) -> bool:  # noqa: ANN001
+    """A worker takes a queued occurrence, or one whose worker is gone (``unless_alive`` says
+    no for its holder). False when it has already ended or a live worker runs it: the job is
+    then not run again, so its result is recorded once."""
+    with get_engine(settings).begin() as conn:
+        row = conn.execute(select(TABLE.c.status, TABLE.c.holder).where(TABLE.c.id == run_id)).first()
+        if row is None or row.status not in ("queued", "running"):
+            return False
+        if row.status == "running" and row.holder != holder and unless_alive(row.holder):
+            return False
+        result = conn.execute(
+            update(TABLE)
+            .where(TABLE.c.id == run_id, TABLE.c.status == row.status, TABLE.c.holder == row.holder)
+            .values(status="running", holder=holder, started_at=utcnow())
+        )
+        return result.rowcount == 1
+
+
+def finish_taken(settings: Settings, run_id: int, holder: str, status: str, *, started_at: datetime,
+                 counts: dict[str, Any] | None = None, error: str | None = None) -> bool:
+    """``finish`` for a worker: only while the row is still ours and running (recorded once)."""
+    finished = utcnow()
+    with get_engine(settings).begin() as conn:
+        result = conn.execute(
+            update(TABLE)
+            .where(TABLE.c.id == run_id, TABLE.c.holder == holder, TABLE.c.status == "running")
+            .values(status=status, finished_at=finished, duration_s=round((finished - started_at).total_seconds(), 3),
+                    counts=counts or {}, error=(error or None) and error[:ERROR_LIMIT])
+        )
+        return result.rowcount == 1
+
+
+def release(settings: Settings, run_id: int, holder: str) -> None:
+    """Back to 'queued' (the job waits for its shop's crawl lock and will be retried)."""
+    with get_engine(settings).begin() as conn:
+        conn.execute(update(TABLE).where(TABLE.c.id == run_id, TABLE.c.holder == holder, TABLE.c.status == "running")
+                     .values(status="queued"))
+
+
 def record_missed(settings: Settings, job_id: str, task: str, scheduled_for: datetime, holder: str, late_s: float) -> None:
     """A run skipped because it was later than its grace time still leaves a trace."""
     now = utcnow()
@@ -89,11 +136,15 @@ def record_missed(settings: Settings, job_id: str, task: str, scheduled_for: dat
 
 
 def abandon_stale(settings: Settings, holder: str) -> int:
-    """Runs left 'running' by a scheduler that died (its lease expired): mark them interrupted."""
+    """Runs left 'running' by a scheduler that died (its lease expired): mark them interrupted.
+
+    Runs held by queue workers are left alone: a dead worker's job goes back on the queue and
+    the worker that takes it records the result on the same row (``take``)."""
     with get_engine(settings).begin() as conn:
         result = conn.execute(
             update(TABLE)
-            .where(TABLE.c.status == "running", TABLE.c.holder != holder)
+            .where(TABLE.c.status == "running", TABLE.c.holder != holder,
+                   TABLE.c.holder.not_like(WORKER_HOLDER_PREFIX + "%"))
             .values(
                 status="interrupted",
                 finished_at=utcnow(),

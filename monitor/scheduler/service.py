@@ -68,8 +68,11 @@ def make_scheduler(settings: Settings) -> BackgroundScheduler:
     return scheduler
 
 
-def run_once(settings: Settings, *, now: datetime | None = None, holder: str | None = None) -> list[dict[str, Any]]:
-    """Run every due job once (oldest due first) and return what ran. For cron users and tests."""
+def run_once(settings: Settings, *, now: datetime | None = None, holder: str | None = None,
+             queue: runner.JobQueue | None = None) -> list[dict[str, Any]]:
+    """Run every due job once (oldest due first) and return what ran. For cron users and tests.
+
+    With ``queue`` crawls and commands are put on the job queue for workers instead."""
     now = now or datetime.now(UTC)
     lease = Lease(settings, settings.scheduler.lease_seconds, holder)
     if not lease.acquire():  # the lease is about real processes, so it runs on the real clock
@@ -79,14 +82,15 @@ def run_once(settings: Settings, *, now: datetime | None = None, holder: str | N
     done: list[dict[str, Any]] = []
     try:
         with lease.kept():  # jobs can outlast the lease; a standby must not take over meanwhile
-            _run_due(settings, lease, now, done)
+            _run_due(settings, lease, now, done, queue)
     finally:
         lease.release()
     return done
 
 
-def _run_due(settings: Settings, lease: Lease, now: datetime, done: list[dict[str, Any]]) -> None:
-    runner.configure(runner.Runtime(settings, lease.holder, lease))
+def _run_due(settings: Settings, lease: Lease, now: datetime, done: list[dict[str, Any]],
+             queue: runner.JobQueue | None) -> None:
+    runner.configure(runner.Runtime(settings, lease.holder, lease, queue))
     scheduler = make_scheduler(settings)
     scheduler.start(paused=True)
     try:
@@ -103,7 +107,7 @@ def _run_due(settings: Settings, lease: Lease, now: datetime, done: list[dict[st
                     {
                         "job": event.job_id,
                         "scheduled_for": event.scheduled_run_time,
-                        "event": EVENT_NAMES.get(event.code, str(event.code)),
+                        "event": "queued" if _queued(event) else EVENT_NAMES.get(event.code, str(event.code)),
                     }
                 )
             next_run = job.trigger.get_next_fire_time(run_times[-1], now)
@@ -113,6 +117,10 @@ def _run_due(settings: Settings, lease: Lease, now: datetime, done: list[dict[st
                 scheduler.modify_job(job.id, next_run_time=next_run)
     finally:
         scheduler.shutdown(wait=False)
+
+
+def _queued(event) -> bool:  # noqa: ANN001
+    return isinstance(getattr(event, "retval", None), dict) and "queued" in event.retval
 
 
 class Daemon:
@@ -126,8 +134,10 @@ class Daemon:
         lease_seconds: float | None = None,
         stop_timeout: float | None = None,
         holder: str | None = None,
+        queue: runner.JobQueue | None = None,
     ) -> None:
         self.reload = reload
+        self.queue = queue
         self.settings = settings
         cfg = self.settings.scheduler
         self.lease = Lease(self.settings, lease_seconds or cfg.lease_seconds, holder)
@@ -207,7 +217,7 @@ class Daemon:
             log.warning("%d job run(s) left running by a stopped scheduler marked interrupted", abandoned)
         reap_stale_runs(settings)  # crawls whose process died with a previous scheduler
         child_process.sweep_job_dirs(settings)  # and the job folders it could not remove
-        runner.configure(runner.Runtime(settings, self.lease.holder, self.lease))
+        runner.configure(runner.Runtime(settings, self.lease.holder, self.lease, self.queue))
         scheduler = make_scheduler(settings)
         scheduler.start(paused=True)
         try:
@@ -215,7 +225,7 @@ class Daemon:
             scheduler.resume()
             while not self.stop_event.wait(heartbeat):
                 if self._maybe_reload():
-                    runner.configure(runner.Runtime(self.settings, self.lease.holder, self.lease))
+                    runner.configure(runner.Runtime(self.settings, self.lease.holder, self.lease, self.queue))
                     self._sync(scheduler)
                 if not self.lease.acquire() and not self.lease.held():
                     log.error("scheduler %s lost its lease; stepping down to standby", self.lease.holder)

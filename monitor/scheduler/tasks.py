@@ -55,8 +55,10 @@ def crawl_in_child(settings: Settings, shop_id: str, timeout: float) -> dict[str
     return out
 
 
-def crawl(settings: Settings, shop_id: str) -> dict[str, Any]:
-    """Crawl one shop in a child process with a hard limit, then detect, open cases, queue alerts."""
+def crawl(settings: Settings, shop_id: str, *, process: bool = True) -> dict[str, Any]:
+    """Crawl one shop in a child process with a hard limit, then detect, open cases, queue alerts.
+
+    ``process=False``: the crawl only (queue workers put the processing on the queue as its own job)."""
     shop = settings.shop(shop_id)
     limit = settings.crawl.timeout_minutes * 60
     started = utcnow()
@@ -74,7 +76,8 @@ def crawl(settings: Settings, shop_id: str) -> dict[str, Any]:
     except child_process.ChildFailed as exc:
         runs.close_crawl(settings, shop_id, shop.platform, started, "error", str(exc))
         raise
-    counts.update(hook("process")(settings))
+    if process:
+        counts.update(hook("process")(settings))
     return counts
 
 

@@ -133,13 +133,13 @@ def test_sync_keeps_unchanged_jobs_and_reschedules_changed_ones(make_settings) -
 
 
 def test_json_log_lines_carry_the_job_fields() -> None:
-    from monitor.scheduler.runner import _log_run
+    from monitor.scheduler.runner import log_run
 
     stream = io.StringIO()
     handler = setup_logging(json_lines=True, stream=stream)
     try:
-        _log_run("crawl:alpha", "crawl", T0, "ok", 1.23456, {"reviews_new": 3})
-        _log_run("alerts:send", "send", T0, "failed", 0.5, {}, error="SMTP down\nsecond line")
+        log_run("crawl:alpha", "crawl", T0, "ok", 1.23456, {"reviews_new": 3})
+        log_run("alerts:send", "send", T0, "failed", 0.5, {}, error="SMTP down\nsecond line")
     finally:
         for name in ("shopmon.scheduler", "apscheduler"):
             logging.getLogger(name).removeHandler(handler)
