@@ -25,6 +25,7 @@ _.original_size  # monitor.listings.loading.LoadedImage
 _.data_type, _.freeze_panes  # openpyxl (alerts.case_export)
 _.policy  # email.message (alerts.render)
 _._do_submit_job  # APScheduler executor override (monitor.scheduler.runner)
+_.queue_prefetch  # Dramatiq's Worker reads it (monitor.workers.service)
 _.persist_file, _.stat_file  # Scrapy's file-store interface (spiders.pipelines.images.ImageStoreFiles)
 
 # Reached by a dotted string: the scheduler's job functions, the board's worker app (uvicorn).

@@ -28,12 +28,12 @@ def queue_support(module: str = "queue") -> ModuleType:
 def worker(
     ctx: typer.Context,
     threads: Annotated[
-        Optional[int], typer.Option("--threads", min=1, max=64, help="Jobs run at the same time [default: workers.threads].")
+        Optional[int], typer.Option("--threads", min=1, max=64, help="Jobs run at the same time (default: workers.threads).")
     ] = None,
     stop_timeout: Annotated[
         Optional[float],
         typer.Option("--stop-timeout", min=0, help="On SIGTERM wait this long for running jobs, then kill them "
-                     "and put them back on the queue [default: scheduler.stop_timeout_seconds]."),
+                     "and put them back on the queue (default: scheduler.stop_timeout_seconds)."),
     ] = None,
     json_logs: Annotated[bool, typer.Option("--json-logs", help="Log JSON lines (one per job run) instead of text.")] = False,
 ) -> None:

@@ -1,9 +1,11 @@
 """The job queue: a Dramatiq Redis broker under ``workers.namespace``, one actor, one queue.
 
-Why Dramatiq (docs/scaling.md, "Choosing the queue"): a job whose worker is killed -9 is put
-back on the queue by the other workers once the dead one's heartbeat is ``lease_seconds`` old
-(RQ moves such a job to its failed registry instead), and its enqueue -> start latency was the
-lowest measured.
+Why Dramatiq (docs/scaling.md, "Choosing the queue", ``benchmarks/queue_choice.py``): a job
+whose worker is killed -9 is put back on the queue by the other workers once the dead one's
+heartbeat is ``lease_seconds`` old, while a job still running on a live worker is never handed
+out twice however long it runs (Celery's Redis transport re-delivers by a visibility timeout
+that would have to outlast the longest crawl; RQ left the killed job alone in our measurement).
+Its enqueue -> start latency (a poll of at most 250 ms) is immaterial next to crawls of minutes.
 
 A message carries the JobRun id the scheduler claimed for the occurrence, so whichever worker
 runs it records the result on that one row (``monitor.workers.jobs``).
@@ -35,7 +37,7 @@ MAINTENANCE_CHANCE = MAINTENANCE_SCALE // 20
 QUEUED_TASKS = frozenset({"crawl", "command"})
 
 
-def _retry_when(retries: int, exc: BaseException) -> bool:
+def _retry_when(_retries: int, exc: BaseException) -> bool:
     # Only "not now" (the shop is being crawled by someone else) is retried; a job that failed
     # is recorded as failed and runs again at its next occurrence, as in the embedded scheduler.
     return isinstance(exc, dramatiq.Retry)
@@ -74,10 +76,6 @@ class JobQueue:
 
     def close(self) -> None:
         self.broker.close()
-
-
-def queue_enabled(settings: Settings) -> bool:
-    return bool(settings.workers.redis_url)
 
 
 def open_queue(settings: Settings, handler=None) -> JobQueue:  # noqa: ANN001

@@ -27,6 +27,7 @@ from fixtures.many_shops import copy_shops
 from models import Case, CrawlRun, Review
 from models.alerts import Alert
 from models.scheduler import JobRun
+from monitor.child_process import stop_group
 from monitor.config import load_settings
 from monitor.db import get_engine, upgrade
 from monitor.marketplace import serve_marketplace
@@ -69,6 +70,12 @@ def _wait(what: str, cond: Callable[[], object], procs: list[subprocess.Popen], 
     raise AssertionError(f"gave up waiting for {what} after {timeout:.0f} s")
 
 
+def _stop(proc: subprocess.Popen) -> int:
+    """SIGTERM (a worker stops after its running job), then SIGKILL to the group if it does not."""
+    stop_group(proc, 120)
+    return proc.returncode
+
+
 def _runs(settings, since: datetime) -> list[JobRun]:  # noqa: ANN001
     """The crawl occurrences of one interval: scheduled at or after ``since``."""
     with Session(get_engine(settings)) as s:
@@ -106,8 +113,10 @@ def test_three_workers_crawl_each_shop_once_and_finish_a_killed_workers_job(
         hang = f"/taobao/item.htm?id={victim['listings'][0]['id']}"
         market.inject(hang, body=None, delay=3600, times=1)
         procs = [subprocess.Popen([sys.executable, "-m", "monitor", "worker", "--threads", "1"], cwd=tmp_path,
-                                  stdout=(tmp_path / f"worker{i}.log").open("wb"), stderr=subprocess.STDOUT)
+                                  stdout=(tmp_path / f"worker{i}.log").open("wb"), stderr=subprocess.STDOUT,
+                                  start_new_session=True)
                  for i in range(WORKERS)]
+        killed = None
         queue = open_queue(settings)
         try:
             t0 = datetime.now(UTC)
@@ -134,16 +143,8 @@ def test_three_workers_crawl_each_shop_once_and_finish_a_killed_workers_job(
             _wait("every second-interval crawl and the processing", lambda: _all_done(settings, queue, t1), alive)
         finally:
             queue.close()
-            for p in procs:
-                if p.poll() is None:
-                    p.send_signal(signal.SIGTERM)
-            for p in procs:
-                try:
-                    p.wait(120)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait()
-        assert all(p.returncode == 0 for p in alive), [p.returncode for p in alive]
+            codes = [p.returncode if p is killed else _stop(p) for p in procs]
+        assert sorted(codes) == [-signal.SIGKILL, 0, 0], codes
         total_reviews = sum(len(li["reviews"]) for s in market.data["shops"] for li in s["listings"])
 
     engine = get_engine(settings)
