@@ -30,7 +30,7 @@ from models.scheduler import JobRun
 from monitor.child_process import stop_group
 from monitor.config import load_settings
 from monitor.db import get_engine, upgrade
-from monitor.marketplace import serve_marketplace
+from monitor.demo_site.server import serve_marketplace
 from monitor.scheduler.service import run_once
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
