@@ -6,7 +6,7 @@ case (and history) because the buyer behind it may still be a genuine one to con
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import datetime
 
 from sqlmodel import Session, select
@@ -16,7 +16,7 @@ from models.catalog import Listing
 from models.detection import Flag
 
 from alerts.guidance import guidance_for
-from monitor.in_lists import id_filters
+from monitor.in_lists import IN_LIMIT, id_filters
 
 RESOLVED = ("modified", "closed")
 
@@ -43,9 +43,11 @@ def _open_parent(session: Session, flag: Flag, *, actor: str, language: str, now
 
 
 def link_attack_cases(
-    session: Session, *, actor: str, language: str, now: datetime, shop_languages: Mapping[int, str] | None = None
+    session: Session, *, actor: str, language: str, now: datetime, shop_languages: Mapping[int, str] | None = None,
+    flag_ids: Collection[int] | None = None,
 ) -> int:
-    """Give every attack flag a parent case and hang its members' cases under it; returns parents opened.
+    """Give every attack flag (or only ``flag_ids``) a parent case and hang its members' cases under
+    it; returns parents opened.
 
     The parent's guidance is in its shop's language (``shop_languages``, else ``language``).
 
@@ -53,7 +55,12 @@ def link_attack_cases(
     parent, so a closed appeal is never silently reopened.
     """
     opened = 0
-    flags = session.exec(select(Flag).where(Flag.kind == "attack", Flag.status != "rejected").order_by(Flag.id)).all()
+    if flag_ids is not None and not flag_ids:
+        return 0
+    stmt = select(Flag).where(Flag.kind == "attack", Flag.status != "rejected").order_by(Flag.id)
+    if flag_ids is not None and len(flag_ids) <= IN_LIMIT:  # the pipeline: the attacks its changes touch (few)
+        stmt = stmt.where(Flag.id.in_(sorted(flag_ids)))
+    flags = session.exec(stmt).all()
     for flag in flags:
         parents = session.exec(
             select(Case).where(Case.flag_id == flag.id, Case.review_id.is_(None)).order_by(Case.id.desc())

@@ -46,14 +46,22 @@ def open_cases(session: Session, settings: Settings, *, now: datetime | None = N
     shop_language = {sid: settings.locale_for(cfg).language for sid, cfg in session.exec(select(Shop.id, Shop.config_id))}
     max_rating = settings.detection.case_max_rating
     scope: set[int] | None = None
+    attack_ids: set[int] | None = None  # None: every attack flag
     if only_changed:
         # Only what detection changed since the last run (the outbox), never a scan of history.
         changed = outbox.take(session, "cases")
         changed_flags = [f for where in id_filters(Flag.id, changed.get("flag", ())) for f in session.exec(
             select(Flag).where(where, Flag.kind.in_(EVIDENCE_KINDS)))]
         scope = changed.get("review", set()) | set(collect_flag_evidence(session, settings, changed_flags))
-        evidence = collect_flag_evidence(session, settings, flags_touching(session, scope))
+        if not scope:
+            return 0  # nothing changed: no case to open, enrich or hang under an attack
+        touching = flags_touching(session, scope)
+        evidence = collect_flag_evidence(session, settings, touching)
         evidence = {rid: ev for rid, ev in evidence.items() if rid in scope}
+        # Only the attacks these reviews belong to, or that changed, get their cases linked.
+        changed_ids = changed.get("flag", set())
+        attack_ids = {f.id for f in (*touching, *changed_flags) if f.kind == "attack"
+                      and (f.id in changed_ids or scope & set(f.members or [f.review_id]))}
     else:
         evidence = collect_flag_evidence(session, settings, all_flags(session))
 
@@ -157,7 +165,8 @@ def open_cases(session: Session, settings: Settings, *, now: datetime | None = N
         )
         opened += len(ids)
 
-    opened += link_attack_cases(session, actor=SYSTEM_ACTOR, language=language, now=now, shop_languages=shop_language)
+    opened += link_attack_cases(session, actor=SYSTEM_ACTOR, language=language, now=now, shop_languages=shop_language,
+                                flag_ids=attack_ids)
     return opened
 
 
