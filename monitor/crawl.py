@@ -146,7 +146,7 @@ def crawl_shop(settings: Settings, shop: ShopConfig, *, full: bool | None = None
 
 
 def _crawl_locked(settings: Settings, shop: ShopConfig, full: bool | None, timeout: float | None) -> CrawlRun:
-    from spiders.storage import ensure_shop
+    from spiders.item_rows import ensure_shop
 
     engine = get_engine(settings)
     with Session(engine, expire_on_commit=False) as session:

@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from monitor.config import Settings, ShopConfig
-from spiders.storage import ItemStore, parse_time
+from spiders.item_rows import parse_time
+from spiders.storage import ItemStore
 
 
 @dataclass

@@ -4,10 +4,9 @@ ReviewRevision rows, commit in batches so a crash keeps everything stored before
 from __future__ import annotations
 
 import functools
-import hashlib
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -15,61 +14,28 @@ from sqlalchemy import func
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, select
 
-from models import Listing, ListingImage, Review, Reviewer, ReviewRevision, Shop
+from models import Listing, ListingImage, Review, Shop
 from monitor import outbox
 from monitor.config import Settings
 from monitor.db import describe_db_error, get_engine, insert_missing
 from monitor.errors import StorageError
-from monitor.image_store import STORE_FAILURE
+from spiders.item_rows import (
+    NATURAL_KEY,
+    StoreCounts,
+    add_image_rows,
+    fill_review,
+    review_hash,
+    reviewer_id,
+    revision,
+)
 
 
 BATCH_SIZE = 200
 COMMIT_SECONDS = 2.0  # a killed crawl loses at most this much work, whatever the batch size
-_NATURAL_KEY = ("platform", "external_id")  # unique on shops, listings, reviewers and reviews
 _LISTING_MERGE = ("url", "title", "price", "currency", "rating_avg", "review_count", "sales")
 
 
 T = TypeVar("T")
-
-
-@dataclass
-class StoreCounts:
-    listings_seen: int = 0
-    listings_new: int = 0
-    reviews_new: int = 0
-    reviews_updated: int = 0
-    reviews_unchanged: int = 0
-    reviews_deleted: int = 0
-    reviews_missing: int = 0
-    images_new: int = 0
-
-    def as_dict(self) -> dict[str, int]:
-        return dict(self.__dict__)
-
-
-def review_hash(item: dict[str, Any]) -> str:
-    """What counts as an edit: text, rating, follow-up or seller reply changed."""
-    key = "\x1f".join(str(item.get(k) or "") for k in ("rating", "text", "follow_up_text", "seller_reply"))
-    return hashlib.sha1(key.encode()).hexdigest()
-
-
-def parse_time(value: Any) -> datetime | None:
-    if value is None or isinstance(value, datetime):
-        return value
-    dt = datetime.fromisoformat(str(value))
-    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
-
-
-def ensure_shop(session: Session, platform: str, config_id: str, *, name: str | None = None,
-                url: str | None = None) -> Shop:
-    shop = session.exec(select(Shop).where(Shop.config_id == config_id)).first()
-    if shop is None:
-        shop = session.exec(select(Shop).where(Shop.platform == platform, Shop.external_id == config_id)).first()
-    if shop is None:
-        insert_missing(session, Shop(platform=platform, external_id=config_id, config_id=config_id, name=name,
-                                     url=url), _NATURAL_KEY)
-        shop = session.exec(select(Shop).where(Shop.platform == platform, Shop.external_id == config_id)).one()
-    return shop
 
 
 def _guarded(method: Callable[..., T]) -> Callable[..., T]:
@@ -169,29 +135,13 @@ class ItemStore:
         return row.id, new_urls
 
     def _add_images(self, listing_id: int, urls: list[str], *, role_first: str, role_rest: str) -> list[str]:
-        if not urls:
-            return []
-        rows = self.session.exec(
-            select(ListingImage.url, ListingImage.local_path, ListingImage.fetch_error)
-            .where(ListingImage.listing_id == listing_id)
-        ).all()
-        existing = {url for url, _, _ in rows}
-        # Downloaded before but refused by an unavailable image store: fetched again, not lost.
-        retry = [url for url, key, error in rows if key is None and (error or "").startswith(STORE_FAILURE)
-                 and url in urls]
-        new = []
-        for pos, url in enumerate(urls):
-            if url in existing or url in new:
-                continue
-            self.session.add(ListingImage(listing_id=listing_id, url=url, position=pos,
-                                          role=role_first if pos == 0 else role_rest))
-            new.append(url)
+        new, retry = add_image_rows(self.session, listing_id, urls, role_first=role_first, role_rest=role_rest)
         self.counts.images_new += len(new)
         return new + retry
 
     def _new_listing(self, platform: str, external_id: str) -> Listing:
         row = Listing(platform=platform, external_id=external_id, shop_id=self.shop_id, first_seen=self.now)
-        if insert_missing(self.session, row, _NATURAL_KEY) is not None:
+        if insert_missing(self.session, row, NATURAL_KEY) is not None:
             self.counts.listings_new += 1
         return self._listing_row(platform, external_id)
 
@@ -205,24 +155,6 @@ class ItemStore:
             self._listing_ids[key] = row.id
         return self._listing_ids[key]
 
-    def _reviewer(self, item: dict[str, Any]) -> int | None:
-        raw = item.get("raw") or {}
-        ext = raw.get("userMark") or (raw.get("userId") if raw.get("userId") not in (None, "", "0") else None)
-        ext = ext or raw.get("profile") or item.get("reviewer_nick")
-        if not ext:
-            return None
-        ext = str(ext)[:255]
-        found = self.session.exec(
-            select(Reviewer.id).where(Reviewer.platform == item["platform"], Reviewer.external_id == ext)
-        ).first()
-        if found is None:
-            new = Reviewer(platform=item["platform"], external_id=ext, nick=item.get("reviewer_nick"),
-                           first_seen=self.now)
-            found = insert_missing(self.session, new, _NATURAL_KEY) or self.session.exec(
-                select(Reviewer.id).where(Reviewer.platform == item["platform"], Reviewer.external_id == ext)
-            ).one()
-        return found
-
     @_guarded
     def store_review(self, item: dict[str, Any]) -> tuple[str, list[str]]:
         """Upsert a review; returns ('new'|'updated'|'unchanged', new buyer-photo URLs)."""
@@ -234,9 +166,9 @@ class ItemStore:
         if row is None:
             new = Review(platform=platform, external_id=ext, first_seen=self.now, last_seen=self.now,
                          content_hash=digest)
-            self._fill(new, item)
-            new.listing_id, new.shop_id, new.reviewer_id = listing_id, self.shop_id, self._reviewer(item)
-            if insert_missing(self.session, new, _NATURAL_KEY) is not None:
+            fill_review(new, item)
+            new.listing_id, new.shop_id, new.reviewer_id = listing_id, self.shop_id, reviewer_id(self.session, item, self.now)
+            if insert_missing(self.session, new, NATURAL_KEY) is not None:
                 outcome = "new"
                 self.counts.reviews_new += 1
             else:  # another crawl stored it a moment ago: from here on it is a known review
@@ -244,12 +176,8 @@ class ItemStore:
                     select(Review).where(Review.platform == platform, Review.external_id == ext)).one()
         if row is not None:
             if row.content_hash != digest or row.deleted_at is not None:
-                self.session.add(ReviewRevision(
-                    review_id=row.id, change="edited" if row.deleted_at is None else "restored", seen_at=self.now,
-                    old_rating=row.rating, old_text=row.text, old_follow_up_text=row.follow_up_text,
-                    old_seller_reply=row.seller_reply,
-                ))
-                self._fill(row, item)
+                self.session.add(revision(row, "edited" if row.deleted_at is None else "restored", self.now))
+                fill_review(row, item)
                 row.content_hash = digest
                 row.revision_count += 1
                 row.deleted_at = None
@@ -271,24 +199,6 @@ class ItemStore:
             new_photos = self._add_images(listing_id, item["photos"], role_first="buyer", role_rest="buyer")
         self._tick()
         return outcome, new_photos
-
-    @staticmethod
-    def _fill(row: Review, item: dict[str, Any]) -> None:
-        row.reviewer_nick = item.get("reviewer_nick")
-        row.rating = item.get("rating")
-        row.title = item.get("title")
-        row.text = item.get("text") or ""
-        row.created_at = parse_time(item.get("created_at"))
-        row.sku = item.get("sku")
-        row.helpful_votes = item.get("helpful_votes")
-        row.verified_purchase = item.get("verified_purchase")
-        row.follow_up_text = item.get("follow_up_text")
-        row.follow_up_at = parse_time(item.get("follow_up_at"))
-        row.seller_reply = item.get("seller_reply")
-        row.seller_reply_at = parse_time(item.get("seller_reply_at"))
-        row.photos = list(item.get("photos") or [])
-        row.raw = item.get("raw") or {}
-        row.decode_errors = int(item.get("decode_errors") or 0)
 
     @_guarded
     def record_misses(self, platform: str, listing_external_id: str, *, newer_than: datetime | None) -> int:
@@ -313,9 +223,7 @@ class ItemStore:
                 row.missing_since = self.now
                 self.counts.reviews_missing += 1
                 continue
-            self.session.add(ReviewRevision(review_id=row.id, change="deleted", seen_at=self.now,
-                                            old_rating=row.rating, old_text=row.text,
-                                            old_follow_up_text=row.follow_up_text, old_seller_reply=row.seller_reply))
+            self.session.add(revision(row, "deleted", self.now))
             row.deleted_at = self.now
             deleted += 1
         self.counts.reviews_deleted += deleted

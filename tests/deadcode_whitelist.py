@@ -13,7 +13,7 @@ _.reclaimed  # alerts.sender.SendSummary
 _.imported, _.replaced, _.unchanged, _.blank, _.flags_updated  # monitor.labels.importer
 _.model_versions  # monitor.detection.runner.DetectSummary
 _.disagreement  # monitor.labels.queue.QueueItem (as_dict, `shopmon labels queue --json`)
-_.listings_new, _.reviews_unchanged, _.images_new  # spiders.storage.StoreStats
+_.listings_new, _.reviews_unchanged, _.images_new  # spiders.item_rows.StoreCounts
 
 # Table columns written for the record and read by templates, exports or people with SQL.
 _.fetched_at, _.recorded_at, _.decode_errors, _.revision_count, _.duration_s, _.password_changed_at

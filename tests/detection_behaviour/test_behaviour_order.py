@@ -19,7 +19,8 @@ from monitor.config import load_settings
 from monitor.db import get_engine, upgrade
 from monitor.detection import detect
 from monitor.pipeline import process
-from spiders.storage import ItemStore, ensure_shop
+from spiders.item_rows import ensure_shop
+from spiders.storage import ItemStore
 
 T0 = datetime(2026, 3, 1, 10, tzinfo=UTC)
 NOW = T0 + timedelta(days=2)

@@ -16,7 +16,8 @@ from models import Case, Flag, Listing, ModelVersion, Review, Reviewer, Shop
 from monitor.config import load_settings
 from monitor.db import dispose_engines, get_engine, upgrade
 from monitor.pipeline import process
-from spiders.storage import ItemStore, ensure_shop
+from spiders.item_rows import ensure_shop
+from spiders.storage import ItemStore
 
 WORKERS = 3
 T0 = datetime(2026, 5, 1, tzinfo=UTC)

@@ -10,7 +10,8 @@ from alerts.cases import open_cases
 from models import Case, Flag, Outbox, Review
 from monitor.db import get_engine
 from monitor.pipeline import process
-from spiders.storage import ItemStore, ensure_shop
+from spiders.item_rows import ensure_shop
+from spiders.storage import ItemStore
 
 BOTH_DATABASES = True
 NOW = datetime(2026, 6, 1, tzinfo=UTC)

@@ -113,7 +113,7 @@ def test_outcome_of_a_crawl(stats, counts, failure, expected) -> None:  # noqa: 
     from types import SimpleNamespace
 
     from spiders.run import summarise
-    from spiders.storage import StoreCounts
+    from spiders.item_rows import StoreCounts
 
     store = SimpleNamespace(counts=StoreCounts(**counts))
     context = SimpleNamespace(store=store, failure=failure[0] if failure else None,

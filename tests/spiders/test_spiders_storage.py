@@ -11,7 +11,8 @@ from monitor.config import Settings
 from monitor.db import get_engine
 from spiders import storage
 from spiders.parsing.common import listing_item, review_item
-from spiders.storage import ItemStore, ensure_shop
+from spiders.item_rows import ensure_shop
+from spiders.storage import ItemStore
 
 BOTH_DATABASES = True  # storage, pipeline, case and alert behaviour must hold on SQLite and PostgreSQL
 

@@ -13,7 +13,8 @@ from monitor.db import get_engine
 from monitor.errors import StorageError
 from spiders import storage
 from spiders.parsing.common import review_item
-from spiders.storage import ItemStore, ensure_shop
+from spiders.item_rows import ensure_shop
+from spiders.storage import ItemStore
 from test_spiders_pipelines import run_now
 
 
