@@ -75,6 +75,7 @@ ALLOWED_TYPES = frozenset(
         # NB-SVM log-count-ratio weights and the writing-style profile (monitor.training.style)
         "monitor.training.style.NBScale",
         "monitor.training.style.StyleFeatures",
+        "monitor.training.style.TextEdges",
     }
 )
 _EXTRA_ALLOWED: set[str] = set()

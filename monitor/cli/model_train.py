@@ -44,9 +44,15 @@ HashingOpt = Annotated[Optional[bool], typer.Option(
     "reasons are read back from each text).", show_default=False)]
 
 
-def _recipe(clf: str, nb: bool | None, style: bool | None, hashing: bool | None = None) -> dict[str, Any]:
+EdgesOpt = Annotated[Optional[bool], typer.Option(
+    "--edges/--no-edges", help="Mark where each review starts and ends, so n-grams see how it begins and stops "
+    "(generated text often stops mid-sentence).", show_default=False)]
+
+
+def _recipe(clf: str, nb: bool | None, style: bool | None, hashing: bool | None = None,
+            edges: bool | None = None) -> dict[str, Any]:
     """Classifier and feature switches given on the command line (unset ones keep the defaults)."""
-    switches = {"nb": nb, "style": style, "hashing": hashing}
+    switches = {"nb": nb, "style": style, "hashing": hashing, "edges": edges}
     return {"clf": clf, **{k: v for k, v in switches.items() if v is not None}}
 
 
@@ -118,6 +124,7 @@ def train_cmd(
     nb: NbOpt = None,
     style: StyleOpt = None,
     hashing: HashingOpt = None,
+    edges: EdgesOpt = None,
     report: Annotated[bool, typer.Option("--report/--no-report", help="Write report.html next to the version.")] = True,
     allow_low_recall: Annotated[bool, typer.Option(
         "--allow-low-recall", help="Register even when the precision target is met only below detection.min_recall "
@@ -140,7 +147,7 @@ def train_cmd(
     progress(f"training {name} on {len(table.frame)} rows ({folds}-fold thresholds, {holdout:.0%} held out) ...")
     with fit_progress(f"training {name}") as step:
         trained = train(table, precision_target=settings.detection.precision_target, folds=folds, holdout=holdout,
-                        min_recall=settings.detection.min_recall, progress=step, **_recipe(clf, nb, style, hashing))
+                        min_recall=settings.detection.min_recall, progress=step, **_recipe(clf, nb, style, hashing, edges))
     warning = trained.params.get("threshold_warning")
     if warning and not allow_low_recall:
         raise DataError(f"{name} not registered: {warning}. Label more examples, lower "
@@ -298,6 +305,7 @@ def cv_cmd(
     nb: NbOpt = None,
     style: StyleOpt = None,
     hashing: HashingOpt = None,
+    edges: EdgesOpt = None,
 ) -> None:
     """Cross-validate the training recipe on a labeled file and print metrics as JSON."""
     from monitor.training.folds import cross_validate
@@ -305,5 +313,5 @@ def cv_cmd(
     table = _table(data, label, positive, mapping)
     with fit_progress("cross-validating") as step:
         metrics = cross_validate(table, folds=folds, group_column=group_column, progress=step,
-                                 **_recipe(clf, nb, style, hashing))
+                                 **_recipe(clf, nb, style, hashing, edges))
     _print_json(metrics)

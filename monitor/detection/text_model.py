@@ -226,7 +226,7 @@ def _readable(kind: str, raw: str) -> str | None:
     return gram
 
 
-_EDGE_PUNCT = " \t\n，。！？、；：,.!?;:'\"“”（）()"
+_EDGE_PUNCT = " \t\n，。！？、；：,.!?;:'\"“”（）()\x02\x03"  # \x02/\x03: TextEdges' start/end marks
 
 
 def clean(text: str | None) -> str:

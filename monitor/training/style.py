@@ -8,7 +8,11 @@
   repetition (repeated word pairs) and burstiness (sentence-length spread, top-word share), plus
   how likely its character 3-grams are under a model of the *genuine* training reviews (text
   generators and paid writers both drift from how customers actually write).
-Both are fitted on the training fold only (they see ``y``) and live inside the model's Pipeline.
+* :class:`TextEdges` - marks where a review starts and ends, so n-grams see its first and last
+  characters and words (text generators stop mid-sentence: 1,550 of 1,997 original Salminen
+  reviews end with ".", 644 of 2,003 generated ones do).
+NBScale and StyleFeatures are fitted on the training fold only (they see ``y``); all three live
+inside the model's Pipeline.
 """
 
 from __future__ import annotations
@@ -58,6 +62,23 @@ class NBScale(TransformerMixin, BaseEstimator):
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         return np.asarray(input_features, dtype=object)
+
+
+#: Start and end of a review, as characters no review contains (control characters); reasons strip them.
+TEXT_START, TEXT_END = "\x02", "\x03"
+
+
+class TextEdges(TransformerMixin, BaseEstimator):
+    """Texts -> the same texts between TEXT_START and TEXT_END (stateless)."""
+
+    def fit(self, X: Any, y: Any = None) -> TextEdges:
+        return self
+
+    def transform(self, X: Any) -> list[str]:
+        return [f"{TEXT_START}{t}{TEXT_END}" for t in X]
+
+    def get_feature_names_out(self, input_features: Any = None) -> Any:
+        return input_features
 
 
 def _char3() -> HashingVectorizer:

@@ -9,7 +9,7 @@ import pytest
 import scipy.sparse as sp
 
 from monitor.training.recipe import build_pipeline
-from monitor.training.style import STYLE_NAMES, NBScale, StyleFeatures
+from monitor.training.style import STYLE_NAMES, TEXT_END, TEXT_START, NBScale, StyleFeatures, TextEdges
 
 
 def test_nb_scale_is_the_log_count_ratio() -> None:
@@ -58,7 +58,31 @@ def test_model_with_nb_and_style_saves_loads_and_explains(tmp_path: Path) -> Non
     assert not set(reasons) & set(STYLE_NAMES)
 
 
-@pytest.mark.parametrize("params", [{"nb": True}, {"style": True}])
+def test_edges_let_the_model_see_how_a_review_ends(tmp_path: Path) -> None:
+    """Finished texts against cut-off ones: the end mark joins the n-grams (".", end), the model
+    saves and loads, and the marks never show up in a reason."""
+    from monitor.detection.text_model import TextModel
+    from monitor.registry import Registry
+
+    assert TextEdges().fit_transform(["ab"]) == [f"{TEXT_START}ab{TEXT_END}"]
+    words = ["the battery lasts", "shipping was quick", "the colour is right", "it fits my desk"]
+    texts = [f"{w} and {v}" for w in words for v in words if w != v]
+    finished, cut = [t + "." for t in texts], [t.rsplit(" ", 1)[0] for t in texts]
+    y = np.array([0] * len(texts) + [1] * len(texts))
+    model = build_pipeline(edges=True, char_min_df=1, word_min_df=1).fit(finished + cut, y)
+    assert f"word__. {TEXT_END}" in set(model.named_steps["features"].get_feature_names_out())
+    reg = Registry(tmp_path / "models")
+    reg.save("deceptive", model, metrics={}, params={"input_columns": ["text"]}, thresholds={"positive": 0.5},
+             data_fingerprint="sha256:x")
+    loaded, _ = reg.load("deceptive")
+    proba = loaded.predict_proba(["the lid is tight and the box was.", "the lid is tight and the box"])[:, 1]
+    assert proba[1] > 0.5 > proba[0]
+    reasons = TextModel("deceptive", "v", loaded, {"positive": "1"}, {"positive": 0.5}).top_features(
+        cut[0], class_index=1)
+    assert reasons and not any(TEXT_START in r or TEXT_END in r for r in reasons)
+
+
+@pytest.mark.parametrize("params", [{"nb": True}, {"style": True}, {"edges": True}])
 def test_recipes_fit_multiclass_targets(params: dict) -> None:
     texts = ["late delivery again", "broken on arrival", "rude service staff"] * 6
     y = np.array(["late", "broken", "rude"] * 6)
@@ -70,6 +94,7 @@ def test_recipes_fit_multiclass_targets(params: dict) -> None:
     (["--nb", "--style"], {"nb": True, "style": True}),
     # the large-file recipe (tests/detection_text/test_detection_text_sgd.py)
     (["--clf", "sgd", "--hashing"], {"clf": "sgd", "hashing": True}),
+    (["--edges"], {"edges": True}),
 ])
 def test_cli_trains_with_recipe_options(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
                                         capsys: pytest.CaptureFixture[str], options: list[str], stored: dict) -> None:
