@@ -25,7 +25,7 @@ from monitor.errors import ConfigError
 from monitor.listings.classifier import CATEGORY_MODEL, COLOUR_MODEL
 from monitor.listings.train import train_from_catalogue
 from monitor.paths import FIXTURES
-from monitor.registry import Registry, registry_for
+from monitor.registry import Registry, registry_for, sync_to_db
 from monitor.training.fit import train
 from monitor.training.io import Table, read_table
 from monitor.training.recipe import build_pipeline
@@ -92,13 +92,13 @@ def _train_text(name: str, settings: Settings, registry: Registry, features: Any
     return version
 
 
-def _train_images(settings: Settings, registry: Registry, session: Any | None) -> dict[str, str]:
+def _train_images(settings: Settings, registry: Registry) -> dict[str, str]:
     """Both image models come from one fit of the catalogue."""
     if not DEFAULT_CATALOGUE.is_file():
         raise ConfigError(f"no image models and no default catalogue at {DEFAULT_CATALOGUE}; "
                           "run `shopmon listings train --data CATALOGUE.csv`")
     log.info("no live image models in %s: training the defaults from %s", registry.root, DEFAULT_CATALOGUE)
-    return train_from_catalogue(settings, DEFAULT_CATALOGUE, session=session).versions
+    return train_from_catalogue(settings, DEFAULT_CATALOGUE).versions
 
 
 def ensure_default_models(
@@ -109,20 +109,29 @@ def ensure_default_models(
 
     A model that has versions but lost its live alias raises ``ModelTrustError``
     (``Registry.needs_bootstrap``): it is repaired by a person, never replaced. Processes sharing
-    the registry train each default once: the others wait on its lock, then find the version."""
+    the registry train each default once: the others wait on its lock, then find the version.
+
+    ``session``: the caller's transaction, which gets the new versions' ``ModelVersion`` rows.
+    They are written after every bootstrap lock is released: a process holding a lock never
+    waits for the database, so one holding a database write while it waits for a lock (SQLite
+    has one writer) cannot deadlock with the lock's holder."""
     unknown = sorted(set(names) - set(DEFAULT_MODELS))
     if unknown:
         raise ValueError(f"no default for model(s) {', '.join(unknown)}")
-    registry = registry_for(settings, session=session)
+    registry = registry_for(settings, session=session)  # reads the mirror too: needs_bootstrap
+    files_only = registry_for(settings)  # saves without writing to the database
     trained: dict[str, str] = {}
     text = [n for n in TEXT_MODELS if n in names and registry.needs_bootstrap(n)]
     features = seed_features() if text else None
     for name in text:
         with registry.bootstrap_lock(name):
             if registry.needs_bootstrap(name):  # not trained meanwhile by another process
-                trained[name] = _train_text(name, settings, registry, features)
+                trained[name] = _train_text(name, settings, files_only, features)
     if any(n in names for n in IMAGE_MODELS) and any(registry.needs_bootstrap(n) for n in IMAGE_MODELS):
         with registry.bootstrap_lock(CATEGORY_MODEL):
             if any(registry.needs_bootstrap(n) for n in IMAGE_MODELS):
-                trained.update(_train_images(settings, registry, session))
+                trained.update(_train_images(settings, files_only))
+    if session is not None:
+        for name in trained:
+            sync_to_db(registry, session, name=name)
     return trained

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 
 import pytest
 from sqlmodel import select
@@ -15,7 +16,7 @@ from monitor.default_models import DEFAULT_MODELS, IMAGE_MODELS, TEXT_MODELS, en
 from monitor.detection.live_models import load_models
 from monitor.listings.backend import load_backend
 from monitor.model_trust import ModelTrustError
-from monitor.registry import registry_for
+from monitor.registry import Registry, registry_for
 
 
 def test_bootstrap_trains_each_default_once_and_first_use_loads_them(db_settings: Settings, monkeypatch, capsys):
@@ -71,3 +72,31 @@ def test_a_lost_live_alias_is_refused_not_replaced(db_settings: Settings):
 def test_only_models_with_a_default_can_be_bootstrapped(db_settings: Settings):
     with pytest.raises(ValueError, match="professional"):
         ensure_default_models(db_settings, ("professional",))
+
+
+def test_no_database_write_is_open_while_a_bootstrap_lock_is_taken(db_settings: Settings, monkeypatch):
+    """Another process may hold SQLite's one write lock while it waits for a bootstrap lock, so the
+    holder of a bootstrap lock must never wait for the database: at each lock, a second
+    connection can still begin a write, and the versions reach the caller's transaction after."""
+    take = Registry.bootstrap_lock
+    writable: list[tuple[str, bool]] = []
+
+    def probing(self, name):  # noqa: ANN001, ANN202
+        other = sqlite3.connect(db_settings.data_dir / "shopmon.db", timeout=0)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            other.rollback()
+            writable.append((name, True))
+        except sqlite3.OperationalError:  # "database is locked": our own transaction holds it
+            writable.append((name, False))
+        finally:
+            other.close()
+        return take(self, name)
+
+    monkeypatch.setattr(Registry, "bootstrap_lock", probing)
+    with session_scope(db_settings) as session:
+        trained = ensure_default_models(db_settings, TEXT_MODELS, session=session)
+        mirrored = session.exec(select(ModelVersion.name, ModelVersion.version)).all()
+
+    assert writable == [(name, True) for name in TEXT_MODELS]
+    assert dict(mirrored) == trained
