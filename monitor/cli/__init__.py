@@ -61,11 +61,7 @@ COMMAND_MODULES = (
     "web",
 )
 for _name in COMMAND_MODULES:
-    _module = importlib.import_module(f"monitor.cli.{_name}")
-    if hasattr(_module, "app"):
-        app.add_typer(_module.app)
-    else:  # not converted yet (until every module has its app)
-        _module.register(app)
+    app.add_typer(importlib.import_module(f"monitor.cli.{_name}").app)
 
 
 def main(argv: list[str] | None = None) -> int:

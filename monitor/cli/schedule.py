@@ -17,12 +17,10 @@ from monitor.errors import ConfigError
 # Shorter leases would be renewed more often than a busy database answers.
 MIN_LEASE_SECONDS = 0.5
 
-
-def register(app: typer.Typer) -> None:
-    app.command("schedule")(schedule)
-    app.command("status")(status)
+app = typer.Typer()
 
 
+@app.command("schedule")
 def schedule(
     ctx: typer.Context,
     once: Annotated[bool, typer.Option("--once", help="Run every job that is due now once, then exit (for cron).")] = False,
@@ -86,6 +84,7 @@ def _job_queue(settings: Settings):  # noqa: ANN202
     return queue_support().open_queue(settings)
 
 
+@app.command("status")
 def status(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,

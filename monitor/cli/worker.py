@@ -53,8 +53,3 @@ def worker(
     service = queue_support("service").WorkerService(settings, threads=threads, stop_timeout=stop_timeout)
     service.install_signal_handlers()
     raise typer.Exit(service.run())
-
-
-def register(root: typer.Typer) -> None:
-    """Until monitor/cli merges each module's ``app`` itself (clirefactor)."""
-    root.command("worker")(worker)
