@@ -10,8 +10,6 @@ from sqlmodel import Field, SQLModel
 
 from models.base import UTCDateTime, utcnow
 
-JOB_RUN_STATUSES = ("queued", "running", "ok", "failed", "timeout", "interrupted", "missed")
-
 
 class SchedulerLease(SQLModel, table=True):
     name: str = Field(primary_key=True)
@@ -35,7 +33,8 @@ class JobRun(SQLModel, table=True):
     task: str
     scheduled_for: datetime = Field(sa_type=UTCDateTime)
     holder: str
-    status: str = Field(default="running", index=True)
+    status: str = Field(default="running", index=True,
+                        description="queued, running, ok, failed, timeout, interrupted or missed")
     started_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     duration_s: float | None = None

@@ -38,7 +38,3 @@ _.ANALYST
 # shop, the DSR parser (tested on a real capture), the failure kinds every email language must
 # name and text scoring without the database.
 shared_dir, crawl_all, parse_shop_dsr, FAILURE_KINDS, score_texts
-
-# Dead, to be deleted: each sits in a file another change is rewriting right now (OWNERS.md
-# requests of 2026-12-04); the owner deletes it there, then its line here goes.
-JOB_RUN_STATUSES  # models/scheduler.py (queue)
