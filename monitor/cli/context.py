@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import getpass
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -40,8 +45,6 @@ def ready_settings(ctx: typer.Context) -> Settings:
 
 def progress(message: str) -> None:
     """Progress for long interactive commands: on a terminal only, so logs and pipes stay clean."""
-    import sys
-
     if sys.stderr.isatty():
         typer.echo(message, err=True)
 
@@ -53,3 +56,27 @@ def user_name(fallback: str) -> str:
         return getpass.getuser()
     except (KeyError, OSError):
         return fallback
+
+
+@contextmanager
+def fit_progress(what: str) -> Iterator[Any]:
+    """A progress callback for ``monitor.training.fit``: a rich bar on a terminal, else one stderr line
+    per fit (a 160k-row file takes minutes per fit; logs must show it is moving)."""
+    start = time.monotonic()
+    if not sys.stderr.isatty():
+        def line(done: int, total: int, step: str) -> None:
+            typer.echo(f"{what}: [{done}/{total}] {step} ({time.monotonic() - start:.0f} s)", err=True)
+
+        yield line
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=Console(stderr=True), transient=False) as bar:
+        task = bar.add_task(what, total=None)
+
+        def advance(done: int, total: int, step: str) -> None:
+            bar.update(task, completed=done, total=total, description=f"{what}: {step}")
+
+        yield advance

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import json
-import sys
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
 
-from monitor.cli.context import progress, ready_settings, settings_from
+from monitor.cli.context import fit_progress, progress, ready_settings, settings_from
 from monitor.errors import DataError
 
 # Commands of `shopmon model`, merged into its app.
@@ -60,30 +56,6 @@ def _table(data: Path, label: str | None, positive: str | None, mapping: list[st
     from monitor.training.io import parse_mapping, read_table
 
     return read_table(data, label=label, positive=positive, mapping=parse_mapping(mapping), id_column=id_column)
-
-
-@contextmanager
-def fit_progress(what: str) -> Iterator[Any]:
-    """A progress callback for ``monitor.training.fit``: a rich bar on a terminal, else one stderr line
-    per fit (a 160k-row file takes minutes per fit; logs must show it is moving)."""
-    start = time.monotonic()
-    if not sys.stderr.isatty():
-        def line(done: int, total: int, step: str) -> None:
-            typer.echo(f"{what}: [{done}/{total}] {step} ({time.monotonic() - start:.0f} s)", err=True)
-
-        yield line
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=Console(stderr=True), transient=False) as bar:
-        task = bar.add_task(what, total=None)
-
-        def advance(done: int, total: int, step: str) -> None:
-            bar.update(task, completed=done, total=total, description=f"{what}: {step}")
-
-        yield advance
 
 
 def _print_json(obj: Any) -> None:
