@@ -1,7 +1,9 @@
-"""`shopmon web --workers N`: several processes that share sign-ins, CSRF tokens and the sign-in limit."""
+"""`shopmon web --workers N`: several processes that share sign-ins, CSRF tokens and the sign-in limit;
+the cap on requests in flight in each."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -12,7 +14,7 @@ import httpx
 from fastapi.testclient import TestClient
 
 from monitor.config import load_settings
-from monitor.web.app import create_app
+from monitor.web.app import InFlightCap, create_app
 from monitor.web.serve import worker_count
 from web_testkit import PASSWORDS, csrf_of, free_port, seeded  # noqa: F401
 
@@ -79,3 +81,24 @@ def test_workers_share_the_cookie_key_and_the_sign_in_limit(seeded) -> None:  # 
     finally:
         server.terminate()
         server.wait(timeout=60)
+
+
+def test_requests_beyond_the_cap_wait_their_turn() -> None:
+    """InFlightCap lets `limit` requests into the app at once; the others wait, none is refused."""
+    inside, most, done = 0, 0, []
+
+    async def app(scope, receive, send) -> None:  # noqa: ANN001
+        nonlocal inside, most
+        inside += 1
+        most = max(most, inside)
+        for _ in range(5):
+            await asyncio.sleep(0)  # let the other requests run up against the cap
+        inside -= 1
+        done.append(scope["path"])
+
+    async def main() -> None:
+        capped = InFlightCap(app, limit=2)
+        await asyncio.gather(*(capped({"type": "http", "path": f"/{i}"}, None, None) for i in range(6)))
+
+    asyncio.run(main())
+    assert most == 2 and sorted(done) == [f"/{i}" for i in range(6)]
