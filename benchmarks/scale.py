@@ -13,6 +13,12 @@ also the schema ``shopmon_<DIR's name>``): the first call generates and processe
 (new code, same data) only upgrade the schema and measure.
 
 Usage: python benchmarks/scale.py --growth [--reviews N] [--new N] [--database-url URL] [--keep DIR]
+
+``--workers 1,2,4``: shops crawled per hour by that many ``shopmon worker`` processes
+(``benchmarks/scale_workers.py`` says how it is measured).
+
+Usage: python benchmarks/scale.py --workers 1,2,4 [--shops 200] [--delay 1] [--per-worker 20]
+       [--redis-url URL] [--database-url URL]
 """
 
 from __future__ import annotations
@@ -159,17 +165,30 @@ def main() -> int:
     parser.add_argument("--new", type=int, default=100)
     parser.add_argument("--keep", type=Path, help="data directory kept between runs (PostgreSQL: also a schema named "
                         "after it): generated and processed once, later runs only measure")
+    parser.add_argument("--workers", help="worker counts to measure crawls per hour with, e.g. 1,2,4")
+    parser.add_argument("--shops", type=int, default=200)
+    parser.add_argument("--delay", type=float, default=1.0, help="politeness delay between a crawl's requests (s)")
+    parser.add_argument("--per-worker", type=int, default=20, help="measure over the first N x workers crawls")
+    parser.add_argument("--redis-url", default=None, help="Redis of the job queue [default: 127.0.0.1:6379/0]")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     benchdb.add_argument(parser)
     args = parser.parse_args()
     if args.child:
         _child(args.child)
         return 0
-    if not args.growth:
-        parser.error("choose a measurement: --growth")
+    if not (args.growth or args.workers):
+        parser.error("choose a measurement: --growth or --workers 1,2,4")
+    out: dict = {"benchmark": "scale"}
     with tempfile.TemporaryDirectory(prefix="shopmon-scale-") as tmp:
-        out = {"benchmark": "scale",
-               "growth": growth(args.reviews, args.new, Path(tmp), args.database_url, args.keep)}
+        if args.growth:
+            out["growth"] = growth(args.reviews, args.new, Path(tmp), args.database_url, args.keep)
+        if args.workers:
+            from benchmarks import scale_workers  # needs the distributed extra (Dramatiq)
+
+            counts = [int(n) for n in args.workers.split(",")]
+            out["workers"] = scale_workers.measure(
+                counts, shops=args.shops, delay=args.delay, per_worker=args.per_worker,
+                redis_url=args.redis_url or scale_workers.redis_default(), url=args.database_url, workdir=Path(tmp))
     print(json.dumps(out, indent=2, ensure_ascii=False))
     return 0
 

@@ -3,8 +3,8 @@
 Why Dramatiq (docs/scaling.md, "Choosing the queue", ``benchmarks/queue_choice.py``): a job
 whose worker is killed -9 is put back on the queue by the other workers once the dead one's
 heartbeat is ``lease_seconds`` old, while a job still running on a live worker is never handed
-out twice however long it runs (Celery's Redis transport re-delivers by a visibility timeout
-that would have to outlast the longest crawl; RQ left the killed job alone in our measurement).
+out twice however long it runs (Celery's Redis transport re-delivers by a visibility timeout,
+which would have to outlast the longest crawl; RQ did not re-run the killed job within 120 s).
 Its enqueue -> start latency (a poll of at most 250 ms) is immaterial next to crawls of minutes.
 
 A message carries the JobRun id the scheduler claimed for the occurrence, so whichever worker
