@@ -24,13 +24,13 @@ import pytest
 from sqlmodel import Session, func, select
 
 from fixtures.many_shops import copy_shops
+from market_driver import serve_marketplace
 from models import Case, CrawlRun, Review
 from models.alerts import Alert
 from models.scheduler import JobRun
 from monitor.child_process import stop_group
 from monitor.config import load_settings
 from monitor.db import get_engine, upgrade
-from monitor.demo_site.server import serve_marketplace
 from monitor.scheduler.service import run_once
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
