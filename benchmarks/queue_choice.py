@@ -8,7 +8,8 @@ Redis, with one worker process running one job at a time:
   worker (median and max);
 - ``killed``: with a second, idle worker running, a 60 s job is started; after 2 x ``--lease`` + 1 s
   we note whether the idle worker started it too (``started_twice_while_running``: a job still
-  running on a live worker must not be), then kill the job's worker with -9 and report whether and
+  running on a live worker must not be), then kill the job's worker (its process group: RQ runs the job in a forked work horse) with -9
+  and report whether and
   how many seconds after the kill the other worker started it again (bounded wait of ``--bound``
   s). Each library is set up the way a crashed crawl would need: Dramatiq with a ``--lease`` s
   heartbeat timeout, RQ with one retry, Celery with late acks and a ``--lease`` s visibility
@@ -20,6 +21,7 @@ Usage: python benchmarks/queue_choice.py [--jobs 20] [--lease 5] [--bound 120]
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
 import json
 import os
@@ -125,7 +127,7 @@ def _ready(prefix: str) -> None:
 def _start(lib: str, prefix: str, lease: float, log: Path) -> subprocess.Popen:
     before = int(_client().get(f"{prefix}:ready") or 0)
     proc = subprocess.Popen([sys.executable, __file__, "--serve", lib, "--prefix", prefix, "--lease", str(lease)],
-                            stdout=log.open("ab"), stderr=subprocess.STDOUT, cwd=ROOT)
+                            stdout=log.open("ab"), stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True)
     _until(lambda: int(_client().get(f"{prefix}:ready") or 0) > before, 120)
     time.sleep(1.0)  # the worker's first fetch
     return proc
@@ -138,6 +140,13 @@ def _until(cond, bound: float) -> bool:  # noqa: ANN001
             return True
         time.sleep(0.01)
     return False
+
+
+def _kill(proc: subprocess.Popen) -> None:
+    """SIGKILL the worker's process group (it leads one: start_new_session)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
 
 
 def measure(lib: str, jobs: int, lease: float, bound: float, log: Path) -> dict[str, object]:
@@ -164,8 +173,7 @@ def measure(lib: str, jobs: int, lease: float, bound: float, log: Path) -> dict[
         out["started_twice_while_running"] = int(client.get(f"{prefix}:starts:long") or 0) > 1
         pids = {int(p) for p in client.get(f"{prefix}:pids:long").split()}
         victim = next(p for p in procs if p.pid in pids)  # only a process this script started
-        victim.send_signal(signal.SIGKILL)
-        victim.wait()
+        _kill(victim)  # with what it started (RQ's work horse): the machine is gone
         killed_at = time.time()
         before = int(client.get(f"{prefix}:starts:long") or 0)
         again = _until(lambda: int(client.get(f"{prefix}:starts:long") or 0) > before, bound)
@@ -174,9 +182,7 @@ def measure(lib: str, jobs: int, lease: float, bound: float, log: Path) -> dict[
         return out
     finally:
         for p in procs:
-            if p.poll() is None:
-                p.send_signal(signal.SIGKILL)
-                p.wait()
+            _kill(p)
         keys = list(client.scan_iter(match=f"*{prefix}*"))
         if keys:
             client.delete(*keys)
