@@ -14,9 +14,8 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -38,25 +37,6 @@ REDIS_URL = "redis://127.0.0.1:6379/0"
 SHOPS = 30
 WORKERS = 3
 WAIT = 900.0  # generous: an upper bound for a loaded machine, not a speed target
-
-
-@pytest.fixture
-def redis_prefix() -> Iterator[str]:
-    redis = pytest.importorskip("redis", reason="redis client not installed (pip install '.[distributed]')")
-    pytest.importorskip("dramatiq", reason="dramatiq not installed (pip install '.[distributed]')")
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
-    try:
-        client.ping()
-    except redis.exceptions.ConnectionError as exc:
-        pytest.skip(f"Redis at {REDIS_URL} not reachable: {exc}")
-    prefix = f"shopmon-test-{uuid.uuid4().hex[:10]}"
-    try:
-        yield prefix
-    finally:
-        keys = list(client.scan_iter(match=f"{prefix}:*"))
-        if keys:
-            client.delete(*keys)
-        client.close()
 
 
 def _wait(what: str, cond: Callable[[], object], procs: list[subprocess.Popen], timeout: float = WAIT) -> object:

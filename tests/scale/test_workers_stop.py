@@ -16,8 +16,7 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -46,25 +45,6 @@ with attempts.open("a") as f:
 if first:
     time.sleep(3600)
 """
-
-
-@pytest.fixture
-def redis_prefix() -> Iterator[str]:
-    redis = pytest.importorskip("redis", reason="redis client not installed (pip install '.[distributed]')")
-    pytest.importorskip("dramatiq", reason="dramatiq not installed (pip install '.[distributed]')")
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
-    try:
-        client.ping()
-    except redis.exceptions.ConnectionError as exc:
-        pytest.skip(f"Redis at {REDIS_URL} not reachable: {exc}")
-    prefix = f"shopmon-test-{uuid.uuid4().hex[:10]}"
-    try:
-        yield prefix
-    finally:
-        keys = list(client.scan_iter(match=f"{prefix}:*"))
-        if keys:
-            client.delete(*keys)
-        client.close()
 
 
 def _gone(pid: int) -> bool:
