@@ -143,8 +143,11 @@ def train_cmd(
     if warning:
         typer.echo(f"WARNING: {version}: {warning}", err=True)
     m = trained.metrics
-    typer.echo(f"trained {name} on {trained.params['rows'] - trained.params['holdout_rows']} rows; "
-               f"{m.get('evaluated_on')}: accuracy {m['accuracy']:.4f}, f1 {m['f1']:.4f}")
+    p = trained.params
+    # --folds 1 fits on fewer rows than it was given: say where the threshold's rows went.
+    rows = (f"{p['fitted_rows']} rows, threshold picked on {p['threshold_rows']} rows held back from that fit"
+            if folds == 1 else f"{p['fitted_rows']} rows")
+    typer.echo(f"trained {name} on {rows}; {m.get('evaluated_on')}: accuracy {m['accuracy']:.4f}, f1 {m['f1']:.4f}")
     typer.echo(version)
 
 

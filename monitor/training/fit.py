@@ -63,10 +63,13 @@ def train(
     fit_table, held = table, None
     if holdout:
         fit_table, held = split_holdout(table, holdout)
+    training_rows = len(fit_table.ids)
     if folds == 1:
         estimator, fit_table, scores, classes = _one_fit(fit_table, numeric, progress, params)
         n_fits = 1
+        fitted_rows = training_rows - len(fit_table.ids)  # fit_table is now the rows held back
     else:
+        fitted_rows = training_rows
         scores, classes = out_of_fold(fit_table, folds=folds, numeric=numeric, progress=progress, extra_fits=1,
                                       **params)
         n_fits = len(split_indices(fit_table, folds=folds)) + 1
@@ -101,6 +104,10 @@ def train(
         "label_column": table.label_column,
         "rows": int(len(y)),
         "holdout_rows": 0 if held is None else len(held.ids),
+        # The model's own fit, and the rows whose scores set the threshold: the same rows
+        # (out-of-fold scores) with folds > 1, rows held back from the one fit with folds=1.
+        "fitted_rows": fitted_rows,
+        "threshold_rows": len(fit_table.ids),
         "precision_target": precision_target,
     }
     if warning:

@@ -85,5 +85,7 @@ def test_one_fit_training_picks_the_threshold_on_rows_it_did_not_see() -> None:
     assert {total for _, total in told} == {1}  # one fit announced, nothing else fitted
     n_fit = len(table.ids) - trained.params["holdout_rows"]
     assert trained.metrics["cv"]["n"] == math.ceil(n_fit * VALIDATION_SHARE)  # train_test_split rounds up
+    assert trained.params["threshold_rows"] == trained.metrics["cv"]["n"]
+    assert trained.params["fitted_rows"] == n_fit - trained.metrics["cv"]["n"]
     assert trained.metrics["n"] == trained.params["holdout_rows"]
     assert 0 < trained.threshold < 1 and trained.metrics["roc_auc"] > 0.9

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import html
+import math
 import re
 from pathlib import Path
 
@@ -36,9 +37,13 @@ def no_fitting(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(folds, "build_pipeline", refuse)
 
 
+def _rows(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
 def _two_word_labels(path: Path) -> Path:
-    with SEED.open(encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh))
+    rows = _rows(SEED)
     with path.open("w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["text", "kind"])
@@ -160,9 +165,26 @@ def test_train_and_cv_report_every_fit(env: Path, capsys: pytest.CaptureFixture[
     data = _two_word_labels(env / "two.csv")
     assert main(["model", "train", str(data), "--name", "malicious", "--label", "kind", "--positive", "extortion",
                  "--folds", "3", "--no-report"]) == 0
-    err = capsys.readouterr().err
+    out, err = capsys.readouterr()
+    n = len(_rows(data))
+    assert f"trained malicious on {n - math.ceil(n * 0.2)} rows; held-out 20% of rows" in out
     for step in ("[0/4] fold 1/3: fitting on", "[2/4] fold 3/3", "[3/4] final model: fitting on", "[4/4] done"):
         assert step in err
     assert main(["model", "cv", str(data), "--label", "kind", "--positive", "extortion", "--folds", "3"]) == 0
     err = capsys.readouterr().err
     assert "cross-validating: [0/3] fold 1/3" in err and "cross-validating: [3/3] done" in err
+
+
+def test_one_fit_training_says_which_rows_it_fitted_and_which_set_the_threshold(
+        env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``--folds 1``: of the rows not held out, 10 % are held back from the one fit to pick the
+    threshold; the message counts them apart from the rows the model was fitted on."""
+    n = len(_rows(SEED))
+    held_out = math.ceil(n * 0.2)  # train_test_split rounds the test share up
+    threshold_rows = math.ceil((n - held_out) * 0.1)
+    fitted = n - held_out - threshold_rows
+    assert main(["model", "train", str(SEED), "--name", "malicious", "--label", "malicious", "--positive", "1",
+                 "--folds", "1", "--holdout", "0.2", "--clf", "sgd", "--no-report"]) == 0
+    out = capsys.readouterr().out
+    assert (f"trained malicious on {fitted} rows, threshold picked on {threshold_rows} rows held back from that "
+            f"fit; held-out 20% of rows ({held_out}): accuracy ") in out
