@@ -12,12 +12,11 @@ instance role), never from the configuration file.
 
 from __future__ import annotations
 
-import contextlib
-import os
 import urllib.parse
 from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
 
+from monitor.atomic_files import write_atomic
 from monitor.errors import StorageError
 
 #: The crawl writes this before the reason when the store refused an image it had downloaded, so
@@ -66,14 +65,10 @@ class DirectoryStore:
 
     def put(self, key: str, data: bytes) -> None:
         path = self._path(key)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            tmp.write_bytes(data)
-            os.replace(tmp, path)
+            write_atomic(path, data)
         except OSError as exc:
-            with contextlib.suppress(OSError):
-                tmp.unlink(missing_ok=True)
             raise ImageStoreError(f"cannot write image {key} to the image store {self.location}: "
                                   f"{exc.strerror or exc}") from None
 

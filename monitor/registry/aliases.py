@@ -19,6 +19,7 @@ from typing import Any
 from sqlmodel import select
 
 from models import ModelVersion
+from monitor.atomic_files import write_atomic
 from monitor.model_trust import ModelTrustError, RegistryError, load_key, sign, verify
 from monitor.registry.layout import (
     HISTORY_FILE,
@@ -28,7 +29,6 @@ from monitor.registry.layout import (
     VERSION_PATTERN,
     check_name,
     json_default,
-    write_atomic,
 )
 
 

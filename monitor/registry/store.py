@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from monitor.atomic_files import write_atomic
 from monitor.model_trust import ModelTrustError, RegistryError, verify
 from monitor.registry.aliases import AliasStore
 from monitor.registry.cards import default_card
@@ -35,7 +36,6 @@ from monitor.registry.layout import (
     finite,
     library_versions,
     sha256_file,
-    write_atomic,
     write_holdout,
 )
 from monitor.registry.mirror import sync_to_db
