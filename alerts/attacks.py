@@ -16,7 +16,7 @@ from models.catalog import Listing
 from models.detection import Flag
 
 from alerts.guidance import guidance_for
-from monitor.in_lists import IN_LIMIT, id_filters
+from monitor.in_lists import id_filters
 
 RESOLVED = ("modified", "closed")
 
@@ -57,15 +57,17 @@ def link_attack_cases(
     opened = 0
     if flag_ids is not None and not flag_ids:
         return 0
-    stmt = select(Flag).where(Flag.kind == "attack", Flag.status != "rejected").order_by(Flag.id)
-    if flag_ids is not None and len(flag_ids) <= IN_LIMIT:  # the pipeline: the attacks its changes touch (few)
-        stmt = stmt.where(Flag.id.in_(sorted(flag_ids)))
-    flags = session.exec(stmt).all()
+    live = select(Flag).where(Flag.kind == "attack", Flag.status != "rejected")
+    if flag_ids is None:
+        flags = session.exec(live.order_by(Flag.id)).all()
+    else:  # the pipeline: the attacks its changes touch
+        flags = sorted((f for where in id_filters(Flag.id, flag_ids) for f in session.exec(live.where(where))),
+                       key=lambda f: f.id)
     for flag in flags:
         parents = session.exec(
             select(Case).where(Case.flag_id == flag.id, Case.review_id.is_(None)).order_by(Case.id.desc())
         ).all()
-        members = list(flag.members) or ([flag.review_id] if flag.review_id else [])
+        members = flag.attack_reviews()
         loose: list[Case] = []
         for where in id_filters(Case.review_id, members):
             loose.extend(session.exec(select(Case).where(where, Case.parent_id.is_(None))).all())

@@ -52,6 +52,10 @@ class Flag(SQLModel, table=True):
     )
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
 
+    def attack_reviews(self) -> list[int]:
+        """An attack's reviews: its members, else the one review the flag names."""
+        return list(self.members or ()) or ([self.review_id] if self.review_id else [])
+
 
 class Label(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("target_type", "target_id", "task", "labeler"),)

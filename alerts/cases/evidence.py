@@ -74,7 +74,7 @@ def collect_flag_evidence(session: Session, settings: Settings, flags: list[Flag
 
     for flag in flags:
         if flag.kind == "attack":
-            targets = list(flag.members) or ([flag.review_id] if flag.review_id else [])
+            targets = flag.attack_reviews()
         elif flag.target_type == "review":
             targets = [flag.target_id]
         elif flag.target_type == "reviewer":

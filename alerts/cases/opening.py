@@ -43,7 +43,6 @@ def open_cases(session: Session, settings: Settings, *, now: datetime | None = N
     now = now or utcnow()
     # Guidance is written in the shop's language (a shop may set its own).
     language = settings.alerts.language
-    shop_language = {sid: settings.locale_for(cfg).language for sid, cfg in session.exec(select(Shop.id, Shop.config_id))}
     max_rating = settings.detection.case_max_rating
     scope: set[int] | None = None
     attack_ids: set[int] | None = None  # None: every attack flag
@@ -61,9 +60,10 @@ def open_cases(session: Session, settings: Settings, *, now: datetime | None = N
         # Only the attacks these reviews belong to, or that changed, get their cases linked.
         changed_ids = changed.get("flag", set())
         attack_ids = {f.id for f in (*touching, *changed_flags) if f.kind == "attack"
-                      and (f.id in changed_ids or scope & set(f.members or [f.review_id]))}
+                      and (f.id in changed_ids or scope & set(f.attack_reviews()))}
     else:
         evidence = collect_flag_evidence(session, settings, all_flags(session))
+    shop_language = {sid: settings.locale_for(cfg).language for sid, cfg in session.exec(select(Shop.id, Shop.config_id))}
 
     max_age = settings.detection.case_max_age_days
     cutoff = now - timedelta(days=max_age) if max_age else None
