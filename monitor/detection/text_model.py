@@ -18,6 +18,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils import murmurhash3_32
 
 from monitor.detection.vectorize import transform
+from monitor.training.style import TEXT_END, TEXT_START
 
 #: Seed-trained default models separate their small corpus perfectly, so their thresholds say
 #: little about real reviews. For the seed deceptive model: below this it mostly flags ordinary
@@ -226,7 +227,7 @@ def _readable(kind: str, raw: str) -> str | None:
     return gram
 
 
-_EDGE_PUNCT = " \t\n，。！？、；：,.!?;:'\"“”（）()\x02\x03"  # \x02/\x03: TextEdges' start/end marks
+_EDGE_PUNCT = " \t\n，。！？、；：,.!?;:'\"“”（）()" + TEXT_START + TEXT_END  # TextEdges' marks
 
 
 def clean(text: str | None) -> str:
