@@ -4,7 +4,6 @@ one-waiting-processing-job rule."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -104,24 +103,16 @@ def test_a_job_that_cannot_be_queued_is_recorded_as_failed(tmp_path: Path) -> No
 
 
 @pytest.fixture
-def redis_queue(tmp_path: Path):  # noqa: ANN201
-    redis = pytest.importorskip("redis", reason="redis client not installed (pip install '.[distributed]')")
-    pytest.importorskip("dramatiq", reason="dramatiq not installed (pip install '.[distributed]')")
+def redis_queue(redis_prefix: str, tmp_path: Path):  # noqa: ANN201
+    """A job queue on the local Redis under the test's own prefix (tests/scale/conftest.py: skipped
+    when Redis or dramatiq is missing, keys deleted afterwards)."""
     from monitor.workers.queue import open_queue
 
-    prefix = f"shopmon-test-{uuid.uuid4().hex[:10]}"
-    settings = load_settings(data_dir=tmp_path / "data", workers={"redis_url": REDIS_URL, "namespace": prefix,
+    settings = load_settings(data_dir=tmp_path / "data", workers={"redis_url": REDIS_URL, "namespace": redis_prefix,
                                                                    "lease_seconds": 5})
-    try:
-        queue = open_queue(settings)
-    except ConfigError as exc:
-        pytest.skip(str(exc))
+    queue = open_queue(settings)
     yield queue
-    keys = list(queue.broker.client.scan_iter(match=f"{prefix}:*"))
-    if keys:
-        queue.broker.client.delete(*keys)
     queue.close()
-    del redis
 
 
 def test_unreachable_redis_is_one_clear_error(tmp_path: Path) -> None:
