@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
 
@@ -24,8 +23,7 @@ from models.reviews import Review
 from monitor import outbox
 from monitor.config import Settings
 from monitor.in_lists import id_filters
-from monitor.reputation.checks import assess, signatures_by_id
-from monitor.reputation.store import latest_run, shop_facts, snapshot_row
+from monitor.reputation.store import assess_shop, latest_run, snapshot_row
 
 CONSUMER = "reputation"
 
@@ -77,17 +75,13 @@ def snapshot_changed(session: Session, settings: Settings, *, now: datetime | No
     written = 0
     for where in id_filters(Shop.id, shop_ids):
         for shop in session.exec(select(Shop).where(where).order_by(Shop.id)).all():
-            tz = ZoneInfo(settings.locale_for(shop.config_id).timezone)
-            facts = shop_facts(session, shop.id)  # type: ignore[arg-type]
-            everything = [f for group in facts.values() for f in group]
-            signed = signatures_by_id(everything)  # once per shop: its listings' tests reuse them
-            run_id = latest_run(session, shop)
-            session.add(snapshot_row("shop", shop.id, shop.id, run_id,  # type: ignore[arg-type]
-                                     assess(everything, tz, signed), now))
             # A touched listing left without rated reviews gets its empty row too, not a stale one.
             mine = sorted(lid for lid, sid in listing_shop.items() if sid == shop.id)
-            session.add_all(snapshot_row("listing", lid, shop.id, run_id,  # type: ignore[arg-type]
-                                         assess(facts.get(lid, []), tz, signed), now) for lid in mine)
+            shop_verdict, verdicts = assess_shop(session, settings, shop, mine)
+            run_id = latest_run(session, shop)
+            session.add(snapshot_row("shop", shop.id, shop.id, run_id, shop_verdict, now))  # type: ignore[arg-type]
+            session.add_all(snapshot_row("listing", lid, shop.id, run_id, verdicts[lid], now)  # type: ignore[arg-type]
+                            for lid in mine)
             written += 1 + len(mine)
     session.flush()
     return written

@@ -72,13 +72,18 @@ def shop_facts(session: Session, shop_id: int) -> dict[int | None, list[ReviewFa
     return out
 
 
-def assess_shop(session: Session, settings: Settings, shop: Shop) -> tuple[Verdict, dict[int, Verdict]]:
-    """The shop's verdict and one per listing that has rated reviews."""
+def assess_shop(
+    session: Session, settings: Settings, shop: Shop, listing_ids: Iterable[int] | None = None
+) -> tuple[Verdict, dict[int, Verdict]]:
+    """The shop's verdict and one per listing that has rated reviews, or, given ``listing_ids``,
+    one for each of those (a listing without rated reviews gets an empty verdict)."""
     tz = ZoneInfo(settings.locale_for(shop.config_id).timezone)
     facts = shop_facts(session, shop.id)  # type: ignore[arg-type]
     everything = [f for group in facts.values() for f in group]
     signed = signatures_by_id(everything)  # once: the listings' tests reuse the shop's signatures
-    listings = {lid: assess(f, tz, signed) for lid, f in facts.items() if lid is not None}
+    if listing_ids is None:
+        listing_ids = [lid for lid in facts if lid is not None]
+    listings = {lid: assess(facts.get(lid, []), tz, signed) for lid in listing_ids}
     return assess(everything, tz, signed), listings
 
 
