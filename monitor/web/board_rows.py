@@ -8,7 +8,6 @@ than the page's queries did.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -16,6 +15,7 @@ from models.base import utcnow
 from models.catalog import Shop
 from monitor.config import Settings
 from monitor.web.i18n import Words
+from monitor.web.pages import age
 
 REVIEW_CHARS = 140
 
@@ -47,11 +47,6 @@ def shorten(text: str, length: int = REVIEW_CHARS, leeway: int = 5) -> str:
     return text[: length - 3].rsplit(" ", 1)[0] + "..."
 
 
-def age_text(opened: datetime, now: datetime, t: Words) -> str:
-    hours = (now - opened).total_seconds() / 3600
-    return f"{hours / 24:.0f}{t.days}" if hours >= 48 else f"{hours:.0f}{t.hours_short}"
-
-
 def board_rows(rows: list[Any], shops: dict[int, Shop], settings: Settings, t: Words) -> list[BoardRow]:
     """Rows from board_query.ROW_COLUMNS; times in each shop's own zone (shops[].timezone)."""
     zones: dict[int | None, ZoneInfo] = {}
@@ -74,6 +69,6 @@ def board_rows(rows: list[Any], shops: dict[int, Shop], settings: Settings, t: W
             cause=t.label(r.cause) if r.cause else "-", kinds=", ".join(t.label(k) for k in r.kinds or ()),
             contact=t.label(r.contact_status), progress=t.label(r.state),
             promised_by=r.promised_by.astimezone(tz).strftime("%Y-%m-%d") if r.promised_by else "-",
-            owner=r.owner or t.unassigned, age=age_text(r.opened_at, now, t),
+            owner=r.owner or t.unassigned, age=age(r.opened_at, t, now),
         ))
     return out

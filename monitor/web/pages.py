@@ -25,10 +25,12 @@ def local_time(value: datetime | None, zone: str, fmt: str = "%Y-%m-%d %H:%M") -
     return value.astimezone(ZoneInfo(zone)).strftime(fmt)
 
 
-def age(value: datetime | None, t: Words) -> str:
+def age(value: datetime | None, t: Words, now: datetime | None = None) -> str:
+    """How long ago ``value`` was, in hours below two days, else days (``now``: one clock read
+    shared by a whole page)."""
     if value is None:
         return "-"
-    hours = (utcnow() - value).total_seconds() / 3600
+    hours = ((now or utcnow()) - value).total_seconds() / 3600
     return f"{hours / 24:.0f}{t.days}" if hours >= 48 else f"{hours:.0f}{t.hours_short}"
 
 
