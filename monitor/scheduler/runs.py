@@ -41,6 +41,14 @@ def claim(settings: Settings, job_id: str, task: str, scheduled_for: datetime, h
         return None
 
 
+def _end(status: str, started_at: datetime, counts: dict[str, Any] | None, error: str | None) -> dict[str, Any]:
+    """The columns an ended occurrence gets, whoever ends it."""
+    finished = utcnow()
+    return {"status": status, "finished_at": finished,
+            "duration_s": round((finished - started_at).total_seconds(), 3),
+            "counts": counts or {}, "error": (error or None) and error[:ERROR_LIMIT]}
+
+
 def finish(
     settings: Settings,
     run_id: int,
@@ -50,21 +58,10 @@ def finish(
     counts: dict[str, Any] | None = None,
     error: str | None = None,
 ) -> float:
-    finished = utcnow()
-    duration = round((finished - started_at).total_seconds(), 3)
+    values = _end(status, started_at, counts, error)
     with get_engine(settings).begin() as conn:
-        conn.execute(
-            update(TABLE)
-            .where(TABLE.c.id == run_id)
-            .values(
-                status=status,
-                finished_at=finished,
-                duration_s=duration,
-                counts=counts or {},
-                error=(error or None) and error[:ERROR_LIMIT],
-            )
-        )
-    return duration
+        conn.execute(update(TABLE).where(TABLE.c.id == run_id).values(**values))
+    return values["duration_s"]
 
 
 def mark_queued(settings: Settings, run_id: int) -> None:
@@ -94,13 +91,11 @@ def take(settings: Settings, run_id: int, holder: str, *, unless_alive=lambda ho
 def finish_taken(settings: Settings, run_id: int, holder: str, status: str, *, started_at: datetime,
                  counts: dict[str, Any] | None = None, error: str | None = None) -> bool:
     """``finish`` for a worker: only while the row is still ours and running (recorded once)."""
-    finished = utcnow()
     with get_engine(settings).begin() as conn:
         result = conn.execute(
             update(TABLE)
             .where(TABLE.c.id == run_id, TABLE.c.holder == holder, TABLE.c.status == "running")
-            .values(status=status, finished_at=finished, duration_s=round((finished - started_at).total_seconds(), 3),
-                    counts=counts or {}, error=(error or None) and error[:ERROR_LIMIT])
+            .values(**_end(status, started_at, counts, error))
         )
         return result.rowcount == 1
 
