@@ -74,6 +74,7 @@ def train(
                                       **params)
         n_fits = len(split_indices(fit_table, folds=folds)) + 1
         progress(n_fits - 1, n_fits, f"final model: fitting on {len(fit_table.ids):,} rows")
+        estimator = _final_fit(fit_table, numeric, features, params)
     fy = fit_table.y
     assert fy is not None
     if table.binary:
@@ -87,14 +88,6 @@ def train(
         }
         threshold, warning = 0.5, None
     cv_metrics = metrics_from_scores(fit_table, scores, threshold, classes)
-    if folds == 1:
-        pass  # the one fit is the model
-    elif features is not None and not numeric:
-        estimator = build_pipeline(numeric, **params)
-        estimator.steps[0] = ("features", features)
-        estimator.named_steps["clf"].fit(features.transform(table_inputs(fit_table, numeric)), fy)
-    else:
-        estimator = build_pipeline(numeric, **params).fit(table_inputs(fit_table, numeric), fy)
     info = {
         **{k: list(v) if isinstance(v, tuple) else v for k, v in {**DEFAULT_PARAMS, **params}.items()},
         "input_columns": [TEXT, *numeric],
@@ -124,6 +117,17 @@ def train(
     if folds == 1:
         metrics["cv"]["evaluated_on"] = f"{VALIDATION_SHARE:.0%} of the training rows held back ({len(fit_table.ids)})"
     return Trained(estimator, threshold, metrics, info, thresholds, scores, held)
+
+
+def _final_fit(fit_table: Table, numeric: list[str], features: Any | None, params: dict[str, Any]) -> Pipeline:
+    """The model on every training row, after cross-validation chose its thresholds; a shared,
+    already fitted featurizer (``features``) is reused as it is."""
+    if features is not None and not numeric:
+        estimator = build_pipeline(numeric, **params)
+        estimator.steps[0] = ("features", features)
+        estimator.named_steps["clf"].fit(features.transform(table_inputs(fit_table, numeric)), fit_table.y)
+        return estimator
+    return build_pipeline(numeric, **params).fit(table_inputs(fit_table, numeric), fit_table.y)
 
 
 def _one_fit(table: Table, numeric: list[str], progress: Progress,
