@@ -97,11 +97,12 @@ def execute(job, run_times: list[datetime], *, now: datetime | None = None) -> l
         if rt.lease is not None and not rt.lease.held():
             log.warning("job %s not run: this scheduler's lease ran out", job.id, extra={"job": job.id, "status": "fenced"})
             continue
-        run_id = runs.claim(rt.settings, job.id, task, run_time, rt.holder)
+        queued = rt.queue is not None and rt.queue.takes(task)
+        run_id = runs.claim(rt.settings, job.id, task, run_time, rt.holder, status="queued" if queued else "running")
         if run_id is None:
             log.info("job %s at %s already claimed by another scheduler", job.id, run_time.isoformat())
             continue
-        if rt.queue is not None and rt.queue.takes(task):
+        if queued:
             events.append(_enqueue(rt, job, task, run_id, run_time, alias))
             continue
         started, clock = datetime.now(UTC), time.monotonic()
@@ -131,9 +132,8 @@ def execute(job, run_times: list[datetime], *, now: datetime | None = None) -> l
 
 
 def _enqueue(rt: Runtime, job, task: str, run_id: int, run_time: datetime, alias: str) -> JobExecutionEvent:  # noqa: ANN001
-    """Hand the claimed occurrence to the workers; the JobRun row says 'queued' until one takes it."""
+    """Hand the claimed occurrence (its JobRun row inserted as 'queued') to the workers."""
     started = datetime.now(UTC)
-    runs.mark_queued(rt.settings, run_id)  # before the message exists, so a worker never sees it overwritten
     try:
         rt.queue.enqueue(task, dict(job.kwargs), run_id=run_id, job_id=job.id, scheduled_for=run_time)
     except Exception as exc:  # noqa: BLE001  (Redis down: recorded and alerted like any failed job)

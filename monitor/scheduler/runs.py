@@ -21,8 +21,12 @@ ERROR_LIMIT = 4000
 WORKER_HOLDER_PREFIX = "worker:"
 
 
-def claim(settings: Settings, job_id: str, task: str, scheduled_for: datetime, holder: str) -> int | None:
-    """Insert the 'running' row for one occurrence; None if another scheduler already has it."""
+def claim(settings: Settings, job_id: str, task: str, scheduled_for: datetime, holder: str, *,
+          status: str = "running") -> int | None:
+    """Insert the row for one occurrence; None if another scheduler already has it.
+
+    ``status="queued"``: the occurrence goes on the job queue, and a worker takes it from there
+    (written in the same insert, so a worker never sees the row say 'running' for the scheduler)."""
     try:
         with get_engine(settings).begin() as conn:
             result = conn.execute(
@@ -31,7 +35,7 @@ def claim(settings: Settings, job_id: str, task: str, scheduled_for: datetime, h
                     task=task,
                     scheduled_for=scheduled_for.astimezone(UTC),
                     holder=holder,
-                    status="running",
+                    status=status,
                     started_at=utcnow(),
                     counts={},
                 )
@@ -62,12 +66,6 @@ def finish(
     with get_engine(settings).begin() as conn:
         conn.execute(update(TABLE).where(TABLE.c.id == run_id).values(**values))
     return values["duration_s"]
-
-
-def mark_queued(settings: Settings, run_id: int) -> None:
-    """The occurrence was put on the job queue; a worker takes it from there."""
-    with get_engine(settings).begin() as conn:
-        conn.execute(update(TABLE).where(TABLE.c.id == run_id).values(status="queued"))
 
 
 def take(settings: Settings, run_id: int, holder: str, *, unless_alive=lambda holder: False) -> bool:  # noqa: ANN001

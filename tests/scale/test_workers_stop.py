@@ -95,8 +95,7 @@ def test_a_stopped_workers_job_is_killed_requeued_and_finished_once_by_another(
     monkeypatch.setenv("SHOPMON_SCHEDULER", json.dumps({"commands": [command]}))
     settings = load_settings()
     upgrade(settings)
-    run_id = runs.claim(settings, "command:hold", "command", T0, "sched:test")
-    runs.mark_queued(settings, run_id)
+    run_id = runs.claim(settings, "command:hold", "command", T0, "sched:test", status="queued")
     queue = open_queue(settings)
     workers: list[subprocess.Popen] = []
     try:

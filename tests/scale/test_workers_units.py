@@ -36,8 +36,7 @@ def test_workers_settings_reject_bad_values(tmp_path: Path) -> None:
 
 
 def test_an_occurrence_is_taken_from_a_dead_worker_and_recorded_once(db_settings) -> None:  # noqa: ANN001
-    run_id = runs.claim(db_settings, "crawl:alpha", "crawl", T0, "sched:1")
-    runs.mark_queued(db_settings, run_id)
+    run_id = runs.claim(db_settings, "crawl:alpha", "crawl", T0, "sched:1", status="queued")
     assert runs.take(db_settings, run_id, "worker:a")
     alive = {"worker:a"}
     # Delivered again while worker a still runs it: not run twice.
@@ -52,9 +51,8 @@ def test_an_occurrence_is_taken_from_a_dead_worker_and_recorded_once(db_settings
 
 
 def test_a_new_scheduler_leaves_runs_held_by_workers(db_settings) -> None:  # noqa: ANN001
-    by_worker = runs.claim(db_settings, "crawl:alpha", "crawl", T0, "sched:old")
+    by_worker = runs.claim(db_settings, "crawl:alpha", "crawl", T0, "sched:old", status="queued")
     by_scheduler = runs.claim(db_settings, "crawl:beta", "crawl", T0, "sched:old")
-    runs.mark_queued(db_settings, by_worker)
     assert runs.take(db_settings, by_worker, "worker:host:1:ab")
     assert runs.abandon_stale(db_settings, "sched:new") == 1
     status = {r["id"]: r["status"] for r in runs.history(db_settings)}
