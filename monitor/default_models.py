@@ -26,7 +26,7 @@ from monitor.listings.classifier import CATEGORY_MODEL, COLOUR_MODEL
 from monitor.listings.train import train_from_catalogue
 from monitor.paths import FIXTURES
 from monitor.registry import Registry, registry_for, sync_to_db
-from monitor.training.fit import train
+from monitor.training.fit import save_trained, train
 from monitor.training.io import Table, read_table
 from monitor.training.recipe import build_pipeline
 
@@ -80,14 +80,7 @@ def _train_text(name: str, settings: Settings, registry: Registry, features: Any
     trained = train(table, precision_target=settings.detection.precision_target, folds=4, features=features,
                     **SEED_PARAMS)
     trained.params["source"] = SEED_SOURCE
-    version = registry.save(
-        name,
-        trained.estimator,
-        metrics=trained.metrics,
-        params=trained.params,
-        thresholds=trained.thresholds,
-        data_fingerprint=seed_fingerprint(name),
-    )
+    version = save_trained(registry, name, trained, data_fingerprint=seed_fingerprint(name))
     log.info("trained default %s model %s on %d seed rows", name, version, len(table.ids))
     return version
 

@@ -108,7 +108,7 @@ def train_cmd(
     """  # noqa: E501
     from monitor.db import session_scope
     from monitor.registry import check_name, registry_for
-    from monitor.training.fit import holdout_frame, train
+    from monitor.training.fit import save_trained, train
     from monitor.training.recipe import check_options
 
     check_name(name)
@@ -127,15 +127,7 @@ def train_cmd(
     trained.params["source"] = str(data)
     with session_scope(settings) as session:
         registry = registry_for(settings, session=session)
-        version = registry.save(
-            name,
-            trained.estimator,
-            metrics=trained.metrics,
-            params=trained.params,
-            thresholds=trained.thresholds,
-            data_fingerprint="sha256:" + table.fingerprint(),
-            holdout=holdout_frame(trained),
-        )
+        version = save_trained(registry, name, trained, data_fingerprint="sha256:" + table.fingerprint())
         folder = Path(registry.meta(name, version).path)
     if report:
         progress("writing report.html ...")

@@ -16,7 +16,8 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 
 from monitor.errors import DataError
-from monitor.training.folds import Progress, no_progress, out_of_fold, scores_of, split_indices
+from monitor.registry import Registry
+from monitor.training.folds import Progress, held_scores, label_classes, no_progress, out_of_fold, split_indices
 from monitor.training.io import TEXT, Table, numeric_feature_columns, require_labels
 from monitor.training.metrics import threshold_for_precision, threshold_warning
 from monitor.training.predict import evaluate, metrics_from_scores, table_inputs
@@ -63,16 +64,15 @@ def train(
     fit_table, held = table, None
     if holdout:
         fit_table, held = split_holdout(table, holdout)
-    training_rows = len(fit_table.ids)
     if folds == 1:
-        estimator, fit_table, scores, classes = _one_fit(fit_table, numeric, progress, params)
+        estimator, fitted_rows, fit_table, scores, classes = _one_fit(fit_table, numeric, progress, params)
         n_fits = 1
-        fitted_rows = training_rows - len(fit_table.ids)  # fit_table is now the rows held back
     else:
-        fitted_rows = training_rows
-        scores, classes = out_of_fold(fit_table, folds=folds, numeric=numeric, progress=progress, extra_fits=1,
+        fitted_rows = len(fit_table.ids)
+        splits = split_indices(fit_table, folds=folds)
+        scores, classes = out_of_fold(fit_table, splits=splits, numeric=numeric, progress=progress, extra_fits=1,
                                       **params)
-        n_fits = len(split_indices(fit_table, folds=folds)) + 1
+        n_fits = len(splits) + 1
         progress(n_fits - 1, n_fits, f"final model: fitting on {len(fit_table.ids):,} rows")
         estimator = _final_fit(fit_table, numeric, features, params)
     fy = fit_table.y
@@ -131,17 +131,17 @@ def _final_fit(fit_table: Table, numeric: list[str], features: Any | None, param
 
 
 def _one_fit(table: Table, numeric: list[str], progress: Progress,
-             params: dict[str, Any]) -> tuple[Pipeline, Table, np.ndarray, list[str]]:
+             params: dict[str, Any]) -> tuple[Pipeline, int, Table, np.ndarray, list[str]]:
     """Large files: one fit instead of folds + a final fit. The model is fitted on all but a
     stratified VALIDATION_SHARE of the rows, which it never sees; their scores stand in for
-    out-of-fold scores (threshold, ``cv`` metrics). Returns (model, validation rows, scores, classes)."""
+    out-of-fold scores (threshold, ``cv`` metrics).
+    Returns (model, rows it was fitted on, validation rows, scores, classes)."""
     fit_part, validation = split_holdout(table, VALIDATION_SHARE)
     progress(0, 1, f"one fit on {len(fit_part.ids):,} rows (threshold on {len(validation.ids):,} held back)")
     estimator = build_pipeline(numeric, **params).fit(table_inputs(fit_part, numeric), fit_part.y)
-    y = require_labels(table)
-    classes = sorted(set(y.tolist()))
-    proba = scores_of(estimator, table_inputs(validation, numeric), classes)
-    return estimator, validation, (proba[:, classes.index(1)] if table.binary else proba), classes
+    classes = label_classes(table)
+    scores = held_scores(estimator, table, table_inputs(validation, numeric), classes)
+    return estimator, len(fit_part.ids), validation, scores, classes
 
 
 def split_holdout(table: Table, fraction: float) -> tuple[Table, Table]:
@@ -177,3 +177,11 @@ def holdout_frame(trained: Trained) -> pd.DataFrame | None:
     frame = held.frame[list(trained.params["input_columns"])].copy()
     frame["label"] = held.y
     return frame
+
+
+def save_trained(registry: Registry, name: str, trained: Trained, *, data_fingerprint: str) -> str:
+    """Register a trained result as a new version of ``name`` (model, metrics, params, thresholds and
+    its held-out rows, if any); returns the version id."""
+    return registry.save(name, trained.estimator, metrics=trained.metrics, params=trained.params,
+                         thresholds=trained.thresholds, data_fingerprint=data_fingerprint,
+                         holdout=holdout_frame(trained))

@@ -69,28 +69,41 @@ def scores_of(model: Any, X: Any, classes: list[Any]) -> np.ndarray:
     return out
 
 
+def label_classes(table: Table) -> list[Any]:
+    """The label values present, sorted: the column order of :func:`scores_of` for this table."""
+    return sorted(set(require_labels(table).tolist()))
+
+
+def held_scores(model: Any, table: Table, X: Any, classes: list[Any]) -> np.ndarray:
+    """Scores of rows ``X`` (of ``table``) by a model that did not see them: binary, the positive-class
+    score; multi-class, one column per class in ``classes`` order."""
+    proba = scores_of(model, X, classes)
+    return proba[:, classes.index(1)] if table.binary else proba
+
+
 def out_of_fold(
     table: Table, *, folds: int = 5, group_column: str | None = None, numeric: list[str] | None = None,
-    progress: Progress = no_progress, extra_fits: int = 0, **params: Any,
+    progress: Progress = no_progress, extra_fits: int = 0,
+    splits: list[tuple[np.ndarray, np.ndarray]] | None = None, **params: Any,
 ) -> tuple[np.ndarray, list[str]]:
     """Out-of-fold probabilities (binary: positive-class score; multi-class: one column per class).
 
+    ``splits``: the caller's :func:`split_indices` (else made from ``folds`` / ``group_column``).
     ``extra_fits``: fits the caller does after these, counted in what ``progress`` is told."""
     y = require_labels(table)
     numeric = numeric_feature_columns(table.frame) if numeric is None else numeric
     params = {**params, "multiclass": not table.binary}
     X = table_inputs(table, numeric)
-    classes = sorted(set(y.tolist()))
-    out = np.zeros((len(y), len(classes)))
-    splits = split_indices(table, folds=folds, group_column=group_column)
+    classes = label_classes(table)
+    out = np.zeros(len(y)) if table.binary else np.zeros((len(y), len(classes)))
+    if splits is None:
+        splits = split_indices(table, folds=folds, group_column=group_column)
     for k, (train_idx, test_idx) in enumerate(splits):
         if len(set(y[train_idx].tolist())) < 2:
             raise DataError(f"{table.path}: a training fold has a single class; use fewer folds or more data")
         progress(k, len(splits) + extra_fits, f"fold {k + 1}/{len(splits)}: fitting on {len(train_idx):,} rows")
         model = build_pipeline(numeric, **params).fit(take(X, train_idx), y[train_idx])
-        out[test_idx] = scores_of(model, take(X, test_idx), classes)
-    if table.binary:
-        return out[:, classes.index(1)], classes
+        out[test_idx] = held_scores(model, table, take(X, test_idx), classes)
     return out, classes
 
 
@@ -98,8 +111,9 @@ def cross_validate(table: Table, *, folds: int = 5, group_column: str | None = N
                    progress: Progress = no_progress, **params: Any) -> dict[str, Any]:
     """Metrics of out-of-fold predictions; with ``group_column`` no group is in train and test at once."""
     check_options(table, clf=params.get("clf", DEFAULT_PARAMS["clf"]))
-    scores, classes = out_of_fold(table, folds=folds, group_column=group_column, progress=progress, **params)
-    n_fits = len(split_indices(table, folds=folds, group_column=group_column))
+    splits = split_indices(table, folds=folds, group_column=group_column)
+    scores, classes = out_of_fold(table, splits=splits, progress=progress, **params)
+    n_fits = len(splits)
     progress(n_fits, n_fits, "done")
     metrics = metrics_from_scores(table, scores, 0.5, classes)
     metrics["folds"] = min(folds, len(set(table.frame[group_column]))) if group_column else folds
