@@ -116,7 +116,20 @@ def cross_validate(table: Table, *, folds: int = 5, group_column: str | None = N
     n_fits = len(splits)
     progress(n_fits, n_fits, "done")
     metrics = metrics_from_scores(table, scores, 0.5, classes)
+    # Per fold, in split order: how far apart the folds are says how much one overall figure can be trusted.
+    metrics["fold_accuracy"] = [_accuracy(table, scores, classes, test_idx) for _, test_idx in splits]
     metrics["folds"] = min(folds, len(set(table.frame[group_column]))) if group_column else folds
     if group_column:
         metrics["group_column"] = group_column
     return metrics
+
+
+def _accuracy(table: Table, scores: np.ndarray, classes: list[Any], idx: np.ndarray) -> float:
+    """Accuracy of rows ``idx`` as :func:`metrics_from_scores` decides them (binary at 0.5, else the top class)."""
+    y = require_labels(table)[idx]
+    if table.binary:
+        pred: Any = (scores[idx] >= 0.5).astype(int)
+    else:
+        pred = np.asarray([str(c) for c in classes], dtype=object)[scores[idx].argmax(axis=1)]
+        y = y.astype(str)
+    return float(np.mean(pred == y))

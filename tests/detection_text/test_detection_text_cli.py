@@ -101,6 +101,9 @@ def test_multiclass_train_and_cv(env: Path, capsys: pytest.CaptureFixture[str]) 
     grouped = json.loads(out)
     # Train on one language, test on the other: much worse than mixed folds, and only 2 folds.
     assert grouped["folds"] == 2 and grouped["accuracy"] < metrics["accuracy"]
+    # The overall accuracy is the folds' accuracies weighted by their rows: it lies between them.
+    assert len(grouped["fold_accuracy"]) == 2
+    assert min(grouped["fold_accuracy"]) <= grouped["accuracy"] <= max(grouped["fold_accuracy"])
     code, out, err = _run(capsys, "model", "train", str(causes), "--name", "cause", "--label", "cause", "--folds", "3")
     assert code == 0, err
     assert out.strip().splitlines()[-1].startswith("cause-")

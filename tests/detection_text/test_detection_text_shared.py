@@ -29,3 +29,5 @@ def test_salminen_small_cv_beats_chance_clearly(shared: Path) -> None:
     small = subset(t, np.sort(rng.choice(len(t.ids), 600, replace=False)))
     m = cross_validate(small, folds=3)
     assert m["accuracy"] > 0.75 and m["roc_auc"] > 0.8
+    # Equal-sized folds: the overall accuracy is the mean of the per-fold ones.
+    assert len(m["fold_accuracy"]) == 3 and np.mean(m["fold_accuracy"]) == pytest.approx(m["accuracy"])
