@@ -101,15 +101,21 @@ def error_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(orig).__name__
 
 
+def safe_url(url: str) -> str:
+    """A database or Redis URL with its password shown as ``***``, for messages and logs
+    (SQLAlchemy's URL parser reads any ``scheme://user:password@host`` URL)."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
 def describe_db_error(exc: SQLAlchemyError, settings: Settings) -> str:
-    safe_url = make_url(settings.db_url).render_as_string(hide_password=True)
+    shown = safe_url(settings.db_url)
     first = error_line(exc)
     if isinstance(exc, OperationalError) and "locked" in first:
         return (
-            f"database {safe_url} is locked by another process and stayed locked for "
+            f"database {shown} is locked by another process and stayed locked for "
             f"{settings.database_busy_timeout:g} s; nothing was written, try again"
         )
-    return f"database {safe_url} cannot be used: {first}"
+    return f"database {shown} cannot be used: {first}"
 
 
 def upsert(session: Session, model: type):  # noqa: ANN201

@@ -16,7 +16,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 import dramatiq
 import redis
@@ -24,6 +23,7 @@ from dramatiq.brokers.redis import MAINTENANCE_SCALE, RedisBroker
 from dramatiq.middleware import Callbacks, Pipelines, Retries, ShutdownNotifications
 
 from monitor.config import Settings
+from monitor.db import safe_url
 from monitor.errors import ConfigError
 
 QUEUE = "jobs"
@@ -109,13 +109,3 @@ def open_queue(settings: Settings, handler=None) -> JobQueue:  # noqa: ANN001
 
 def _not_a_worker(*_args: Any) -> None:
     raise RuntimeError("this process only enqueues; jobs run in `shopmon worker`")
-
-
-def safe_url(url: str) -> str:
-    """The URL without its password, for messages and logs."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.rsplit("@", 1)[1]
-    user = f"{parts.username}:***@" if parts.username else ":***@"
-    return parts._replace(netloc=user + netloc).geturl()

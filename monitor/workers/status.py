@@ -7,9 +7,10 @@ from typing import Any
 import redis
 
 from monitor.config import Settings
+from monitor.db import safe_url
 from monitor.errors import ConfigError
 from monitor.workers import registry
-from monitor.workers.queue import safe_url, open_queue
+from monitor.workers.queue import open_queue
 
 
 def gather(settings: Settings) -> dict[str, Any] | None:

@@ -1,10 +1,13 @@
 """The worker tests' Redis: the local server, each test under a key prefix of its own (so runs can
-overlap), its keys deleted afterwards; skipped when Redis or the queue packages are missing."""
+overlap), its keys deleted afterwards; skipped when Redis or the queue packages are missing. And the
+one way they wait for something a worker does."""
 
 from __future__ import annotations
 
+import subprocess
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 
 import pytest
 
@@ -12,14 +15,19 @@ REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 @pytest.fixture
-def redis_prefix() -> Iterator[str]:
+def redis_url() -> str:
+    return REDIS_URL
+
+
+@pytest.fixture
+def redis_prefix(redis_url: str) -> Iterator[str]:
     redis = pytest.importorskip("redis", reason="redis client not installed (pip install '.[distributed]')")
     pytest.importorskip("dramatiq", reason="dramatiq not installed (pip install '.[distributed]')")
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+    client = redis.Redis.from_url(redis_url, socket_connect_timeout=2)
     try:
         client.ping()
     except redis.exceptions.ConnectionError as exc:
-        pytest.skip(f"Redis at {REDIS_URL} not reachable: {exc}")
+        pytest.skip(f"Redis at {redis_url} not reachable: {exc}")
     prefix = f"shopmon-test-{uuid.uuid4().hex[:10]}"
     try:
         yield prefix
@@ -28,3 +36,22 @@ def redis_prefix() -> Iterator[str]:
         if keys:
             client.delete(*keys)
         client.close()
+
+
+def _wait_for(what: str, cond: Callable[[], object], timeout: float,
+              procs: Sequence[subprocess.Popen] = ()) -> object:
+    """Poll ``cond`` until it returns something true (returned); fail after ``timeout`` seconds, or
+    as soon as one of ``procs`` (the workers being waited on) has exited."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = cond()
+        if value:
+            return value
+        assert all(p.poll() is None for p in procs), f"a worker exited while waiting for {what}"
+        time.sleep(0.2)
+    raise AssertionError(f"gave up waiting for {what} after {timeout:.0f} s")
+
+
+@pytest.fixture
+def wait_for() -> Callable[..., object]:
+    return _wait_for

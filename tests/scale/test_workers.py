@@ -13,9 +13,7 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections import Counter
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -33,21 +31,9 @@ from monitor.db import get_engine, upgrade
 from monitor.scheduler.service import run_once
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
-REDIS_URL = "redis://127.0.0.1:6379/0"
 SHOPS = 30
 WORKERS = 3
 WAIT = 900.0  # generous: an upper bound for a loaded machine, not a speed target
-
-
-def _wait(what: str, cond: Callable[[], object], procs: list[subprocess.Popen], timeout: float = WAIT) -> object:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = cond()
-        if value:
-            return value
-        assert all(p.poll() is None for p in procs), f"a worker exited while waiting for {what}"
-        time.sleep(0.5)
-    raise AssertionError(f"gave up waiting for {what} after {timeout:.0f} s")
 
 
 def _stop(proc: subprocess.Popen) -> int:
@@ -70,7 +56,8 @@ def _all_done(settings, queue, since: datetime) -> bool:  # noqa: ANN001
 
 
 def test_three_workers_crawl_each_shop_once_and_finish_a_killed_workers_job(
-        pg_url: str, redis_prefix: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        pg_url: str, redis_url: str, redis_prefix: str, wait_for, tmp_path: Path,  # noqa: ANN001
+        monkeypatch: pytest.MonkeyPatch) -> None:
     from monitor.workers.queue import open_queue
 
     with serve_marketplace() as market:
@@ -81,7 +68,7 @@ def test_three_workers_crawl_each_shop_once_and_finish_a_killed_workers_job(
             "SHOPMON_SHOPS": json.dumps(shops),
             # A polite delay between requests, so crawls overlap on the three workers.
             "SHOPMON_CRAWL": json.dumps({"download_delay": 0.1, "autothrottle": False, "retry_times": 0}),
-            "SHOPMON_WORKERS": json.dumps({"redis_url": REDIS_URL, "namespace": redis_prefix, "lease_seconds": 5}),
+            "SHOPMON_WORKERS": json.dumps({"redis_url": redis_url, "namespace": redis_prefix, "lease_seconds": 5}),
             "SHOPMON_ALERTS": json.dumps({"recipients": {"serious_case": ["owner@example.com"]}}),
         }
         for key, value in env.items():
@@ -103,7 +90,7 @@ def test_three_workers_crawl_each_shop_once_and_finish_a_killed_workers_job(
             first = run_once(settings, now=t0, queue=queue)
             assert sorted(r["job"] for r in first if r["event"] == "queued") == sorted(f"crawl:{s['id']}" for s in shops)
 
-            _wait("the victim's crawl to reach the hanging page", lambda: hang in market.request_log, procs)
+            wait_for("the victim's crawl to reach the hanging page", lambda: hang in market.request_log, WAIT, procs)
             victim_run = next(r for r in _runs(settings, t0) if r.job_id == f"crawl:{victim['id']}")
             assert victim_run.status == "running" and victim_run.holder.startswith("worker:")
             killed_pid = int(victim_run.holder.split(":")[2])
@@ -112,7 +99,7 @@ def test_three_workers_crawl_each_shop_once_and_finish_a_killed_workers_job(
             killed.wait()
             alive = [p for p in procs if p is not killed]
 
-            _wait("every first-interval crawl and the processing", lambda: _all_done(settings, queue, t0), alive)
+            wait_for("every first-interval crawl and the processing", lambda: _all_done(settings, queue, t0), WAIT, alive)
             # Later in the same interval the scheduler has nothing to queue: no second crawl.
             mid = run_once(settings, now=t0 + timedelta(minutes=30), queue=queue)
             assert [r for r in mid if r["job"].startswith("crawl:")] == []
@@ -120,7 +107,7 @@ def test_three_workers_crawl_each_shop_once_and_finish_a_killed_workers_job(
             t1 = t0 + timedelta(minutes=60)
             second = run_once(settings, now=t1 + timedelta(minutes=1), queue=queue)
             assert len([r for r in second if r["event"] == "queued"]) == SHOPS
-            _wait("every second-interval crawl and the processing", lambda: _all_done(settings, queue, t1), alive)
+            wait_for("every second-interval crawl and the processing", lambda: _all_done(settings, queue, t1), WAIT, alive)
         finally:
             queue.close()
             codes = [p.returncode if p is killed else _stop(p) for p in procs]

@@ -15,8 +15,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -28,7 +26,6 @@ from monitor.db import upgrade
 from monitor.scheduler import runs
 
 pytestmark = pytest.mark.slow
-REDIS_URL = "redis://127.0.0.1:6379/0"
 WAIT = 300.0  # generous: an upper bound for a loaded machine, not a speed target
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 # First attempt: record its pid and a grandchild's, then hold. Later attempts: record and exit 0.
@@ -56,16 +53,6 @@ def _gone(pid: int) -> bool:
     return state == "Z"
 
 
-def _wait(what: str, cond: Callable[[], object], timeout: float = WAIT) -> object:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = cond()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"gave up waiting for {what} after {timeout:.0f} s")
-
-
 def _pids(path: Path) -> list[int]:
     return [int(line) for line in path.read_text().split()] if path.exists() else []
 
@@ -81,7 +68,8 @@ def _row(settings, run_id: int) -> dict:  # noqa: ANN001
 
 
 def test_a_stopped_workers_job_is_killed_requeued_and_finished_once_by_another(
-        redis_prefix: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        redis_url: str, redis_prefix: str, wait_for, tmp_path: Path,  # noqa: ANN001
+        monkeypatch: pytest.MonkeyPatch) -> None:
     from monitor.workers.queue import open_queue
 
     attempts, grandchild_file = tmp_path / "attempts.txt", tmp_path / "grandchild.txt"
@@ -90,7 +78,7 @@ def test_a_stopped_workers_job_is_killed_requeued_and_finished_once_by_another(
     command = {"id": "hold", "cron": "0 3 * * *", "argv": [sys.executable, str(script), str(attempts),
                                                           str(grandchild_file)]}
     monkeypatch.setenv("SHOPMON_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("SHOPMON_WORKERS", json.dumps({"redis_url": REDIS_URL, "namespace": redis_prefix,
+    monkeypatch.setenv("SHOPMON_WORKERS", json.dumps({"redis_url": redis_url, "namespace": redis_prefix,
                                                       "lease_seconds": 5}))
     monkeypatch.setenv("SHOPMON_SCHEDULER", json.dumps({"commands": [command]}))
     settings = load_settings()
@@ -102,7 +90,7 @@ def test_a_stopped_workers_job_is_killed_requeued_and_finished_once_by_another(
         queue.enqueue("command", {"command_id": "hold"}, run_id=run_id, job_id="command:hold", scheduled_for=T0)
         first = _start_worker(tmp_path, "first")
         workers.append(first)
-        _wait("the first attempt to start", lambda: len(_pids(attempts)) == 1 and grandchild_file.exists())
+        wait_for("the first attempt to start", lambda: len(_pids(attempts)) == 1 and grandchild_file.exists(), WAIT)
         [child] = _pids(attempts)
         grandchild = int(grandchild_file.read_text())
         row = _row(settings, run_id)
@@ -118,8 +106,8 @@ def test_a_stopped_workers_job_is_killed_requeued_and_finished_once_by_another(
 
         second = _start_worker(tmp_path, "second")
         workers.append(second)
-        _wait("the second worker to finish the job", lambda: _row(settings, run_id)["status"] not in ("queued", "running"))
-        _wait("the queue to empty", lambda: queue.depth() == {"waiting": 0, "taken": 0})
+        wait_for("the second worker to finish the job", lambda: _row(settings, run_id)["status"] not in ("queued", "running"), WAIT)
+        wait_for("the queue to empty", lambda: queue.depth() == {"waiting": 0, "taken": 0}, WAIT)
     finally:
         queue.close()
         for proc in workers:

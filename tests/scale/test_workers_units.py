@@ -14,7 +14,6 @@ from monitor.errors import ConfigError
 from monitor.scheduler import runs
 from monitor.scheduler.service import run_once
 
-REDIS_URL = "redis://127.0.0.1:6379/0"
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 SHOPS = [{"id": "alpha", "platform": "schemaorg", "url": "http://127.0.0.1:9/alpha", "jitter_seconds": 0},
          {"id": "beta", "platform": "schemaorg", "url": "http://127.0.0.1:9/beta", "jitter_seconds": 0}]
@@ -101,12 +100,12 @@ def test_a_job_that_cannot_be_queued_is_recorded_as_failed(tmp_path: Path) -> No
 
 
 @pytest.fixture
-def redis_queue(redis_prefix: str, tmp_path: Path):  # noqa: ANN201
+def redis_queue(redis_url: str, redis_prefix: str, tmp_path: Path):  # noqa: ANN201
     """A job queue on the local Redis under the test's own prefix (tests/scale/conftest.py: skipped
     when Redis or dramatiq is missing, keys deleted afterwards)."""
     from monitor.workers.queue import open_queue
 
-    settings = load_settings(data_dir=tmp_path / "data", workers={"redis_url": REDIS_URL, "namespace": redis_prefix,
+    settings = load_settings(data_dir=tmp_path / "data", workers={"redis_url": redis_url, "namespace": redis_prefix,
                                                                    "lease_seconds": 5})
     queue = open_queue(settings)
     yield queue
