@@ -3,7 +3,8 @@
 Used by a crawl (``monitor.crawl`` starts ``spiders.run``: a Twisted reactor cannot restart inside a
 long-lived process, and a crash or hang must not take the caller down), by scheduled jobs and workers
 (``run_function`` calls ``module:function(settings, **params)`` in a child, ``run_command`` runs a command
-line). A scheduled crawl nests the two: the job's child is the parent of the crawl's child.
+line). The embedded scheduler's crawl nests the two: the job's child is the parent of the crawl's child; a
+queue worker runs the crawl's own part itself, so the spider is its direct child.
 
 The child leads its own process group (``start_new_session``) so one ``killpg`` stops it and anything it
 started; on Linux the child also asks the kernel for SIGKILL when its parent dies (``die_with_parent``),

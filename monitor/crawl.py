@@ -27,7 +27,7 @@ from sqlmodel import Session, func, select
 from models import CrawlRun
 from monitor.config import Settings, ShopConfig
 from monitor.db import ensure_schema, get_engine
-from monitor.child_process import jobs_dir, run_child, signal_name
+from monitor.child_process import JobInterrupted, jobs_dir, run_child, signal_name
 from monitor.scheduler.lease import exclusive, is_held
 
 log = logging.getLogger(__name__)
@@ -55,6 +55,7 @@ def _child_env(settings: Settings) -> dict[str, str]:
 
 # Renewed every third of this while the crawl runs; after a crash the shop is free this long later.
 CRAWL_LOCK_SECONDS = 60.0
+INTERRUPTED = "the process running this crawl is stopping and killed it; counts are what it stored"
 _ERROR_LINE = re.compile(r"Error\b|Exception\b|Traceback|CRITICAL|\bERROR\b")
 
 
@@ -138,7 +139,10 @@ def crawl_shop(settings: Settings, shop: ShopConfig, *, full: bool | None = None
                timeout: float | None = None) -> CrawlRun:
     """Crawl one shop in a subprocess; return the recorded CrawlRun (status ok or failed).
 
-    Raises ``monitor.scheduler.lease.Busy`` when the shop is being crawled elsewhere."""
+    Raises ``monitor.scheduler.lease.Busy`` when the shop is being crawled elsewhere (nothing is
+    recorded: the caller decides whether to wait), and ``JobInterrupted`` when this process's
+    ``child_process.kill_all`` killed the spider (a stopping worker; the run is recorded as
+    ``interrupted`` first)."""
     ensure_schema(settings)
     with exclusive(settings, crawl_lock_name(shop.id), CRAWL_LOCK_SECONDS):
         reap_stale_runs(settings, shop.id, lock_is_mine=True)
@@ -183,7 +187,10 @@ def _crawl_locked(settings: Settings, shop: ShopConfig, full: bool | None, timeo
         done = run_child([sys.executable, "-m", "spiders.run", str(job_path)], limit=limit, output=log_path,
                          env=_child_env(settings))
         timed_out = done.timed_out
-        if result_path.is_file():
+        if done.interrupted:
+            outcome = {"status": "interrupted", "failure_kind": "interrupted", "error": INTERRUPTED,
+                       **_stored_since(engine, shop_row.id, run.started_at)}
+        elif result_path.is_file():
             outcome = json.loads(result_path.read_text(encoding="utf-8"))
         elif not timed_out:
             outcome = {"status": "failed", "failure_kind": "error", "error": _exit_error(done.returncode, log_path),
@@ -214,6 +221,8 @@ def _crawl_locked(settings: Settings, shop: ShopConfig, full: bool | None, timeo
         session.commit()
         session.refresh(run)
     log.info("crawl %s run %s: %s %s", shop.id, run.id, run.status, run.failure_kind or "")
+    if done.interrupted:
+        raise JobInterrupted(f"crawl of {shop.id} (run {run.id}): {INTERRUPTED}")
     return run
 
 

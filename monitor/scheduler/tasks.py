@@ -17,6 +17,7 @@ from monitor.config import Settings
 from monitor.errors import ConfigError
 from monitor import child_process
 from monitor.scheduler import runs
+from monitor.scheduler.lease import Busy
 
 HOOKS: dict[str, str] = {
     # Runs inside the crawl's child process.
@@ -44,7 +45,9 @@ def hook(name: str) -> Callable[..., Any]:
 
 
 def crawl_in_child(settings: Settings, shop_id: str, timeout: float) -> dict[str, Any]:
-    """The child process's half of a crawl job: one crawl through the spiders' own runner."""
+    """One crawl through the spiders' own runner: the shop's lease and its CrawlRun in this process,
+    the spider in its child. The scheduler calls it in a job child (``crawl``); a queue worker
+    calls it in its own process (``crawl_queued``)."""
     from monitor.crawl import crawl_shop
 
     run = crawl_shop(settings, settings.shop(shop_id), timeout=timeout)
@@ -55,10 +58,8 @@ def crawl_in_child(settings: Settings, shop_id: str, timeout: float) -> dict[str
     return out
 
 
-def crawl(settings: Settings, shop_id: str, *, process: bool = True) -> dict[str, Any]:
-    """Crawl one shop in a child process with a hard limit, then detect, open cases, queue alerts.
-
-    ``process=False``: the crawl only (queue workers put the processing on the queue as its own job)."""
+def crawl(settings: Settings, shop_id: str) -> dict[str, Any]:
+    """Crawl one shop in a child process with a hard limit, then detect, open cases, queue alerts."""
     shop = settings.shop(shop_id)
     limit = settings.crawl.timeout_minutes * 60
     started = utcnow()
@@ -76,9 +77,28 @@ def crawl(settings: Settings, shop_id: str, *, process: bool = True) -> dict[str
     except child_process.ChildFailed as exc:
         runs.close_crawl(settings, shop_id, shop.platform, started, "error", str(exc))
         raise
-    if process:
-        counts.update(hook("process")(settings))
+    counts.update(hook("process")(settings))
     return counts
+
+
+def crawl_queued(settings: Settings, shop_id: str) -> dict[str, Any]:
+    """A queue worker's crawl, without a job child around it: the spider's own child already has
+    the time limit and dies with the worker, and a second Python process per crawl cost the
+    workers about a second of CPU each (docs/scaling.md).
+
+    Raises ``Busy`` when the shop is being crawled elsewhere, decided by taking its lease (the
+    worker retries the job later; nothing is recorded), and ``JobInterrupted`` when a stopping
+    worker killed the spider (the CrawlRun says ``interrupted``; the job goes back on the queue)."""
+    shop = settings.shop(shop_id)
+    started = utcnow()
+    try:
+        return hook("crawl")(settings, shop_id=shop_id, timeout=settings.crawl.timeout_minutes * 60)
+    except (Busy, child_process.JobInterrupted):
+        raise
+    except Exception as exc:
+        # Like a crashed job child: the CrawlRun it may have opened is closed so the failure shows.
+        runs.close_crawl(settings, shop_id, shop.platform, started, "error", str(exc))
+        raise
 
 
 def send(settings: Settings) -> dict[str, Any]:

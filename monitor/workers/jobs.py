@@ -3,9 +3,10 @@
 A scheduled job's message names the JobRun the scheduler claimed for its occurrence. The
 worker takes that row (``runs.take``): a row that has already ended, or that a live worker is
 running, is not run again, so a job delivered twice (a worker presumed dead, a retry) still
-has its result recorded once. A crawl waits for its shop's ``crawl:<shop>`` lease (the one
-lock across processes and machines, ``monitor.scheduler.lease``): while another process holds
-it the message is retried once the lease could have run out.
+has its result recorded once. A crawl takes its shop's ``crawl:<shop>`` lease (the one lock
+across processes and machines, ``monitor.scheduler.lease``) in this process: while another
+process holds it (``Busy``) the row goes back to 'queued' and the message is retried once the
+lease could have run out; it is not recorded as a failed run.
 
 After a crawl the post-crawl processing goes on the queue as its own job, at most one waiting
 at a time, and one running at a time across all workers (the ``process`` lease, the same
@@ -26,11 +27,9 @@ import dramatiq
 
 from models.base import utcnow
 from monitor.config import Settings
-from monitor.crawl import crawl_lock_name
-from monitor.db import get_engine
 from monitor import child_process
 from monitor.scheduler import health, runner, runs, tasks
-from monitor.scheduler.lease import Busy, current_lease, exclusive
+from monitor.scheduler.lease import Busy, exclusive
 from monitor.workers import registry
 from monitor.workers.queue import JobQueue
 
@@ -54,12 +53,12 @@ def request_processing(queue: JobQueue) -> bool:
     return True
 
 
-def crawl_lock_wait(settings: Settings, shop_id: str) -> float | None:
-    """Seconds until the shop's crawl lease can have run out, or None when it is free now."""
-    info = current_lease(get_engine(settings), crawl_lock_name(shop_id))
-    if info is None or not info.active():
-        return None
-    return max(0.0, (info.expires_at - utcnow()).total_seconds())
+def retry_delay_ms(busy: Busy) -> int:
+    """Milliseconds until the lease that made ``busy`` can have run out (its holder renews it while
+    it works, so a retry may find it held again and wait once more)."""
+    if busy.holder is None:
+        return MIN_RETRY_MS
+    return max(MIN_RETRY_MS, int((busy.holder.expires_at - utcnow()).total_seconds() * 1000))
 
 
 def handle(queue: JobQueue, worker_id: str, running: Callable[[str], Any], task: str, params: dict[str, Any],
@@ -81,14 +80,7 @@ def handle(queue: JobQueue, worker_id: str, running: Callable[[str], Any], task:
                                             unless_alive=lambda holder: registry.alive(queue, holder)):
         log.info("job %s (run %s) has ended or is running on a live worker; not run again", name, run_id)
         return
-    if task == "crawl":
-        wait = crawl_lock_wait(settings, params["shop_id"])
-        if wait is not None:
-            if run_id is not None:
-                runs.release(settings, run_id, worker_id)
-            log.info("job %s waits: the shop is being crawled elsewhere (lease runs out in %.0f s)", name, wait)
-            raise dramatiq.Retry(f"{crawl_lock_name(params['shop_id'])} is held", delay=max(MIN_RETRY_MS, int(wait * 1000)))
-    call = (lambda: tasks.crawl(settings, process=False, **params)) if task == "crawl" else (
+    call = (lambda: tasks.crawl_queued(settings, **params)) if task == "crawl" else (
         lambda: tasks.TASKS[task](settings, **params))
     when = datetime.fromisoformat(scheduled_for) if scheduled_for else utcnow()
     with running(name):
@@ -104,6 +96,14 @@ def _run(settings: Settings, name: str, call: Callable[[], dict[str, Any]], *, r
     when = scheduled_for or started
     try:
         counts = call() or {}
+    except Busy as busy:
+        # Not a failure: the shop is being crawled elsewhere. The lease is taken, not looked at
+        # first, so two workers given the same shop cannot both decide it is free.
+        if run_id is not None:
+            runs.release(settings, run_id, worker_id)
+        delay = retry_delay_ms(busy)
+        log.info("job %s waits %.0f s: %s", name, delay / 1000, busy)
+        raise dramatiq.Retry(f"{name}: {busy}", delay=delay) from None
     except child_process.JobInterrupted:
         # This worker is stopping and killed the job: it goes back on the queue for another.
         if run_id is not None:

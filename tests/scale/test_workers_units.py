@@ -4,7 +4,10 @@ one-waiting-processing-job rule."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import threading
+import time
+from contextlib import nullcontext
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -145,3 +148,120 @@ def test_depth_worker_list_and_one_waiting_processing_job(redis_queue) -> None: 
     assert f"pid {listed[0]['pid']}: 1/2 running (crawl:alpha); last heartbeat" in text
     registry.leave(redis_queue, "worker:h2:22:bb")
     assert [w["id"] for w in registry.workers(redis_queue)] == ["worker:h1:11:aa"]
+
+
+def test_two_takers_of_one_shop_crawl_it_once_and_the_loser_is_retried_not_failed(
+        redis_url: str, redis_prefix: str, tmp_path: Path) -> None:
+    """Two occurrences of one shop's crawl taken by two worker threads at the same moment: the
+    shop's lease decides, once. Whoever loses puts its JobRun back to 'queued' and asks Dramatiq
+    for a retry; it is not a failed run, and the retry crawls the shop."""
+    import dramatiq
+    from sqlmodel import Session, select
+
+    from market_driver import serve_marketplace
+    from models import CrawlRun
+    from monitor.db import get_engine, upgrade
+    from monitor.workers import jobs
+    from monitor.workers.queue import open_queue
+
+    with serve_marketplace() as market:
+        shop = {**market.shops()[0], "jitter_seconds": 0}
+        # The crawl's first request answers 2 s late: the winner is still crawling when the loser tries.
+        market.inject("", body=None, delay=2.0, times=1)
+        settings = load_settings(data_dir=tmp_path / "data", shops=[shop], alerts=ALERTS,
+                                 crawl={"download_delay": 0, "autothrottle": False, "retry_times": 0},
+                                 workers={"redis_url": redis_url, "namespace": redis_prefix, "lease_seconds": 5})
+        upgrade(settings)
+        job_id = f"crawl:{shop['id']}"
+        run_ids = {f"worker:h:{i}:aa": runs.claim(settings, job_id, "crawl", T0 + timedelta(hours=i), "sched:1",
+                                                  status="queued") for i in (1, 2)}
+        queue = open_queue(settings)
+        start = threading.Barrier(len(run_ids))
+        outcome: dict[str, object] = {}
+
+        def take(worker: str, run_id: int) -> None:
+            start.wait()
+            try:
+                jobs.handle(queue, worker, lambda _name: nullcontext(), "crawl", {"shop_id": shop["id"]}, run_id,
+                            job_id, None)
+                outcome[worker] = "ran"
+            except dramatiq.Retry as exc:
+                outcome[worker] = exc
+
+        try:
+            threads = [threading.Thread(target=take, args=item) for item in run_ids.items()]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(timeout=300)
+            kinds = sorted("retried" if isinstance(o, dramatiq.Retry) else o for o in outcome.values())
+            assert kinds == ["ran", "retried"], outcome
+            [winner] = [w for w, o in outcome.items() if o == "ran"]
+            [loser] = [w for w, o in outcome.items() if isinstance(o, dramatiq.Retry)]
+            assert outcome[loser].delay >= jobs.MIN_RETRY_MS
+            rows = {r["id"]: r for r in runs.history(settings, job_id=job_id)}
+            assert rows[run_ids[winner]]["status"] == "ok"
+            assert (rows[run_ids[loser]]["status"], rows[run_ids[loser]]["error"]) == ("queued", None)
+            with Session(get_engine(settings)) as s:
+                assert [c.status for c in s.exec(select(CrawlRun))] == ["ok"]  # crawled once
+
+            # The retry's delivery: the shop is free now, and the loser's occurrence is crawled.
+            jobs.handle(queue, loser, lambda _name: nullcontext(), "crawl", {"shop_id": shop["id"]},
+                        run_ids[loser], job_id, None)
+        finally:
+            queue.close()
+    assert {r["status"] for r in runs.history(settings, job_id=job_id)} == {"ok"}
+    with Session(get_engine(settings)) as s:
+        assert [c.status for c in s.exec(select(CrawlRun))] == ["ok", "ok"]
+
+
+def test_a_stopping_worker_kills_its_crawl_which_is_recorded_interrupted_and_retried(
+        redis_url: str, redis_prefix: str, tmp_path: Path) -> None:
+    """The worker runs the crawl's own part itself (no job child): when it stops and kills the
+    spider, the CrawlRun says 'interrupted', the JobRun goes back to 'queued' and the job is retried."""
+    import dramatiq
+    from sqlmodel import Session, select
+
+    from market_driver import serve_marketplace
+    from models import CrawlRun
+    from monitor import child_process
+    from monitor.db import get_engine, upgrade
+    from monitor.workers import jobs
+    from monitor.workers.queue import open_queue
+
+    with serve_marketplace() as market:
+        shop = {**market.shops()[0], "jitter_seconds": 0}
+        hang = "item"
+        market.inject(hang, body=None, delay=60.0, times=1)
+        settings = load_settings(data_dir=tmp_path / "data", shops=[shop], alerts=ALERTS,
+                                 crawl={"download_delay": 0, "autothrottle": False, "retry_times": 0},
+                                 workers={"redis_url": redis_url, "namespace": redis_prefix, "lease_seconds": 5})
+        upgrade(settings)
+        job_id = f"crawl:{shop['id']}"
+        run_id = runs.claim(settings, job_id, "crawl", T0, "sched:1", status="queued")
+        queue = open_queue(settings)
+        outcome: list[BaseException] = []
+
+        def work() -> None:
+            try:
+                jobs.handle(queue, "worker:h:1:aa", lambda _name: nullcontext(), "crawl", {"shop_id": shop["id"]},
+                            run_id, job_id, None)
+            except dramatiq.Retry as exc:
+                outcome.append(exc)
+
+        thread = threading.Thread(target=work)
+        try:
+            thread.start()
+            deadline = time.monotonic() + 120
+            while not any(hang in p for p in market.request_log) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert child_process.kill_all() == 1  # the spider, the worker's direct child
+            thread.join(timeout=120)
+        finally:
+            queue.close()
+    assert len(outcome) == 1 and "interrupted" in str(outcome[0])
+    [row] = runs.history(settings, job_id=job_id)
+    assert (row["status"], row["error"]) == ("queued", None)
+    with Session(get_engine(settings)) as s:
+        [crawl] = s.exec(select(CrawlRun)).all()
+    assert (crawl.status, crawl.failure_kind) == ("interrupted", "interrupted")
