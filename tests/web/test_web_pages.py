@@ -25,6 +25,21 @@ def test_every_page_renders_for_an_admin(seeded, client_for) -> None:  # noqa: A
     assert admin.get("/cases/99999").status_code == 404
 
 
+def test_a_member_case_links_to_its_attack_through_its_parent_case(seeded, client_for) -> None:  # noqa: ANN001
+    staff = client_for("amy")
+    with session_scope(seeded.settings) as s:
+        parent = s.exec(select(Case).where(Case.flag_id == seeded.attack_flag_id, Case.review_id.is_(None))).one()
+        member = s.exec(select(Case).where(Case.parent_id == parent.id)).first()
+        member.flag_id = None  # opened for its own review, not by the attack flag: only the parent names it
+        member_id = member.id
+    link = f'href="/attacks/{seeded.attack_flag_id}"'
+    assert link in staff.get(f"/cases/{member_id}").text
+    assert link not in staff.get(f"/cases/{seeded.critical_case_id}").text
+    with session_scope(seeded.settings) as s:
+        s.get(Case, member_id).parent_id = None  # unlinked: the page no longer names the attack
+    assert link not in staff.get(f"/cases/{member_id}").text
+
+
 def test_board_filters_sort_and_pages(seeded, client_for) -> None:  # noqa: ANN001
     staff = client_for("amy")
     html = staff.get("/").text

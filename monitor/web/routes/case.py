@@ -21,12 +21,14 @@ router = APIRouter()
 OUTCOMES = ("promised", "awaiting_compensation", "refused", "modified")
 
 
-def attack_flags_with(session: Session, case: Case) -> list[Flag]:
-    """Attack flags naming the case's review; only the shop's attacks are read (members is JSON)."""
-    if case.review_id is None:
-        return []
-    attacks = session.exec(select(Flag).where(Flag.kind == "attack", Flag.shop_id == case.shop_id)).all()
-    return [f for f in attacks if case.review_id in (f.members or []) or f.review_id == case.review_id]
+def attack_flag_of(session: Session, case: Case) -> Flag | None:
+    """The attack a member case belongs to: the flag of its parent case (alerts.attacks hangs each
+    member's case under its attack's case). One look-up by key; reading the shop's attack flags
+    to search their JSON member lists cost a scan that grew with every attack the shop had."""
+    if case.parent_id is None:
+        return None
+    return session.exec(select(Flag).join(Case, Case.flag_id == Flag.id)
+                        .where(Case.id == case.parent_id, Flag.kind == "attack")).first()
 
 
 def _case_page(request: Request, session: Session, case_id: int, *, problem: str | None = None,
@@ -41,14 +43,15 @@ def _case_page(request: Request, session: Session, case_id: int, *, problem: str
     if case.flag_id and all(f.id != case.flag_id for f in flags):
         opening = session.get(Flag, case.flag_id)
         flags += [opening] if opening else []
-    attacks = attack_flags_with(session, case)
-    flags += [a for a in attacks if all(f.id != a.id for f in flags)]
+    attack = attack_flag_of(session, case)
+    if attack is not None and all(f.id != attack.id for f in flags):
+        flags.append(attack)
     users = session.exec(select(User.name).where(User.disabled.is_(False)).order_by(User.name)).all()
     shop = session.get(Shop, case.shop_id) if case.shop_id else None
     settings = request.app.state.settings
     return render(
         request, "case.html", status_code=status_code, case=case, review=review, revisions=revisions,
-        flags=flags, attacks=attacks, events=case_events(session, case_id),
+        flags=flags, events=case_events(session, case_id),
         transitions=TRANSITIONS.get(case.state, ()), channels=CONTACT_CHANNELS, outcomes=OUTCOMES,
         users=users, shop=shop, zone=settings.locale_for(shop.config_id if shop else None).timezone,
         listing=session.get(Listing, case.listing_id) if case.listing_id else None,
