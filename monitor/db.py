@@ -21,10 +21,16 @@ from monitor.errors import ConfigError, StorageError
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
+def is_memory_sqlite(url: str) -> bool:
+    """An in-memory SQLite database: one per process (and per connection), nothing on disk."""
+    parsed = make_url(url)
+    return parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:")
+
+
 def _prepare_sqlite_dir(url: str) -> None:
-    db_path = make_url(url).database
-    if not db_path or db_path == ":memory:":
+    if is_memory_sqlite(url):
         return
+    db_path = make_url(url).database
     folder = Path(db_path).parent
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -53,6 +59,9 @@ def _sqlite_pragmas(busy_ms: int):  # noqa: ANN202
 # the bound (not disposed: a caller may still hold it), so test runs don't pile up pools.
 _engines: dict[tuple[str, float], Engine] = {}
 _MAX_ENGINES = 16
+# Connections each engine keeps open. The web app lets this many requests in at once per process
+# (monitor.web.app.InFlightCap): past it every request opened and closed a connection of its own.
+POOL_SIZE = 5
 
 
 def _create_engine(url: str, busy_timeout: float) -> Engine:
@@ -62,11 +71,11 @@ def _create_engine(url: str, busy_timeout: float) -> Engine:
         raise ConfigError(f"database_url {url!r} is not a valid SQLAlchemy URL") from None
     if parsed.get_backend_name() == "sqlite":
         _prepare_sqlite_dir(url)
-        engine = create_engine(url, connect_args={"timeout": busy_timeout})
+        engine = create_engine(url, pool_size=POOL_SIZE, connect_args={"timeout": busy_timeout})
         event.listen(engine, "connect", _sqlite_pragmas(int(busy_timeout * 1000)))
     else:
         try:
-            engine = create_engine(url, pool_pre_ping=True, connect_args=_connect_args(parsed))
+            engine = create_engine(url, pool_size=POOL_SIZE, pool_pre_ping=True, connect_args=_connect_args(parsed))
         except (ModuleNotFoundError, ArgumentError) as exc:
             raise ConfigError(f"cannot use database_url {parsed.render_as_string()}: {exc}") from None
     return engine

@@ -17,6 +17,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from monitor.config import Settings
+from monitor.db import POOL_SIZE
 from monitor.web.auth import NotSignedIn
 from monitor.web.pages import render, templates
 from monitor.web.routes import account, alerts_page, analysts, attacks, board, case, listings, supervisor
@@ -27,7 +28,6 @@ STATIC = Path(__file__).resolve().parent / "static"
 # Scripts only from our own static folder: a buyer's "<script>" can never run even if escaping failed.
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: http: https:; "
        "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
-IN_FLIGHT = 5  # SQLAlchemy's default pool keeps 5 connections
 SECURITY_HEADERS = {"content-security-policy": CSP, "x-content-type-options": "nosniff",
                     "referrer-policy": "same-origin", "x-frame-options": "DENY"}
 
@@ -62,13 +62,13 @@ class SecurityHeaders:
 
 
 class InFlightCap:
-    """At most IN_FLIGHT requests inside the app at once in this process; the rest wait here, in
-    arrival order. Each request holds a database connection for its whole transaction, so with 50
-    clients the pool (5 kept, more opened on demand) opened and closed a connection per request,
-    on PostgreSQL a new server process each time; and a CPU-bound page gains nothing from more
-    threads taking turns at the GIL."""
+    """At most POOL_SIZE requests (the connections monitor.db's pool keeps) inside the app at once
+    in this process; the rest wait here, in arrival order. Each request holds a database connection
+    for its whole transaction, so with 50 clients and no cap the pool opened and closed a connection
+    per request beyond the kept ones, on PostgreSQL a new server process each time; and a CPU-bound
+    page gains nothing from more threads taking turns at the GIL."""
 
-    def __init__(self, app: ASGIApp, limit: int = IN_FLIGHT) -> None:
+    def __init__(self, app: ASGIApp, limit: int = POOL_SIZE) -> None:
         self.app = app
         self.slots = asyncio.Semaphore(limit)
 

@@ -128,19 +128,22 @@ def _after(q: Any, f: BoardFilter, sev: str) -> Any:
     return q.where(Case.opened_at >= at, or_(Case.opened_at > at, Case.id > cid))
 
 
-def _ordered(session: Session, f: BoardFilter, conds: list[Any]) -> Iterator[Case]:
+def _in_board_order(f: BoardFilter, conds: list[Any], q: Any) -> Iterator[Any]:
+    """``q`` as one query per severity (worst first), each starting at the cursor and in
+    (opened_at, id) order: the walk the board's page and its export share."""
     for sev in _severities(f):
-        q = _after(select(Case).where(Case.severity == sev, *conds), f, sev).order_by(Case.opened_at, Case.id)
+        yield _after(q.where(Case.severity == sev, *conds), f, sev).order_by(Case.opened_at, Case.id)
+
+
+def _ordered(session: Session, f: BoardFilter, conds: list[Any]) -> Iterator[Case]:
+    for q in _in_board_order(f, conds, select(Case)):
         yield from session.exec(q.execution_options(yield_per=EXPORT_CHUNK))
 
 
 def _page_rows(session: Session, f: BoardFilter, conds: list[Any], limit: int) -> list[Any]:
     rows: list[Any] = []
-    for sev in _severities(f):
-        q = (select(*ROW_COLUMNS).outerjoin(Review, Review.id == Case.review_id)
-             .where(Case.severity == sev, *conds))
-        q = _after(q, f, sev).order_by(Case.opened_at, Case.id).limit(limit - len(rows))
-        rows += session.exec(q).all()
+    for q in _in_board_order(f, conds, select(*ROW_COLUMNS).outerjoin(Review, Review.id == Case.review_id)):
+        rows += session.exec(q.limit(limit - len(rows))).all()
         if len(rows) >= limit:
             break
     return rows

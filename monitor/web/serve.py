@@ -14,10 +14,9 @@ from pathlib import Path
 
 import uvicorn
 from fastapi import FastAPI
-from sqlalchemy.engine import make_url
 
 from monitor.config import Settings, load_settings
-from monitor.db import dispose_engines
+from monitor.db import dispose_engines, is_memory_sqlite
 from monitor.web.app import create_app
 
 log = logging.getLogger(__name__)
@@ -28,11 +27,7 @@ def worker_count(settings: Settings, requested: int | None = None) -> int:
     """Worker processes for this database: an in-memory SQLite database exists once per process,
     so it gets one; a SQLite file (WAL: readers never wait, one writer at a time, busy_timeout
     for the rest) and PostgreSQL get what was asked (--workers, else web.workers)."""
-    wanted = requested or settings.web.workers
-    url = make_url(settings.db_url)
-    if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
-        return 1
-    return wanted
+    return 1 if is_memory_sqlite(settings.db_url) else requested or settings.web.workers
 
 
 def worker_app() -> FastAPI:

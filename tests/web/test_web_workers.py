@@ -14,6 +14,7 @@ import httpx
 from fastapi.testclient import TestClient
 
 from monitor.config import load_settings
+from monitor.db import POOL_SIZE, get_engine
 from monitor.web.app import InFlightCap, create_app
 from monitor.web.serve import worker_count
 from web_testkit import PASSWORDS, csrf_of, free_port, seeded  # noqa: F401
@@ -40,6 +41,14 @@ def test_an_in_memory_database_gets_one_worker(tmp_path) -> None:  # noqa: ANN00
     assert worker_count(load_settings(data_dir=tmp_path, database_url="sqlite://"), 4) == 1
     assert worker_count(load_settings(data_dir=tmp_path, web={"workers": 3})) == 3
     assert worker_count(load_settings(data_dir=tmp_path, web={"workers": 3}), 2) == 2
+
+
+def test_requests_let_in_at_once_are_the_connections_the_pool_keeps(tmp_path) -> None:  # noqa: ANN001
+    settings = load_settings(data_dir=tmp_path)
+    layer = create_app(settings).build_middleware_stack()
+    while not isinstance(layer, InFlightCap):
+        layer = layer.app
+    assert layer.slots._value == get_engine(settings).pool.size() == POOL_SIZE
 
 
 def _children(pid: int) -> list[int]:
