@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import and_, or_
 from sqlmodel import Session, select
 
 from alerts.cases import CONTACT_CHANNELS, TRANSITIONS, CaseError, case_events, update_case
@@ -21,41 +22,46 @@ router = APIRouter()
 OUTCOMES = ("promised", "awaiting_compensation", "refused", "modified")
 
 
-def attack_flag_of(session: Session, case: Case) -> Flag | None:
-    """The attack a member case belongs to: the flag of its parent case (alerts.attacks hangs each
-    member's case under its attack's case). One look-up by key; reading the shop's attack flags
-    to search their JSON member lists cost a scan that grew with every attack the shop had."""
-    if case.parent_id is None:
-        return None
-    return session.exec(select(Flag).join(Case, Case.flag_id == Flag.id)
-                        .where(Case.id == case.parent_id, Flag.kind == "attack")).first()
+def case_flags(session: Session, case: Case) -> list[Flag]:
+    """The review's flags, then the flag that opened the case, then the attack its parent case
+    stands for (alerts.attacks hangs each member's case under its attack's case), in one query.
+    Reading the shop's attack flags to search their JSON member lists cost a scan that grew with
+    every attack the shop had."""
+    wanted = []
+    if case.review_id is not None:
+        wanted.append(Flag.review_id == case.review_id)
+    if case.flag_id is not None:
+        wanted.append(Flag.id == case.flag_id)
+    if case.parent_id is not None:
+        parent_flag = select(Case.flag_id).where(Case.id == case.parent_id).scalar_subquery()
+        wanted.append(and_(Flag.id == parent_flag, Flag.kind == "attack"))
+    if not wanted:
+        return []
+    found = session.exec(select(Flag).where(or_(*wanted)).order_by(Flag.id)).all()
+    return sorted(found, key=lambda f: 0 if case.review_id is not None and f.review_id == case.review_id
+                  else 1 if f.id == case.flag_id else 2)
 
 
 def _case_page(request: Request, session: Session, case_id: int, *, problem: str | None = None,
                status_code: int = 200) -> Response:
-    case = session.get(Case, case_id)
-    if case is None:
+    # The case with its review, shop and listing in one query: on PostgreSQL each look-up of its
+    # own was a round trip to the server.
+    row = session.exec(select(Case, Review, Shop, Listing).where(Case.id == case_id)
+                       .outerjoin(Review, Review.id == Case.review_id).outerjoin(Shop, Shop.id == Case.shop_id)
+                       .outerjoin(Listing, Listing.id == Case.listing_id)).first()
+    if row is None:
         raise HTTPException(status_code=404)
-    review = session.get(Review, case.review_id) if case.review_id else None
+    case, review, shop, listing = row
     revisions = (session.exec(select(ReviewRevision).where(ReviewRevision.review_id == case.review_id)
                               .order_by(ReviewRevision.seen_at)).all() if case.review_id else [])
-    flags = list(session.exec(select(Flag).where(Flag.review_id == case.review_id)).all()) if case.review_id else []
-    if case.flag_id and all(f.id != case.flag_id for f in flags):
-        opening = session.get(Flag, case.flag_id)
-        flags += [opening] if opening else []
-    attack = attack_flag_of(session, case)
-    if attack is not None and all(f.id != attack.id for f in flags):
-        flags.append(attack)
     users = session.exec(select(User.name).where(User.disabled.is_(False)).order_by(User.name)).all()
-    shop = session.get(Shop, case.shop_id) if case.shop_id else None
     settings = request.app.state.settings
     return render(
         request, "case.html", status_code=status_code, case=case, review=review, revisions=revisions,
-        flags=flags, events=case_events(session, case_id),
+        flags=case_flags(session, case), events=case_events(session, case_id),
         transitions=TRANSITIONS.get(case.state, ()), channels=CONTACT_CHANNELS, outcomes=OUTCOMES,
         users=users, shop=shop, zone=settings.locale_for(shop.config_id if shop else None).timezone,
-        listing=session.get(Listing, case.listing_id) if case.listing_id else None,
-        problem=problem, message=request.query_params.get("saved") and "saved",
+        listing=listing, problem=problem, message=request.query_params.get("saved") and "saved",
     )
 
 
@@ -77,6 +83,13 @@ def _apply(request: Request, session: Session, case_id: int, who: Viewer, **chan
     return RedirectResponse(f"/cases/{case_id}?saved=1", status_code=303)
 
 
+def _case_zone(request: Request, session: Session, case_id: int) -> str:
+    """The time zone a promised-by date is meant in: the case's shop's, else the team's."""
+    config_id = session.exec(select(Shop.config_id).join(Case, Case.shop_id == Shop.id)
+                             .where(Case.id == case_id)).first()
+    return request.app.state.settings.locale_for(config_id).timezone
+
+
 @router.post("/cases/{case_id}/contact")
 def record_contact(
     case_id: int,
@@ -88,11 +101,9 @@ def record_contact(
     who: Viewer = Depends(csrf),
     session: Session = DB,
 ) -> Response:
-    case = session.get(Case, case_id)
-    shop = session.get(Shop, case.shop_id) if case is not None and case.shop_id else None
-    zone = request.app.state.settings.locale_for(shop.config_id if shop else None).timezone
     try:
-        promise = parse_when(promise_date, zone, option="promised by") if promise_date.strip() else None
+        promise = parse_when(promise_date, _case_zone(request, session, case_id),
+                             option="promised by") if promise_date.strip() else None
     except ShopmonError as exc:
         return _case_page(request, session, case_id, problem=str(exc), status_code=422)
     return _apply(request, session, case_id, who, contact=channel or None, state=outcome or None,
