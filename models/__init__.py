@@ -8,7 +8,7 @@ from models.crawl import CrawlRun
 from models.detection import Flag, Label, ModelVersion, ReviewBand, ReviewSignature
 from models.ledger import Compensation
 from models.phrasing import MessageTemplate
-from models.reputation import ReputationSnapshot
+from models.reputation import ReputationBand, ReputationFact, ReputationShop, ReputationSnapshot
 from models.outbox import Outbox
 from models.reviews import Review, Reviewer, ReviewRevision
 from models.scheduler import JobRun, SchedulerLease
@@ -30,6 +30,9 @@ __all__ = [
     "MessageTemplate",
     "ModelVersion",
     "Outbox",
+    "ReputationBand",
+    "ReputationFact",
+    "ReputationShop",
     "ReputationSnapshot",
     "Review",
     "ReviewBand",

@@ -214,7 +214,7 @@ class ItemStore:
         if newer_than is not None:
             # strictly newer: reviews sharing the boundary's time may sit on the next page
             stmt = stmt.where(Review.created_at > newer_than)
-        deleted = 0
+        deleted: list[int] = []
         for row in self.session.exec(stmt).all():
             if row.external_id in seen:
                 continue
@@ -225,12 +225,11 @@ class ItemStore:
                 continue
             self.session.add(revision(row, "deleted", self.now))
             row.deleted_at = self.now
-            deleted += 1
-        self.counts.reviews_deleted += deleted
-        if deleted:
-            outbox.record(self.session, "reputation", "listing", [listing_id])  # its ratings changed
-        self._tick(deleted + 1)
-        return deleted
+            deleted.append(row.id)  # type: ignore[arg-type]
+        self.counts.reviews_deleted += len(deleted)
+        outbox.record(self.session, "reputation", "review", deleted)  # their listing's ratings changed
+        self._tick(len(deleted) + 1)
+        return len(deleted)
 
     @_guarded
     def set_shop_dsr(self, dsr: dict[str, float]) -> None:

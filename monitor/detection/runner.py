@@ -177,7 +177,8 @@ def _score_batch(
     # Opening cases looks at these reviews (and their flags) only, never the whole history.
     outbox.record(session, "cases", "review", [r.id for r in batch])
     outbox.record(session, "listings", "listing", [r.listing_id for r in batch])  # their buyers' words changed
-    outbox.record(session, "reputation", "listing", [r.listing_id for r in batch])
+    # The reviews, not only their listings: the reputation step re-reads just these.
+    outbox.record(session, "reputation", "review", [r.id for r in batch])
     for where in id_filters(Review.id, [r.id for r in batch]):
         session.execute(
             update(Review).where(where).values(scored_at=now),

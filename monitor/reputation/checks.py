@@ -11,7 +11,7 @@ import statistics
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -76,10 +76,6 @@ class Verdict:
         }
 
 
-def _mean(values: Sequence[int]) -> float | None:
-    return round(statistics.fmean(values), 2) if values else None
-
-
 def _judge(value: float, warn_at: float, fail_at: float) -> Status:
     return "fail" if value >= fail_at else "warn" if value >= warn_at else "pass"
 
@@ -88,21 +84,63 @@ def _share(part: int, whole: int) -> float:
     return round(part / whole, 4) if whole else 0.0
 
 
-def flagged_share(facts: Sequence[ReviewFact]) -> Check:
-    removed = [f for f in facts if f.removed]
-    kinds = Counter(k for f in removed for k in f.removed_because)
-    share = _share(len(removed), len(facts))
+@dataclass
+class Tally:
+    """Every figure the tests judge, summed over a group of reviews.
+
+    ``tally`` sums it from review facts (the definition, checkable by hand); the pipeline sums the
+    same figures with SQL over stored per-review facts (monitor.reputation.facts), and both
+    give the same Verdict because ``assess_tally`` is the only judge."""
+
+    reviews: int = 0
+    rating_sum: int = 0
+    removed: int = 0
+    removed_rating_sum: int = 0
+    kinds: Counter[str] = field(default_factory=Counter)
+    per_day: Counter[date] = field(default_factory=Counter)
+    near_duplicates: int = 0
+    once: int = 0  # reviews whose account posted one review anywhere we crawled (or has no account)
+    once_rating_sum: int = 0
+    professional: int = 0
+
+
+def tally(facts: Sequence[ReviewFact], tz: ZoneInfo, signed: Signatures | None = None) -> Tally:
+    dup = near_duplicate_ids(facts, signed)
+    t = Tally()
+    for f in facts:
+        t.reviews += 1
+        t.rating_sum += f.rating
+        if f.removed:
+            t.removed += 1
+            t.removed_rating_sum += f.rating
+            t.kinds.update(f.removed_because)
+        t.per_day[f.posted.astimezone(tz).date()] += 1
+        t.near_duplicates += f.id in dup
+        if f.reviewer_reviews <= 1:
+            t.once += 1
+            t.once_rating_sum += f.rating
+        t.professional += f.professional
+    return t
+
+
+def _mean_of(total: int, n: int) -> float | None:
+    # statistics.fmean of ints is fsum/n, and a sum of ints below 2**53 is exact: the same float.
+    return round(total / n, 2) if n else None
+
+
+def flagged_share(t: Tally) -> Check:
+    share = _share(t.removed, t.reviews)
     return Check("flagged_share", _judge(share, 0.10, 0.25), share,
-                 {"n": len(removed), "total": len(facts), "kinds": dict(kinds)})
+                 {"n": t.removed, "total": t.reviews, "kinds": dict(sorted(t.kinds.items()))})
 
 
-def burst_days(facts: Sequence[ReviewFact], tz: ZoneInfo) -> Check:
-    per_day = Counter(f.posted.astimezone(tz).date() for f in facts)
+def burst_days(t: Tally) -> Check:
+    per_day = t.per_day
     median = statistics.median(per_day.values()) if per_day else 0
     limit = max(BURST_MIN_REVIEWS, BURST_FACTOR * median)
     days = sorted(d for d, n in per_day.items() if n >= limit)
     in_bursts = sum(per_day[d] for d in days)
-    share = _share(in_bursts, len(facts))
+    share = _share(in_bursts, t.reviews)
     return Check("burst_days", _judge(share, 0.10, 0.25), share,
                  {"days": len(days), "n": in_bursts, "dates": [d.isoformat() for d in days[:5]]})
 
@@ -120,54 +158,92 @@ def signatures_by_id(facts: Sequence[ReviewFact]) -> Signatures:
     return dict(zip((f.id for f, ok in zip(facts, usable, strict=True) if ok), sigs, strict=True))
 
 
-def near_duplicates(facts: Sequence[ReviewFact], signed: Signatures | None = None) -> Check:
-    """Reviews whose text nearly repeats another account's review on the same target."""
+def account(f: ReviewFact) -> tuple[str, int]:
+    """Who posted a review: its reviewer, or (without one) the review itself."""
+    return ("reviewer", f.reviewer_id) if f.reviewer_id is not None else ("review", f.id)
+
+
+def near_duplicate_ids(facts: Sequence[ReviewFact], signed: Signatures | None = None) -> set[int]:
+    """The reviews among ``facts`` that have a near-duplicate partner.
+
+    The rule: review r counts when the group holds another review r' by another account (see
+    ``account``) whose MinHash signature shares at least one LSH band key with r's and agrees
+    with it in at least NEAR_DUPLICATE_SIMILARITY of the minhashes. It is a property of pairs,
+    so a stored mark per review can be kept up to date from the reviews that arrive or leave
+    (monitor.reputation.facts) and still equal this function over the whole group. (Before,
+    minhash.cluster linked each bucket member to the bucket's first review only and counted
+    whole connected clusters; that depends on which review is first and on chains of links.)
+
+    Identical signatures are merged first, so a template posted by thousands of accounts costs
+    one comparison per distinct signature, not one per pair of reviews.
+    """
     from monitor.detection import minhash  # see signatures_by_id
 
     signed = signed if signed is not None else signatures_by_id(facts)
-    rows = np.array([i for i, f in enumerate(facts) if f.id in signed], dtype=np.int64)
-    dup = 0
-    if len(rows) >= 2:
-        sigs = np.stack([signed[facts[int(i)].id] for i in rows])
-        labels = minhash.cluster(sigs, NEAR_DUPLICATE_SIMILARITY).label
-        accounts: dict[int, set[object]] = {}
-        for row, label in zip(rows, labels, strict=True):
-            if label >= 0:
-                fact = facts[int(row)]
-                accounts.setdefault(int(label), set()).add(fact.reviewer_id if fact.reviewer_id is not None else fact.id)
-        # A buyer repeating themselves is not a template; two or more accounts are.
-        dup = sum(
-            1 for row, label in zip(rows, labels, strict=True) if label >= 0 and len(accounts[int(label)]) >= 2
-        )
-    share = _share(dup, len(facts))
-    return Check("near_duplicates", _judge(share, 0.05, 0.15), share, {"n": dup})
+    rows = [f for f in facts if f.id in signed]
+    if len(rows) < 2:
+        return set()
+    uniq, inverse = np.unique(np.stack([signed[f.id] for f in rows]), axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    # Per distinct signature: one of its accounts, and whether it has two or more.
+    first: list[tuple[str, int] | None] = [None] * len(uniq)
+    several = np.zeros(len(uniq), dtype=bool)
+    for f, u in zip(rows, inverse.tolist(), strict=True):
+        who = account(f)
+        if first[u] is None:
+            first[u] = who
+        elif first[u] != who:
+            several[u] = True
+    dup = several.copy()  # the same text from two accounts: similarity 1, every band shared
+    keys = minhash.band_keys(uniq)
+    pairs: set[tuple[int, int]] = set()
+    for b in range(minhash.BANDS):
+        order = np.argsort(keys[:, b], kind="stable")
+        sorted_keys = keys[order, b]
+        bounds = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1], True])
+        shared = np.flatnonzero(np.diff(bounds) >= 2)  # most buckets hold one signature
+        for lo, hi in zip(bounds[shared].tolist(), bounds[shared + 1].tolist(), strict=True):
+            members = order[lo:hi].tolist()
+            pairs.update((a, c) for i, a in enumerate(members) for c in members[i + 1:])
+    if pairs:
+        pa = np.array(sorted(pairs), dtype=np.int64)
+        est = (uniq[pa[:, 0]] == uniq[pa[:, 1]]).mean(axis=1)
+        for a, c in pa[est >= NEAR_DUPLICATE_SIMILARITY].tolist():
+            # a's accounts and c's together: two or more, and every review of both has a partner.
+            if several[a] or several[c] or first[a] != first[c]:
+                dup[a] = dup[c] = True
+    return {f.id for f, u in zip(rows, inverse.tolist(), strict=True) if dup[u]}
 
 
-def one_time_reviewers(facts: Sequence[ReviewFact]) -> Check:
+def near_duplicates(t: Tally) -> Check:
+    """Reviews whose text nearly repeats another account's review on the same target."""
+    share = _share(t.near_duplicates, t.reviews)
+    return Check("near_duplicates", _judge(share, 0.05, 0.15), share, {"n": t.near_duplicates})
+
+
+def one_time_reviewers(t: Tally) -> Check:
     """Many single-review accounts only matter when they rate differently from everyone else."""
-    once = [f.rating for f in facts if f.reviewer_reviews <= 1]
-    others = [f.rating for f in facts if f.reviewer_reviews > 1]
-    share = _share(len(once), len(facts))
-    comparable = len(once) >= MIN_GROUP and len(others) >= MIN_GROUP
-    gap = round(statistics.fmean(once) - statistics.fmean(others), 2) if comparable else None
+    others, others_sum = t.reviews - t.once, t.rating_sum - t.once_rating_sum
+    share = _share(t.once, t.reviews)
+    comparable = t.once >= MIN_GROUP and others >= MIN_GROUP
+    gap = round(t.once_rating_sum / t.once - others_sum / others, 2) if comparable else None
     status: Status = "pass" if share < 0.5 or gap is None else _judge(abs(gap), 0.5, 1.0)
-    return Check("one_time_reviewers", status, share, {"n": len(once), "gap": gap})
+    return Check("one_time_reviewers", status, share, {"n": t.once, "gap": gap})
 
 
-def rating_gap(facts: Sequence[ReviewFact]) -> Check:
-    flagged = [f.rating for f in facts if f.removed]
-    kept = [f.rating for f in facts if not f.removed]
-    if len(flagged) < MIN_GROUP or not kept:
-        return Check("rating_gap", "pass", 0.0, {"flagged_avg": _mean(flagged), "kept_avg": _mean(kept), "few": True})
-    gap = round(statistics.fmean(flagged) - statistics.fmean(kept), 2)
+def rating_gap(t: Tally) -> Check:
+    kept, kept_sum = t.reviews - t.removed, t.rating_sum - t.removed_rating_sum
+    flagged_avg, kept_avg = _mean_of(t.removed_rating_sum, t.removed), _mean_of(kept_sum, kept)
+    if t.removed < MIN_GROUP or not kept:
+        return Check("rating_gap", "pass", 0.0, {"flagged_avg": flagged_avg, "kept_avg": kept_avg, "few": True})
+    gap = round(t.removed_rating_sum / t.removed - kept_sum / kept, 2)
     return Check("rating_gap", _judge(abs(gap), 0.75, 1.5), gap,
-                 {"flagged_avg": _mean(flagged), "kept_avg": _mean(kept), "few": False})
+                 {"flagged_avg": flagged_avg, "kept_avg": kept_avg, "few": False})
 
 
-def professional_reviewers(facts: Sequence[ReviewFact]) -> Check:
-    n = sum(1 for f in facts if f.professional)
-    share = _share(n, len(facts))
-    return Check("professional_reviewers", _judge(share, 0.02, 0.05), share, {"n": n})
+def professional_reviewers(t: Tally) -> Check:
+    share = _share(t.professional, t.reviews)
+    return Check("professional_reviewers", _judge(share, 0.02, 0.05), share, {"n": t.professional})
 
 
 def grade_for(checks: Sequence[Check], removed_share: float) -> str:
@@ -182,21 +258,17 @@ def assess(facts: Sequence[ReviewFact], tz: ZoneInfo, signed: Signatures | None 
     """The adjusted rating (the mean without removed reviews), every test, and the grade.
 
     ``signed``: the facts' text signatures when the caller already has them (signatures_by_id)."""
-    kept = [f.rating for f in facts if not f.removed]
-    checks = [
-        flagged_share(facts),
-        burst_days(facts, tz),
-        near_duplicates(facts, signed),
-        one_time_reviewers(facts),
-        rating_gap(facts),
-        professional_reviewers(facts),
-    ]
-    removed = len(facts) - len(kept)
+    return assess_tally(tally(facts, tz, signed))
+
+
+def assess_tally(t: Tally) -> Verdict:
+    checks = [flagged_share(t), burst_days(t), near_duplicates(t), one_time_reviewers(t), rating_gap(t),
+              professional_reviewers(t)]
     return Verdict(
-        reviews=len(facts),
-        removed=removed,
-        rating=_mean([f.rating for f in facts]),
-        adjusted_rating=_mean(kept),
-        grade=grade_for(checks, _share(removed, len(facts))) if facts else "-",
+        reviews=t.reviews,
+        removed=t.removed,
+        rating=_mean_of(t.rating_sum, t.reviews),
+        adjusted_rating=_mean_of(t.rating_sum - t.removed_rating_sum, t.reviews - t.removed),
+        grade=grade_for(checks, _share(t.removed, t.reviews)) if t.reviews else "-",
         checks=checks,
     )
