@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from models.base import UTCDateTime, utcnow
@@ -43,7 +43,11 @@ class ReviewBase(SQLModel):
 
 
 class Review(ReviewBase, table=True):
-    __table_args__ = (UniqueConstraint("platform", "external_id"),)
+    __table_args__ = (
+        UniqueConstraint("platform", "external_id"),
+        # Covers the listing check's per-shop counts of buyers' words: one index range, no table rows.
+        Index("ix_review_shop_words", "shop_id", "deleted_at", "says_not_as_pictured", "listing_id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     listing_id: int | None = Field(default=None, foreign_key="listing.id", index=True)
@@ -61,6 +65,9 @@ class Review(ReviewBase, table=True):
     missing_since: datetime | None = Field(default=None, sa_type=UTCDateTime)
     revision_count: int = 0
     scored_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    says_not_as_pictured: bool | None = Field(
+        default=None, description="the listing check's buyers'-words mark (cause flag or plain words); "
+        "NULL until it reads the review, and again whenever the review is edited or scored")
 
 
 class ReviewRevision(SQLModel, table=True):

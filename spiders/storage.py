@@ -182,6 +182,7 @@ class ItemStore:
                 row.revision_count += 1
                 row.deleted_at = None
                 row.scored_at = None  # an edited review must be scored again
+                row.says_not_as_pictured = None  # and its words read again
                 outcome = "updated"
                 self.counts.reviews_updated += 1
             else:

@@ -181,7 +181,8 @@ def _score_batch(
     outbox.record(session, "reputation", "review", [r.id for r in batch])
     for where in id_filters(Review.id, [r.id for r in batch]):
         session.execute(
-            update(Review).where(where).values(scored_at=now),
+            # A new cause flag (or new text) is news to the listing check's stored buyers'-words mark.
+            update(Review).where(where).values(scored_at=now, says_not_as_pictured=None),
             execution_options={"synchronize_session": False},
         )
 

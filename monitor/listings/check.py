@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from sqlalchemy import func, update
 from sqlmodel import Session, select
 
 from models import Flag, Listing, ListingImage, Review
@@ -19,6 +20,7 @@ from monitor.config import Settings
 from monitor.db import insert_missing
 from monitor.errors import DataError
 from monitor.image_store import ImageStore, open_store
+from monitor.in_lists import id_filters
 from monitor.listings.backend import ImageBackend, allowed_hosts, load_backend
 from monitor.listings.loading import ImageLoader, LoaderLimits
 from monitor.listings.scoring import ListingInput, ListingScore, ListingScorer
@@ -57,47 +59,58 @@ def _source(img: ListingImage, store: ImageStore) -> str:
 
 
 class _Words:
-    """Per-shop review counts, computed once per shop rather than once per listing."""
+    """Per-shop review counts, computed once per shop rather than once per listing.
+
+    A review's mark (``Review.says_not_as_pictured``: a not-as-pictured cause flag, or the words
+    in its text or follow-up) is stored the first time it is read, so a shop's counts are one
+    grouped query over an index and only the reviews not read yet (new, edited or re-scored,
+    which reset the mark) have their text read."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
         self._shops: dict[int | None, tuple[dict[int, int], dict[int, int]]] = {}
         self._shop_sums: dict[int | None, tuple[int, int]] = {}
-        self._flagged: set[int | None] | None = None
+
+    def _in_shop(self, shop_id: int | None):  # noqa: ANN202
+        return Review.shop_id == shop_id if shop_id is not None else Review.shop_id.is_(None)  # type: ignore[union-attr]
+
+    def _mark_unread(self, shop_id: int | None) -> None:
+        unread = self.session.exec(select(Review.id, Review.text, Review.follow_up_text).where(
+            self._in_shop(shop_id), Review.deleted_at.is_(None), Review.says_not_as_pictured.is_(None),  # type: ignore[union-attr]
+        )).all()
+        if not unread:
+            return
+        flagged: set[int | None] = set()
+        for where in id_filters(Flag.review_id, [rid for rid, _, _ in unread]):
+            flagged.update(self.session.exec(
+                select(Flag.review_id).where(where, Flag.kind == "cause", Flag.label == "not_as_pictured")).all())
+        hits = {rid for rid, text, follow in unread
+                if rid in flagged or says_not_as_pictured(text) or says_not_as_pictured(follow)}
+        misses = [rid for rid, _, _ in unread if rid not in hits]
+        for ids, mark in ((hits, True), (misses, False)):
+            for where in id_filters(Review.id, ids):
+                self.session.execute(update(Review).where(where).values(says_not_as_pictured=mark),
+                                     execution_options={"synchronize_session": False})
 
     def _load(self, shop_id: int | None) -> tuple[dict[int, int], dict[int, int]]:
         if shop_id in self._shops:
             return self._shops[shop_id]
-        stmt = select(Review.id, Review.listing_id, Review.text, Review.follow_up_text).where(
-            Review.deleted_at.is_(None)  # type: ignore[union-attr]
-        )
-        if shop_id is not None:
-            stmt = stmt.where(Review.shop_id == shop_id)
-        else:
-            stmt = stmt.where(Review.shop_id.is_(None))  # type: ignore[union-attr]
-        rows = self.session.exec(stmt).all()
-        flagged = self._cause_flagged()
+        self._mark_unread(shop_id)
         totals: dict[int, int] = defaultdict(int)
         hits: dict[int, int] = defaultdict(int)
-        for rid, lid, text, follow in rows:
-            if lid is None:
-                continue
-            totals[lid] += 1
-            if rid in flagged or says_not_as_pictured(text) or says_not_as_pictured(follow):
-                hits[lid] += 1
+        # Grouped in the index's own order (mark, then listing): no sort of the shop's reviews.
+        for mark, lid, n in self.session.exec(
+            select(Review.says_not_as_pictured, Review.listing_id, func.count())
+            .where(self._in_shop(shop_id), Review.deleted_at.is_(None), Review.listing_id.is_not(None))  # type: ignore[union-attr]
+            .group_by(Review.says_not_as_pictured, Review.listing_id)
+        ):
+            totals[lid] += n
+            if mark:
+                hits[lid] += n
         self._shops[shop_id] = (totals, hits)
         # Summed once per shop: every listing of the shop compares against the same baseline.
         self._shop_sums[shop_id] = (sum(totals.values()), sum(hits.values()))
         return totals, hits
-
-    def _cause_flagged(self) -> set[int | None]:
-        if self._flagged is None:
-            self._flagged = set(
-                self.session.exec(
-                    select(Flag.review_id).where(Flag.kind == "cause", Flag.label == "not_as_pictured")
-                ).all()
-            )
-        return self._flagged
 
     def signal(self, listing: Listing) -> WordsSignal:
         totals, hits = self._load(listing.shop_id)

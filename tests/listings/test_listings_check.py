@@ -12,7 +12,7 @@ from models import Flag, Listing, ListingImage, Review, Shop
 from monitor.db import get_engine
 from monitor.errors import DataError
 from monitor.listings.check import check_listings
-from monitor.listings.check import check_listings_detailed
+from monitor.listings.check import _Words, check_listings_detailed
 
 
 @pytest.fixture
@@ -174,3 +174,26 @@ def test_post_crawl_check_skips_unchanged_listings_and_rechecks_changed_ones(db,
     db.commit()
     assert checked() == {bad.id, good.id}
     assert checked() == set()
+
+
+def test_buyers_words_marks_are_stored_and_read_again_only_when_reset(db, ldb_settings, draw) -> None:
+    bad, good = _blue_shirts(db, ldb_settings, draw, "300", "301")
+    reviews = [Review(platform="taobao", external_id=f"m{n}", listing_id=good.id, shop_id=good.shop_id,
+                      text=text, rating=3) for n, text in enumerate(["色差太大，和图片不一样", "很好", "很好"])]
+    db.add_all(reviews)
+    db.commit()
+    check_listings_detailed(db, ldb_settings, listing_id=good.id)
+    for r in reviews:
+        db.refresh(r)
+    assert [r.says_not_as_pictured for r in reviews] == [True, False, False]
+    # A stored mark is trusted (the text is not read again) ...
+    reviews[1].says_not_as_pictured = True
+    # ... until the crawl's edit or detection's scoring resets it to NULL, and then the text decides.
+    reviews[0].text, reviews[0].says_not_as_pictured = "质量不错", None
+    db.add_all(reviews)
+    db.commit()
+    words = _Words(db)
+    signal = words.signal(good)
+    assert (signal.listing_reviews, signal.listing_hits) == (3, 1)
+    db.refresh(reviews[0])
+    assert reviews[0].says_not_as_pictured is False
