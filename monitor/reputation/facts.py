@@ -182,23 +182,27 @@ class _Candidates:
         for rid, row in zip(ids, _band_keys(np.stack([sigs[i] for i in ids])).tolist(), strict=True):
             self.keys[rid] = list(set(row))
         wanted = {k for ks in self.keys.values() for k in ks}
+        # Keys first (the band table's primary key alone), then each candidate's row once: a
+        # review sharing several bands with the new ones is fetched once, not once per band.
         for where in in_filters(ReputationBand.key, wanted):
-            for key, rid, listing_id, reviewer_id, raw in session.execute(
-                select(ReputationBand.key, ReputationBand.review_id, ReputationFact.listing_id,
-                       ReputationFact.reviewer_id, ReputationFact.sig)
-                .join(ReputationFact, ReputationFact.review_id == ReputationBand.review_id)
-                .where(ReputationBand.shop_id == shop_id, where)
+            for key, rid in session.execute(
+                select(ReputationBand.key, ReputationBand.review_id).where(ReputationBand.shop_id == shop_id, where)
             ):
                 self.by_key[key].add(rid)
-                if rid not in self.info:
-                    self.info[rid] = (listing_id, reviewer_id, _sig(raw))
+        ids = {rid for members in self.by_key.values() for rid in members}
+        for where in id_filters(ReputationFact.review_id, ids):
+            for rid, listing_id, reviewer_id, raw in session.execute(
+                select(ReputationFact.review_id, ReputationFact.listing_id, ReputationFact.reviewer_id,
+                       ReputationFact.sig).where(where)
+            ):
+                self.info[rid] = (listing_id, reviewer_id, _sig(raw))
 
     def partners(self, rid: int, reviewer_id: int | None, sig: np.ndarray) -> list[int]:
         """Facts by another account sharing a band with ``sig`` and similar enough to it."""
         me = _account(rid, reviewer_id)
-        cands = sorted({c for k in self.keys.get(rid, ()) for c in self.by_key.get(k, ())}
-                       - {rid})
-        cands = [c for c in cands if _account(c, self.info[c][1]) != me]
+        cands = sorted({c for k in self.keys.get(rid, ()) for c in self.by_key.get(k, ())} - {rid})
+        # A band row whose fact is gone (a review deleted outright) is no candidate.
+        cands = [c for c in cands if c in self.info and _account(c, self.info[c][1]) != me]
         if not cands:
             return []
         est = (np.stack([self.info[c][2] for c in cands]) == sig).mean(axis=1)
