@@ -22,8 +22,12 @@ import ctypes
 import ctypes.util
 import importlib
 import json
+import multiprocessing
+import multiprocessing.forkserver
 import os
 import re
+import runpy
+import select
 import shutil
 import signal
 import subprocess
@@ -31,6 +35,7 @@ import sys
 import tempfile
 import threading
 import traceback
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -63,7 +68,7 @@ class Exit:
     interrupted: bool  # killed by kill_all
 
 
-_active: dict[int, subprocess.Popen] = {}
+_active: dict[int, subprocess.Popen | _Forked] = {}
 _stopping: set[int] = set()
 _lock = threading.Lock()
 
@@ -75,7 +80,6 @@ def run_child(argv: list[str], *, limit: float, output: Path, env: dict[str, str
 
     Whatever happens here (also KeyboardInterrupt or SystemExit), the child's group is gone on return.
     """
-    grace = STOP_GRACE_SECONDS if grace is None else grace
     env = {**(os.environ if env is None else env), PARENT_ENV: str(os.getpid())}
     with output.open("wb") as out:
         try:
@@ -83,6 +87,26 @@ def run_child(argv: list[str], *, limit: float, output: Path, env: dict[str, str
                                     start_new_session=True, env=env)
         except OSError as exc:
             raise ChildFailed(f"cannot start {Path(argv[0]).name}: {exc.strerror or exc}") from None
+    return _supervise(proc, limit, STOP_GRACE_SECONDS if grace is None else grace)
+
+
+def run_module(module: str, args: list[str], *, limit: float, output: Path, env: dict[str, str] | None = None,
+               grace: float | None = None) -> Exit:
+    """``python -m module args`` as ``run_child`` runs it; forked from the zygote when this process
+    started one (``start_zygote``), which skips the interpreter start and the imports it preloaded."""
+    if _zygote_preload is None:
+        return run_child([sys.executable, "-m", module, *args], limit=limit, output=output, env=env, grace=grace)
+    env = dict(os.environ if env is None else env)
+    process = _ZYGOTE.Process(target=_zygote_child, args=(module, list(args), str(output), env, os.getpid()),
+                              name=f"shopmon-{module}")
+    try:
+        process.start()
+    except OSError as exc:
+        raise ChildFailed(f"cannot start {module} from the zygote: {exc.strerror or exc}") from None
+    return _supervise(_Forked(process), limit, STOP_GRACE_SECONDS if grace is None else grace)
+
+
+def _supervise(proc: subprocess.Popen | _Forked, limit: float, grace: float) -> Exit:
     with _lock:
         _active[proc.pid] = proc
     try:
@@ -96,7 +120,83 @@ def run_child(argv: list[str], *, limit: float, output: Path, env: dict[str, str
     return Exit(proc.returncode, timed_out, interrupted)
 
 
-def _wait(proc: subprocess.Popen, limit: float, grace: float) -> bool:
+# The zygote ----------------------------------------------------------------------------------
+# multiprocessing's fork server: one process started once that imports the modules a child needs,
+# then forks a child per run. It never runs them: a Twisted reactor must not have run (or even
+# be installed) before the fork, so the preload list names modules that only define things.
+_ZYGOTE = multiprocessing.get_context("forkserver")
+_zygote_preload: tuple[str, ...] | None = None
+
+
+def start_zygote(preload: Sequence[str]) -> None:
+    """From now on ``run_module`` forks its children from a process that has imported ``preload``.
+
+    For a long-lived process that starts many children of the same modules (a queue worker's
+    crawls): each child then skips the interpreter start and those imports. Linux only (where
+    ``os.pidfd_open`` is): elsewhere children keep starting as ``python -m``."""
+    global _zygote_preload
+    if not hasattr(os, "pidfd_open"):
+        return
+    _ZYGOTE.set_forkserver_preload(list(preload))
+    multiprocessing.forkserver.ensure_running()
+    _zygote_preload = tuple(preload)
+
+
+class _Forked:
+    """A child forked by the zygote, with the part of ``subprocess.Popen`` that ``_supervise`` uses."""
+
+    def __init__(self, process: multiprocessing.process.BaseProcess) -> None:
+        self.process = process
+        self.pid = process.pid
+
+    @property
+    def returncode(self) -> int | None:
+        return self.process.exitcode  # negative for a signal, as Popen's
+
+    def poll(self) -> int | None:
+        return self.process.exitcode
+
+    def wait(self, timeout: float | None = None) -> int:
+        self.process.join(timeout)
+        if self.process.exitcode is None:
+            raise subprocess.TimeoutExpired(self.process.name, timeout or 0)
+        return self.process.exitcode
+
+
+def _zygote_child(module: str, args: list[str], output: str, env: dict[str, str], owner: int) -> None:
+    """In the forked child: what ``run_child`` gives a Popen child, then ``python -m module args``."""
+    os.setsid()  # its own process group, as start_new_session
+    _die_with(owner)
+    with open(output, "wb") as out:
+        os.dup2(out.fileno(), 1)
+        os.dup2(out.fileno(), 2)
+    # The fork server's environment is this worker's at the time it started: the child gets the
+    # one it was given instead (SHOPMON_* secrets left out by the caller).
+    os.environ.clear()
+    os.environ.update(env)
+    os.environ[PARENT_ENV] = str(os.getppid())  # the fork server, for die_with_parent
+    sys.argv = [module, *args]
+    runpy.run_module(module, run_name="__main__", alter_sys=True)
+
+
+def _die_with(owner: int) -> None:
+    """SIGKILL this child's process group when ``owner`` (the process that asked for it) ends.
+
+    ``die_with_parent`` is not enough here: the parent is the fork server, which outlives its
+    owner while any child it forked is alive (each child holds the fork server's liveness pipe)."""
+    try:
+        handle = os.pidfd_open(owner)
+    except ProcessLookupError:
+        os._exit(70)  # the owner is already gone
+
+    def watch() -> None:
+        select.select([handle], [], [])  # readable once the owner has exited
+        os.killpg(0, signal.SIGKILL)
+
+    threading.Thread(target=watch, name="shopmon-die-with-owner", daemon=True).start()
+
+
+def _wait(proc: subprocess.Popen | _Forked, limit: float, grace: float) -> bool:
     """Wait for the child; past the limit stop its group. True when it timed out."""
     try:
         proc.wait(timeout=limit)
@@ -107,15 +207,15 @@ def _wait(proc: subprocess.Popen, limit: float, grace: float) -> bool:
     return True
 
 
-def stop_group(proc: subprocess.Popen, grace: float) -> None:
+def stop_group(proc: subprocess.Popen | _Forked, grace: float) -> None:
     """SIGTERM the child's process group, then SIGKILL what is left after ``grace`` seconds."""
     if proc.poll() is not None:
         _kill_group(proc.pid, signal.SIGKILL)  # leftovers of an exited leader, if any
         return
-    _kill_group(proc.pid, signal.SIGTERM)
+    _signal_live(proc, signal.SIGTERM)
     with contextlib.suppress(subprocess.TimeoutExpired):
         proc.wait(timeout=grace)
-    _kill_group(proc.pid, signal.SIGKILL)
+    _signal_live(proc, signal.SIGKILL)
     proc.wait()
 
 
@@ -125,13 +225,26 @@ def kill_all() -> int:
         procs = list(_active.values())
         _stopping.update(p.pid for p in procs)
     for proc in procs:
-        _kill_group(proc.pid, signal.SIGKILL)
+        _signal_live(proc, signal.SIGKILL)
     return len(procs)
 
 
 def _kill_group(pgid: int, sig: int) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, sig)
+
+
+def _signal_live(proc: subprocess.Popen | _Forked, sig: int) -> None:
+    """``sig`` to the child's group; to the child alone while it has none yet (a zygote child
+    forked a moment ago, before its setsid). Its pid is not reused while we have not waited for it."""
+    try:
+        os.killpg(proc.pid, sig)
+    except ProcessLookupError:
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(proc.pid, sig)
+    except PermissionError:
+        pass
 
 
 def signal_name(returncode: int | None) -> str | None:

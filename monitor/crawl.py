@@ -16,18 +16,19 @@ from __future__ import annotations
 import json
 import logging
 import os
+import pkgutil
 import re
 import shutil
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlmodel import Session, func, select
 
 from models import CrawlRun
+from spiders import sites
 from monitor.config import Settings, ShopConfig
 from monitor.db import ensure_schema, get_engine
-from monitor.child_process import JobInterrupted, jobs_dir, run_child, signal_name
+from monitor.child_process import JobInterrupted, jobs_dir, run_module, signal_name
 from monitor.scheduler.lease import exclusive, is_held
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,12 @@ def _child_env(settings: Settings) -> dict[str, str]:
     env.setdefault("PYTHONIOENCODING", "utf-8")
     return env
 
+
+# What a crawl child imports before it crawls (``spiders.run`` and the parts it looks up): a process
+# running many crawls preloads them into its zygote (``child_process.start_zygote``). Definitions only:
+# none of them installs or starts the Twisted reactor (tests/scale/test_workers_units.py checks).
+SPIDER_PRELOAD = ("spiders.run", "scrapy.crawler", "spiders.context", "spiders.settings",
+                  *(f"spiders.sites.{m.name}" for m in pkgutil.iter_modules(sites.__path__)))
 
 # Renewed every third of this while the crawl runs; after a crash the shop is free this long later.
 CRAWL_LOCK_SECONDS = 60.0
@@ -184,8 +191,7 @@ def _crawl_locked(settings: Settings, shop: ShopConfig, full: bool | None, timeo
         outcome: dict = {}
         # Past the limit the child is asked to stop (Scrapy closes the spider and the store pipeline
         # commits what it holds), then killed if it does not.
-        done = run_child([sys.executable, "-m", "spiders.run", str(job_path)], limit=limit, output=log_path,
-                         env=_child_env(settings))
+        done = run_module("spiders.run", [str(job_path)], limit=limit, output=log_path, env=_child_env(settings))
         timed_out = done.timed_out
         if done.interrupted:
             outcome = {"status": "interrupted", "failure_kind": "interrupted", "error": INTERRUPTED,
