@@ -76,6 +76,8 @@ ALLOWED_TYPES = frozenset(
         "monitor.training.style.NBScale",
         "monitor.training.style.StyleFeatures",
         "monitor.training.style.TextEdges",
+        # logistic regression with C chosen on its training rows (monitor.training.tuning)
+        "monitor.training.tuning.TunedLogisticRegression",
     }
 )
 _EXTRA_ALLOWED: set[str] = set()

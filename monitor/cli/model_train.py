@@ -45,10 +45,15 @@ EdgesOpt = Annotated[Optional[bool], typer.Option(
     "(generated text often stops mid-sentence).", show_default=False)]
 
 
+TuneCOpt = Annotated[Optional[bool], typer.Option(
+    "--tune-c/--no-tune-c", help="Logistic regression: pick its C by a 5-fold cross-validation of the training "
+    "rows (25 more fits per model; within `model cv`, of each training fold only).", show_default=False)]
+
+
 def _recipe(clf: str, nb: bool | None, style: bool | None, hashing: bool | None = None,
-            edges: bool | None = None) -> dict[str, Any]:
+            edges: bool | None = None, tune_c: bool | None = None) -> dict[str, Any]:
     """Classifier and feature switches given on the command line (unset ones keep the defaults)."""
-    switches = {"nb": nb, "style": style, "hashing": hashing, "edges": edges}
+    switches = {"nb": nb, "style": style, "hashing": hashing, "edges": edges, "tune_C": tune_c}
     return {"clf": clf, **{k: v for k, v in switches.items() if v is not None}}
 
 
@@ -97,6 +102,7 @@ def train_cmd(
     style: StyleOpt = None,
     hashing: HashingOpt = None,
     edges: EdgesOpt = None,
+    tune_c: TuneCOpt = None,
     report: Annotated[bool, typer.Option("--report/--no-report", help="Write report.html next to the version.")] = True,
     allow_low_recall: Annotated[bool, typer.Option(
         "--allow-low-recall", help="Register even when the precision target is met only below detection.min_recall "
@@ -119,7 +125,8 @@ def train_cmd(
     progress(f"training {name} on {len(table.frame)} rows ({folds}-fold thresholds, {holdout:.0%} held out) ...")
     with fit_progress(f"training {name}") as step:
         trained = train(table, precision_target=settings.detection.precision_target, folds=folds, holdout=holdout,
-                        min_recall=settings.detection.min_recall, progress=step, **_recipe(clf, nb, style, hashing, edges))
+                        min_recall=settings.detection.min_recall, progress=step,
+                        **_recipe(clf, nb, style, hashing, edges, tune_c))
     warning = trained.params.get("threshold_warning")
     if warning and not allow_low_recall:
         raise DataError(f"{name} not registered: {warning}. Label more examples, lower "
@@ -273,6 +280,7 @@ def cv_cmd(
     style: StyleOpt = None,
     hashing: HashingOpt = None,
     edges: EdgesOpt = None,
+    tune_c: TuneCOpt = None,
 ) -> None:
     """Cross-validate the training recipe on a labeled file and print metrics as JSON."""
     from monitor.training.folds import cross_validate
@@ -280,5 +288,5 @@ def cv_cmd(
     table = _table(data, label, positive, mapping)
     with fit_progress("cross-validating") as step:
         metrics = cross_validate(table, folds=folds, group_column=group_column, progress=step,
-                                 **_recipe(clf, nb, style, hashing, edges))
+                                 **_recipe(clf, nb, style, hashing, edges, tune_c))
     _print_json(metrics)

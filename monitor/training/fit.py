@@ -22,6 +22,7 @@ from monitor.training.io import TEXT, Table, numeric_feature_columns, require_la
 from monitor.training.metrics import threshold_for_precision, threshold_warning
 from monitor.training.predict import evaluate, metrics_from_scores, table_inputs
 from monitor.training.recipe import DEFAULT_PARAMS, build_pipeline, check_options
+from monitor.training.tuning import TunedLogisticRegression
 
 #: ``folds=1``: the share of the training rows held back to pick the threshold on.
 VALIDATION_SHARE = 0.1
@@ -105,6 +106,9 @@ def train(
     }
     if warning:
         info["threshold_warning"] = warning
+    tuned = _tuned_C(estimator.named_steps["clf"])
+    if tuned is not None:
+        info["tuned_C"] = tuned
     progress(n_fits, n_fits, "done")
     if held is not None:
         metrics = evaluate(estimator, held, info, threshold)
@@ -117,6 +121,16 @@ def train(
     if folds == 1:
         metrics["cv"]["evaluated_on"] = f"{VALIDATION_SHARE:.0%} of the training rows held back ({len(fit_table.ids)})"
     return Trained(estimator, threshold, metrics, info, thresholds, scores, held)
+
+
+def _tuned_C(clf: Any) -> dict[str, Any] | list[dict[str, Any]] | None:
+    """What a tuned logistic regression chose (one per class when one-vs-rest), for the version's params."""
+    if isinstance(clf, TunedLogisticRegression):
+        return clf.choice()
+    parts = getattr(clf, "estimators_", None)
+    if parts and all(isinstance(e, TunedLogisticRegression) for e in parts):
+        return [e.choice() for e in parts]
+    return None
 
 
 def _final_fit(fit_table: Table, numeric: list[str], features: Any | None, params: dict[str, Any]) -> Pipeline:

@@ -1,4 +1,5 @@
-"""NB-SVM weights and the writing-style profile: what they compute, and that models using them save and load."""
+"""NB-SVM weights, the writing-style profile and the tuned C: what they compute, and that models using them
+save and load."""
 
 from __future__ import annotations
 
@@ -8,8 +9,12 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
+from monitor.paths import FIXTURES
+from monitor.training.fit import train
+from monitor.training.io import read_table
 from monitor.training.recipe import build_pipeline
 from monitor.training.style import STYLE_NAMES, TEXT_END, TEXT_START, NBScale, StyleFeatures, TextEdges
+from monitor.training.tuning import TUNE_CS, TunedLogisticRegression, logreg
 
 
 def test_nb_scale_is_the_log_count_ratio() -> None:
@@ -82,7 +87,7 @@ def test_edges_let_the_model_see_how_a_review_ends(tmp_path: Path) -> None:
     assert reasons and not any(TEXT_START in r or TEXT_END in r for r in reasons)
 
 
-@pytest.mark.parametrize("params", [{"nb": True}, {"style": True}, {"edges": True}])
+@pytest.mark.parametrize("params", [{"nb": True}, {"style": True}, {"edges": True}, {"tune_C": True}])
 def test_recipes_fit_multiclass_targets(params: dict) -> None:
     texts = ["late delivery again", "broken on arrival", "rude service staff"] * 6
     y = np.array(["late", "broken", "rude"] * 6)
@@ -95,6 +100,7 @@ def test_recipes_fit_multiclass_targets(params: dict) -> None:
     # the large-file recipe (tests/detection_text/test_detection_text_sgd.py)
     (["--clf", "sgd", "--hashing"], {"clf": "sgd", "hashing": True}),
     (["--edges"], {"edges": True}),
+    (["--tune-c"], {"tune_C": True}),
 ])
 def test_cli_trains_with_recipe_options(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
                                         capsys: pytest.CaptureFixture[str], options: list[str], stored: dict) -> None:
@@ -127,3 +133,35 @@ def test_training_rows_likelihood_leaves_the_row_itself_out() -> None:
         assert in_fit[i] == pytest.approx(others.transform([texts[i]])[0, -1], rel=1e-5)
     # Fake training rows and new texts are scored by the full genuine model.
     assert np.allclose(in_fit[20:], step.transform(texts[20:])[:, -1])
+
+
+def test_tuned_logreg_picks_c_on_its_training_rows_only() -> None:
+    """The label is the difference of two columns that share a large noise: a C so small that the
+    weights only follow each column's own correlation with the label cannot cancel the noise, a usable
+    C can. The inner cross-validation picks the usable one; the fitted model is the plain logistic
+    regression at that C on every row."""
+    rng = np.random.default_rng(0)
+    signal, noise = rng.normal(size=120), rng.normal(scale=5.0, size=120)
+    X = sp.csr_matrix(np.column_stack([signal + noise, noise]))
+    y = (signal + 0.3 * rng.normal(size=120) > 0).astype(int)
+    tuned = TunedLogisticRegression(Cs=(1e-6, 1.0)).fit(X, y)
+    accuracy = tuned.choice()["cv_accuracy"]
+    assert tuned.C_ == 1.0 and accuracy["1"] > 0.85 > 0.6 > accuracy["1e-06"]
+    plain = logreg(1.0).fit(X, y)
+    # liblinear's dual solver visits rows in a random order: equal up to its tolerance.
+    assert np.allclose(tuned.predict_proba(X), plain.predict_proba(X), atol=1e-4)
+    assert np.allclose(tuned.coef_, plain.coef_, atol=1e-3)
+    # Too few rows of a class for any inner fold: the middle candidate, no cross-validation.
+    assert TunedLogisticRegression(Cs=(1.0, 3.0, 9.0)).fit(X[:3], [0, 1, 1]).C_ == 3.0
+
+
+def test_tune_c_reaches_the_classifier_and_the_version() -> None:
+    """--tune-c (tune_C) builds the tuned classifier, binary and one-vs-rest, and train() records its C."""
+    assert isinstance(build_pipeline(tune_C=True).named_steps["clf"], TunedLogisticRegression)
+    one_vs_rest = build_pipeline(tune_C=True, multiclass=True).named_steps["clf"]
+    assert isinstance(one_vs_rest.estimator, TunedLogisticRegression)
+    assert not isinstance(build_pipeline().named_steps["clf"], TunedLogisticRegression)
+    table = read_table(FIXTURES / "seed" / "deceptive.csv", label="deceptive")
+    trained = train(table, folds=3, tune_C=True)
+    assert trained.params["tune_C"] is True and trained.params["tuned_C"]["C"] in TUNE_CS
+    assert "tuned_C" not in train(table, folds=3).params
