@@ -8,10 +8,11 @@ import re
 from datetime import timedelta
 
 from openpyxl import load_workbook
+from sqlalchemy import create_engine, event, text
 from sqlmodel import select
 
 from models import Case, CaseEvent, Flag, Label, Silence
-from monitor.db import session_scope
+from monitor.db import get_engine, session_scope
 from web_testkit import NOW, app, client_for, csrf_of, seeded  # noqa: F401
 
 
@@ -38,6 +39,35 @@ def test_a_member_case_links_to_its_attack_through_its_parent_case(seeded, clien
     with session_scope(seeded.settings) as s:
         s.get(Case, member_id).parent_id = None  # unlinked: the page no longer names the attack
     assert link not in staff.get(f"/cases/{member_id}").text
+
+
+def test_an_update_survives_a_write_committed_between_its_read_and_its_write(seeded, client_for) -> None:  # noqa: ANN001
+    """Another worker commits while this update is between reading the case and writing it."""
+    staff = client_for("amy")
+    csrf = csrf_of(staff.get(f"/cases/{seeded.critical_case_id}").text)
+    other_worker = create_engine(seeded.settings.db_url)
+    wrote: list[str] = []
+
+    def write_in_between(_conn, _cursor, statement: str, *_args: object) -> None:
+        if not wrote and statement.lstrip().startswith("SELECT") and 'FROM "case"' in statement:
+            with other_worker.begin() as conn:
+                conn.execute(text('UPDATE "case" SET owner = :o WHERE id = :i'), {"o": "sam", "i": seeded.xss_case_id})
+            wrote.append(statement)
+
+    engine = get_engine(seeded.settings)
+    event.listen(engine, "after_cursor_execute", write_in_between)
+    try:
+        r = staff.post(f"/cases/{seeded.critical_case_id}/contact", data={"csrf": csrf, "note": "called"},
+                       follow_redirects=False)
+    finally:
+        event.remove(engine, "after_cursor_execute", write_in_between)
+        other_worker.dispose()
+    assert wrote and r.status_code == 303
+    with session_scope(seeded.settings) as s:
+        assert s.get(Case, seeded.xss_case_id).owner == "sam"
+        notes = s.exec(select(CaseEvent).where(CaseEvent.case_id == seeded.critical_case_id,
+                                               CaseEvent.action == "note")).all()
+        assert [e.note for e in notes] == ["called"]
 
 
 def test_board_filters_sort_and_pages(seeded, client_for) -> None:  # noqa: ANN001

@@ -72,10 +72,15 @@ def case_page(case_id: int, request: Request, who: Viewer = Depends(viewer),
 
 
 def _apply(request: Request, session: Session, case_id: int, who: Viewer, **change: object) -> Response:
-    """One update through the case workflow; a refusal re-shows the page with the reason and changes nothing."""
+    """One update through the case workflow; a refusal re-shows the page with the reason and changes nothing.
+
+    No savepoint around it: update_case checks everything before it changes anything, so a
+    refusal has nothing to undo. On SQLite a SAVEPOINT opened the write transaction before
+    update_case read the case, and a write transaction that reads before it writes fails at once
+    with "database is locked" when another worker committed in between (its snapshot is stale;
+    the busy timeout does not apply), where the write alone waits its turn."""
     try:
-        with session.begin_nested():
-            update_case(session, case_id, actor=who.name, config=request.app.state.settings.cases, **change)
+        update_case(session, case_id, actor=who.name, config=request.app.state.settings.cases, **change)
     except ShopmonError as exc:
         if isinstance(exc, CaseError) and session.get(Case, case_id) is None:
             raise HTTPException(status_code=404) from None
