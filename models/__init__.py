@@ -8,7 +8,7 @@ from models.crawl import CrawlRun
 from models.detection import Flag, Label, ModelVersion, ReviewBand, ReviewSignature
 from models.ledger import Compensation
 from models.phrasing import MessageTemplate
-from models.reputation import ReputationBand, ReputationFact, ReputationShop, ReputationSnapshot
+from models.reputation import ReputationBand, ReputationFact, ReputationShop, ReputationSnapshot, ReputationTally
 from models.outbox import Outbox
 from models.reviews import Review, Reviewer, ReviewRevision
 from models.scheduler import JobRun, SchedulerLease
@@ -34,6 +34,7 @@ __all__ = [
     "ReputationFact",
     "ReputationShop",
     "ReputationSnapshot",
+    "ReputationTally",
     "Review",
     "ReviewBand",
     "ReviewRevision",

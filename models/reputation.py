@@ -33,8 +33,8 @@ class ReputationFact(SQLModel, table=True):
     pipeline's reputation step (monitor.reputation.facts) so that a shop's or a listing's
     verdict is a grouped count over these rows instead of a re-read of every review text.
 
-    The two covering indexes hold every column the grouped counts read, so a shop's tally
-    walks one index range and never the table.
+    The two covering indexes hold every column the grouped counts read, so counting a shop's or
+    a listing's day again (ReputationTally) walks one index range and never the table.
     """
 
     __table_args__ = (
@@ -78,3 +78,20 @@ class ReputationShop(SQLModel, table=True):
 
     shop_id: int = Field(primary_key=True, foreign_key="shop.id", ondelete="CASCADE")
     timezone: str
+
+
+class ReputationTally(SQLModel, table=True):
+    """The reputation facts of one shop or listing counted per day and per combination of the
+    marks the tests read: a verdict reads these few hundred rows, not the target's facts. The
+    groups a change touches are counted again from the facts (monitor.reputation.facts)."""
+
+    scope: str = Field(primary_key=True, description="shop or listing")
+    target_id: int = Field(primary_key=True)
+    day: int = Field(primary_key=True)
+    removed: int = Field(primary_key=True)
+    once: bool = Field(primary_key=True)
+    dup: bool = Field(primary_key=True, description="dup_shop for a shop's rows, dup_listing for a listing's")
+    professional: bool = Field(primary_key=True)
+    shop_id: int = Field(index=True)
+    n: int
+    rating_sum: int

@@ -66,8 +66,10 @@ def update_facts(session: Session, settings: Settings, changed: dict[str, set[in
     reviews = set(changed.get("review", ()))
     reviews |= facts.reviews_of_listings(session, changed.get("listing", ()))
     flag_reviews, flag_reviewers = facts.flag_targets(session, set(changed.get("flag", ())))
-    moved = facts.update_reviews(session, settings, reviews)
-    facts.refresh_flags(session, flag_reviews, flag_reviewers)
+    dirty = facts.Dirty()
+    moved = facts.update_reviews(session, settings, reviews, dirty)
+    facts.refresh_flags(session, flag_reviews, flag_reviewers, dirty)
+    facts.recount(session, dirty)
     return moved
 
 

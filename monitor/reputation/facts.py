@@ -6,8 +6,10 @@ facts with checks.py. Doing that after every crawl costs a re-read and a re-sign
 the shop ever got, so the pipeline keeps one ``ReputationFact`` row per rated, live review
 instead: rating, posting day, why it is removed, whether its account is professional or
 posted only once, and its near-duplicate marks, plus its MinHash band keys
-(``ReputationBand``). A verdict is then a grouped count over the shop's or listing's rows
-(``tally_*``), judged by the same ``checks.assess_tally``.
+(``ReputationBand``). The facts are counted per shop or listing, day and combination of marks
+(``ReputationTally``), so a verdict reads a few hundred tally rows (``tally_*``), judged by the
+same ``checks.assess_tally``; a change counts the (target, day) groups it touched again from
+the facts (``Dirty``, ``recount``).
 
 What keeps the rows equal to a full recompute:
 
@@ -30,12 +32,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, literal, select, update
 from sqlmodel import Session
 
 from models.catalog import Shop
 from models.detection import Flag
-from models.reputation import ReputationBand, ReputationFact, ReputationShop
+from models.reputation import ReputationBand, ReputationFact, ReputationShop, ReputationTally
 from models.reviews import Review
 
 from monitor.config import Settings
@@ -95,6 +97,7 @@ def _forget_shop(session: Session, shop_id: int) -> None:
     session.execute(delete(ReputationBand).where(ReputationBand.shop_id == shop_id))
     session.execute(delete(ReputationFact).where(ReputationFact.shop_id == shop_id))
     session.execute(delete(ReputationShop).where(ReputationShop.shop_id == shop_id))
+    session.execute(delete(ReputationTally).where(ReputationTally.shop_id == shop_id))
 
 
 def build_shop(session: Session, settings: Settings, shop: Shop) -> int:
@@ -119,9 +122,55 @@ def build_shop(session: Session, settings: Settings, shop: Shop) -> int:
     for start in range(0, len(rows), _CHUNK):
         session.execute(insert(ReputationFact), rows[start:start + _CHUNK])
     _store_bands(session, shop.id, {f.id: signed[f.id] for f in everything if f.id in signed})  # type: ignore[arg-type]
+    for scope in ("shop", "listing"):
+        _count(session, scope, ReputationFact.shop_id == shop.id)
     session.add(ReputationShop(shop_id=shop.id, timezone=tz_name))  # type: ignore[arg-type]
     session.flush()
     return len(rows)
+
+
+def _count(session: Session, scope: str, where: Any) -> None:
+    """Tally rows counted from the facts that ``where`` selects (whole groups: the caller has
+    deleted those groups' old rows)."""
+    f = ReputationFact
+    target, dup = (f.shop_id, f.dup_shop) if scope == "shop" else (f.listing_id, f.dup_listing)
+    keys = (target, f.day, f.removed, f.once, dup, f.professional)
+    session.execute(insert(ReputationTally).from_select(
+        ["scope", "target_id", "day", "removed", "once", "dup", "professional", "shop_id", "n", "rating_sum"],
+        select(literal(scope), *keys, func.min(f.shop_id), func.count(), func.sum(f.rating))
+        .where(where, target.is_not(None)).group_by(*keys),
+    ))
+
+
+class Dirty:
+    """The (shop, listing, day) groups whose facts a change touched: their tally rows are counted
+    again from the facts at the end (``recount``), so a tally never drifts from its facts."""
+
+    def __init__(self) -> None:
+        self.groups: set[tuple[int, int | None, int]] = set()
+
+    def add_where(self, session: Session, where: Any) -> None:
+        f = ReputationFact
+        self.groups.update(session.execute(select(f.shop_id, f.listing_id, f.day).where(where).distinct()).all())
+
+    def add_ids(self, session: Session, ids: Iterable[int]) -> None:
+        for where in id_filters(ReputationFact.review_id, ids):
+            self.add_where(session, where)
+
+
+def recount(session: Session, dirty: Dirty) -> None:
+    f, t = ReputationFact, ReputationTally
+    days: dict[tuple[str, int], set[int]] = defaultdict(set)
+    for shop_id, listing_id, day in dirty.groups:
+        days[("shop", shop_id)].add(day)
+        if listing_id is not None:
+            days[("listing", listing_id)].add(day)
+    for (scope, target_id), wanted in sorted(days.items()):
+        column = f.shop_id if scope == "shop" else f.listing_id
+        for where in in_filters(t.day, wanted):
+            session.execute(delete(t).where(t.scope == scope, t.target_id == target_id, where))
+        for where in in_filters(f.day, wanted):
+            _count(session, scope, (column == target_id) & where)
 
 
 def _row(shop_id: int, listing_id: int | None, f: ReviewFact, revision_count: int, tz: ZoneInfo,
@@ -242,7 +291,7 @@ def reviews_of_listings(session: Session, listing_ids: Iterable[int]) -> set[int
     return ids
 
 
-def update_reviews(session: Session, settings: Settings, review_ids: set[int]) -> set[int]:
+def update_reviews(session: Session, settings: Settings, review_ids: set[int], dirty: Dirty) -> set[int]:
     """Bring the facts of these reviews (new, edited, moved or gone) and of their near-duplicate
     partners up to date; returns the listings whose facts changed."""
     if not review_ids:
@@ -277,6 +326,7 @@ def update_reviews(session: Session, settings: Settings, review_ids: set[int]) -
         for rid, sig in sigs.items():
             recheck[shop_id].update(cands.partners(rid, old[rid].reviewer_id, sig))
         _drop_bands(session, shop_id, sigs)
+    dirty.groups.update((old[i].shop_id, old[i].listing_id, old[i].day) for i in leave_ids)
     for where in id_filters(ReputationFact.review_id, leave_ids):
         session.execute(delete(ReputationFact).where(where))
     for ids in recheck.values():
@@ -296,15 +346,16 @@ def update_reviews(session: Session, settings: Settings, review_ids: set[int]) -
         session.execute(insert(ReputationFact), rows[start:start + _CHUNK])
     for shop_id, shop_sigs in new_sigs.items():
         _store_bands(session, shop_id, shop_sigs)
+    dirty.add_ids(session, [r.id for r in entering])
     for shop_id in set(new_sigs) | set(recheck):
-        _mark(session, shop_id, new_sigs.get(shop_id, {}), recheck.get(shop_id, set()))
-    refresh_flags(session, review_ids, {r.reviewer_id for r in reviews.values() if r.reviewer_id is not None})
-    refresh_once(session, {r.reviewer_id for r in reviews.values() if r.reviewer_id is not None})
+        _mark(session, shop_id, new_sigs.get(shop_id, {}), recheck.get(shop_id, set()), dirty)
+    refresh_flags(session, review_ids, {r.reviewer_id for r in reviews.values() if r.reviewer_id is not None}, dirty)
+    refresh_once(session, {r.reviewer_id for r in reviews.values() if r.reviewer_id is not None}, dirty)
     touched.discard(None)
     return touched  # type: ignore[return-value]
 
 
-def _mark(session: Session, shop_id: int, new: dict[int, np.ndarray], recheck: set[int]) -> None:
+def _mark(session: Session, shop_id: int, new: dict[int, np.ndarray], recheck: set[int], dirty: Dirty) -> None:
     """Near-duplicate marks: entering reviews and their partners, and a full recheck of the facts
     a leaving review was a partner of."""
     facts = _fact_rows(session, recheck)
@@ -327,9 +378,10 @@ def _mark(session: Session, shop_id: int, new: dict[int, np.ndarray], recheck: s
             values = {k: True for k, v in (("dup_shop", shop_mark), ("dup_listing", listing_mark)) if v}
         if values:
             session.execute(update(ReputationFact).where(ReputationFact.review_id == rid).values(**values))
+    dirty.add_ids(session, marks)
 
 
-def refresh_flags(session: Session, review_ids: set[int], reviewer_ids: set[int]) -> None:
+def refresh_flags(session: Session, review_ids: set[int], reviewer_ids: set[int], dirty: Dirty) -> None:
     """Removed kinds of these reviews' facts and the professional mark of these accounts' facts,
     read again from the flags (as store.flag_marks reads them)."""
     if review_ids:
@@ -348,6 +400,7 @@ def refresh_flags(session: Session, review_ids: set[int], reviewer_ids: set[int]
         for rid, removed in _removed_of(session, review_ids).items():
             want = _mask(masks.get(rid, ()))
             if want != removed:
+                dirty.add_where(session, ReputationFact.review_id == rid)
                 session.execute(update(ReputationFact).where(ReputationFact.review_id == rid).values(removed=want))
     if reviewer_ids:
         professional: set[int] = set()
@@ -357,8 +410,9 @@ def refresh_flags(session: Session, review_ids: set[int], reviewer_ids: set[int]
             )).scalars())
         for ids, mark in ((professional, True), (reviewer_ids - professional, False)):
             for where in id_filters(ReputationFact.reviewer_id, ids):
-                session.execute(update(ReputationFact).where(where, ReputationFact.professional != mark)
-                                .values(professional=mark))
+                changing = where & (ReputationFact.professional != mark)
+                dirty.add_where(session, changing)
+                session.execute(update(ReputationFact).where(changing).values(professional=mark))
 
 
 def _removed_of(session: Session, review_ids: set[int]) -> dict[int, int]:
@@ -368,7 +422,7 @@ def _removed_of(session: Session, review_ids: set[int]) -> dict[int, int]:
     return out
 
 
-def refresh_once(session: Session, reviewer_ids: set[int]) -> None:
+def refresh_once(session: Session, reviewer_ids: set[int], dirty: Dirty) -> None:
     """``once`` for every fact of these accounts, from how many reviews each has anywhere."""
     counts: dict[int, int] = {}
     for where in id_filters(Review.reviewer_id, reviewer_ids):
@@ -378,7 +432,9 @@ def refresh_once(session: Session, reviewer_ids: set[int]) -> None:
     single = [w for w in reviewer_ids if counts.get(w, 0) <= 1]
     for ids, once in ((several, False), (single, True)):
         for where in id_filters(ReputationFact.reviewer_id, ids):
-            session.execute(update(ReputationFact).where(where, ReputationFact.once != once).values(once=once))
+            changing = where & (ReputationFact.once != once)
+            dirty.add_where(session, changing)
+            session.execute(update(ReputationFact).where(changing).values(once=once))
 
 
 def flag_targets(session: Session, flag_ids: set[int]) -> tuple[set[int], set[int]]:
@@ -419,23 +475,21 @@ def _add(t: Tally, day: int, removed: int, once: Any, dup: Any, professional: An
 
 
 def tally_shop(session: Session, shop_id: int) -> Tally:
-    f = ReputationFact
-    t = Tally()
-    for row in session.execute(
-        select(f.day, f.removed, f.once, f.dup_shop, f.professional, func.count(), func.sum(f.rating))
-        .where(f.shop_id == shop_id).group_by(f.day, f.removed, f.once, f.dup_shop, f.professional)
-    ):
-        _add(t, *row)
-    return t
+    t = ReputationTally
+    out = Tally()
+    for row in session.execute(select(t.day, t.removed, t.once, t.dup, t.professional, t.n, t.rating_sum)
+                               .where(t.scope == "shop", t.target_id == shop_id)):
+        _add(out, *row)
+    return out
 
 
 def tally_listings(session: Session, listing_ids: Iterable[int]) -> dict[int, Tally]:
-    f = ReputationFact
+    t = ReputationTally
     out = {lid: Tally() for lid in listing_ids}
-    for where in id_filters(f.listing_id, list(out)):
+    for where in id_filters(t.target_id, list(out)):
         for lid, *row in session.execute(
-            select(f.listing_id, f.day, f.removed, f.once, f.dup_listing, f.professional, func.count(), func.sum(f.rating))
-            .where(where).group_by(f.listing_id, f.day, f.removed, f.once, f.dup_listing, f.professional)
+            select(t.target_id, t.day, t.removed, t.once, t.dup, t.professional, t.n, t.rating_sum)
+            .where(t.scope == "listing", where)
         ):
             _add(out[lid], *row)
     return out
