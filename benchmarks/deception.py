@@ -6,8 +6,9 @@
   The paper's baseline (unigram+bigram term-frequency features, linear SVM) runs on the same folds.
 * Salminen et al. generated-fake reviews (dev set): stratified 5-fold CV, target accuracy >= 0.955.
 
+Each "shopmon" entry gives the accuracy of every fold too (``fold_accuracy``, in fold order).
 Data comes from ../shared/data (env SHOPMON_SHARED); without it the script prints a skip reason.
-Usage: python benchmarks/deception.py [--variants]   (--variants adds the calibrated-SVM recipe and
+Usage: python benchmarks/deception.py [--variants] [--params '{"edges": true, "tune_C": true}']   (--variants adds the calibrated-SVM recipe and
 the NB-SVM / style-profile recipes of monitor.training.style; benchmarks/transfer.py tests transfer)
 """
 
