@@ -8,8 +8,9 @@
 
 Each "shopmon" entry gives the accuracy of every fold too (``fold_accuracy``, in fold order).
 Data comes from ../shared/data (env SHOPMON_SHARED); without it the script prints a skip reason.
-Usage: python benchmarks/deception.py [--variants] [--params '{"edges": true, "tune_C": true}']   (--variants adds the calibrated-SVM recipe and
-the NB-SVM / style-profile recipes of monitor.training.style; benchmarks/transfer.py tests transfer)
+Usage: python benchmarks/deception.py [--variants] [--params '{"edges": true, "tune_C": true}']
+(--variants adds the calibrated-SVM recipe and the NB-SVM / style-profile recipes of
+monitor.training.style; benchmarks/transfer.py tests transfer)
 """
 
 from __future__ import annotations
