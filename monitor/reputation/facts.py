@@ -165,12 +165,19 @@ def recount(session: Session, dirty: Dirty) -> None:
         days[("shop", shop_id)].add(day)
         if listing_id is not None:
             days[("listing", listing_id)].add(day)
-    for (scope, target_id), wanted in sorted(days.items()):
+    # Targets with the same dirty days share a statement (a crawl's new reviews mostly fall on
+    # the same one or two days): a few statements per run, not two per listing.
+    same_days: dict[tuple[str, frozenset[int]], set[int]] = defaultdict(set)
+    for (scope, target_id), wanted in days.items():
+        same_days[(scope, frozenset(wanted))].add(target_id)
+    for (scope, wanted), targets in sorted(same_days.items(), key=lambda kv: (kv[0][0], sorted(kv[0][1]))):
         column = f.shop_id if scope == "shop" else f.listing_id
-        for where in in_filters(t.day, wanted):
-            session.execute(delete(t).where(t.scope == scope, t.target_id == target_id, where))
-        for where in in_filters(f.day, wanted):
-            _count(session, scope, (column == target_id) & where)
+        for day_in in in_filters(t.day, wanted):
+            for target_in in in_filters(t.target_id, targets):
+                session.execute(delete(t).where(t.scope == scope, target_in, day_in))
+        for day_in in in_filters(f.day, wanted):
+            for target_in in in_filters(column, targets):
+                _count(session, scope, target_in & day_in)
 
 
 def _row(shop_id: int, listing_id: int | None, f: ReviewFact, revision_count: int, tz: ZoneInfo,
@@ -371,13 +378,18 @@ def _mark(session: Session, shop_id: int, new: dict[int, np.ndarray], recheck: s
             for p in found:
                 shop_mark, listing_mark = marks.get(p, (False, False))
                 marks[p] = (True, listing_mark or p in same_listing)
+    # One UPDATE per distinct set of values, not one per review.
+    writes: dict[tuple[tuple[str, bool], ...], list[int]] = defaultdict(list)
     for rid, (shop_mark, listing_mark) in marks.items():
         if rid in new or rid in facts:
             values = {"dup_shop": shop_mark, "dup_listing": listing_mark}
         else:  # a partner of an arrival: its other partners still count, marks only turn on
             values = {k: True for k, v in (("dup_shop", shop_mark), ("dup_listing", listing_mark)) if v}
         if values:
-            session.execute(update(ReputationFact).where(ReputationFact.review_id == rid).values(**values))
+            writes[tuple(sorted(values.items()))].append(rid)
+    for values, rids in writes.items():
+        for where in id_filters(ReputationFact.review_id, rids):
+            session.execute(update(ReputationFact).where(where).values(**dict(values)))
     dirty.add_ids(session, marks)
 
 
