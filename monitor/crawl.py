@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import pkgutil
 import re
 import shutil
 from datetime import UTC, datetime
@@ -25,7 +24,6 @@ from pathlib import Path
 from sqlmodel import Session, func, select
 
 from models import CrawlRun
-from spiders import sites
 from monitor.config import Settings, ShopConfig
 from monitor.db import ensure_schema, get_engine
 from monitor.child_process import JobInterrupted, jobs_dir, run_module, signal_name
@@ -54,11 +52,10 @@ def _child_env(settings: Settings) -> dict[str, str]:
     return env
 
 
-# What a crawl child imports before it crawls (``spiders.run`` and the parts it looks up): a process
-# running many crawls preloads them into its zygote (``child_process.start_zygote``). Definitions only:
-# none of them installs or starts the Twisted reactor (tests/scale/test_workers_units.py checks).
-SPIDER_PRELOAD = ("spiders.run", "scrapy.crawler", "spiders.context", "spiders.settings",
-                  *(f"spiders.sites.{m.name}" for m in pkgutil.iter_modules(sites.__path__)))
+# What a crawl child imports before it crawls (``spiders.preload`` says what): a process running
+# many crawls preloads it into its zygote (``child_process.start_zygote``). It does not install or
+# start the Twisted reactor (tests/scale/test_zygote.py checks).
+SPIDER_PRELOAD = ("spiders.preload",)
 
 # Renewed every third of this while the crawl runs; after a crash the shop is free this long later.
 CRAWL_LOCK_SECONDS = 60.0
