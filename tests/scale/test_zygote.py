@@ -54,6 +54,23 @@ def test_a_zygote_child_gets_what_a_subprocess_gets(zygote: Path, monkeypatch: p
     assert out.read_text().splitlines()[1] == "pgid_is_pid=True given=yes kept_out=None argv=['3']"
 
 
+def test_a_workers_threads_fork_zygote_children_at_the_same_time(zygote: Path) -> None:
+    # shopmon worker runs workers.threads (2) jobs at once, each thread starting its own crawl child.
+    codes: dict[int, int | None] = {}
+
+    def run(code: int) -> None:
+        codes[code] = child_process.run_module("zygote_probe", [str(code)], limit=60, output=zygote / f"{code}.log",
+                                               env={}).returncode
+
+    threads = [threading.Thread(target=run, args=(code,)) for code in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert codes == {0: 0, 1: 1, 2: 2, 3: 3}
+    assert [(zygote / f"{code}.log").read_text().splitlines()[1].endswith(f"argv=['{code}']") for code in range(4)] == [True] * 4
+
+
 def test_a_zygote_child_is_stopped_at_its_limit_and_by_kill_all(zygote: Path, wait_for) -> None:  # noqa: ANN001
     done = child_process.run_module("zygote_probe", ["hang"], limit=1, output=zygote / "a.log", env={}, grace=1)
     assert done.timed_out and done.returncode < 0
