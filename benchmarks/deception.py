@@ -9,6 +9,7 @@
 Each "shopmon" entry gives the accuracy of every fold too (``fold_accuracy``, in fold order).
 Data comes from ../shared/data (env SHOPMON_SHARED); without it the script prints a skip reason.
 Usage: python benchmarks/deception.py [--variants] [--params '{"edges": true, "tune_C": true}']
+(also "perplexity": true, the character-model perplexity of monitor.training.perplexity)
 (--variants adds the calibrated-SVM recipe and the NB-SVM / style-profile recipes of
 monitor.training.style; benchmarks/transfer.py tests transfer)
 """

@@ -8,10 +8,12 @@ The fakes sellers meet come from writers a model never saw, so within-dataset cr
 
 Protocol: fit on all of one source, score all of the other; report ROC AUC (threshold-free: the
 base rates and score scales differ between sources) and accuracy at 0.5. Recipes: the default
-text model, NB-SVM weights (``nb``), the style profile added (``style``), both, and the style
-profile alone (logistic regression on STYLE_NAMES only). Nothing is tuned on the target side.
+text model, NB-SVM weights (``nb``), the style profile added (``style``), both, the style
+profile alone (logistic regression on STYLE_NAMES only), the review-edge marks (``edges``), the
+character-model perplexity under genuine reviews added (``perplexity``, ``edges_perplexity``) and
+alone (``perplexity_only``, logistic regression on PERPLEXITY_NAMES). Nothing is tuned on the target side.
 
-Usage: python benchmarks/transfer.py [--recipes default,nb,style,nb_style,style_only]
+Usage: python benchmarks/transfer.py [--recipes default,nb,style,nb_style,style_only,edges,perplexity,...]
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from sklearn.preprocessing import StandardScaler
 from monitor.paths import shared_dir
 from monitor.training.recipe import build_pipeline
 from monitor.training.io import read_table
+from monitor.training.perplexity import CharPerplexity
 from monitor.training.style import StyleFeatures
 
 RECIPES: dict[str, dict[str, Any]] = {
@@ -39,12 +42,18 @@ RECIPES: dict[str, dict[str, Any]] = {
     "nb": {"nb": True},
     "style": {"style": True},
     "nb_style": {"nb": True, "style": True},
+    "edges": {"edges": True},
+    "perplexity": {"perplexity": True},
+    "edges_perplexity": {"edges": True, "perplexity": True},
 }
 
 
 def _model(recipe: str) -> Any:
     if recipe == "style_only":
         return Pipeline([("profile", StyleFeatures()), ("scale", StandardScaler()),
+                         ("clf", LogisticRegression(max_iter=2000, class_weight="balanced"))])
+    if recipe == "perplexity_only":
+        return Pipeline([("lm", CharPerplexity()), ("scale", StandardScaler()),
                          ("clf", LogisticRegression(max_iter=2000, class_weight="balanced"))])
     return build_pipeline(**RECIPES[recipe])
 

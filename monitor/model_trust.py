@@ -76,6 +76,8 @@ ALLOWED_TYPES = frozenset(
         "monitor.training.style.NBScale",
         "monitor.training.style.StyleFeatures",
         "monitor.training.style.TextEdges",
+        # character n-gram perplexity under the genuine reviews (monitor.training.perplexity)
+        "monitor.training.perplexity.CharPerplexity",
         # logistic regression with C chosen on its training rows (monitor.training.tuning)
         "monitor.training.tuning.TunedLogisticRegression",
     }

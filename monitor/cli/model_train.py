@@ -50,10 +50,16 @@ TuneCOpt = Annotated[Optional[bool], typer.Option(
     "rows (25 more fits per model; within `model cv`, of each training fold only).", show_default=False)]
 
 
+PerplexityOpt = Annotated[Optional[bool], typer.Option(
+    "--perplexity/--no-perplexity", help="Add how surprising each text is to a character 5-gram language model "
+    "of the genuine training reviews (mean and spread of log-probability per character).", show_default=False)]
+
+
 def _recipe(clf: str, nb: bool | None, style: bool | None, hashing: bool | None = None,
-            edges: bool | None = None, tune_c: bool | None = None) -> dict[str, Any]:
+            edges: bool | None = None, tune_c: bool | None = None, perplexity: bool | None = None) -> dict[str, Any]:
     """Classifier and feature switches given on the command line (unset ones keep the defaults)."""
-    switches = {"nb": nb, "style": style, "hashing": hashing, "edges": edges, "tune_C": tune_c}
+    switches = {"nb": nb, "style": style, "hashing": hashing, "edges": edges, "tune_C": tune_c,
+                "perplexity": perplexity}
     return {"clf": clf, **{k: v for k, v in switches.items() if v is not None}}
 
 
@@ -103,6 +109,7 @@ def train_cmd(
     hashing: HashingOpt = None,
     edges: EdgesOpt = None,
     tune_c: TuneCOpt = None,
+    perplexity: PerplexityOpt = None,
     report: Annotated[bool, typer.Option("--report/--no-report", help="Write report.html next to the version.")] = True,
     allow_low_recall: Annotated[bool, typer.Option(
         "--allow-low-recall", help="Register even when the precision target is met only below detection.min_recall "
@@ -126,7 +133,7 @@ def train_cmd(
     with fit_progress(f"training {name}") as step:
         trained = train(table, precision_target=settings.detection.precision_target, folds=folds, holdout=holdout,
                         min_recall=settings.detection.min_recall, progress=step,
-                        **_recipe(clf, nb, style, hashing, edges, tune_c))
+                        **_recipe(clf, nb, style, hashing, edges, tune_c, perplexity))
     warning = trained.params.get("threshold_warning")
     if warning and not allow_low_recall:
         raise DataError(f"{name} not registered: {warning}. Label more examples, lower "
@@ -281,6 +288,7 @@ def cv_cmd(
     hashing: HashingOpt = None,
     edges: EdgesOpt = None,
     tune_c: TuneCOpt = None,
+    perplexity: PerplexityOpt = None,
 ) -> None:
     """Cross-validate the training recipe on a labeled file and print metrics as JSON."""
     from monitor.training.folds import cross_validate
@@ -288,5 +296,5 @@ def cv_cmd(
     table = _table(data, label, positive, mapping)
     with fit_progress("cross-validating") as step:
         metrics = cross_validate(table, folds=folds, group_column=group_column, progress=step,
-                                 **_recipe(clf, nb, style, hashing, edges, tune_c))
+                                 **_recipe(clf, nb, style, hashing, edges, tune_c, perplexity))
     _print_json(metrics)

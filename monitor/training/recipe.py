@@ -24,6 +24,7 @@ from sklearn.svm import LinearSVC
 from monitor.errors import DataError
 from monitor.training.context import CONTEXT_COLUMNS, NOT_NUMBERS, ContextFeatures
 from monitor.training.io import TEXT, Table, require_labels
+from monitor.training.perplexity import CharPerplexity
 from monitor.training.style import NBScale, StyleFeatures, TextEdges
 from monitor.training.tuning import TunedLogisticRegression, logreg
 
@@ -54,6 +55,9 @@ DEFAULT_PARAMS: dict[str, Any] = {
     # 0.9327 -> 0.9423, op_spam unchanged (docs/detection.md); off by default, the seed and
     # Chinese models were not measured with it.
     "edges": False,
+    # Add how surprising each text is to a character 5-gram model of the genuine training reviews
+    # (monitor.training.perplexity.CharPerplexity); off by default (docs/detection.md).
+    "perplexity": False,
     "hashing": False,
     "hash_bits": 20,
     # Hashed (large-file) models count character 1-3-grams: 1-5 would hold about 2x the nonzeros of
@@ -134,6 +138,10 @@ def build_pipeline(numeric: list[str] | None = None, **overrides: Any) -> Pipeli
     if p["style"]:
         text = FeatureUnion([("ngrams", text),
                              ("style", Pipeline([("profile", StyleFeatures()), ("scale", StandardScaler())]))])
+    if p["perplexity"]:
+        # Raw texts (not TextEdges' marked ones): the language model pads each text itself.
+        text = FeatureUnion([("ngrams", text),
+                             ("perplexity", Pipeline([("lm", CharPerplexity()), ("scale", StandardScaler())]))])
     clf = _classifier(p)
     if not numeric:
         return Pipeline([("features", text), ("clf", clf)])

@@ -87,7 +87,8 @@ def test_edges_let_the_model_see_how_a_review_ends(tmp_path: Path) -> None:
     assert reasons and not any(TEXT_START in r or TEXT_END in r for r in reasons)
 
 
-@pytest.mark.parametrize("params", [{"nb": True}, {"style": True}, {"edges": True}, {"tune_C": True}])
+@pytest.mark.parametrize("params", [{"nb": True}, {"style": True}, {"edges": True}, {"tune_C": True},
+                                    {"perplexity": True}])
 def test_recipes_fit_multiclass_targets(params: dict) -> None:
     texts = ["late delivery again", "broken on arrival", "rude service staff"] * 6
     y = np.array(["late", "broken", "rude"] * 6)
@@ -101,6 +102,8 @@ def test_recipes_fit_multiclass_targets(params: dict) -> None:
     (["--clf", "sgd", "--hashing"], {"clf": "sgd", "hashing": True}),
     (["--edges"], {"edges": True}),
     (["--tune-c"], {"tune_C": True}),
+    # the language-model feature (tests/detection_text/test_detection_text_perplexity.py)
+    (["--edges", "--perplexity"], {"edges": True, "perplexity": True}),
 ])
 def test_cli_trains_with_recipe_options(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
                                         capsys: pytest.CaptureFixture[str], options: list[str], stored: dict) -> None:
