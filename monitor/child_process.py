@@ -23,6 +23,7 @@ import ctypes.util
 import importlib
 import json
 import multiprocessing
+import multiprocessing.connection
 import multiprocessing.forkserver
 import os
 import re
@@ -34,6 +35,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -100,7 +102,8 @@ def run_module(module: str, args: list[str], *, limit: float, output: Path, env:
     process = _ZYGOTE.Process(target=_zygote_child, args=(module, list(args), str(output), env, os.getpid()),
                               name=f"shopmon-{module}")
     try:
-        process.start()
+        with _zygote_status:
+            process.start()
     except OSError as exc:
         raise ChildFailed(f"cannot start {module} from the zygote: {exc.strerror or exc}") from None
     return _supervise(_Forked(process), limit, STOP_GRACE_SECONDS if grace is None else grace)
@@ -142,6 +145,13 @@ def start_zygote(preload: Sequence[str]) -> None:
     _zygote_preload = tuple(preload)
 
 
+# A zygote child's exit status is read once from its pipe to the fork server, by whichever thread
+# polls first; ``Process.start`` polls every earlier child too. Two threads reading at once (a
+# worker runs several jobs) could both see it ready, and the second would find the pipe empty
+# and record 255; so every read goes through this lock, and waiting is done without reading.
+_zygote_status = threading.Lock()
+
+
 class _Forked:
     """A child forked by the zygote, with the part of ``subprocess.Popen`` that ``_supervise`` uses."""
 
@@ -151,16 +161,20 @@ class _Forked:
 
     @property
     def returncode(self) -> int | None:
-        return self.process.exitcode  # negative for a signal, as Popen's
+        return self.poll()  # negative for a signal, as Popen's
 
     def poll(self) -> int | None:
-        return self.process.exitcode
+        with _zygote_status:
+            return self.process.exitcode
 
     def wait(self, timeout: float | None = None) -> int:
-        self.process.join(timeout)
-        if self.process.exitcode is None:
-            raise subprocess.TimeoutExpired(self.process.name, timeout or 0)
-        return self.process.exitcode
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while (code := self.poll()) is None:
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                raise subprocess.TimeoutExpired(self.process.name, timeout or 0)
+            multiprocessing.connection.wait([self.process.sentinel], timeout=left)
+        return code
 
 
 def _zygote_child(module: str, args: list[str], output: str, env: dict[str, str], owner: int) -> None:
