@@ -195,23 +195,28 @@ def near_duplicate_ids(facts: Sequence[ReviewFact], signed: Signatures | None = 
         elif first[u] != who:
             several[u] = True
     dup = several.copy()  # the same text from two accounts: similarity 1, every band shared
+    number = {who: i for i, who in enumerate(dict.fromkeys(first))}
+    codes = np.array([number[who] for who in first], dtype=np.int64)
+    # Equal minhashes needed: the smallest count whose share reaches the threshold (the same
+    # comparison as the incremental path's mean >= NEAR_DUPLICATE_SIMILARITY).
+    need = next(k for k in range(minhash.NUM_PERM + 1) if k / minhash.NUM_PERM >= NEAR_DUPLICATE_SIMILARITY)
     keys = minhash.band_keys(uniq)
-    pairs: set[tuple[int, int]] = set()
     for b in range(minhash.BANDS):
         order = np.argsort(keys[:, b], kind="stable")
         sorted_keys = keys[order, b]
         bounds = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1], True])
         shared = np.flatnonzero(np.diff(bounds) >= 2)  # most buckets hold one signature
         for lo, hi in zip(bounds[shared].tolist(), bounds[shared + 1].tolist(), strict=True):
-            members = order[lo:hi].tolist()
-            pairs.update((a, c) for i, a in enumerate(members) for c in members[i + 1:])
-    if pairs:
-        pa = np.array(sorted(pairs), dtype=np.int64)
-        est = (uniq[pa[:, 0]] == uniq[pa[:, 1]]).mean(axis=1)
-        for a, c in pa[est >= NEAR_DUPLICATE_SIMILARITY].tolist():
-            # a's accounts and c's together: two or more, and every review of both has a partner.
-            if several[a] or several[c] or first[a] != first[c]:
-                dup[a] = dup[c] = True
+            members = order[lo:hi]
+            rows_left = members[~dup[members]]  # a review already counted needs no second partner
+            # Rows in blocks: a bucket of thousands of distinct signatures stays a few MB at a time.
+            step = max(1, (1 << 18) // len(members))
+            for start in range(0, len(rows_left), step):
+                part = rows_left[start:start + step]
+                similar = (uniq[part][:, None, :] == uniq[members][None, :, :]).sum(axis=2) >= need
+                # Another account on either side: one has two or more, or their single accounts differ.
+                other = several[part][:, None] | several[members][None, :] | (codes[part][:, None] != codes[members][None, :])
+                dup[part] |= (similar & other & (part[:, None] != members[None, :])).any(axis=1)
     return {f.id for f, u in zip(rows, inverse.tolist(), strict=True) if dup[u]}
 
 
