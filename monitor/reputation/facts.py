@@ -32,7 +32,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from sqlalchemy import delete, func, insert, literal, select, update
+from sqlalchemy import bindparam, delete, func, insert, literal, select, update
 from sqlmodel import Session
 
 from models.catalog import Shop
@@ -159,25 +159,35 @@ class Dirty:
 
 
 def recount(session: Session, dirty: Dirty) -> None:
+    """Count the dirty (target, day) groups again from the facts and replace their tally rows.
+
+    One small grouped SELECT per target (the same cached statement each time), then one
+    executemany DELETE and one INSERT for all of them."""
     f, t = ReputationFact, ReputationTally
     days: dict[tuple[str, int], set[int]] = defaultdict(set)
     for shop_id, listing_id, day in dirty.groups:
         days[("shop", shop_id)].add(day)
         if listing_id is not None:
             days[("listing", listing_id)].add(day)
-    # Targets with the same dirty days share a statement (a crawl's new reviews mostly fall on
-    # the same one or two days): a few statements per run, not two per listing.
-    same_days: dict[tuple[str, frozenset[int]], set[int]] = defaultdict(set)
-    for (scope, target_id), wanted in days.items():
-        same_days[(scope, frozenset(wanted))].add(target_id)
-    for (scope, wanted), targets in sorted(same_days.items(), key=lambda kv: (kv[0][0], sorted(kv[0][1]))):
-        column = f.shop_id if scope == "shop" else f.listing_id
-        for day_in in in_filters(t.day, wanted):
-            for target_in in in_filters(t.target_id, targets):
-                session.execute(delete(t).where(t.scope == scope, target_in, day_in))
+    rows: list[dict[str, Any]] = []
+    for (scope, target_id), wanted in sorted(days.items()):
+        column, dup = (f.shop_id, f.dup_shop) if scope == "shop" else (f.listing_id, f.dup_listing)
         for day_in in in_filters(f.day, wanted):
-            for target_in in in_filters(column, targets):
-                _count(session, scope, target_in & day_in)
+            rows += [
+                {"scope": scope, "target_id": target_id, "day": day, "removed": removed, "once": once, "dup": is_dup,
+                 "professional": professional, "shop_id": shop_id, "n": n, "rating_sum": rating_sum}
+                for day, removed, once, is_dup, professional, shop_id, n, rating_sum in session.execute(
+                    select(f.day, f.removed, f.once, dup, f.professional, func.min(f.shop_id), func.count(),
+                           func.sum(f.rating))
+                    .where(column == target_id, day_in).group_by(f.day, f.removed, f.once, dup, f.professional))
+            ]
+    if days:
+        # Core executemany: the ORM session has no bulk DELETE with parameter lists.
+        session.connection().execute(
+            delete(t).where(t.scope == bindparam("s"), t.target_id == bindparam("i"), t.day == bindparam("d")),
+            [{"s": scope, "i": target_id, "d": day} for (scope, target_id), wanted in days.items() for day in wanted])
+    if rows:
+        session.execute(insert(t), rows)
 
 
 def _row(shop_id: int, listing_id: int | None, f: ReviewFact, revision_count: int, tz: ZoneInfo,
