@@ -41,7 +41,7 @@ from models.reputation import ReputationBand, ReputationFact, ReputationShop, Re
 from models.reviews import Review
 
 from monitor.config import Settings
-from monitor.in_lists import id_filters, in_filters
+from monitor.in_lists import chunks, id_filters, in_filters
 from monitor.reputation.checks import (
     NEAR_DUPLICATE_SIMILARITY,
     REMOVING_KINDS,
@@ -169,17 +169,22 @@ def recount(session: Session, dirty: Dirty) -> None:
         days[("shop", shop_id)].add(day)
         if listing_id is not None:
             days[("listing", listing_id)].add(day)
+    # Built once per scope and executed with parameters: building a statement costs more than running it.
+    counts = {}
+    for scope, column, dup in (("shop", f.shop_id, f.dup_shop), ("listing", f.listing_id, f.dup_listing)):
+        counts[scope] = (
+            select(f.day, f.removed, f.once, dup, f.professional, func.min(f.shop_id), func.count(), func.sum(f.rating))
+            .where(column == bindparam("target"), f.day.in_(bindparam("days", expanding=True)))
+            .group_by(f.day, f.removed, f.once, dup, f.professional)
+        )
     rows: list[dict[str, Any]] = []
     for (scope, target_id), wanted in sorted(days.items()):
-        column, dup = (f.shop_id, f.dup_shop) if scope == "shop" else (f.listing_id, f.dup_listing)
-        for day_in in in_filters(f.day, wanted):
+        for batch in chunks(sorted(wanted)):
             rows += [
                 {"scope": scope, "target_id": target_id, "day": day, "removed": removed, "once": once, "dup": is_dup,
                  "professional": professional, "shop_id": shop_id, "n": n, "rating_sum": rating_sum}
-                for day, removed, once, is_dup, professional, shop_id, n, rating_sum in session.execute(
-                    select(f.day, f.removed, f.once, dup, f.professional, func.min(f.shop_id), func.count(),
-                           func.sum(f.rating))
-                    .where(column == target_id, day_in).group_by(f.day, f.removed, f.once, dup, f.professional))
+                for day, removed, once, is_dup, professional, shop_id, n, rating_sum
+                in session.execute(counts[scope], {"target": target_id, "days": batch})
             ]
     if days:
         # Core executemany: the ORM session has no bulk DELETE with parameter lists.
