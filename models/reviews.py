@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, func
 from sqlmodel import Field, SQLModel
 
 from models.base import UTCDateTime, utcnow
@@ -69,6 +69,12 @@ class Review(ReviewBase, table=True):
         default=None, description="the listing check's buyers'-words mark (cause flag or plain words); "
         "NULL until it reads the review, and again whenever the review is edited or scored")
 
+
+
+# Serves detection's read of the touched shops' recent timelines (shop_id IN ... AND this >= since):
+# without it SQLite scans every review row of the table. The expression must stay exactly the one
+# the queries filter on, or neither SQLite nor PostgreSQL will use the index.
+Index("ix_review_shop_when", Review.shop_id, func.coalesce(Review.created_at, Review.first_seen))
 
 class ReviewRevision(SQLModel, table=True):
     """What a review said before it was edited or deleted (never overwritten)."""
