@@ -1,6 +1,6 @@
 """The worker tests' Redis: the local server, each test under a key prefix of its own (so runs can
 overlap), its keys deleted afterwards; skipped when Redis or the queue packages are missing. And the
-one way they wait for something a worker does."""
+one way they wait for something a worker does, or for a process to be gone."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import subprocess
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 
 import pytest
 
@@ -55,3 +56,17 @@ def _wait_for(what: str, cond: Callable[[], object], timeout: float,
 @pytest.fixture
 def wait_for() -> Callable[..., object]:
     return _wait_for
+
+
+def _gone(pid: int) -> bool:
+    """No such process, or only a zombie left for its (new) parent to reap."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return True
+    return state == "Z"
+
+
+@pytest.fixture
+def gone() -> Callable[[int], bool]:
+    return _gone

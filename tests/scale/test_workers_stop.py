@@ -44,15 +44,6 @@ if first:
 """
 
 
-def _gone(pid: int) -> bool:
-    """No such process, or only a zombie left for its (new) parent to reap."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, ProcessLookupError):
-        return True
-    return state == "Z"
-
-
 def _pids(path: Path) -> list[int]:
     return [int(line) for line in path.read_text().split()] if path.exists() else []
 
@@ -68,7 +59,7 @@ def _row(settings, run_id: int) -> dict:  # noqa: ANN001
 
 
 def test_a_stopped_workers_job_is_killed_requeued_and_finished_once_by_another(
-        redis_url: str, redis_prefix: str, wait_for, tmp_path: Path,  # noqa: ANN001
+        redis_url: str, redis_prefix: str, wait_for, gone, tmp_path: Path,  # noqa: ANN001
         monkeypatch: pytest.MonkeyPatch) -> None:
     from monitor.workers.queue import open_queue
 
@@ -99,7 +90,7 @@ def test_a_stopped_workers_job_is_killed_requeued_and_finished_once_by_another(
         first.send_signal(signal.SIGTERM)
         assert first.wait(timeout=WAIT) == 0, (tmp_path / "first.log").read_text()
         # The job's process group was killed, and its row waits for another worker.
-        assert _gone(child) and _gone(grandchild)
+        assert gone(child) and gone(grandchild)
         assert _row(settings, run_id)["status"] == "queued"
         log = (tmp_path / "first.log").read_text()
         assert "killed 1 job subprocess(es)" in log
@@ -115,7 +106,7 @@ def test_a_stopped_workers_job_is_killed_requeued_and_finished_once_by_another(
                 stop_group(proc, 120)
         # Only when a worker failed to: the hold script's group (it leads it, grandchild included).
         leader = _pids(attempts)[:1]
-        left = [p for p in leader + _pids(grandchild_file) if not _gone(p)]
+        left = [p for p in leader + _pids(grandchild_file) if not gone(p)]
         if leader and left:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(leader[0], signal.SIGKILL)

@@ -98,15 +98,8 @@ if __name__ == "__main__":
 """
 
 
-def _gone(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, ProcessLookupError):
-        return True
-    return state == "Z"
 
-
-def test_a_zygote_child_dies_with_the_process_that_asked_for_it(tmp_path: Path, wait_for) -> None:  # noqa: ANN001
+def test_a_zygote_child_dies_with_the_process_that_asked_for_it(tmp_path: Path, wait_for, gone) -> None:  # noqa: ANN001
     # kill -9 of a worker must not leave its crawl running, though the crawl's parent is the fork server.
     (tmp_path / "zygote_probe.py").write_text(PROBE)
     (tmp_path / "owner.py").write_text(OWNER)
@@ -118,6 +111,6 @@ def test_a_zygote_child_dies_with_the_process_that_asked_for_it(tmp_path: Path, 
                              log.read_text().split()[0], 120))
         owner.send_signal(signal.SIGKILL)
         owner.wait()
-        wait_for("the child to die with its owner", lambda: _gone(child), 30)
+        wait_for("the child to die with its owner", lambda: gone(child), 30)
     finally:
         child_process.stop_group(owner, 1)
