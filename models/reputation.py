@@ -83,7 +83,7 @@ class ReputationShop(SQLModel, table=True):
 class ReputationTally(SQLModel, table=True):
     """The reputation facts of one shop or listing counted per day and per combination of the
     marks the tests read: a verdict reads these few hundred rows, not the target's facts. The
-    groups a change touches are counted again from the facts (monitor.reputation.facts)."""
+    groups a change touches are counted again from the facts (monitor.reputation.tallies)."""
 
     scope: str = Field(primary_key=True, description="shop or listing")
     target_id: int = Field(primary_key=True)

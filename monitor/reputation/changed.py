@@ -6,7 +6,7 @@ crawl (reviews confirmed deleted) and analysts' labels (a flag confirmed or reje
 that knows only the listing names the listing. A run with nothing new reads nothing else; a
 touched listing gets a new listing row, its shop a new shop row, and every other listing keeps
 its latest row (``store.latest``). The rows are summed from the stored per-review facts
-(``facts``), which this step first brings up to date from the same outbox.
+(``facts``, counted in ``tallies``), which this step first brings up to date from the same outbox.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from models.reviews import Review
 from monitor import outbox
 from monitor.config import Settings
 from monitor.in_lists import id_filters
-from monitor.reputation import facts
+from monitor.reputation import facts, tallies
 from monitor.reputation.checks import assess_tally
 from monitor.reputation.store import latest_run, snapshot_row
 
@@ -66,10 +66,10 @@ def update_facts(session: Session, settings: Settings, changed: dict[str, set[in
     reviews = set(changed.get("review", ()))
     reviews |= facts.reviews_of_listings(session, changed.get("listing", ()))
     flag_reviews, flag_reviewers = facts.flag_targets(session, set(changed.get("flag", ())))
-    dirty = facts.Dirty()
+    dirty = tallies.Dirty()
     moved = facts.update_reviews(session, settings, reviews, dirty)
     facts.refresh_flags(session, flag_reviews, flag_reviewers, dirty)
-    facts.recount(session, dirty)
+    tallies.recount(session, dirty)
     return moved
 
 
@@ -97,11 +97,11 @@ def snapshot_changed(session: Session, settings: Settings, *, now: datetime | No
         for shop in session.exec(select(Shop).where(where).order_by(Shop.id)).all():
             # A touched listing left without rated reviews gets its empty row too, not a stale one.
             mine = sorted(lid for lid, sid in listing_shop.items() if sid == shop.id)
-            tallies = facts.tally_listings(session, mine)
+            listing_tallies = tallies.tally_listings(session, mine)
             run_id = latest_run(session, shop)
             session.add(snapshot_row("shop", shop.id, shop.id, run_id,  # type: ignore[arg-type]
-                                     assess_tally(facts.tally_shop(session, shop.id)), now))  # type: ignore[arg-type]
-            session.add_all(snapshot_row("listing", lid, shop.id, run_id, assess_tally(tallies[lid]), now)  # type: ignore[arg-type]
+                                     assess_tally(tallies.tally_shop(session, shop.id)), now))  # type: ignore[arg-type]
+            session.add_all(snapshot_row("listing", lid, shop.id, run_id, assess_tally(listing_tallies[lid]), now)  # type: ignore[arg-type]
                             for lid in mine)
             written += 1 + len(mine)
     session.flush()

@@ -89,7 +89,7 @@ class Tally:
     """Every figure the tests judge, summed over a group of reviews.
 
     ``tally`` sums it from review facts (the definition, checkable by hand); the pipeline sums the
-    same figures with SQL over stored per-review facts (monitor.reputation.facts), and both
+    same figures with SQL over stored per-review facts (monitor.reputation.tallies), and both
     give the same Verdict because ``assess_tally`` is the only judge."""
 
     reviews: int = 0
@@ -170,7 +170,7 @@ def near_duplicate_ids(facts: Sequence[ReviewFact], signed: Signatures | None = 
     ``account``) whose MinHash signature shares at least one LSH band key with r's and agrees
     with it in at least NEAR_DUPLICATE_SIMILARITY of the minhashes. It is a property of pairs,
     so a stored mark per review can be kept up to date from the reviews that arrive or leave
-    (monitor.reputation.facts) and still equal this function over the whole group. (Before,
+    (monitor.reputation.near_duplicates) and still equal this function over the whole group. (Before,
     minhash.cluster linked each bucket member to the bucket's first review only and counted
     whole connected clusters; that depends on which review is first and on chains of links.)
 

@@ -1,22 +1,17 @@
-"""Stored per-review reputation facts, kept up to date from what changed, and verdicts summed
-from them with SQL.
+"""Stored per-review reputation facts, and their upkeep from what changed.
 
 ``assess_shop`` (store.py) is the definition: it reads every review of a shop and judges the
 facts with checks.py. Doing that after every crawl costs a re-read and a re-sign of every text
 the shop ever got, so the pipeline keeps one ``ReputationFact`` row per rated, live review
 instead: rating, posting day, why it is removed, whether its account is professional or
-posted only once, and its near-duplicate marks, plus its MinHash band keys
-(``ReputationBand``). The facts are counted per shop or listing, day and combination of marks
-(``ReputationTally``), so a verdict reads a few hundred tally rows (``tally_*``), judged by the
-same ``checks.assess_tally``; a change counts the (target, day) groups it touched again from
-the facts (``Dirty``, ``recount``).
+posted only once, and its near-duplicate marks. The marks and the MinHash band keys behind
+them are near_duplicates.py's; the per (target, day) counts a verdict reads, and their
+recount for the groups a change touched, are tallies.py's.
 
 What keeps the rows equal to a full recompute:
 
-* a review that arrives, is edited, moves, is deleted or loses its rating leaves and/or enters.
-  Its near-duplicate partners (the pairwise rule in ``checks.near_duplicate_ids``) are found
-  through the shop's band keys: an entering review marks itself and each partner; a leaving
-  review's partners have their marks worked out again from their own candidates;
+* a review that arrives, is edited, moves, is deleted or loses its rating leaves and/or enters
+  (and near_duplicates.py marks its partners);
 * a flag that changes (the outbox's flag ids), or a scored review, refreshes the removed kinds
   of the reviews it names and the professional mark of the accounts;
 * a review's account posting again updates that account's ``once`` on every fact of it;
@@ -27,12 +22,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from sqlalchemy import bindparam, delete, func, insert, literal, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlmodel import Session
 
 from models.catalog import Shop
@@ -41,45 +36,23 @@ from models.reputation import ReputationBand, ReputationFact, ReputationShop, Re
 from models.reviews import Review
 
 from monitor.config import Settings
-from monitor.in_lists import chunks, id_filters, in_filters
-from monitor.reputation.checks import (
-    NEAR_DUPLICATE_SIMILARITY,
-    REMOVING_KINDS,
-    ReviewFact,
-    Tally,
-    near_duplicate_ids,
-    signatures_by_id,
+from monitor.in_lists import id_filters
+from monitor.reputation.checks import REMOVING_KINDS, ReviewFact, near_duplicate_ids, signatures_by_id
+from monitor.reputation.near_duplicates import (
+    BATCH,
+    Candidates,
+    drop_bands,
+    mark,
+    sign,
+    store_bands,
+    stored_signature,
 )
 from monitor.reputation.store import shop_facts
-
-BIT = {kind: 1 << i for i, kind in enumerate(REMOVING_KINDS)}
-_CHUNK = 5000
+from monitor.reputation.tallies import BIT, Dirty, count_groups
 
 
 def shop_timezone(settings: Settings, shop: Shop) -> str:
     return settings.locale_for(shop.config_id).timezone
-
-
-def _band_keys(sigs: np.ndarray) -> np.ndarray:
-    # Imported on first use, like checks.signatures_by_id: the alert rules import this package
-    # and must not load scikit-learn with it.
-    from monitor.detection.neighbours import stored_keys
-
-    return stored_keys(sigs)
-
-
-def _sign(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    from monitor.detection import minhash  # see _band_keys
-
-    return minhash.signatures(texts)
-
-
-def _sig(raw: bytes) -> np.ndarray:
-    return np.frombuffer(raw, dtype="<u4")
-
-
-def _account(review_id: int, reviewer_id: int | None) -> tuple[str, int]:
-    return ("reviewer", reviewer_id) if reviewer_id is not None else ("review", review_id)  # as checks.account
 
 
 def _day(posted: datetime, tz: ZoneInfo) -> int:
@@ -119,80 +92,14 @@ def build_shop(session: Session, settings: Settings, shop: Shop) -> int:
             dup_listing |= near_duplicate_ids(group, signed)
     rows = [_row(shop.id, listing_of[f.id], f, revisions[f.id], tz, signed.get(f.id),  # type: ignore[arg-type]
                  dup_shop=f.id in dup_shop, dup_listing=f.id in dup_listing) for f in everything]
-    for start in range(0, len(rows), _CHUNK):
-        session.execute(insert(ReputationFact), rows[start:start + _CHUNK])
-    _store_bands(session, shop.id, {f.id: signed[f.id] for f in everything if f.id in signed})  # type: ignore[arg-type]
+    for start in range(0, len(rows), BATCH):
+        session.execute(insert(ReputationFact), rows[start:start + BATCH])
+    store_bands(session, shop.id, {f.id: signed[f.id] for f in everything if f.id in signed})  # type: ignore[arg-type]
     for scope in ("shop", "listing"):
-        _count(session, scope, ReputationFact.shop_id == shop.id)
+        count_groups(session, scope, ReputationFact.shop_id == shop.id)
     session.add(ReputationShop(shop_id=shop.id, timezone=tz_name))  # type: ignore[arg-type]
     session.flush()
     return len(rows)
-
-
-def _count(session: Session, scope: str, where: Any) -> None:
-    """Tally rows counted from the facts that ``where`` selects (whole groups: the caller has
-    deleted those groups' old rows)."""
-    f = ReputationFact
-    target, dup = (f.shop_id, f.dup_shop) if scope == "shop" else (f.listing_id, f.dup_listing)
-    keys = (target, f.day, f.removed, f.once, dup, f.professional)
-    session.execute(insert(ReputationTally).from_select(
-        ["scope", "target_id", "day", "removed", "once", "dup", "professional", "shop_id", "n", "rating_sum"],
-        select(literal(scope), *keys, func.min(f.shop_id), func.count(), func.sum(f.rating))
-        .where(where, target.is_not(None)).group_by(*keys),
-    ))
-
-
-class Dirty:
-    """The (shop, listing, day) groups whose facts a change touched: their tally rows are counted
-    again from the facts at the end (``recount``), so a tally never drifts from its facts."""
-
-    def __init__(self) -> None:
-        self.groups: set[tuple[int, int | None, int]] = set()
-
-    def add_where(self, session: Session, where: Any) -> None:
-        f = ReputationFact
-        self.groups.update(session.execute(select(f.shop_id, f.listing_id, f.day).where(where).distinct()).all())
-
-    def add_ids(self, session: Session, ids: Iterable[int]) -> None:
-        for where in id_filters(ReputationFact.review_id, ids):
-            self.add_where(session, where)
-
-
-def recount(session: Session, dirty: Dirty) -> None:
-    """Count the dirty (target, day) groups again from the facts and replace their tally rows.
-
-    One small grouped SELECT per target (the same cached statement each time), then one
-    executemany DELETE and one INSERT for all of them."""
-    f, t = ReputationFact, ReputationTally
-    days: dict[tuple[str, int], set[int]] = defaultdict(set)
-    for shop_id, listing_id, day in dirty.groups:
-        days[("shop", shop_id)].add(day)
-        if listing_id is not None:
-            days[("listing", listing_id)].add(day)
-    # Built once per scope and executed with parameters: building a statement costs more than running it.
-    counts = {}
-    for scope, column, dup in (("shop", f.shop_id, f.dup_shop), ("listing", f.listing_id, f.dup_listing)):
-        counts[scope] = (
-            select(f.day, f.removed, f.once, dup, f.professional, func.min(f.shop_id), func.count(), func.sum(f.rating))
-            .where(column == bindparam("target"), f.day.in_(bindparam("days", expanding=True)))
-            .group_by(f.day, f.removed, f.once, dup, f.professional)
-        )
-    rows: list[dict[str, Any]] = []
-    for (scope, target_id), wanted in sorted(days.items()):
-        for batch in chunks(sorted(wanted)):
-            rows += [
-                {"scope": scope, "target_id": target_id, "day": day, "removed": removed, "once": once, "dup": is_dup,
-                 "professional": professional, "shop_id": shop_id, "n": n, "rating_sum": rating_sum}
-                for day, removed, once, is_dup, professional, shop_id, n, rating_sum
-                in session.execute(counts[scope], {"target": target_id, "days": batch})
-            ]
-    if days:
-        # Core executemany: the ORM session has no bulk DELETE with parameter lists.
-        session.connection().execute(
-            delete(t).where(t.scope == bindparam("s"), t.target_id == bindparam("i"), t.day == bindparam("d")),
-            [{"s": scope, "i": target_id, "d": day} for (scope, target_id), wanted in days.items() for day in wanted])
-    if rows:
-        session.execute(insert(t), rows)
 
 
 def _row(shop_id: int, listing_id: int | None, f: ReviewFact, revision_count: int, tz: ZoneInfo,
@@ -204,26 +111,6 @@ def _row(shop_id: int, listing_id: int | None, f: ReviewFact, revision_count: in
         "dup_shop": dup_shop, "dup_listing": dup_listing,
         "sig": sig.astype("<u4").tobytes() if sig is not None else None,
     }
-
-
-def _store_bands(session: Session, shop_id: int, sigs: dict[int, np.ndarray]) -> None:
-    ids = list(sigs)
-    for start in range(0, len(ids), _CHUNK):
-        part = ids[start:start + _CHUNK]
-        keys = _band_keys(np.stack([sigs[i] for i in part]))
-        session.execute(insert(ReputationBand), [
-            {"shop_id": shop_id, "key": k, "review_id": rid}
-            for rid, row in zip(part, keys.tolist(), strict=True) for k in set(row)
-        ])
-
-
-def _drop_bands(session: Session, shop_id: int, sigs: dict[int, np.ndarray]) -> None:
-    if not sigs:
-        return
-    ids = list(sigs)
-    for rid, row in zip(ids, _band_keys(np.stack([sigs[i] for i in ids])).tolist(), strict=True):
-        session.execute(delete(ReputationBand).where(
-            ReputationBand.shop_id == shop_id, ReputationBand.review_id == rid, ReputationBand.key.in_(set(row))))
 
 
 def build_missing(session: Session, settings: Settings) -> set[int]:
@@ -238,46 +125,6 @@ def build_missing(session: Session, settings: Settings) -> set[int]:
 
 
 # --- keeping them up to date ----------------------------------------------------------------
-
-
-class _Candidates:
-    """The facts of one shop sharing a band key with some signatures."""
-
-    def __init__(self, session: Session, shop_id: int, sigs: dict[int, np.ndarray]) -> None:
-        self.by_key: dict[int, set[int]] = defaultdict(set)
-        self.info: dict[int, tuple[int | None, int | None, np.ndarray]] = {}  # id -> listing, reviewer, sig
-        self.keys: dict[int, list[int]] = {}
-        if not sigs:
-            return
-        ids = list(sigs)
-        for rid, row in zip(ids, _band_keys(np.stack([sigs[i] for i in ids])).tolist(), strict=True):
-            self.keys[rid] = list(set(row))
-        wanted = {k for ks in self.keys.values() for k in ks}
-        # Keys first (the band table's primary key alone), then each candidate's row once: a
-        # review sharing several bands with the new ones is fetched once, not once per band.
-        for where in in_filters(ReputationBand.key, wanted):
-            for key, rid in session.execute(
-                select(ReputationBand.key, ReputationBand.review_id).where(ReputationBand.shop_id == shop_id, where)
-            ):
-                self.by_key[key].add(rid)
-        ids = {rid for members in self.by_key.values() for rid in members}
-        for where in id_filters(ReputationFact.review_id, ids):
-            for rid, listing_id, reviewer_id, raw in session.execute(
-                select(ReputationFact.review_id, ReputationFact.listing_id, ReputationFact.reviewer_id,
-                       ReputationFact.sig).where(where)
-            ):
-                self.info[rid] = (listing_id, reviewer_id, _sig(raw))
-
-    def partners(self, rid: int, reviewer_id: int | None, sig: np.ndarray) -> list[int]:
-        """Facts by another account sharing a band with ``sig`` and similar enough to it."""
-        me = _account(rid, reviewer_id)
-        cands = sorted({c for k in self.keys.get(rid, ()) for c in self.by_key.get(k, ())} - {rid})
-        # A band row whose fact is gone (a review deleted outright) is no candidate.
-        cands = [c for c in cands if c in self.info and _account(c, self.info[c][1]) != me]
-        if not cands:
-            return []
-        est = (np.stack([self.info[c][2] for c in cands]) == sig).mean(axis=1)
-        return [c for c, e in zip(cands, est.tolist(), strict=True) if e >= NEAR_DUPLICATE_SIMILARITY]
 
 
 def _review_rows(session: Session, ids: Iterable[int]) -> dict[int, Any]:
@@ -338,23 +185,23 @@ def update_reviews(session: Session, settings: Settings, review_ids: set[int], d
         if f is not None:
             leave_ids.append(rid)
             if f.sig is not None:
-                leaving[f.shop_id][rid] = _sig(f.sig)
+                leaving[f.shop_id][rid] = stored_signature(f.sig)
         if live:
             entering.append(r)
     touched = {old[i].listing_id for i in leave_ids} | {r.listing_id for r in entering}
     recheck: dict[int, set[int]] = defaultdict(set)  # shop -> facts whose partners left
     for shop_id, sigs in leaving.items():
-        cands = _Candidates(session, shop_id, sigs)
+        cands = Candidates(session, shop_id, sigs)
         for rid, sig in sigs.items():
             recheck[shop_id].update(cands.partners(rid, old[rid].reviewer_id, sig))
-        _drop_bands(session, shop_id, sigs)
+        drop_bands(session, shop_id, sigs)
     dirty.groups.update((old[i].shop_id, old[i].listing_id, old[i].day) for i in leave_ids)
     for where in id_filters(ReputationFact.review_id, leave_ids):
         session.execute(delete(ReputationFact).where(where))
     for ids in recheck.values():
         ids.difference_update(leave_ids)
     # Entering reviews: signed, stored unmarked, then marked with their partners below.
-    sigs, usable = _sign([r.text or "" for r in entering])
+    sigs, usable = sign([r.text or "" for r in entering])
     signed_rows = iter(sigs)
     new_sigs: dict[int, dict[int, np.ndarray]] = defaultdict(dict)
     rows = []
@@ -364,48 +211,17 @@ def update_reviews(session: Session, settings: Settings, review_ids: set[int], d
             new_sigs[r.shop_id][r.id] = sig
         fact = ReviewFact(id=r.id, rating=r.rating, posted=r.created_at or r.first_seen, reviewer_id=r.reviewer_id)
         rows.append(_row(r.shop_id, r.listing_id, fact, r.revision_count, tz[r.shop_id], sig))
-    for start in range(0, len(rows), _CHUNK):
-        session.execute(insert(ReputationFact), rows[start:start + _CHUNK])
+    for start in range(0, len(rows), BATCH):
+        session.execute(insert(ReputationFact), rows[start:start + BATCH])
     for shop_id, shop_sigs in new_sigs.items():
-        _store_bands(session, shop_id, shop_sigs)
+        store_bands(session, shop_id, shop_sigs)
     dirty.add_ids(session, [r.id for r in entering])
     for shop_id in set(new_sigs) | set(recheck):
-        _mark(session, shop_id, new_sigs.get(shop_id, {}), recheck.get(shop_id, set()), dirty)
+        mark(session, shop_id, new_sigs.get(shop_id, {}), _fact_rows(session, recheck.get(shop_id, set())), dirty)
     refresh_flags(session, review_ids, {r.reviewer_id for r in reviews.values() if r.reviewer_id is not None}, dirty)
     refresh_once(session, {r.reviewer_id for r in reviews.values() if r.reviewer_id is not None}, dirty)
     touched.discard(None)
     return touched  # type: ignore[return-value]
-
-
-def _mark(session: Session, shop_id: int, new: dict[int, np.ndarray], recheck: set[int], dirty: Dirty) -> None:
-    """Near-duplicate marks: entering reviews and their partners, and a full recheck of the facts
-    a leaving review was a partner of."""
-    facts = _fact_rows(session, recheck)
-    recheck_sigs = {rid: _sig(f.sig) for rid, f in facts.items() if f.sig is not None}
-    cands = _Candidates(session, shop_id, {**recheck_sigs, **new})
-    marks: dict[int, tuple[bool, bool]] = {rid: (False, False) for rid in facts}
-    for rid, sig in {**recheck_sigs, **new}.items():
-        listing_id, reviewer_id, _ = cands.info.get(rid) or (facts[rid].listing_id, facts[rid].reviewer_id, sig)
-        found = cands.partners(rid, reviewer_id, sig)
-        same_listing = [p for p in found if listing_id is not None and cands.info[p][0] == listing_id]
-        marks[rid] = (bool(found), bool(same_listing))
-        if rid in new:  # an arrival gives each partner a partner too
-            for p in found:
-                shop_mark, listing_mark = marks.get(p, (False, False))
-                marks[p] = (True, listing_mark or p in same_listing)
-    # One UPDATE per distinct set of values, not one per review.
-    writes: dict[tuple[tuple[str, bool], ...], list[int]] = defaultdict(list)
-    for rid, (shop_mark, listing_mark) in marks.items():
-        if rid in new or rid in facts:
-            values = {"dup_shop": shop_mark, "dup_listing": listing_mark}
-        else:  # a partner of an arrival: its other partners still count, marks only turn on
-            values = {k: True for k, v in (("dup_shop", shop_mark), ("dup_listing", listing_mark)) if v}
-        if values:
-            writes[tuple(sorted(values.items()))].append(rid)
-    for values, rids in writes.items():
-        for where in id_filters(ReputationFact.review_id, rids):
-            session.execute(update(ReputationFact).where(where).values(**dict(values)))
-    dirty.add_ids(session, marks)
 
 
 def refresh_flags(session: Session, review_ids: set[int], reviewer_ids: set[int], dirty: Dirty) -> None:
@@ -477,46 +293,3 @@ def flag_targets(session: Session, flag_ids: set[int]) -> tuple[set[int], set[in
                 reviewers.add(target_id)
             reviews.update(members or ())
     return reviews, reviewers
-
-
-# --- verdicts from the facts ----------------------------------------------------------------
-
-
-def _add(t: Tally, day: int, removed: int, once: Any, dup: Any, professional: Any, n: int, rating_sum: int) -> None:
-    t.reviews += n
-    t.rating_sum += rating_sum
-    if removed:
-        t.removed += n
-        t.removed_rating_sum += rating_sum
-        for kind, bit in BIT.items():
-            if removed & bit:
-                t.kinds[kind] += n
-    t.per_day[date.fromordinal(day)] += n
-    if dup:
-        t.near_duplicates += n
-    if once:
-        t.once += n
-        t.once_rating_sum += rating_sum
-    if professional:
-        t.professional += n
-
-
-def tally_shop(session: Session, shop_id: int) -> Tally:
-    t = ReputationTally
-    out = Tally()
-    for row in session.execute(select(t.day, t.removed, t.once, t.dup, t.professional, t.n, t.rating_sum)
-                               .where(t.scope == "shop", t.target_id == shop_id)):
-        _add(out, *row)
-    return out
-
-
-def tally_listings(session: Session, listing_ids: Iterable[int]) -> dict[int, Tally]:
-    t = ReputationTally
-    out = {lid: Tally() for lid in listing_ids}
-    for where in id_filters(t.target_id, list(out)):
-        for lid, *row in session.execute(
-            select(t.target_id, t.day, t.removed, t.once, t.dup, t.professional, t.n, t.rating_sum)
-            .where(t.scope == "listing", where)
-        ):
-            _add(out[lid], *row)
-    return out

@@ -1,0 +1,142 @@
+"""Near-duplicate marks on the stored reputation facts, kept up to date through stored MinHash
+band keys.
+
+``checks.near_duplicate_ids`` is the rule: a review counts when its group (shop or listing)
+holds another account's review sharing at least one LSH band key with it and agreeing in at
+least NEAR_DUPLICATE_SIMILARITY of the minhashes. Because it is a property of pairs, a stored
+mark per fact can follow the reviews that arrive or leave without re-signing the shop: each
+fact's band keys sit in ``ReputationBand`` (per shop), so an entering review finds its
+partners by key and marks itself and each of them, and the partners of a leaving review have
+their marks worked out again from their own candidates. facts.py decides which reviews enter
+and leave; this module owns the band rows and the marks.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import numpy as np
+from sqlalchemy import delete, insert, select, update
+from sqlmodel import Session
+
+from models.reputation import ReputationBand, ReputationFact
+
+from monitor.in_lists import id_filters, in_filters
+from monitor.reputation.checks import NEAR_DUPLICATE_SIMILARITY
+from monitor.reputation.tallies import Dirty
+
+# Rows per executemany INSERT, for the facts (facts.py) and their band keys alike.
+BATCH = 5000
+
+
+def _band_keys(sigs: np.ndarray) -> np.ndarray:
+    # Imported on first use, like checks.signatures_by_id: the alert rules import this package
+    # and must not load scikit-learn with it.
+    from monitor.detection.neighbours import stored_keys
+
+    return stored_keys(sigs)
+
+
+def sign(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    from monitor.detection import minhash  # see _band_keys
+
+    return minhash.signatures(texts)
+
+
+def stored_signature(raw: bytes) -> np.ndarray:
+    return np.frombuffer(raw, dtype="<u4")
+
+
+def _account(review_id: int, reviewer_id: int | None) -> tuple[str, int]:
+    return ("reviewer", reviewer_id) if reviewer_id is not None else ("review", review_id)  # as checks.account
+
+
+def store_bands(session: Session, shop_id: int, sigs: dict[int, np.ndarray]) -> None:
+    ids = list(sigs)
+    for start in range(0, len(ids), BATCH):
+        part = ids[start:start + BATCH]
+        keys = _band_keys(np.stack([sigs[i] for i in part]))
+        session.execute(insert(ReputationBand), [
+            {"shop_id": shop_id, "key": k, "review_id": rid}
+            for rid, row in zip(part, keys.tolist(), strict=True) for k in set(row)
+        ])
+
+
+def drop_bands(session: Session, shop_id: int, sigs: dict[int, np.ndarray]) -> None:
+    if not sigs:
+        return
+    ids = list(sigs)
+    for rid, row in zip(ids, _band_keys(np.stack([sigs[i] for i in ids])).tolist(), strict=True):
+        session.execute(delete(ReputationBand).where(
+            ReputationBand.shop_id == shop_id, ReputationBand.review_id == rid, ReputationBand.key.in_(set(row))))
+
+
+class Candidates:
+    """The facts of one shop sharing a band key with some signatures."""
+
+    def __init__(self, session: Session, shop_id: int, sigs: dict[int, np.ndarray]) -> None:
+        self.by_key: dict[int, set[int]] = defaultdict(set)
+        self.info: dict[int, tuple[int | None, int | None, np.ndarray]] = {}  # id -> listing, reviewer, sig
+        self.keys: dict[int, list[int]] = {}
+        if not sigs:
+            return
+        ids = list(sigs)
+        for rid, row in zip(ids, _band_keys(np.stack([sigs[i] for i in ids])).tolist(), strict=True):
+            self.keys[rid] = list(set(row))
+        wanted = {k for ks in self.keys.values() for k in ks}
+        # Keys first (the band table's primary key alone), then each candidate's row once: a
+        # review sharing several bands with the new ones is fetched once, not once per band.
+        for where in in_filters(ReputationBand.key, wanted):
+            for key, rid in session.execute(
+                select(ReputationBand.key, ReputationBand.review_id).where(ReputationBand.shop_id == shop_id, where)
+            ):
+                self.by_key[key].add(rid)
+        ids = {rid for members in self.by_key.values() for rid in members}
+        for where in id_filters(ReputationFact.review_id, ids):
+            for rid, listing_id, reviewer_id, raw in session.execute(
+                select(ReputationFact.review_id, ReputationFact.listing_id, ReputationFact.reviewer_id,
+                       ReputationFact.sig).where(where)
+            ):
+                self.info[rid] = (listing_id, reviewer_id, stored_signature(raw))
+
+    def partners(self, rid: int, reviewer_id: int | None, sig: np.ndarray) -> list[int]:
+        """Facts by another account sharing a band with ``sig`` and similar enough to it."""
+        me = _account(rid, reviewer_id)
+        cands = sorted({c for k in self.keys.get(rid, ()) for c in self.by_key.get(k, ())} - {rid})
+        # A band row whose fact is gone (a review deleted outright) is no candidate.
+        cands = [c for c in cands if c in self.info and _account(c, self.info[c][1]) != me]
+        if not cands:
+            return []
+        est = (np.stack([self.info[c][2] for c in cands]) == sig).mean(axis=1)
+        return [c for c, e in zip(cands, est.tolist(), strict=True) if e >= NEAR_DUPLICATE_SIMILARITY]
+
+
+def mark(session: Session, shop_id: int, new: dict[int, np.ndarray], facts: dict[int, Any], dirty: Dirty) -> None:
+    """Near-duplicate marks: entering reviews and their partners, and a full recheck of ``facts``
+    (the stored rows of the facts a leaving review was a partner of)."""
+    recheck_sigs = {rid: stored_signature(f.sig) for rid, f in facts.items() if f.sig is not None}
+    cands = Candidates(session, shop_id, {**recheck_sigs, **new})
+    marks: dict[int, tuple[bool, bool]] = {rid: (False, False) for rid in facts}
+    for rid, sig in {**recheck_sigs, **new}.items():
+        listing_id, reviewer_id, _ = cands.info.get(rid) or (facts[rid].listing_id, facts[rid].reviewer_id, sig)
+        found = cands.partners(rid, reviewer_id, sig)
+        same_listing = [p for p in found if listing_id is not None and cands.info[p][0] == listing_id]
+        marks[rid] = (bool(found), bool(same_listing))
+        if rid in new:  # an arrival gives each partner a partner too
+            for p in found:
+                shop_mark, listing_mark = marks.get(p, (False, False))
+                marks[p] = (True, listing_mark or p in same_listing)
+    # One UPDATE per distinct set of values, not one per review.
+    writes: dict[tuple[tuple[str, bool], ...], list[int]] = defaultdict(list)
+    for rid, (shop_mark, listing_mark) in marks.items():
+        if rid in new or rid in facts:
+            values = {"dup_shop": shop_mark, "dup_listing": listing_mark}
+        else:  # a partner of an arrival: its other partners still count, marks only turn on
+            values = {k: True for k, v in (("dup_shop", shop_mark), ("dup_listing", listing_mark)) if v}
+        if values:
+            writes[tuple(sorted(values.items()))].append(rid)
+    for values, rids in writes.items():
+        for where in id_filters(ReputationFact.review_id, rids):
+            session.execute(update(ReputationFact).where(where).values(**dict(values)))
+    dirty.add_ids(session, marks)

@@ -1,0 +1,136 @@
+"""Reputation facts counted per (shop or listing, day, combination of marks), and the recount
+that keeps those counts equal to the facts.
+
+A verdict reads a target's few hundred ``ReputationTally`` rows (``tally_shop``,
+``tally_listings``) instead of its facts, judged by the same ``checks.assess_tally`` as the
+full recompute. A whole shop is counted when it is built (``count_groups``); after that, every
+change to the facts notes the (shop, listing, day) groups it touched in a ``Dirty``, and
+``recount`` counts only those groups again from the facts, so a tally never drifts from them.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import date
+from typing import Any
+
+from sqlalchemy import bindparam, delete, func, insert, literal, select
+from sqlmodel import Session
+
+from models.reputation import ReputationFact, ReputationTally
+
+from monitor.in_lists import chunks, id_filters
+from monitor.reputation.checks import REMOVING_KINDS, Tally
+
+# The bit of each removing kind in a fact's (and a tally row's) ``removed`` mask.
+BIT = {kind: 1 << i for i, kind in enumerate(REMOVING_KINDS)}
+
+
+def count_groups(session: Session, scope: str, where: Any) -> None:
+    """Tally rows counted from the facts that ``where`` selects (whole groups: the caller has
+    deleted those groups' old rows)."""
+    f = ReputationFact
+    target, dup = (f.shop_id, f.dup_shop) if scope == "shop" else (f.listing_id, f.dup_listing)
+    keys = (target, f.day, f.removed, f.once, dup, f.professional)
+    session.execute(insert(ReputationTally).from_select(
+        ["scope", "target_id", "day", "removed", "once", "dup", "professional", "shop_id", "n", "rating_sum"],
+        select(literal(scope), *keys, func.min(f.shop_id), func.count(), func.sum(f.rating))
+        .where(where, target.is_not(None)).group_by(*keys),
+    ))
+
+
+class Dirty:
+    """The (shop, listing, day) groups whose facts a change touched: their tally rows are counted
+    again from the facts at the end (``recount``), so a tally never drifts from its facts."""
+
+    def __init__(self) -> None:
+        self.groups: set[tuple[int, int | None, int]] = set()
+
+    def add_where(self, session: Session, where: Any) -> None:
+        f = ReputationFact
+        self.groups.update(session.execute(select(f.shop_id, f.listing_id, f.day).where(where).distinct()).all())
+
+    def add_ids(self, session: Session, ids: Iterable[int]) -> None:
+        for where in id_filters(ReputationFact.review_id, ids):
+            self.add_where(session, where)
+
+
+def recount(session: Session, dirty: Dirty) -> None:
+    """Count the dirty (target, day) groups again from the facts and replace their tally rows.
+
+    One small grouped SELECT per target (the same cached statement each time), then one
+    executemany DELETE and one INSERT for all of them."""
+    f, t = ReputationFact, ReputationTally
+    days: dict[tuple[str, int], set[int]] = defaultdict(set)
+    for shop_id, listing_id, day in dirty.groups:
+        days[("shop", shop_id)].add(day)
+        if listing_id is not None:
+            days[("listing", listing_id)].add(day)
+    # Built once per scope and executed with parameters: building a statement costs more than running it.
+    counts = {}
+    for scope, column, dup in (("shop", f.shop_id, f.dup_shop), ("listing", f.listing_id, f.dup_listing)):
+        counts[scope] = (
+            select(f.day, f.removed, f.once, dup, f.professional, func.min(f.shop_id), func.count(), func.sum(f.rating))
+            .where(column == bindparam("target"), f.day.in_(bindparam("days", expanding=True)))
+            .group_by(f.day, f.removed, f.once, dup, f.professional)
+        )
+    rows: list[dict[str, Any]] = []
+    for (scope, target_id), wanted in sorted(days.items()):
+        for batch in chunks(sorted(wanted)):
+            rows += [
+                {"scope": scope, "target_id": target_id, "day": day, "removed": removed, "once": once, "dup": is_dup,
+                 "professional": professional, "shop_id": shop_id, "n": n, "rating_sum": rating_sum}
+                for day, removed, once, is_dup, professional, shop_id, n, rating_sum
+                in session.execute(counts[scope], {"target": target_id, "days": batch})
+            ]
+    if days:
+        # Core executemany: the ORM session has no bulk DELETE with parameter lists.
+        session.connection().execute(
+            delete(t).where(t.scope == bindparam("s"), t.target_id == bindparam("i"), t.day == bindparam("d")),
+            [{"s": scope, "i": target_id, "d": day} for (scope, target_id), wanted in days.items() for day in wanted])
+    if rows:
+        session.execute(insert(t), rows)
+
+
+# --- verdicts from the tallies ------------------------------------------------------------
+
+
+def _add(t: Tally, day: int, removed: int, once: Any, dup: Any, professional: Any, n: int, rating_sum: int) -> None:
+    t.reviews += n
+    t.rating_sum += rating_sum
+    if removed:
+        t.removed += n
+        t.removed_rating_sum += rating_sum
+        for kind, bit in BIT.items():
+            if removed & bit:
+                t.kinds[kind] += n
+    t.per_day[date.fromordinal(day)] += n
+    if dup:
+        t.near_duplicates += n
+    if once:
+        t.once += n
+        t.once_rating_sum += rating_sum
+    if professional:
+        t.professional += n
+
+
+def tally_shop(session: Session, shop_id: int) -> Tally:
+    t = ReputationTally
+    out = Tally()
+    for row in session.execute(select(t.day, t.removed, t.once, t.dup, t.professional, t.n, t.rating_sum)
+                               .where(t.scope == "shop", t.target_id == shop_id)):
+        _add(out, *row)
+    return out
+
+
+def tally_listings(session: Session, listing_ids: Iterable[int]) -> dict[int, Tally]:
+    t = ReputationTally
+    out = {lid: Tally() for lid in listing_ids}
+    for where in id_filters(t.target_id, list(out)):
+        for lid, *row in session.execute(
+            select(t.target_id, t.day, t.removed, t.once, t.dup, t.professional, t.n, t.rating_sum)
+            .where(t.scope == "listing", where)
+        ):
+            _add(out[lid], *row)
+    return out
