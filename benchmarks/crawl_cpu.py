@@ -9,7 +9,7 @@ wall time, not CPU), each way in a fresh process of its own:
   worker's before it ran that part itself;
 - ``worker``: the lease and the crawl run in this process, the spider started as ``python -m``;
 - ``worker-zygote``: the same, the spider forked from a zygote that preloaded it
-  (``child_process.start_zygote``), as ``shopmon worker`` does.
+  (``zygote.start_zygote``), as ``shopmon worker`` does.
 
 CPU = user + system of the measuring process and of every process a crawl started, read from
 ``getrusage(RUSAGE_CHILDREN)``, or for zygote children from the fork server's ``cutime + cstime``
@@ -66,7 +66,7 @@ def _fork_server() -> int:
 
 def _child(mode: str, crawls: int, data_dir: Path) -> None:
     from fixtures.many_shops import copy_shops
-    from monitor import child_process
+    from monitor import child_process, zygote
     from monitor.config import load_settings
     from monitor.crawl import SPIDER_PRELOAD
     from monitor.db import upgrade
@@ -82,7 +82,7 @@ def _child(mode: str, crawls: int, data_dir: Path) -> None:
         upgrade(settings)
         server = None
         if mode == "worker-zygote":
-            child_process.start_zygote(SPIDER_PRELOAD)
+            zygote.start_zygote(SPIDER_PRELOAD)
             server = _fork_server()
 
         def spent() -> float:

@@ -12,6 +12,9 @@ so a ``kill -9`` of ``shopmon crawl``, the scheduler or a worker leaves nothing 
 its limit a child gets SIGTERM (a crawl closes its spider and commits what it holds), then SIGKILL after
 a grace time.
 
+A long-lived process that starts many crawls forks them from a zygote instead (``monitor.zygote``);
+those children go through the same ``supervise``, so the limit, the stop and ``kill_all`` are these.
+
 Run as ``python -m monitor.child_process IN.json OUT.json`` it is the child's half of ``run_function``.
 """
 
@@ -22,25 +25,18 @@ import ctypes
 import ctypes.util
 import importlib
 import json
-import multiprocessing
-import multiprocessing.connection
-import multiprocessing.forkserver
 import os
 import re
-import runpy
-import select
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import threading
-import time
 import traceback
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from monitor.config import Settings
 from monitor.errors import ShopmonError
@@ -63,6 +59,20 @@ class ChildFailed(Exception):
     """The child could not start or exited with an error; the message says why."""
 
 
+class Child(Protocol):
+    """What ``supervise`` needs of a started child: ``subprocess.Popen``, or a zygote child
+    (``monitor.zygote``) wrapped to look like one."""
+
+    pid: int
+
+    @property
+    def returncode(self) -> int | None: ...
+
+    def poll(self) -> int | None: ...
+
+    def wait(self, timeout: float | None = None) -> int: ...
+
+
 @dataclass(frozen=True)
 class Exit:
     returncode: int
@@ -70,7 +80,7 @@ class Exit:
     interrupted: bool  # killed by kill_all
 
 
-_active: dict[int, subprocess.Popen | _Forked] = {}
+_active: dict[int, Child] = {}
 _stopping: set[int] = set()
 _lock = threading.Lock()
 
@@ -89,27 +99,11 @@ def run_child(argv: list[str], *, limit: float, output: Path, env: dict[str, str
                                     start_new_session=True, env=env)
         except OSError as exc:
             raise ChildFailed(f"cannot start {Path(argv[0]).name}: {exc.strerror or exc}") from None
-    return _supervise(proc, limit, STOP_GRACE_SECONDS if grace is None else grace)
+    return supervise(proc, limit, STOP_GRACE_SECONDS if grace is None else grace)
 
 
-def run_module(module: str, args: list[str], *, limit: float, output: Path, env: dict[str, str] | None = None,
-               grace: float | None = None) -> Exit:
-    """``python -m module args`` as ``run_child`` runs it; forked from the zygote when this process
-    started one (``start_zygote``), which skips the interpreter start and the imports it preloaded."""
-    if _zygote_preload is None:
-        return run_child([sys.executable, "-m", module, *args], limit=limit, output=output, env=env, grace=grace)
-    env = dict(os.environ if env is None else env)
-    process = _ZYGOTE.Process(target=_zygote_child, args=(module, list(args), str(output), env, os.getpid()),
-                              name=f"shopmon-{module}")
-    try:
-        with _zygote_status:
-            process.start()
-    except OSError as exc:
-        raise ChildFailed(f"cannot start {module} from the zygote: {exc.strerror or exc}") from None
-    return _supervise(_Forked(process), limit, STOP_GRACE_SECONDS if grace is None else grace)
-
-
-def _supervise(proc: subprocess.Popen | _Forked, limit: float, grace: float) -> Exit:
+def supervise(proc: Child, limit: float, grace: float) -> Exit:
+    """Wait for a started child until it exits or ``limit`` seconds pass; its group is gone on return."""
     with _lock:
         _active[proc.pid] = proc
     try:
@@ -123,94 +117,7 @@ def _supervise(proc: subprocess.Popen | _Forked, limit: float, grace: float) -> 
     return Exit(proc.returncode, timed_out, interrupted)
 
 
-# The zygote ----------------------------------------------------------------------------------
-# multiprocessing's fork server: one process started once that imports the modules a child needs,
-# then forks a child per run. It never runs them: a Twisted reactor must not have run (or even
-# be installed) before the fork, so the preload list names modules that only define things.
-_ZYGOTE = multiprocessing.get_context("forkserver")
-_zygote_preload: tuple[str, ...] | None = None
-
-
-def start_zygote(preload: Sequence[str]) -> None:
-    """From now on ``run_module`` forks its children from a process that has imported ``preload``.
-
-    For a long-lived process that starts many children of the same modules (a queue worker's
-    crawls): each child then skips the interpreter start and those imports. Linux only (where
-    ``os.pidfd_open`` is): elsewhere children keep starting as ``python -m``."""
-    global _zygote_preload
-    if not hasattr(os, "pidfd_open"):
-        return
-    _ZYGOTE.set_forkserver_preload(list(preload))
-    multiprocessing.forkserver.ensure_running()
-    _zygote_preload = tuple(preload)
-
-
-# A zygote child's exit status is read once from its pipe to the fork server, by whichever thread
-# polls first; ``Process.start`` polls every earlier child too. Two threads reading at once (a
-# worker runs several jobs) could both see it ready, and the second would find the pipe empty
-# and record 255; so every read goes through this lock, and waiting is done without reading.
-_zygote_status = threading.Lock()
-
-
-class _Forked:
-    """A child forked by the zygote, with the part of ``subprocess.Popen`` that ``_supervise`` uses."""
-
-    def __init__(self, process: multiprocessing.process.BaseProcess) -> None:
-        self.process = process
-        self.pid = process.pid
-
-    @property
-    def returncode(self) -> int | None:
-        return self.poll()  # negative for a signal, as Popen's
-
-    def poll(self) -> int | None:
-        with _zygote_status:
-            return self.process.exitcode
-
-    def wait(self, timeout: float | None = None) -> int:
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while (code := self.poll()) is None:
-            left = None if deadline is None else deadline - time.monotonic()
-            if left is not None and left <= 0:
-                raise subprocess.TimeoutExpired(self.process.name, timeout or 0)
-            multiprocessing.connection.wait([self.process.sentinel], timeout=left)
-        return code
-
-
-def _zygote_child(module: str, args: list[str], output: str, env: dict[str, str], owner: int) -> None:
-    """In the forked child: what ``run_child`` gives a Popen child, then ``python -m module args``."""
-    os.setsid()  # its own process group, as start_new_session
-    _die_with(owner)
-    with open(output, "wb") as out:
-        os.dup2(out.fileno(), 1)
-        os.dup2(out.fileno(), 2)
-    # The fork server's environment is this worker's at the time it started: the child gets the
-    # one it was given instead (SHOPMON_* secrets left out by the caller).
-    os.environ.clear()
-    os.environ.update(env)
-    os.environ[PARENT_ENV] = str(os.getppid())  # the fork server, for die_with_parent
-    sys.argv = [module, *args]
-    runpy.run_module(module, run_name="__main__", alter_sys=True)
-
-
-def _die_with(owner: int) -> None:
-    """SIGKILL this child's process group when ``owner`` (the process that asked for it) ends.
-
-    ``die_with_parent`` is not enough here: the parent is the fork server, which outlives its
-    owner while any child it forked is alive (each child holds the fork server's liveness pipe)."""
-    try:
-        handle = os.pidfd_open(owner)
-    except ProcessLookupError:
-        os._exit(70)  # the owner is already gone
-
-    def watch() -> None:
-        select.select([handle], [], [])  # readable once the owner has exited
-        os.killpg(0, signal.SIGKILL)
-
-    threading.Thread(target=watch, name="shopmon-die-with-owner", daemon=True).start()
-
-
-def _wait(proc: subprocess.Popen | _Forked, limit: float, grace: float) -> bool:
+def _wait(proc: Child, limit: float, grace: float) -> bool:
     """Wait for the child; past the limit stop its group. True when it timed out."""
     try:
         proc.wait(timeout=limit)
@@ -221,7 +128,7 @@ def _wait(proc: subprocess.Popen | _Forked, limit: float, grace: float) -> bool:
     return True
 
 
-def stop_group(proc: subprocess.Popen | _Forked, grace: float) -> None:
+def stop_group(proc: Child, grace: float) -> None:
     """SIGTERM the child's process group, then SIGKILL what is left after ``grace`` seconds."""
     if proc.poll() is not None:
         _kill_group(proc.pid, signal.SIGKILL)  # leftovers of an exited leader, if any
@@ -248,7 +155,7 @@ def _kill_group(pgid: int, sig: int) -> None:
         os.killpg(pgid, sig)
 
 
-def _signal_live(proc: subprocess.Popen | _Forked, sig: int) -> None:
+def _signal_live(proc: Child, sig: int) -> None:
     """``sig`` to the child's group; to the child alone while it has none yet (a zygote child
     forked a moment ago, before its setsid). Its pid is not reused while we have not waited for it."""
     try:

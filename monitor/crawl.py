@@ -26,8 +26,9 @@ from sqlmodel import Session, func, select
 from models import CrawlRun
 from monitor.config import Settings, ShopConfig
 from monitor.db import ensure_schema, get_engine
-from monitor.child_process import JobInterrupted, jobs_dir, run_module, signal_name
+from monitor.child_process import JobInterrupted, jobs_dir, signal_name
 from monitor.scheduler.lease import exclusive, is_held
+from monitor.zygote import run_module
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +54,7 @@ def _child_env(settings: Settings) -> dict[str, str]:
 
 
 # What a crawl child imports before it crawls (``spiders.preload`` says what): a process running
-# many crawls preloads it into its zygote (``child_process.start_zygote``). It does not install or
+# many crawls preloads it into its zygote (``zygote.start_zygote``). It does not install or
 # start the Twisted reactor (tests/scale/test_zygote.py checks).
 SPIDER_PRELOAD = ("spiders.preload",)
 

@@ -1,4 +1,4 @@
-"""What a crawl zygote imports (``monitor.crawl.SPIDER_PRELOAD``, ``monitor.child_process.start_zygote``).
+"""What a crawl zygote imports (``monitor.crawl.SPIDER_PRELOAD``, ``monitor.zygote.start_zygote``).
 
 Importing this module imports what a crawl child would otherwise import itself, every time, before
 its first request: ``spiders.run``, Scrapy's crawler, the spiders' sites, and the module of every

@@ -2,7 +2,7 @@
 
 Each job runs in one of ``workers.threads`` threads; a crawl's spider or a command still runs in
 its own subprocess with its time limit (``monitor.scheduler.tasks``), so a thread mostly waits.
-Crawl subprocesses are forked from a zygote that preloaded the spiders (``child_process.start_zygote``). A
+Crawl subprocesses are forked from a zygote that preloaded the spiders (``zygote.start_zygote``). A
 heartbeat thread keeps this worker in the list ``shopmon status`` shows; every Redis command
 it sends also renews the worker's heartbeat in the broker, so a worker whose threads are all
 busy for hours is never taken for dead. A worker that stops heartbeating (kill -9, machine
@@ -25,7 +25,7 @@ from typing import Any
 import dramatiq
 
 from monitor.config import Settings
-from monitor import child_process
+from monitor import child_process, zygote
 from monitor.crawl import SPIDER_PRELOAD
 from monitor.workers import jobs, registry
 from monitor.workers.queue import open_queue
@@ -91,7 +91,7 @@ class WorkerService:
             log.info("removed %d job folder(s) left by stopped processes", swept)
         # Crawl children are forked from a process that has imported Scrapy and the spiders once:
         # each crawl then skips a Python start and about a second of imports (docs/scaling.md).
-        child_process.start_zygote(SPIDER_PRELOAD)
+        zygote.start_zygote(SPIDER_PRELOAD)
         worker = dramatiq.Worker(self.queue.broker, worker_threads=self.threads, worker_timeout=POLL_MS)
         # Take only as many jobs as can start now; the rest stay on the queue for other workers.
         worker.queue_prefetch = self.threads

@@ -1,4 +1,4 @@
-"""Crawl children forked from a zygote (``child_process.start_zygote``, multiprocessing's fork server):
+"""Crawl children forked from a zygote (``zygote.start_zygote``, multiprocessing's fork server):
 they get what a ``run_child`` subprocess gets (their own process group, the output file, the
 environment they were given, the exit code, the time limit, ``kill_all``), and the modules a
 worker preloads for crawls leave the Twisted reactor uninstalled."""
@@ -16,6 +16,7 @@ import pytest
 
 from monitor import child_process
 from monitor.crawl import SPIDER_PRELOAD
+from monitor.zygote import run_module, start_zygote
 
 PROBE = """
 import os, sys, time
@@ -41,15 +42,15 @@ def test_the_spider_preload_does_not_install_the_reactor() -> None:
 def zygote(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (tmp_path / "zygote_probe.py").write_text(PROBE)
     monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setattr(child_process, "_zygote_preload", None)  # this process forks from a zygote only here
-    child_process.start_zygote(["json"])
+    monkeypatch.setattr("monitor.zygote._zygote_preload", None)  # this process forks from a zygote only here
+    start_zygote(["json"])
     return tmp_path
 
 
 def test_a_zygote_child_gets_what_a_subprocess_gets(zygote: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PROBE_SECRET", "not for the child")
     out = zygote / "probe.log"
-    done = child_process.run_module("zygote_probe", ["3"], limit=60, output=out, env={"PROBE_GIVEN": "yes"})
+    done = run_module("zygote_probe", ["3"], limit=60, output=out, env={"PROBE_GIVEN": "yes"})
     assert (done.returncode, done.timed_out, done.interrupted) == (3, False, False)
     assert out.read_text().splitlines()[1] == "pgid_is_pid=True given=yes kept_out=None argv=['3']"
 
@@ -59,7 +60,7 @@ def test_a_workers_threads_fork_zygote_children_at_the_same_time(zygote: Path) -
     codes: dict[int, int | None] = {}
 
     def run(code: int) -> None:
-        codes[code] = child_process.run_module("zygote_probe", [str(code)], limit=60, output=zygote / f"{code}.log",
+        codes[code] = run_module("zygote_probe", [str(code)], limit=60, output=zygote / f"{code}.log",
                                                env={}).returncode
 
     threads = [threading.Thread(target=run, args=(code,)) for code in range(4)]
@@ -72,12 +73,12 @@ def test_a_workers_threads_fork_zygote_children_at_the_same_time(zygote: Path) -
 
 
 def test_a_zygote_child_is_stopped_at_its_limit_and_by_kill_all(zygote: Path, wait_for) -> None:  # noqa: ANN001
-    done = child_process.run_module("zygote_probe", ["hang"], limit=1, output=zygote / "a.log", env={}, grace=1)
+    done = run_module("zygote_probe", ["hang"], limit=1, output=zygote / "a.log", env={}, grace=1)
     assert done.timed_out and done.returncode < 0
 
     result: list[child_process.Exit] = []
     runner = threading.Thread(target=lambda: result.append(
-        child_process.run_module("zygote_probe", ["hang"], limit=600, output=zygote / "b.log", env={})))
+        run_module("zygote_probe", ["hang"], limit=600, output=zygote / "b.log", env={})))
     runner.start()
     wait_for("the child to start", lambda: (zygote / "b.log").exists() and "argv" in (zygote / "b.log").read_text(), 60)
     assert child_process.kill_all() == 1
@@ -88,11 +89,11 @@ def test_a_zygote_child_is_stopped_at_its_limit_and_by_kill_all(zygote: Path, wa
 OWNER = """
 import os, sys, threading, time
 from pathlib import Path
-from monitor import child_process
+from monitor.zygote import run_module, start_zygote
 
 if __name__ == "__main__":
-    child_process.start_zygote(["json"])
-    threading.Thread(target=child_process.run_module, args=("zygote_probe", ["hang"]), daemon=True,
+    start_zygote(["json"])
+    threading.Thread(target=run_module, args=("zygote_probe", ["hang"]), daemon=True,
                      kwargs={"limit": 600, "output": Path(sys.argv[1]), "env": {}}).start()
     time.sleep(3600)
 """
