@@ -47,7 +47,7 @@ def test_every_nth_crawl_is_full(cfg: Settings) -> None:
 
 
 def test_child_crash_is_recorded_as_error(cfg: Settings, tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setattr(crawl_mod.sys, "executable", str(fake_child(tmp_path, 'print("MemoryError: boom"); sys.exit(3)')))
+    monkeypatch.setattr(sys, "executable", str(fake_child(tmp_path, 'print("MemoryError: boom"); sys.exit(3)')))
     run = crawl_mod.crawl_shop(cfg, cfg.shop("tb1"), timeout=30)
     assert (run.status, run.failure_kind) == ("failed", "error")
     assert run.error == "crawl process exited with code 3: MemoryError: boom"
@@ -65,7 +65,7 @@ def test_child_gets_no_secrets(tmp_path: Path, monkeypatch) -> None:
             f"json.dump({{'job': job, 'env': dict(os.environ)}}, open({str(out)!r}, 'w'))\n"
             "json.dump({'status': 'ok', 'listings_seen': 1, 'reviews_new': 2, 'requests': 3,"
             " 'stats': {'x': 1}}, open(job['result_path'], 'w'))")
-    monkeypatch.setattr(crawl_mod.sys, "executable", str(fake_child(tmp_path, body)))
+    monkeypatch.setattr(sys, "executable", str(fake_child(tmp_path, body)))
     run = crawl_mod.crawl_shop(cfg, cfg.shop("tb1"), full=False, timeout=30)
     assert run.error is None, Path(run.stats["log"]).read_text()
     assert (run.status, run.full, run.listings_seen, run.reviews_new, run.requests) == ("ok", False, 1, 2, 3)

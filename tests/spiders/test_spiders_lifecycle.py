@@ -64,7 +64,7 @@ def _alive(pid: int) -> bool:
 def test_killed_child_error_names_the_kill_and_counts_what_it_stored(cfg, tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("PIDFILE", str(tmp_path / "pid"))
     body = STORE_AND_REPORT + "os.kill(os.getpid(), 9)\n"
-    monkeypatch.setattr(crawl_mod.sys, "executable", str(fake_child(tmp_path, body)))
+    monkeypatch.setattr(sys, "executable", str(fake_child(tmp_path, body)))
     run = crawl_mod.crawl_shop(cfg, cfg.shop("tb1"), timeout=60)
     assert (run.status, run.failure_kind) == ("failed", "error")
     assert "killed by SIGKILL" in run.error and "GET http" not in run.error
@@ -78,7 +78,7 @@ def test_one_crawl_per_shop_at_a_time(cfg, tmp_path, monkeypatch) -> None:
             "import time\n"
             f"while not os.path.exists({str(go)!r}): time.sleep(0.05)\n"
             "job = json.load(open(args[-1])); json.dump({'status': 'ok'}, open(job['result_path'], 'w'))\n")
-    monkeypatch.setattr(crawl_mod.sys, "executable", str(fake_child(tmp_path, body)))
+    monkeypatch.setattr(sys, "executable", str(fake_child(tmp_path, body)))
     first: list[CrawlRun] = []
     thread = threading.Thread(target=lambda: first.append(crawl_mod.crawl_shop(cfg, cfg.shop("tb1"), timeout=120)))
     thread.start()
@@ -100,7 +100,7 @@ import sys
 from monitor import crawl as crawl_mod
 from monitor.config import load_settings
 crawl_mod.CRAWL_LOCK_SECONDS = 2.0
-crawl_mod.sys.executable = sys.argv[2]
+sys.executable = sys.argv[2]  # the crawl child is started as sys.executable -m spiders.run
 settings = load_settings(data_dir=sys.argv[1], shops=[{shop!r}], alerts={{"recipients": {{"serious_case": ["o@example.com"]}}}})
 crawl_mod.crawl_shop(settings, settings.shop("tb1"), timeout=600)
 """
@@ -132,7 +132,7 @@ def test_kill_9_of_the_parent_takes_the_child_along_and_the_run_is_reaped(cfg, t
     _wait_for(lambda: not is_held(cfg, crawl_mod.crawl_lock_name("tb1")), "the dead crawl's lock to expire")
     monkeypatch.setenv("PIDFILE", str(tmp_path / "pid2"))
     ok = "job = json.load(open(args[-1])); json.dump({'status': 'ok'}, open(job['result_path'], 'w'))\n"
-    monkeypatch.setattr(crawl_mod.sys, "executable", str(fake_child(tmp_path, ok)))
+    monkeypatch.setattr(sys, "executable", str(fake_child(tmp_path, ok)))
     assert crawl_mod.crawl_shop(cfg, cfg.shop("tb1"), timeout=60).status == "ok"
     with Session(get_engine(cfg)) as s:
         old = s.get(CrawlRun, run.id)
