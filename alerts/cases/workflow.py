@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import update
 from sqlmodel import Session, select
 
 from models.base import utcnow
@@ -131,6 +132,17 @@ def update_case(
         check_transition(case, current, state)
     if current == "awaiting_compensation" and compensation_cents is None and case.compensation_cents is None:
         raise CaseError(f"case {case.id}: awaiting_compensation needs the amount agreed (--compensation)")
+
+    # Claim the case before changing it: the UPDATE matches only while the case is as it was read
+    # above (PostgreSQL waits for another writer's row lock and re-reads; SQLite waits for the write
+    # lock), so of two updates racing on one case the second is refused instead of overwriting the
+    # first with checks made against a state that no longer holds.
+    claimed = session.execute(
+        update(Case).where(Case.id == case.id, Case.updated_at == case.updated_at).values(updated_at=now),
+        execution_options={"synchronize_session": False},
+    ).rowcount
+    if claimed != 1:
+        raise CaseError(f"case {case.id} was changed by someone else meanwhile; reload it and try again")
 
     progress = False
     if owner is not None:
