@@ -127,3 +127,25 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'both.db'}"
     return request.getfixturevalue("pg_url")
+
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """The local Redis the queue and scrapy-redis tests use."""
+    return REDIS_URL
+
+
+@pytest.fixture
+def redis_client(redis_url: str):  # noqa: ANN201
+    """A client of the local Redis; the test is skipped when the client library or the server is missing."""
+    redis = pytest.importorskip("redis", reason="redis client not installed (pip install '.[distributed]')")
+    client = redis.Redis.from_url(redis_url, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.exceptions.ConnectionError as exc:
+        pytest.skip(f"Redis at {redis_url} not reachable: {exc}")
+    yield client
+    client.close()

@@ -1,4 +1,4 @@
-"""The worker tests' Redis: the local server, each test under a key prefix of its own (so runs can
+"""The worker tests' Redis (the client comes from tests/conftest.py): each test under a key prefix of its own (so runs can
 overlap), its keys deleted afterwards; skipped when Redis or the queue packages are missing. And the
 one way they wait for something a worker does, or for a process to be gone."""
 
@@ -12,31 +12,17 @@ from pathlib import Path
 
 import pytest
 
-REDIS_URL = "redis://127.0.0.1:6379/0"
-
 
 @pytest.fixture
-def redis_url() -> str:
-    return REDIS_URL
-
-
-@pytest.fixture
-def redis_prefix(redis_url: str) -> Iterator[str]:
-    redis = pytest.importorskip("redis", reason="redis client not installed (pip install '.[distributed]')")
+def redis_prefix(redis_client) -> Iterator[str]:  # noqa: ANN001
     pytest.importorskip("dramatiq", reason="dramatiq not installed (pip install '.[distributed]')")
-    client = redis.Redis.from_url(redis_url, socket_connect_timeout=2)
-    try:
-        client.ping()
-    except redis.exceptions.ConnectionError as exc:
-        pytest.skip(f"Redis at {redis_url} not reachable: {exc}")
     prefix = f"shopmon-test-{uuid.uuid4().hex[:10]}"
     try:
         yield prefix
     finally:
-        keys = list(client.scan_iter(match=f"{prefix}:*"))
+        keys = list(redis_client.scan_iter(match=f"{prefix}:*"))
         if keys:
-            client.delete(*keys)
-        client.close()
+            redis_client.delete(*keys)
 
 
 def _wait_for(what: str, cond: Callable[[], object], timeout: float,

@@ -16,23 +16,15 @@ from monitor.db import get_engine, upgrade
 from market_driver import serve_marketplace
 
 pytestmark = pytest.mark.slow
-REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 @pytest.fixture
-def redis_client():  # noqa: ANN201
-    redis = pytest.importorskip("redis", reason="redis client not installed (pip install '.[distributed]')")
+def scrapy_redis_client(redis_client):  # noqa: ANN001, ANN201
     pytest.importorskip("scrapy_redis", reason="scrapy-redis not installed (pip install '.[distributed]')")
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
-    try:
-        client.ping()
-    except redis.exceptions.ConnectionError as exc:
-        pytest.skip(f"Redis at {REDIS_URL} not reachable: {exc}")
-    yield client
-    client.close()
+    return redis_client
 
 
-def test_two_crawls_of_the_same_shop_keep_their_own_queues(redis_client, tmp_path: Path) -> None:
+def test_two_crawls_of_the_same_shop_keep_their_own_queues(scrapy_redis_client, redis_url: str, tmp_path: Path) -> None:
     """Two machines (here: two databases) crawling the same shop at once through one Redis each
     get every review. scrapy-redis' default keys are per spider name: the second crawl's
     dupefilter would drop the pages the first had already asked for."""
@@ -43,7 +35,7 @@ def test_two_crawls_of_the_same_shop_keep_their_own_queues(redis_client, tmp_pat
         for name in ("a", "b"):
             settings[name] = load_settings(data_dir=tmp_path / name, shops=market.shops(),
                                            alerts={"recipients": {"serious_case": ["o@example.com"]}},
-                                           crawl={"download_delay": 0, "autothrottle": False, "redis_url": REDIS_URL})
+                                           crawl={"download_delay": 0, "autothrottle": False, "redis_url": redis_url})
             upgrade(settings[name])
 
         # One listing's review API answers slowly, so the two crawls are surely running at once.
@@ -64,4 +56,4 @@ def test_two_crawls_of_the_same_shop_keep_their_own_queues(redis_client, tmp_pat
         with Session(get_engine(settings[name])) as s:
             assert s.exec(select(func.count()).select_from(Review)).one() == total
     # SCHEDULER_PERSIST is off: a finished crawl leaves nothing behind in Redis
-    assert not list(redis_client.scan_iter("shopmon:taobao:tb-demo:*"))
+    assert not list(scrapy_redis_client.scan_iter("shopmon:taobao:tb-demo:*"))
