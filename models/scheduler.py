@@ -34,7 +34,8 @@ class JobRun(SQLModel, table=True):
     scheduled_for: datetime = Field(sa_type=UTCDateTime)
     holder: str
     status: str = Field(default="running", index=True,
-                        description="queued, running, ok, failed, timeout, interrupted or missed")
+                        description="queued, running, ok, failed, timeout, interrupted, missed or skipped "
+                                    "(held elsewhere: a shop crawled by another process)")
     started_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     duration_s: float | None = None

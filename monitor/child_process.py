@@ -16,6 +16,9 @@ A long-lived process that starts many crawls forks them from a zygote instead (`
 those children go through the same ``supervise``, so the limit, the stop and ``kill_all`` are these.
 
 Run as ``python -m monitor.child_process IN.json OUT.json`` it is the child's half of ``run_function``.
+It writes OUT.json and exits 0 with the function's result, 1 with ``{"error": ...}`` when it raised, or
+``EXIT_HELD_ELSEWHERE`` with ``{"held_elsewhere": ..., "held_by": ...}`` when it raised ``HeldElsewhere``
+(the work is held by another process: nothing done, not a failure), which the parent raises again.
 """
 
 from __future__ import annotations
@@ -39,12 +42,15 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from monitor.config import Settings
-from monitor.errors import ShopmonError
+from monitor.errors import HeldElsewhere, ShopmonError
 
 PARENT_ENV = "SHOPMON_PARENT_PID"
 STOP_GRACE_SECONDS = 15.0  # SIGTERM to SIGKILL: time for a crawl to close its spider and commit
 TAIL_CHARS = 2000
 _PR_SET_PDEATHSIG = 1
+# sysexits.h EX_TEMPFAIL ("try again later"). With its report in OUT.json, so a child that exits
+# 75 for another reason is still a failure.
+EXIT_HELD_ELSEWHERE = 75
 
 
 class JobTimeout(Exception):
@@ -231,16 +237,21 @@ def run_function(ref: str, settings: Settings, params: dict[str, Any], timeout: 
     """Call ``module:function(settings, **params)`` in a child; return its dict of counts.
 
     Raises JobTimeout past ``timeout`` seconds, JobInterrupted after ``kill_all``, ChildFailed with the
-    child's error (or the end of its output) when it fails.
+    child's error (or the end of its output) when it fails, and ``HeldElsewhere`` (message and holder as
+    the child had them) when the function raised that.
     """
     with _job_tmp(settings) as tmp:
         job_in, job_out, output = Path(tmp) / "in.json", Path(tmp) / "out.json", Path(tmp) / "output.log"
         job_in.write_text(json.dumps({"ref": ref, "params": params, "settings": _settings_payload(settings)}))
         os.chmod(job_in, 0o600)
         argv = [sys.executable, "-m", "monitor.child_process", str(job_in), str(job_out)]
+        done = run_child(argv, limit=timeout, output=output, env=_function_env(settings))
         try:
-            _check(run_child(argv, limit=timeout, output=output, env=_function_env(settings)), ref, timeout, output)
+            _check(done, ref, timeout, output)
         except ChildFailed:
+            held = _held_elsewhere(job_out) if done.returncode == EXIT_HELD_ELSEWHERE else None
+            if held is not None:
+                raise held from None
             raise ChildFailed(_child_error(job_out) or tail(output) or f"{ref} failed") from None
         try:
             result = json.loads(job_out.read_text())
@@ -289,6 +300,17 @@ def _child_error(job_out: Path) -> str | None:
     return data.get("error") if isinstance(data, dict) and "error" in data and len(data) == 1 else None
 
 
+def _held_elsewhere(job_out: Path) -> HeldElsewhere | None:
+    try:
+        data = json.loads(job_out.read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("held_elsewhere"), str):
+        return None
+    held_by = data.get("held_by")
+    return HeldElsewhere(data["held_elsewhere"], held_by if isinstance(held_by, str) else None)
+
+
 # The child's half ----------------------------------------------------------------------------
 def die_with_parent() -> None:
     """Called first thing in a child: SIGKILL when the parent dies; exit now if it already has."""
@@ -308,6 +330,9 @@ def _function_child(job_in: Path, job_out: Path) -> int:
         settings = Settings(**job["settings"])
         module, _, name = job["ref"].partition(":")
         result = getattr(importlib.import_module(module), name)(settings, **job["params"])
+    except HeldElsewhere as exc:
+        job_out.write_text(json.dumps({"held_elsewhere": str(exc)[:500], "held_by": exc.held_by}))
+        return EXIT_HELD_ELSEWHERE
     except Exception as exc:  # noqa: BLE001  (the parent records it; the traceback goes to the output log)
         if not isinstance(exc, ShopmonError):
             traceback.print_exc()

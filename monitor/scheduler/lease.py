@@ -24,7 +24,7 @@ from models.base import utcnow
 from models.scheduler import SchedulerLease
 from monitor.config import Settings
 from monitor.db import get_engine
-from monitor.errors import ShopmonError
+from monitor.errors import HeldElsewhere
 
 log = logging.getLogger("shopmon.scheduler")
 LEASE_NAME = "scheduler"
@@ -126,13 +126,11 @@ class Lease:
             thread.join()
 
 
-class Busy(ShopmonError):
+class Busy(HeldElsewhere):
     """Someone else holds the lock (see ``exclusive``)."""
 
-    exit_code = 1
-
     def __init__(self, message: str, holder: LeaseInfo | None) -> None:
-        super().__init__(message)
+        super().__init__(message, holder.holder if holder else None)
         self.holder = holder
 
 

@@ -18,13 +18,15 @@ from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_MI
 from apscheduler.executors.pool import ThreadPoolExecutor
 
 from monitor.config import Settings
-from monitor.errors import ShopmonError
+from monitor.errors import HeldElsewhere, ShopmonError
 from monitor import child_process
 from monitor.scheduler import runs
 from monitor.scheduler.lease import Lease
 from monitor.scheduler.tasks import TASKS
 
 log = logging.getLogger("shopmon.scheduler")
+# How a run ended without anything for a person to fix: logged at INFO, never alerted.
+QUIET_STATUSES = ("ok", "skipped")
 
 
 class JobQueue(Protocol):
@@ -108,6 +110,13 @@ def execute(job, run_times: list[datetime], *, now: datetime | None = None) -> l
         started, clock = datetime.now(UTC), time.monotonic()
         try:
             counts = job.func(*job.args, **job.kwargs) or {}
+        except HeldElsewhere as exc:
+            # The shop is being crawled elsewhere (a worker, `shopmon crawl`): nothing was done and
+            # nothing failed, so no job-error event (no crawl-health alert); the next occurrence runs.
+            runs.finish(rt.settings, run_id, "skipped", started_at=started, error=str(exc))
+            log_run(job.id, task, run_time, "skipped", time.monotonic() - clock, {}, error=str(exc))
+            events.append(JobExecutionEvent(EVENT_JOB_EXECUTED, job.id, alias, run_time,
+                                            retval={"skipped": exc.held_by}))
         except BaseException as exc:  # noqa: BLE001  (recorded, then reported to the listener)
             status = status_for(exc)
             runs.finish(rt.settings, run_id, status, started_at=started, error=describe(exc))
@@ -155,9 +164,11 @@ def log_run(
     """The one line per job run: what, when it was due, how it ended, how long, what it counted."""
     first = (error or "").strip().splitlines()[0][:300] if error else None
     shown = " ".join(f"{k}={v}" for k, v in counts.items())
-    message = f"job {job_id} {status} in {duration:.2f} s" + (f" {shown}" if shown else "") + (f" error={first}" if first else "")
+    quiet = status in QUIET_STATUSES
+    label = "reason" if quiet else "error"
+    message = f"job {job_id} {status} in {duration:.2f} s" + (f" {shown}" if shown else "") + (f" {label}={first}" if first else "")
     log.log(
-        logging.INFO if status == "ok" else logging.ERROR,
+        logging.INFO if quiet else logging.ERROR,
         message,
         extra={
             "job": job_id,

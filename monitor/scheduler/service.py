@@ -107,7 +107,8 @@ def _run_due(settings: Settings, lease: Lease, now: datetime, done: list[dict[st
                     {
                         "job": event.job_id,
                         "scheduled_for": event.scheduled_run_time,
-                        "event": "queued" if _queued(event) else EVENT_NAMES.get(event.code, str(event.code)),
+                        "event": _outcome(event, "queued") or _outcome(event, "skipped")
+                        or EVENT_NAMES.get(event.code, str(event.code)),
                     }
                 )
             next_run = job.trigger.get_next_fire_time(run_times[-1], now)
@@ -119,8 +120,10 @@ def _run_due(settings: Settings, lease: Lease, now: datetime, done: list[dict[st
         scheduler.shutdown(wait=False)
 
 
-def _queued(event) -> bool:  # noqa: ANN001
-    return isinstance(getattr(event, "retval", None), dict) and "queued" in event.retval
+def _outcome(event, name: str) -> str | None:  # noqa: ANN001
+    """``name`` when an executed event's result says the job was queued or skipped, not run here."""
+    retval = getattr(event, "retval", None)
+    return name if isinstance(retval, dict) and name in retval else None
 
 
 class Daemon:

@@ -13,6 +13,7 @@ from monitor.db import get_engine, session_scope
 from monitor.scheduler import runs
 from monitor.scheduler.lease import current_lease
 from monitor.scheduler.plan import plan_jobs
+from monitor.scheduler.runner import QUIET_STATUSES
 from monitor.scheduler.service import JOBSTORE_TABLE
 
 
@@ -130,7 +131,7 @@ def render(data: dict[str, Any]) -> str:
             if counts:
                 last += f" [{counts}]"
             if j["last_error"]:
-                last += f" error: {j['last_error']}"
+                last += f" {'reason' if j['last_status'] in QUIET_STATUSES else 'error'}: {j['last_error']}"
         lines.append(f"  {j['id']:<24} next {nxt}")
         lines.append(f"  {'':<24} {j['name']}; last: {last}")
     for job_id in data["orphaned_jobs"]:

@@ -59,7 +59,10 @@ def crawl_in_child(settings: Settings, shop_id: str, timeout: float) -> dict[str
 
 
 def crawl(settings: Settings, shop_id: str) -> dict[str, Any]:
-    """Crawl one shop in a child process with a hard limit, then detect, open cases, queue alerts."""
+    """Crawl one shop in a child process with a hard limit, then detect, open cases, queue alerts.
+
+    ``HeldElsewhere`` (the shop's crawl lease is taken: it is being crawled elsewhere) comes back
+    from the child as itself and passes through: the CrawlRun is the holder's, nothing to close."""
     shop = settings.shop(shop_id)
     limit = settings.crawl.timeout_minutes * 60
     started = utcnow()

@@ -70,6 +70,18 @@ def crawl_crash(settings, shop_id: str, timeout: float) -> dict[str, Any]:  # no
     raise RuntimeError("spider exploded on a malformed page")
 
 
+def crawl_held(settings, shop_id: str, timeout: float) -> dict[str, Any]:  # noqa: ANN001
+    from monitor.errors import HeldElsewhere
+
+    record(settings, "crawl_held", shop=shop_id)
+    raise HeldElsewhere(f"crawl:{shop_id} is held by host:7:other", "host:7:other")
+
+
+def crawl_exits_75(settings, shop_id: str, timeout: float) -> dict[str, Any]:  # noqa: ANN001
+    # The held-elsewhere exit status without its report: still a failure.
+    os._exit(75)
+
+
 def process(settings) -> dict[str, int]:  # noqa: ANN001
     record(settings, "process")
     return {"scored": 2, "cases_opened": 1, "alerts_queued": 0}

@@ -68,6 +68,19 @@ def test_once_exits_1_when_a_job_failed(config: Path, doubles, capsys: pytest.Ca
     assert "SMTP relay on fire" in captured.err  # the one log line for that run
 
 
+def test_a_skipped_crawl_shows_as_skipped_with_its_holder(config: Path, doubles, capsys: pytest.CaptureFixture[str]) -> None:
+    doubles(crawl="crawl_held")
+    assert main(["-c", str(config), "schedule", "--once"]) == 0  # nothing failed
+    assert "crawl:alpha skipped" in capsys.readouterr().out
+
+    assert main(["-c", str(config), "status"]) == 0
+    text = capsys.readouterr().out
+    assert "last: skipped for" in text and "reason: crawl:alpha is held by host:7:other" in text
+    assert main(["-c", str(config), "status", "--json"]) == 0
+    jobs = {j["id"]: j for j in json.loads(capsys.readouterr().out)["jobs"]}
+    assert jobs["crawl:alpha"]["last_status"] == "skipped"
+
+
 def test_bad_option_is_one_clear_error(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["-c", str(config), "schedule", "--lease-seconds", "0"]) == 2
     assert "--lease-seconds" in capsys.readouterr().err

@@ -13,10 +13,11 @@ from scheduler_fixtures import doubles, make_settings  # noqa: F401  (fixtures)
 from models.alerts import Alert
 from models.crawl import CrawlRun
 from models.scheduler import JobRun
+from monitor.crawl import crawl_lock_name
 from monitor.db import get_engine
 from monitor.errors import StorageError
-from monitor.scheduler import runs
-from monitor.scheduler.lease import Lease
+from monitor.scheduler import runs, tasks
+from monitor.scheduler.lease import Lease, current_lease
 from monitor.scheduler.service import run_once
 
 T0 = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)  # a Monday, two hours before the digest
@@ -108,6 +109,31 @@ def test_hung_crawl_is_killed_and_recorded(make_settings, doubles) -> None:
     with Session(get_engine(settings)) as s:
         crawl = s.exec(select(CrawlRun)).one()
     assert (crawl.shop_config_id, crawl.status, crawl.failure_kind) == ("alpha", "failed", "timeout")
+
+
+def test_crawl_of_a_shop_held_elsewhere_is_recorded_skipped_naming_the_holder(make_settings, doubles, monkeypatch) -> None:
+    settings = make_settings(shops=[{"id": "alpha", "platform": "schemaorg", "url": "http://127.0.0.1:9/a", "jitter_seconds": 0}])
+    # The real crawl step: it takes the shop's crawl lease in the job child, as in production.
+    monkeypatch.setitem(tasks.HOOKS, "crawl", "monitor.scheduler.tasks:crawl_in_child")
+    lock = crawl_lock_name("alpha")
+    other = Lease(settings, 300, holder="worker:host:42:other", name=lock)
+    assert other.acquire()
+
+    ran = run_once(settings, now=T0)
+
+    assert {r["job"]: r["event"] for r in ran} == {"crawl:alpha": "skipped", "alerts:send": "ok", "alerts:escalation": "ok"}
+    [run] = [r for r in job_runs(settings) if r.job_id == "crawl:alpha"]
+    assert run.status == "skipped"
+    assert run.error.startswith("crawl:alpha is held by worker:host:42:other until ")
+    with Session(get_engine(settings)) as s:
+        # No CrawlRun written or closed (a running one is the holder's), no crawl-health alert.
+        assert s.exec(select(CrawlRun)).all() == []
+        assert s.exec(select(Alert)).all() == []
+    # No processing after it, and evaluated once: by the escalation job, not by a job-error listener.
+    assert [e["event"] for e in scheduler_doubles.events(settings)].count("process") == 0
+    assert [e["event"] for e in scheduler_doubles.events(settings)].count("evaluate") == 1
+    assert current_lease(get_engine(settings), lock).holder == "worker:host:42:other"  # still theirs
+    other.release()
 
 
 def test_run_later_than_its_grace_time_is_recorded_as_missed(make_settings, doubles) -> None:

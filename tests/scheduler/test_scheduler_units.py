@@ -218,3 +218,18 @@ def test_scheduled_commands_run_with_a_limit_and_report_failures(make_settings) 
         tasks.command(settings, "hangs")
     with pytest.raises(ConfigError, match="no scheduler command"):
         tasks.command(settings, "gone")
+
+
+def test_a_job_child_reports_held_elsewhere_as_itself_not_as_a_failure(make_settings, doubles) -> None:
+    from monitor import child_process
+    from monitor.errors import HeldElsewhere
+
+    settings = make_settings()
+    params = {"shop_id": "alpha", "timeout": 60}
+    with pytest.raises(HeldElsewhere, match="crawl:alpha is held by host:7:other") as held:
+        child_process.run_function("scheduler_doubles:crawl_held", settings, params, 60)
+    assert not isinstance(held.value, child_process.ChildFailed)
+    assert held.value.held_by == "host:7:other"
+    # The exit status alone, without the child's report, is not taken for "held elsewhere".
+    with pytest.raises(child_process.ChildFailed):
+        child_process.run_function("scheduler_doubles:crawl_exits_75", settings, params, 60)

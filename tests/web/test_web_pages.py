@@ -5,14 +5,16 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from openpyxl import load_workbook
 from sqlalchemy import create_engine, event, text
 from sqlmodel import select
 
 from models import Case, CaseEvent, Flag, Label, Silence
+from models.scheduler import JobRun
 from monitor.db import get_engine, session_scope
+from monitor.web.routes.supervisor import _latest_by
 from web_testkit import NOW, app, client_for, csrf_of, seeded  # noqa: F401
 
 
@@ -199,3 +201,13 @@ def test_times_in_the_shops_time_zone(tmp_path) -> None:  # noqa: ANN001
     assert shanghai != utc
     assert shanghai in page and "Asia/Shanghai" in page
     assert shanghai in board
+
+
+def test_supervisor_health_counts_failed_job_runs_not_skipped_ones(session) -> None:  # noqa: ANN001
+    t0 = datetime(2026, 12, 1, 6, tzinfo=UTC)
+    for hours, status in enumerate(("failed", "skipped", "ok", "skipped")):
+        at = t0 + timedelta(hours=hours)
+        session.add(JobRun(job_id="crawl:alpha", task="crawl", scheduled_for=at, holder="s", status=status, started_at=at))
+    session.commit()
+    [(latest, failures)] = _latest_by(session, JobRun, JobRun.job_id, t0 - timedelta(days=1))
+    assert (latest.status, failures) == ("skipped", 1)

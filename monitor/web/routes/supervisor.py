@@ -26,6 +26,8 @@ from monitor.web.pages import language_of, render
 router = APIRouter()
 RESPONSE_WINDOW_DAYS = 30
 HEALTH_DAYS = 7
+# Run states that are not failures: a skipped job found its shop being crawled elsewhere.
+NOT_FAILURES = ("ok", "running", "skipped")
 
 
 def workload(session: Session, *, overdue_hours: float, now) -> list[dict]:  # noqa: ANN001
@@ -58,7 +60,7 @@ def _latest_by(session: Session, model, key, since):  # noqa: ANN001, ANN202
     newest = select(key, func.max(model.id).label("id")).group_by(key).subquery()
     latest = session.exec(select(model).join(newest, newest.c.id == model.id).order_by(key)).all()
     failures = dict(session.exec(
-        select(key, func.count()).where(model.status != "ok", model.status != "running",
+        select(key, func.count()).where(model.status.not_in(NOT_FAILURES),
                                         model.started_at >= since).group_by(key)).all())
     return [(row, failures.get(getattr(row, key.key), 0)) for row in latest]
 
