@@ -26,6 +26,7 @@ from monitor.in_lists import id_filters, in_filters
 from monitor.reputation.checks import NEAR_DUPLICATE_SIMILARITY
 from monitor.reputation.tallies import Dirty
 
+_MARKS = ("dup_shop", "dup_listing")
 # Rows per executemany INSERT, for the facts (facts.py) and their band keys alike.
 BATCH = 5000
 
@@ -48,8 +49,9 @@ def stored_signature(raw: bytes) -> np.ndarray:
     return np.frombuffer(raw, dtype="<u4")
 
 
-def _account(review_id: int, reviewer_id: int | None) -> tuple[str, int]:
-    return ("reviewer", reviewer_id) if reviewer_id is not None else ("review", review_id)  # as checks.account
+def _account_key(review_id: int, reviewer_id: int | None) -> int:
+    """checks.account as one integer: even for an account, odd for a review that is its own."""
+    return 2 * reviewer_id if reviewer_id is not None else 2 * review_id + 1
 
 
 def store_bands(session: Session, shop_id: int, sigs: dict[int, np.ndarray]) -> None:
@@ -76,9 +78,14 @@ class Candidates:
     """The facts of one shop sharing a band key with some signatures."""
 
     def __init__(self, session: Session, shop_id: int, sigs: dict[int, np.ndarray]) -> None:
-        self.by_key: dict[int, set[int]] = defaultdict(set)
         self.info: dict[int, tuple[int | None, int | None, np.ndarray]] = {}  # id -> listing, reviewer, sig
+        self.stored: dict[int, tuple[bool, bool]] = {}  # id -> its stored (dup_shop, dup_listing)
         self.keys: dict[int, list[int]] = {}
+        by_key: dict[int, list[int]] = defaultdict(list)
+        self._ids = np.zeros(0, dtype=np.int64)
+        self._sig = np.zeros((0, 0), dtype=np.uint32)
+        self._account = np.zeros(0, dtype=np.int64)
+        self._at: dict[int, np.ndarray] = {}
         if not sigs:
             return
         ids = list(sigs)
@@ -91,25 +98,41 @@ class Candidates:
             for key, rid in session.execute(
                 select(ReputationBand.key, ReputationBand.review_id).where(ReputationBand.shop_id == shop_id, where)
             ):
-                self.by_key[key].add(rid)
-        ids = {rid for members in self.by_key.values() for rid in members}
-        for where in id_filters(ReputationFact.review_id, ids):
-            for rid, listing_id, reviewer_id, raw in session.execute(
+                by_key[key].append(rid)
+        found = {rid for members in by_key.values() for rid in members}
+        for where in id_filters(ReputationFact.review_id, found):
+            for rid, listing_id, reviewer_id, raw, dup_shop, dup_listing in session.execute(
                 select(ReputationFact.review_id, ReputationFact.listing_id, ReputationFact.reviewer_id,
-                       ReputationFact.sig).where(where)
+                       ReputationFact.sig, ReputationFact.dup_shop, ReputationFact.dup_listing).where(where)
             ):
                 self.info[rid] = (listing_id, reviewer_id, stored_signature(raw))
+                self.stored[rid] = (bool(dup_shop), bool(dup_listing))
+        # One matrix of the candidates' signatures, in id order, and per band key the rows of it:
+        # a bucket of a stock phrase holds tens of thousands of facts at 1M reviews, too many to
+        # compare one Python object at a time for every review that enters.
+        self._ids = np.array(sorted(self.info), dtype=np.int64)
+        if len(self._ids):
+            self._sig = np.stack([self.info[i][2] for i in self._ids.tolist()])
+        self._account = np.array([_account_key(i, self.info[i][1]) for i in self._ids.tolist()], dtype=np.int64)
+        for key, members in by_key.items():
+            # A band row whose fact is gone (a review deleted outright) is no candidate.
+            m = np.array(members, dtype=np.int64)
+            pos = np.searchsorted(self._ids, m)
+            ok = pos < len(self._ids)
+            ok[ok] = self._ids[pos[ok]] == m[ok]
+            self._at[key] = pos[ok]
 
     def partners(self, rid: int, reviewer_id: int | None, sig: np.ndarray) -> list[int]:
-        """Facts by another account sharing a band with ``sig`` and similar enough to it."""
-        me = _account(rid, reviewer_id)
-        cands = sorted({c for k in self.keys.get(rid, ()) for c in self.by_key.get(k, ())} - {rid})
-        # A band row whose fact is gone (a review deleted outright) is no candidate.
-        cands = [c for c in cands if c in self.info and _account(c, self.info[c][1]) != me]
-        if not cands:
+        """Facts by another account sharing a band with ``sig`` and similar enough to it, by id."""
+        parts = [self._at[k] for k in self.keys.get(rid, ()) if k in self._at]
+        if not parts:
             return []
-        est = (np.stack([self.info[c][2] for c in cands]) == sig).mean(axis=1)
-        return [c for c, e in zip(cands, est.tolist(), strict=True) if e >= NEAR_DUPLICATE_SIMILARITY]
+        pos = np.unique(np.concatenate(parts))
+        pos = pos[(self._ids[pos] != rid) & (self._account[pos] != _account_key(rid, reviewer_id))]
+        if not len(pos):
+            return []
+        est = (self._sig[pos] == sig).mean(axis=1)
+        return self._ids[pos[est >= NEAR_DUPLICATE_SIMILARITY]].tolist()
 
 
 def mark(session: Session, shop_id: int, new: dict[int, np.ndarray], facts: dict[int, Any], dirty: Dirty) -> None:
@@ -127,16 +150,20 @@ def mark(session: Session, shop_id: int, new: dict[int, np.ndarray], facts: dict
             for p in found:
                 shop_mark, listing_mark = marks.get(p, (False, False))
                 marks[p] = (True, listing_mark or p in same_listing)
-    # One UPDATE per distinct set of values, not one per review.
+    # Only marks that differ from the stored ones are written and their groups counted again: a
+    # stock phrase's new copy finds thousands of partners, nearly all of them marked already.
     writes: dict[tuple[tuple[str, bool], ...], list[int]] = defaultdict(list)
     for rid, (shop_mark, listing_mark) in marks.items():
         if rid in new or rid in facts:
             values = {"dup_shop": shop_mark, "dup_listing": listing_mark}
         else:  # a partner of an arrival: its other partners still count, marks only turn on
             values = {k: True for k, v in (("dup_shop", shop_mark), ("dup_listing", listing_mark)) if v}
+        stored = cands.stored.get(rid)
+        if stored is not None and all(dict(zip(_MARKS, stored, strict=True))[k] == v for k, v in values.items()):
+            continue
         if values:
             writes[tuple(sorted(values.items()))].append(rid)
     for values, rids in writes.items():
         for where in id_filters(ReputationFact.review_id, rids):
             session.execute(update(ReputationFact).where(where).values(**dict(values)))
-    dirty.add_ids(session, marks)
+    dirty.add_ids(session, [rid for rids in writes.values() for rid in rids])
