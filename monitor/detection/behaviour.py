@@ -140,10 +140,11 @@ def _neighbourhood(session: Session, scope: Scope, rows: ReviewRows,
     bad = rows.bad(bad_max)
     neighbours.sign(session, scope.review_ids, np.isin(scope.review_ids, rows.id[bad]))
     examined = scope.reviewers
+    walk = neighbours.Walk(session, bad_max)
     while True:
         seeds = np.union1d(rows.id[bad & np.isin(rows.reviewer, examined)], scope.review_ids)
         clusters = neighbours.clusters_around(session, seeds, bad_max=bad_max,
-                                              threshold=reviewer_features.TEMPLATE_SIMILARITY)
+                                              threshold=reviewer_features.TEMPLATE_SIMILARITY, walk=walk)
         touched = np.unique(clusters.label[np.isin(clusters.rows.id, scope.review_ids) & (clusters.label >= 0)])
         peers = clusters.rows.reviewer[np.isin(clusters.label, touched) & (clusters.label >= 0)]
         extra = np.setdiff1d(peers[peers >= 0], examined)

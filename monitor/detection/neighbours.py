@@ -78,78 +78,109 @@ def sign(session: Session, review_ids: np.ndarray, bad: np.ndarray) -> None:
         store(session, ids[usable], sigs)
 
 
-class _Walk:
-    """Buckets and signatures read so far; every query is limited to live bad reviews."""
+def _tuples(session: Session, stmt) -> list[tuple]:  # noqa: ANN001
+    """The rows of ``stmt`` as the DBAPI cursor's plain tuples: a big bucket is tens of thousands
+    of rows, and building a SQLAlchemy Row for each cost more than the query (as in review_rows)."""
+    result = session.connection().execute(stmt)
+    try:
+        return result.cursor.fetchall() if result.cursor is not None else []
+    finally:
+        result.close()
+
+
+class Walk:
+    """Band keys, buckets and signatures read so far, kept for the next walk of the same run
+    (``behaviour`` walks again from more seeds when the first walk found more reviewers; the
+    stored bands do not change in between). Every bucket holds live bad reviews only."""
 
     def __init__(self, session: Session, bad_max: int) -> None:
         self.session = session
         self.live_bad = and_(Review.deleted_at.is_(None), Review.rating >= 1, Review.rating <= bad_max)
         self.sig: dict[int, np.ndarray] = {}
-        self.seen_keys: set[int] = set()
+        self._keys: dict[int, list[int]] = {}  # review -> its band keys
+        self._bucket: dict[int, list[int]] = {}  # band key -> live bad reviews
 
     def keys_of(self, ids: list[int]) -> set[int]:
-        out: set[int] = set()
-        for where in id_filters(ReviewBand.review_id, ids):
-            out.update(self.session.execute(select(ReviewBand.key).where(where)).scalars())
-        return out - self.seen_keys
+        need = [i for i in ids if i not in self._keys]
+        for i in need:
+            self._keys[i] = []
+        for where in id_filters(ReviewBand.review_id, need):
+            for rid, key in _tuples(self.session, select(ReviewBand.review_id, ReviewBand.key).where(where)):
+                self._keys[rid].append(key)
+        return {k for i in ids for k in self._keys[i]}
 
     def buckets(self, keys: set[int]) -> dict[int, list[int]]:
-        self.seen_keys |= keys
-        out: dict[int, list[int]] = {}
-        for where in in_filters(ReviewBand.key, keys):
+        need = keys - self._bucket.keys()
+        for key in need:
+            self._bucket[key] = []
+        for where in in_filters(ReviewBand.key, need):
             stmt = (select(ReviewBand.key, ReviewBand.review_id)
                     .join(Review, Review.id == ReviewBand.review_id)
                     .where(where, self.live_bad))
-            for key, rid in self.session.execute(stmt):
-                out.setdefault(key, []).append(rid)
-        return out
+            for key, rid in _tuples(self.session, stmt):
+                self._bucket[key].append(rid)
+        return {k: self._bucket[k] for k in keys}
 
     def load_sigs(self, ids: Iterable[int]) -> None:
         need = sorted(set(ids) - self.sig.keys())
         for where in id_filters(ReviewSignature.review_id, need):
-            for rid, raw in self.session.execute(select(ReviewSignature.review_id, ReviewSignature.sig).where(where)):
+            for rid, raw in _tuples(self.session, select(ReviewSignature.review_id, ReviewSignature.sig).where(where)):
                 self.sig[rid] = np.frombuffer(raw, dtype="<u4")
 
 
-def clusters_around(session: Session, seeds: np.ndarray, *, bad_max: int, threshold: float) -> TextClusters:
+def clusters_around(session: Session, seeds: np.ndarray, *, bad_max: int, threshold: float,
+                    walk: Walk | None = None) -> TextClusters:
     """The whole clusters (as ``minhash.cluster`` over every live bad review would find them)
-    that contain any of ``seeds``; seeds without a near-duplicate come back unlabelled."""
-    walk = _Walk(session, bad_max)
+    that contain any of ``seeds``; seeds without a near-duplicate come back unlabelled. ``walk``:
+    what an earlier call of the same run read (same ``bad_max``)."""
+    walk = walk or Walk(session, bad_max)
     nodes: set[int] = set()
+    seen_keys: set[int] = set()
     frontier = sorted({int(i) for i in seeds})
-    edges: dict[tuple[int, int], float] = {}
+    # Edges (member, bucket's lowest id, similarity); a pair met in several buckets is kept
+    # each time, _label takes the highest similarity.
+    src: list[np.ndarray] = []
+    dst: list[np.ndarray] = []
+    sim: list[np.ndarray] = []
     while frontier:
         nodes.update(frontier)
-        buckets = walk.buckets(walk.keys_of(frontier))
+        keys = walk.keys_of(frontier) - seen_keys
+        seen_keys |= keys
+        buckets = walk.buckets(keys)
         walk.load_sigs(rid for members in buckets.values() for rid in members)
         reached: set[int] = set()
         for members in buckets.values():
             have = sorted(m for m in members if m in walk.sig)
             if len(have) < 2:
                 continue
-            rep = have[0]
             others = np.stack([walk.sig[m] for m in have[1:]])
-            est = (others == walk.sig[rep]).mean(axis=1, dtype=np.float32)
-            for m, e in zip(have[1:], est.tolist(), strict=True):
-                if e >= threshold:
-                    edges[(m, rep)] = max(edges.get((m, rep), 0.0), e)
-                    reached.update((m, rep))
+            est = (others == walk.sig[have[0]]).mean(axis=1, dtype=np.float32)
+            hit = np.flatnonzero(est >= threshold)
+            if not len(hit):
+                continue
+            linked = np.array(have[1:], dtype=np.int64)[hit]
+            src.append(linked)
+            dst.append(np.full(len(hit), have[0], dtype=np.int64))
+            sim.append(est[hit])
+            reached.update(linked.tolist())
+            reached.add(have[0])
         frontier = sorted(reached - nodes)
     ids = np.array(sorted(nodes & walk.sig.keys()), dtype=np.int64)
     rows = fetch_ids(session, ids)
     order = np.argsort(rows.id)
     rows = rows.take(order)
-    return TextClusters(rows, *_label(rows.id, edges))
+    if src:
+        pairs = np.stack([np.concatenate(src), np.concatenate(dst)], axis=1)
+        return TextClusters(rows, *_label(rows.id, pairs, np.concatenate(sim)))
+    return TextClusters(rows, *_label(rows.id, np.zeros((0, 2), dtype=np.int64), np.zeros(0, dtype=np.float32)))
 
 
-def _label(ids: np.ndarray, edges: dict[tuple[int, int], float]) -> tuple[np.ndarray, np.ndarray]:
+def _label(ids: np.ndarray, pairs: np.ndarray, est: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     n = len(ids)
     label = np.full(n, -1, dtype=np.int64)
     similarity = np.zeros(n, dtype=np.float32)
-    if not edges or not n:
+    if not len(pairs) or not n:
         return label, similarity
-    pairs = np.array(list(edges), dtype=np.int64)
-    est = np.fromiter(edges.values(), dtype=np.float32, count=len(edges))
     s, d = np.searchsorted(ids, pairs[:, 0]), np.searchsorted(ids, pairs[:, 1])
     ok = (s < n) & (d < n)
     ok[ok] &= (ids[s[ok]] == pairs[ok, 0]) & (ids[d[ok]] == pairs[ok, 1])
