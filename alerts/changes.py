@@ -4,6 +4,11 @@ A raised rating or a review confirmed removed (missing from two complete crawls,
 spiders.storage) moves an unresolved case to ``modified``. A review missing from only one
 complete crawl proves nothing yet (a cut page, a platform hiccup): the case keeps its state and
 its escalation clock, and gets a ``possibly_removed`` event asking staff to look.
+
+Only the reviews in the outbox (consumer ``review_changes``) are looked at: database triggers
+(migration 0017) queue a review whenever its rating, deletion or missed crawls change while it
+has a case, and whenever its case is opened or changes state, rating or review, whoever writes
+them. A run with nothing new reads no case.
 """
 
 from __future__ import annotations
@@ -18,8 +23,12 @@ from models.base import utcnow
 from models.cases import Case, CaseEvent
 from models.reviews import Review
 
+from monitor import outbox
+from monitor.in_lists import id_filters
+
 from alerts.cases import SYSTEM_ACTOR, TRANSITIONS, needs_action
 
+CONSUMER = "review_changes"
 POSSIBLY_REMOVED = "possibly_removed"
 _CAN_BECOME_MODIFIED = [s for s, targets in TRANSITIONS.items() if "modified" in targets]
 
@@ -38,15 +47,18 @@ def follow_review_changes(session: Session, *, now: datetime | None = None) -> C
     ones whose review one complete crawl did not show. Safe to run repeatedly."""
     now = now or utcnow()
     counts = ChangeCounts()
-    rows = session.exec(
+    session.flush()  # the triggers queue what this session changed
+    changed = outbox.take(session, CONSUMER).get("review", set())
+    rows = [row for where in id_filters(Review.id, changed) for row in session.exec(
         select(Case, Review)
         .join(Review, Review.id == Case.review_id)
         .where(
+            where,
             needs_action(),
             Case.state.in_(_CAN_BECOME_MODIFIED),
             (Review.deleted_at.is_not(None)) | (Review.rating > Case.rating),
         )
-    ).all()
+    ).all()]
     for case, review in rows:
         if review.deleted_at is not None:
             note = "the review was removed"
@@ -64,11 +76,11 @@ def follow_review_changes(session: Session, *, now: datetime | None = None) -> C
     # One event per absence: a review seen again and missed later gets a new one.
     told = exists().where(CaseEvent.case_id == Case.id, CaseEvent.action == POSSIBLY_REMOVED,
                           CaseEvent.at >= Review.missing_since)
-    missing = session.exec(
+    missing = [row for where in id_filters(Review.id, changed) for row in session.exec(
         select(Case, Review)
         .join(Review, Review.id == Case.review_id)
-        .where(needs_action(), Review.deleted_at.is_(None), Review.missed_crawls > 0, ~told)
-    ).all()
+        .where(where, needs_action(), Review.deleted_at.is_(None), Review.missed_crawls > 0, ~told)
+    ).all()]
     for case, review in missing:
         session.add(CaseEvent(
             case_id=case.id, at=max(now, review.missing_since or now), actor=SYSTEM_ACTOR, action=POSSIBLY_REMOVED,

@@ -10,7 +10,9 @@ class Outbox(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     # "cases": reviews scored, flags written or changed; "listings": listings whose images,
-    # fields or reviews changed.
+    # fields or reviews changed; "reputation": reviews, flags and listings whose facts changed;
+    # "review_changes": reviews whose case or whose rating, deletion or absence changed (written
+    # by database triggers, migration 0017).
     consumer: str = Field(index=True, description="cases or listings")
     target_type: str = Field(description="review, flag or listing")
     target_id: int
