@@ -182,7 +182,7 @@ class TextModel:
             named = self._hashed_grams(text)
             grams = np.asarray([named.get(int(c)) for c in indices] + [None], dtype=object)[:-1]
         else:
-            grams = self._readable_grams[indices]
+            grams = np.asarray([self._readable_gram(int(c)) for c in indices] + [None], dtype=object)[:-1]
         keep = np.flatnonzero((contrib > 0) & (grams != None))  # noqa: E711 (object array)
         # Highest contribution first; ties in feature order, so a text explains the same either way.
         keep = keep[np.lexsort((indices[keep], -contrib[keep]))]
@@ -197,19 +197,22 @@ class TextModel:
         return chosen
 
     @cached_property
-    def _readable_grams(self) -> np.ndarray:
-        """Per feature, the n-gram a person can read, or None for those never shown as reasons."""
-        linear = self._linear
-        names = linear[1] if linear is not None else np.array([], dtype=object)
-        out = np.empty(len(names), dtype=object)
-        for idx, name in enumerate(names):
+    def _readable_cache(self) -> dict[int, str | None]:
+        return {}
+
+    def _readable_gram(self, index: int) -> str | None:
+        """The n-gram of feature ``index`` a person can read, or None for one never shown as a reason.
+
+        Worked out per feature on first use: a process explains a few dozen flags, and naming all of
+        a model's hundreds of thousands of features up front cost about 0.1 CPU s per process."""
+        cache = self._readable_cache
+        if index not in cache:
             # Names are "word__great", or nested ("ngrams__char__退款") when NB weights or the style
             # profile sit around the n-grams; style numbers are no readable reason.
-            parts = str(name).split("__")
+            parts = str(self._linear[1][index]).split("__")  # type: ignore[index]
             kinds = [i for i, p in enumerate(parts[:-1]) if p in ("word", "char")]
-            if kinds:
-                out[idx] = _readable(parts[kinds[0]], "__".join(parts[kinds[0] + 1 :]))
-        return out
+            cache[index] = _readable(parts[kinds[0]], "__".join(parts[kinds[0] + 1 :])) if kinds else None
+        return cache[index]
 
 
 def _readable(kind: str, raw: str) -> str | None:
