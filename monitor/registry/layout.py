@@ -23,6 +23,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from functools import cache
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -85,6 +86,13 @@ def fingerprint_rows(rows: Iterable[Any]) -> str:
 
 
 def library_versions() -> dict[str, str]:
+    return dict(_installed_versions())
+
+
+@cache
+def _installed_versions() -> dict[str, str]:
+    # Once per process: each metadata look-up scans the environment's package folders (about
+    # 0.02 CPU s), and every model loaded asks again; what this process imported does not change.
     out = {"python": platform.python_version()}
     for lib in LIBRARIES:
         try:

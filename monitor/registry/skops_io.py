@@ -51,7 +51,7 @@ def check_file(path: Path, meta: VersionMeta) -> list[str]:
         )
     try:
         untrusted = sio.get_untrusted_types(file=path)
-        refused = refused_in(path)
+        refused = refused_in(path, untrusted)
     except Exception as exc:
         raise RegistryError(f"model file {path} is not a readable skops file: {exc}") from None
     if refused:
@@ -74,11 +74,14 @@ def load_estimator(path: Path, meta: VersionMeta, untrusted: list[str]) -> Any:
     return estimator
 
 
-def refused_in(path: Path) -> list[str]:
-    """Types not on the allow-list, from our schema walk and from skops' own audit."""
+def refused_in(path: Path, untrusted: Iterable[str] | None = None) -> list[str]:
+    """Types not on the allow-list, from our schema walk and from skops' own audit (``untrusted``:
+    its list for this file when the caller already has it; reading it again costs a schema walk)."""
     import skops.io as sio
 
-    return sorted(set(refused_types(schema_types(path))) | set(refused_types(set(sio.get_untrusted_types(file=path)))))
+    if untrusted is None:
+        untrusted = sio.get_untrusted_types(file=path)
+    return sorted(set(refused_types(schema_types(path))) | set(refused_types(set(untrusted))))
 
 
 def _warn_library_drift(meta: VersionMeta) -> None:
