@@ -12,6 +12,7 @@ from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
+from sqlalchemy.sql import Executable
 from sqlmodel import Session, SQLModel, create_engine
 
 import models  # noqa: F401  (registers every table on SQLModel.metadata)
@@ -147,6 +148,20 @@ def insert_missing(session: Session, row: SQLModel, keys: Sequence[str]) -> int 
     stmt = upsert(session, model).values(**row.model_dump(exclude={"id"}))
     stmt = stmt.on_conflict_do_nothing(index_elements=list(keys)).returning(model.id)
     return session.execute(stmt).scalar()
+
+
+def plain_rows(session: Session, stmt: Executable) -> list[tuple]:
+    """The rows of a Core SELECT as the DBAPI cursor's plain tuples, without a SQLAlchemy Row each:
+    for reads of tens of thousands of narrow rows the Rows cost more than the query. No result
+    processing either: only for columns the driver returns as wanted (ints, bytes; on SQLite a
+    boolean is 0 or 1 and a datetime a string)."""
+    if session.autoflush:
+        session.flush()  # as session.execute would: the query sees what the session holds
+    result = session.connection().execute(stmt)
+    try:
+        return result.cursor.fetchall() if result.cursor is not None else []
+    finally:
+        result.close()
 
 
 @contextmanager

@@ -21,6 +21,7 @@ from sqlalchemy import and_, delete, insert, select
 from sqlmodel import Session
 
 from models import Review, ReviewBand, ReviewSignature
+from monitor.db import plain_rows
 from monitor.detection import minhash
 from monitor.detection.review_rows import fetch_ids, iter_texts
 from monitor.in_lists import id_filters, in_filters
@@ -78,16 +79,6 @@ def sign(session: Session, review_ids: np.ndarray, bad: np.ndarray) -> None:
         store(session, ids[usable], sigs)
 
 
-def _tuples(session: Session, stmt) -> list[tuple]:  # noqa: ANN001
-    """The rows of ``stmt`` as the DBAPI cursor's plain tuples: a big bucket is tens of thousands
-    of rows, and building a SQLAlchemy Row for each cost more than the query (as in review_rows)."""
-    result = session.connection().execute(stmt)
-    try:
-        return result.cursor.fetchall() if result.cursor is not None else []
-    finally:
-        result.close()
-
-
 class Walk:
     """Band keys, buckets and signatures read so far, kept for the next walk of the same run
     (``behaviour`` walks again from more seeds when the first walk found more reviewers; the
@@ -105,7 +96,7 @@ class Walk:
         for i in need:
             self._keys[i] = []
         for where in id_filters(ReviewBand.review_id, need):
-            for rid, key in _tuples(self.session, select(ReviewBand.review_id, ReviewBand.key).where(where)):
+            for rid, key in plain_rows(self.session, select(ReviewBand.review_id, ReviewBand.key).where(where)):
                 self._keys[rid].append(key)
         return {k for i in ids for k in self._keys[i]}
 
@@ -117,14 +108,14 @@ class Walk:
             stmt = (select(ReviewBand.key, ReviewBand.review_id)
                     .join(Review, Review.id == ReviewBand.review_id)
                     .where(where, self.live_bad))
-            for key, rid in _tuples(self.session, stmt):
+            for key, rid in plain_rows(self.session, stmt):
                 self._bucket[key].append(rid)
         return {k: self._bucket[k] for k in keys}
 
     def load_sigs(self, ids: Iterable[int]) -> None:
         need = sorted(set(ids) - self.sig.keys())
         for where in id_filters(ReviewSignature.review_id, need):
-            for rid, raw in _tuples(self.session, select(ReviewSignature.review_id, ReviewSignature.sig).where(where)):
+            for rid, raw in plain_rows(self.session, select(ReviewSignature.review_id, ReviewSignature.sig).where(where)):
                 self.sig[rid] = np.frombuffer(raw, dtype="<u4")
 
 

@@ -22,6 +22,7 @@ from sqlmodel import Session
 
 from models.reputation import ReputationBand, ReputationFact
 
+from monitor.db import plain_rows
 from monitor.in_lists import id_filters, in_filters
 from monitor.reputation.checks import NEAR_DUPLICATE_SIMILARITY
 from monitor.reputation.tallies import Dirty
@@ -95,16 +96,14 @@ class Candidates:
         # Keys first (the band table's primary key alone), then each candidate's row once: a
         # review sharing several bands with the new ones is fetched once, not once per band.
         for where in in_filters(ReputationBand.key, wanted):
-            for key, rid in session.execute(
-                select(ReputationBand.key, ReputationBand.review_id).where(ReputationBand.shop_id == shop_id, where)
-            ):
+            for key, rid in plain_rows(session, select(ReputationBand.key, ReputationBand.review_id).where(
+                    ReputationBand.shop_id == shop_id, where)):
                 by_key[key].append(rid)
         found = {rid for members in by_key.values() for rid in members}
         for where in id_filters(ReputationFact.review_id, found):
-            for rid, listing_id, reviewer_id, raw, dup_shop, dup_listing in session.execute(
-                select(ReputationFact.review_id, ReputationFact.listing_id, ReputationFact.reviewer_id,
-                       ReputationFact.sig, ReputationFact.dup_shop, ReputationFact.dup_listing).where(where)
-            ):
+            for rid, listing_id, reviewer_id, raw, dup_shop, dup_listing in plain_rows(session, select(
+                    ReputationFact.review_id, ReputationFact.listing_id, ReputationFact.reviewer_id,
+                    ReputationFact.sig, ReputationFact.dup_shop, ReputationFact.dup_listing).where(where)):
                 self.info[rid] = (listing_id, reviewer_id, stored_signature(raw))
                 self.stored[rid] = (bool(dup_shop), bool(dup_listing))
         # One matrix of the candidates' signatures, in id order, and per band key the rows of it:
