@@ -20,6 +20,7 @@ from sqlmodel import Session
 
 from models.reputation import ReputationFact, ReputationTally
 
+from monitor.db import plain_rows
 from monitor.in_lists import chunks, id_filters
 from monitor.reputation.checks import REMOVING_KINDS, Tally
 
@@ -97,6 +98,7 @@ def recount(session: Session, dirty: Dirty) -> None:
 
 
 def _add(t: Tally, day: int, removed: int, once: Any, dup: Any, professional: Any, n: int, rating_sum: int) -> None:
+    # Read as the cursor's tuples (plain_rows): the flags may be 0/1 and are only tested for truth.
     t.reviews += n
     t.rating_sum += rating_sum
     if removed:
@@ -118,8 +120,8 @@ def _add(t: Tally, day: int, removed: int, once: Any, dup: Any, professional: An
 def tally_shop(session: Session, shop_id: int) -> Tally:
     t = ReputationTally
     out = Tally()
-    for row in session.execute(select(t.day, t.removed, t.once, t.dup, t.professional, t.n, t.rating_sum)
-                               .where(t.scope == "shop", t.target_id == shop_id)):
+    for row in plain_rows(session, select(t.day, t.removed, t.once, t.dup, t.professional, t.n, t.rating_sum)
+                          .where(t.scope == "shop", t.target_id == shop_id)):
         _add(out, *row)
     return out
 
@@ -128,9 +130,8 @@ def tally_listings(session: Session, listing_ids: Iterable[int]) -> dict[int, Ta
     t = ReputationTally
     out = {lid: Tally() for lid in listing_ids}
     for where in id_filters(t.target_id, list(out)):
-        for lid, *row in session.execute(
-            select(t.target_id, t.day, t.removed, t.once, t.dup, t.professional, t.n, t.rating_sum)
-            .where(t.scope == "listing", where)
-        ):
+        for lid, *row in plain_rows(session, select(
+                t.target_id, t.day, t.removed, t.once, t.dup, t.professional, t.n, t.rating_sum)
+                .where(t.scope == "listing", where)):
             _add(out[lid], *row)
     return out
