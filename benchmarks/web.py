@@ -218,21 +218,6 @@ def summary(values: list[float]) -> dict[str, float]:
             "p95_ms": round(ms[min(len(ms) - 1, int(len(ms) * 0.95))], 1), "max_ms": round(ms[-1], 1)}
 
 
-def vacuum_analyze(url: str | None) -> None:
-    """PostgreSQL's planner needs statistics, and an index-only scan (the bounded count of a
-    filtered board) needs the visibility map; autovacuum gathers both some time after a bulk load,
-    so a running shop's database has them. The shared server here runs with autovacuum off, so
-    the benchmark does autovacuum's work on its own schema now: with ANALYZE alone the filtered
-    count was a bitmap heap scan of 509 pages (3-7 ms) instead of 1001 index entries (0.3 ms).
-    SQLite is left as `shopmon` leaves it."""
-    if url and benchdb.backend(url) == "postgresql":
-        engine = create_engine(url, isolation_level="AUTOCOMMIT")
-        with engine.connect() as conn:
-            tables = conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")).scalars()
-            conn.execute(text("VACUUM (ANALYZE) " + ", ".join(f'"{t}"' for t in tables)))
-        engine.dispose()
-
-
 def start_server(port: int, workers: int, env: dict[str, str], log) -> subprocess.Popen:  # noqa: ANN001
     server = subprocess.Popen([str(Path(sys.executable).with_name("shopmon")), "web", "--port", str(port),
                                "--workers", str(workers)], env=env, stdout=subprocess.DEVNULL, stderr=log)
@@ -322,7 +307,7 @@ def main() -> None:
         settings = load_settings(data_dir=data)
         upgrade(settings)
         top, seed_s = seed(settings, args.cases)
-        vacuum_analyze(url)
+        benchdb.vacuum_analyze(url)
         env = {**os.environ, "SHOPMON_DATA_DIR": str(data), "SHOPMON_WEB__SECRET_KEY": "b" * 40}
         if url:
             env["SHOPMON_DATABASE_URL"] = url
