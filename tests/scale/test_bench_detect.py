@@ -1,0 +1,37 @@
+"""benchmarks/detect_throughput.py's memory run on PostgreSQL: a fresh database per size, vacuumed
+and analysed before the measured process starts, read as throughput too."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+from monitor.config import load_settings
+
+SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "detect_throughput.py"
+
+
+def _bench():
+    # benchmarks/ is not an installed package: the script is loaded from its file, as it runs.
+    spec = importlib.util.spec_from_file_location("bench_detect_throughput", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("bench_detect_throughput", module)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_memory_run_on_postgresql_is_measured_on_an_analysed_database(pg_url, tmp_path, monkeypatch):
+    bench = _bench()
+    analysed: list[str] = []
+    vacuum = bench.benchdb.vacuum_analyze
+
+    def vacuum_analyze(url):  # noqa: ANN001, ANN202
+        vacuum(url)
+        analysed.append(load_settings(data_dir=tmp_path).database_url)  # the schema the child then reads
+
+    monkeypatch.setattr(bench.benchdb, "vacuum_analyze", vacuum_analyze)
+    out = bench.memory(300, tmp_path, url=pg_url)
+    assert out["database"] == "postgresql" and out["flags"]["reviews_scored"] == 300
+    assert out["reviews_per_cpu_second"] > 0 and out["peak_rss_mb"] > 0
+    assert len(analysed) == 1 and "shopmon_mem_" in analysed[0]
