@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
@@ -175,6 +175,29 @@ def session_scope(settings: Settings) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+#: Rows one transaction writes into a table before it reads them back by key, from which on
+#: PostgreSQL the table is analysed first (see ``analyze_written``).
+ANALYZE_AFTER_ROWS = 10_000
+
+
+def analyze_written(session: Session, tables: Sequence[str], rows: int) -> None:
+    """On PostgreSQL, ANALYZE ``tables`` inside the current transaction when it wrote ``rows``
+    (>= ``ANALYZE_AFTER_ROWS``) into them and is about to look them up by key.
+
+    The planner knows a table only from its last ANALYZE; autovacuum runs one some time after a
+    commit, never inside the transaction that wrote the rows. Detection's first run over a large
+    history (an import, a first crawl of a big shop) signs every bad review and then walks their
+    LSH bands by key in the same transaction: planned without statistics (a band table analysed
+    while empty), each look-up of 900 keys was a parallel sequential scan of every band row and
+    review (0.3 s or more each, thousands of them at 1M reviews) instead of an index search. ANALYZE
+    in a transaction counts the rows that transaction inserted; it samples a bounded number of rows
+    (about 0.1-0.5 s here). It holds a SHARE UPDATE EXCLUSIVE lock on the tables until the commit,
+    which blocks only another ANALYZE or VACUUM of them, not reads or writes. SQLite needs none:
+    its planner takes the index for an equality look-up without statistics."""
+    if rows >= ANALYZE_AFTER_ROWS and session.get_bind().dialect.name == "postgresql":
+        session.execute(text("ANALYZE " + ", ".join(f'"{t}"' for t in tables)))
 
 
 def alembic_config(settings: Settings):  # noqa: ANN201

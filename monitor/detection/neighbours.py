@@ -21,7 +21,7 @@ from sqlalchemy import and_, delete, insert, select
 from sqlmodel import Session
 
 from models import Review, ReviewBand, ReviewSignature
-from monitor.db import plain_rows
+from monitor.db import analyze_written, plain_rows
 from monitor.detection import minhash
 from monitor.detection.review_rows import fetch_ids, iter_texts
 from monitor.in_lists import id_filters, in_filters
@@ -77,6 +77,8 @@ def sign(session: Session, review_ids: np.ndarray, bad: np.ndarray) -> None:
         sigs, usable = minhash.signatures(texts)
         forget(session, ids[~usable].tolist())
         store(session, ids[usable], sigs)
+    # The walk that follows looks these bands up by key in this same transaction.
+    analyze_written(session, (ReviewBand.__tablename__, ReviewSignature.__tablename__), len(want) * minhash.BANDS)
 
 
 class Walk:
