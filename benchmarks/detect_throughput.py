@@ -227,7 +227,9 @@ def memory(n: int, workdir: Path, *, full: bool = True, url: str | None = None) 
         dispose_engines()
         # A fresh process, so the peak is detection's alone and not the generator's.
         proc = subprocess.run([sys.executable, __file__, "--child", "full" if full else "behaviour", str(data)],
-                              capture_output=True, text=True, check=True)
+                              capture_output=True, text=True)
+        if proc.returncode != 0:  # its traceback, which check=True would have dropped with the captured output
+            raise SystemExit(f"detection child failed ({n} reviews):\n{proc.stderr[-3000:]}")
     child = json.loads(proc.stdout)
     # The same run read as throughput: every stored review is scored once, on one core.
     rate = {"reviews_per_cpu_second": round(n / max(child["cpu_seconds"], 1e-9)),
