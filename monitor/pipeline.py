@@ -21,7 +21,7 @@ from monitor.db import session_scope
 from monitor.detection import detect
 from monitor.listings.check import check_listings
 from monitor.model_trust import ModelTrustError
-from monitor.reputation import snapshot_changed
+from monitor.reputation.changed import snapshot_changed
 
 log = logging.getLogger(__name__)
 

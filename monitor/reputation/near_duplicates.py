@@ -9,6 +9,10 @@ fact's band keys sit in ``ReputationBand`` (per shop), so an entering review fin
 partners by key and marks itself and each of them, and the partners of a leaving review have
 their marks worked out again from their own candidates. facts.py decides which reviews enter
 and leave; this module owns the band rows and the marks.
+
+It signs texts and keys bands through monitor.detection, which loads scikit-learn and SciPy, so
+only the pipeline's upkeep reaches it (changed.py -> facts.py); the package root does not import
+it, since the alert rules import the root at start-up (tests/alerts/test_alerts_startup.py).
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ from sqlmodel import Session
 from models.reputation import ReputationBand, ReputationFact
 
 from monitor.db import plain_rows
+from monitor.detection import minhash
+from monitor.detection.neighbours import stored_keys
 from monitor.in_lists import id_filters, in_filters
 from monitor.reputation.checks import NEAR_DUPLICATE_SIMILARITY
 from monitor.reputation.tallies import Dirty
@@ -32,17 +38,8 @@ _MARKS = ("dup_shop", "dup_listing")
 BATCH = 5000
 
 
-def _band_keys(sigs: np.ndarray) -> np.ndarray:
-    # Imported on first use, like checks.signatures_by_id: the alert rules import this package
-    # and must not load scikit-learn with it.
-    from monitor.detection.neighbours import stored_keys
-
-    return stored_keys(sigs)
-
-
 def sign(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    from monitor.detection import minhash  # see _band_keys
-
+    """MinHash signatures of review texts, and which texts were long enough to sign."""
     return minhash.signatures(texts)
 
 
@@ -59,7 +56,7 @@ def store_bands(session: Session, shop_id: int, sigs: dict[int, np.ndarray]) -> 
     ids = list(sigs)
     for start in range(0, len(ids), BATCH):
         part = ids[start:start + BATCH]
-        keys = _band_keys(np.stack([sigs[i] for i in part]))
+        keys = stored_keys(np.stack([sigs[i] for i in part]))
         session.execute(insert(ReputationBand), [
             {"shop_id": shop_id, "key": k, "review_id": rid}
             for rid, row in zip(part, keys.tolist(), strict=True) for k in set(row)
@@ -70,7 +67,7 @@ def drop_bands(session: Session, shop_id: int, sigs: dict[int, np.ndarray]) -> N
     if not sigs:
         return
     ids = list(sigs)
-    for rid, row in zip(ids, _band_keys(np.stack([sigs[i] for i in ids])).tolist(), strict=True):
+    for rid, row in zip(ids, stored_keys(np.stack([sigs[i] for i in ids])).tolist(), strict=True):
         session.execute(delete(ReputationBand).where(
             ReputationBand.shop_id == shop_id, ReputationBand.review_id == rid, ReputationBand.key.in_(set(row))))
 
@@ -90,7 +87,7 @@ class Candidates:
         if not sigs:
             return
         ids = list(sigs)
-        for rid, row in zip(ids, _band_keys(np.stack([sigs[i] for i in ids])).tolist(), strict=True):
+        for rid, row in zip(ids, stored_keys(np.stack([sigs[i] for i in ids])).tolist(), strict=True):
             self.keys[rid] = list(set(row))
         wanted = {k for ks in self.keys.values() for k in ks}
         # Keys first (the band table's primary key alone), then each candidate's row once: a
