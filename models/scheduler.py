@@ -10,6 +10,11 @@ from sqlmodel import Field, SQLModel
 
 from models.base import UTCDateTime, utcnow
 
+# The JobRun statuses of occurrences that ran and ended in error (the job-error listener alerts on
+# them). Queued and running ones have not ended; ok, skipped (held elsewhere) and missed (too late,
+# never run) did not fail.
+FAILED_JOB_STATUSES = ("failed", "timeout", "interrupted")
+
 
 class SchedulerLease(SQLModel, table=True):
     name: str = Field(primary_key=True)

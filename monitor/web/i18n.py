@@ -35,6 +35,8 @@ WEB: dict[str, dict[str, str]] = {
         "gate": "Comparison with the live version", "weekly_report": "This week", "workload": "Workload per person",
         "open_n": "Open", "overdue_n": "Overdue", "median_response": "Median hours to first contact",
         "crawl_health": "Crawls", "scheduler": "Scheduler jobs", "last_run": "Last run", "failures": "Failures (7 d)",
+        "job_failures_note": "Failures: runs that failed, timed out or were interrupted. Queued, running, "
+                             "skipped (shop crawled elsewhere) and missed (too late to run) runs are not counted.",
         "forbidden": "You do not have access to this page.", "not_found": "Not found.",
         "text": "Text", "score": "Score", "target": "About", "task": "Task", "shop": "Shop",
     },
@@ -67,6 +69,8 @@ WEB: dict[str, dict[str, str]] = {
         "gate": "与当前版本对比", "weekly_report": "本周", "workload": "每人工作量",
         "open_n": "未完成", "overdue_n": "超时", "median_response": "首次联系中位小时数",
         "crawl_health": "抓取", "scheduler": "定时任务", "last_run": "最近运行", "failures": "失败次数（7 天）",
+        "job_failures_note": "失败次数：失败、超时或被中断的运行。"
+                             "排队中、运行中、已跳过（店铺正由其他进程抓取）和错过（太晚未运行）的运行不计入。",
         "forbidden": "你没有权限访问此页面。", "not_found": "未找到。",
         "text": "内容", "score": "分数", "target": "对象", "task": "任务", "shop": "店铺",
     },

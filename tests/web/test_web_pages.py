@@ -12,7 +12,7 @@ from sqlalchemy import create_engine, event, text
 from sqlmodel import select
 
 from models import Case, CaseEvent, Flag, Label, Silence
-from models.scheduler import JobRun
+from models.scheduler import FAILED_JOB_STATUSES, JobRun
 from monitor.db import get_engine, session_scope
 from monitor.web.routes.supervisor import _latest_by
 from web_testkit import NOW, app, client_for, csrf_of, seeded  # noqa: F401
@@ -209,5 +209,20 @@ def test_supervisor_health_counts_failed_job_runs_not_skipped_ones(session) -> N
         at = t0 + timedelta(hours=hours)
         session.add(JobRun(job_id="crawl:alpha", task="crawl", scheduled_for=at, holder="s", status=status, started_at=at))
     session.commit()
-    [(latest, failures)] = _latest_by(session, JobRun, JobRun.job_id, t0 - timedelta(days=1))
+    [(latest, failures)] = _latest_by(session, JobRun, JobRun.job_id, t0 - timedelta(days=1), FAILED_JOB_STATUSES)
     assert (latest.status, failures) == ("skipped", 1)
+
+
+def test_supervisor_page_counts_job_runs_that_failed_timed_out_or_were_interrupted(seeded, client_for) -> None:  # noqa: ANN001
+    # Queued (waiting for a worker), running, missed (too late, never run), skipped and ok runs
+    # did not fail: of these eight, three did.
+    statuses = ("failed", "timeout", "interrupted", "queued", "missed", "skipped", "running", "ok")
+    with session_scope(seeded.settings) as s:
+        for hours, status in enumerate(statuses):
+            at = NOW - timedelta(hours=len(statuses) - hours)
+            s.add(JobRun(job_id="crawl:zeta", task="crawl", scheduled_for=at, holder="s", status=status, started_at=at))
+    page = client_for("sam").get("/supervisor").text
+    row = re.search(r"<tr><td>crawl:zeta</td>(.*?)</tr>", page, re.S)
+    assert row is not None, page[-2000:]
+    assert re.findall(r"<td>([^<]*)</td>", row.group(1))[-1] == "3"
+    assert "failed, timed out or were interrupted" in page

@@ -19,15 +19,15 @@ from alerts.reports import report_period, report_stats
 from models.base import utcnow
 from models.cases import Case, CaseEvent
 from models.crawl import CrawlRun
-from models.scheduler import JobRun
+from models.scheduler import FAILED_JOB_STATUSES, JobRun
 from monitor.web.auth import Viewer, DB, require
 from monitor.web.pages import language_of, render
 
 router = APIRouter()
 RESPONSE_WINDOW_DAYS = 30
 HEALTH_DAYS = 7
-# Run states that are not failures: a skipped job found its shop being crawled elsewhere.
-NOT_FAILURES = ("ok", "running", "skipped")
+# A CrawlRun is otherwise running or ok.
+FAILED_CRAWL_STATUSES = ("failed", "interrupted")
 
 
 def workload(session: Session, *, overdue_hours: float, now) -> list[dict]:  # noqa: ANN001
@@ -55,12 +55,12 @@ def workload(session: Session, *, overdue_hours: float, now) -> list[dict]:  # n
     return out
 
 
-def _latest_by(session: Session, model, key, since):  # noqa: ANN001, ANN202
-    """The newest row per key, and failures per key since ``since``."""
+def _latest_by(session: Session, model, key, since, failed: tuple[str, ...]):  # noqa: ANN001, ANN202
+    """The newest row per key, and per key the rows since ``since`` whose status is in ``failed``."""
     newest = select(key, func.max(model.id).label("id")).group_by(key).subquery()
     latest = session.exec(select(model).join(newest, newest.c.id == model.id).order_by(key)).all()
     failures = dict(session.exec(
-        select(key, func.count()).where(model.status.not_in(NOT_FAILURES),
+        select(key, func.count()).where(model.status.in_(failed),
                                         model.started_at >= since).group_by(key)).all())
     return [(row, failures.get(getattr(row, key.key), 0)) for row in latest]
 
@@ -95,6 +95,6 @@ def supervisor(request: Request, who: Viewer = Depends(require("supervisor")),
     return render(
         request, "supervisor.html", period=period, stats=report_stats(session, settings, period, now=now),
         staff=workload(session, overdue_hours=settings.alerts.escalation_hours, now=now),
-        crawls=_latest_by(session, CrawlRun, CrawlRun.shop_config_id, since),
-        jobs=_latest_by(session, JobRun, JobRun.job_id, since),
+        crawls=_latest_by(session, CrawlRun, CrawlRun.shop_config_id, since, FAILED_CRAWL_STATUSES),
+        jobs=_latest_by(session, JobRun, JobRun.job_id, since, FAILED_JOB_STATUSES),
     )
