@@ -33,7 +33,6 @@ from monitor.in_lists import id_filters, in_filters
 from monitor.reputation.checks import NEAR_DUPLICATE_SIMILARITY
 from monitor.reputation.tallies import Dirty
 
-_MARKS = ("dup_shop", "dup_listing")
 # Rows per executemany INSERT, for the facts (facts.py) and their band keys alike.
 BATCH = 5000
 
@@ -140,7 +139,8 @@ def mark(session: Session, shop_id: int, new: dict[int, np.ndarray], facts: dict
     for rid, sig in {**recheck_sigs, **new}.items():
         listing_id, reviewer_id, _ = cands.info.get(rid) or (facts[rid].listing_id, facts[rid].reviewer_id, sig)
         found = cands.partners(rid, reviewer_id, sig)
-        same_listing = [p for p in found if listing_id is not None and cands.info[p][0] == listing_id]
+        # A set: an arrival of a stock phrase has thousands of partners, each looked up below.
+        same_listing = {p for p in found if listing_id is not None and cands.info[p][0] == listing_id}
         marks[rid] = (bool(found), bool(same_listing))
         if rid in new:  # an arrival gives each partner a partner too
             for p in found:
@@ -150,13 +150,15 @@ def mark(session: Session, shop_id: int, new: dict[int, np.ndarray], facts: dict
     # stock phrase's new copy finds thousands of partners, nearly all of them marked already.
     writes: dict[tuple[tuple[str, bool], ...], list[int]] = defaultdict(list)
     for rid, (shop_mark, listing_mark) in marks.items():
+        stored = cands.stored.get(rid)
         if rid in new or rid in facts:
+            if stored == (shop_mark, listing_mark):
+                continue
             values = {"dup_shop": shop_mark, "dup_listing": listing_mark}
         else:  # a partner of an arrival: its other partners still count, marks only turn on
+            if stored is not None and (stored[0] or not shop_mark) and (stored[1] or not listing_mark):
+                continue
             values = {k: True for k, v in (("dup_shop", shop_mark), ("dup_listing", listing_mark)) if v}
-        stored = cands.stored.get(rid)
-        if stored is not None and all(dict(zip(_MARKS, stored, strict=True))[k] == v for k, v in values.items()):
-            continue
         if values:
             writes[tuple(sorted(values.items()))].append(rid)
     for values, rids in writes.items():
