@@ -11,7 +11,8 @@ Data comes from ../shared/data (env SHOPMON_SHARED); without it the script print
 Usage: python benchmarks/deception.py [--variants] [--params '{"edges": true, "tune_C": true}']
 (also "perplexity": true, the character-model perplexity of monitor.training.perplexity)
 (--variants adds the calibrated-SVM recipe and the NB-SVM / style-profile recipes of
-monitor.training.style; benchmarks/transfer.py tests transfer)
+monitor.training.style; benchmarks/transfer.py tests transfer; benchmarks/embeddings.py pretrained
+sentence embeddings beside the n-grams)
 """
 
 from __future__ import annotations
