@@ -26,7 +26,7 @@ from models.reviews import Review
 from alerts.report_cases import case_figures
 from monitor.config import Settings
 from monitor.in_lists import id_filters
-from monitor.reputation import flag_marks, latest
+from monitor.reputation.reads import flag_marks, latest
 
 WORST_LISTINGS = 5
 GRADE_BADNESS = {"F": 5, "D": 4, "C": 3, "B": 2, "A": 1}

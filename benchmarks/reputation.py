@@ -33,7 +33,7 @@ from alerts.reports import report_period, report_stats  # noqa: E402
 from models import Flag, Listing, Review, Reviewer, Shop  # noqa: E402
 from monitor.config import load_settings  # noqa: E402
 from monitor.db import get_engine, upgrade  # noqa: E402
-from monitor.reputation import snapshot  # noqa: E402
+from monitor.reputation.store import snapshot  # noqa: E402
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 WORDS = ("good", "tea", "fresh", "slow", "courier", "aroma", "bitter", "gift", "price", "tin", "leaves", "cup",

@@ -36,5 +36,6 @@ _.ANALYST
 
 # Used by the tests and benchmarks only: the shared-data folder, the one-call crawl of every
 # shop, the DSR parser (tested on a real capture), the failure kinds every email language must
-# name and text scoring without the database.
-shared_dir, crawl_all, parse_shop_dsr, FAILURE_KINDS, score_texts
+# name, text scoring without the database and the full reputation snapshot of every shop
+# (monitor.reputation.store; the pipeline keeps snapshots with snapshot_changed).
+shared_dir, crawl_all, parse_shop_dsr, FAILURE_KINDS, score_texts, snapshot

@@ -48,7 +48,7 @@ def reputation(
     test passed, warned or failed with its figure, and an A-F grade; the stored history below."""
     from alerts.i18n import REPUTATION
     from monitor.db import session_scope
-    from monitor.reputation import current
+    from monitor.reputation.store import current
 
     settings = ready_settings(ctx)
     with session_scope(settings) as session:

@@ -1,26 +1,13 @@
 """Adjusted rating, reputation tests and A-F grade per listing and per shop.
 
-The pipeline's upkeep of the stored facts, ``monitor.reputation.changed.snapshot_changed``, is
-imported from its module, not from here: it signs review texts (near_duplicates.py, through
-monitor.detection, which loads scikit-learn and SciPy), and the alert rules import this package
-for the reports' reads at start-up.
+Nothing is re-exported here: the alert rules import this package at start-up (for reads.py), and
+most of it signs review texts through monitor.detection, which loads scikit-learn and SciPy.
+
+- reads.py: stored snapshots read back (``latest``, ``history``) and the flags' marks
+  (``flag_marks``, ``REMOVING_KINDS``); light, for the reports.
+- checks.py: the rules, pure functions over review facts (near-duplicates by MinHash).
+- store.py: facts gathered from the database, assessed (``assess_shop``, ``current``) and stored
+  as snapshots (``snapshot``).
+- changed.py (``snapshot_changed``), facts.py, near_duplicates.py, tallies.py: the pipeline's
+  upkeep of stored per-review facts.
 """
-
-from monitor.reputation.checks import REMOVING_KINDS, Check, ReviewFact, Verdict, assess, grade_for
-from monitor.reputation.store import assess_shop, current, flag_marks, history, latest, shop_facts, snapshot
-
-__all__ = [
-    "REMOVING_KINDS",
-    "Check",
-    "ReviewFact",
-    "Verdict",
-    "assess",
-    "assess_shop",
-    "current",
-    "flag_marks",
-    "grade_for",
-    "history",
-    "latest",
-    "shop_facts",
-    "snapshot",
-]

@@ -17,10 +17,9 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from monitor.detection import minhash
 
 Status = Literal["pass", "warn", "fail"]
-#: Flag kinds whose reviews are left out of the adjusted rating.
-REMOVING_KINDS = ("attack", "malicious", "deceptive")
 GRADES = ("A", "B", "C", "D", "F")
 # A day is a burst when it holds at least this many reviews and BURST_FACTOR times the median
 # of the target's active days: one busy promotion day is normal, a spike out of nowhere is not.
@@ -150,10 +149,6 @@ Signatures = dict[int, np.ndarray]  # review id -> MinHash signature, for texts 
 
 def signatures_by_id(facts: Sequence[ReviewFact]) -> Signatures:
     """Sign every fact's text once, so a shop and each of its listings reuse the same signatures."""
-    # Imported on first use: the detection package loads scikit-learn, which the alert rules
-    # (that import this module through the reports) must not pay for at start-up.
-    from monitor.detection import minhash
-
     sigs, usable = minhash.signatures([f.text for f in facts])
     return dict(zip((f.id for f, ok in zip(facts, usable, strict=True) if ok), sigs, strict=True))
 
@@ -177,8 +172,6 @@ def near_duplicate_ids(facts: Sequence[ReviewFact], signed: Signatures | None = 
     Identical signatures are merged first, so a template posted by thousands of accounts costs
     one comparison per distinct signature, not one per pair of reviews.
     """
-    from monitor.detection import minhash  # see signatures_by_id
-
     signed = signed if signed is not None else signatures_by_id(facts)
     rows = [f for f in facts if f.id in signed]
     if len(rows) < 2:

@@ -37,7 +37,7 @@ from models.reviews import Review
 
 from monitor.config import Settings
 from monitor.in_lists import id_filters
-from monitor.reputation.checks import REMOVING_KINDS, ReviewFact, near_duplicate_ids, signatures_by_id
+from monitor.reputation.checks import ReviewFact, near_duplicate_ids, signatures_by_id
 from monitor.reputation.near_duplicates import (
     BATCH,
     Candidates,
@@ -47,6 +47,7 @@ from monitor.reputation.near_duplicates import (
     store_bands,
     stored_signature,
 )
+from monitor.reputation.reads import REMOVING_KINDS
 from monitor.reputation.store import shop_facts
 from monitor.reputation.tallies import BIT, Dirty, count_groups
 

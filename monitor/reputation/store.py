@@ -1,4 +1,6 @@
-"""Reputation from the database: gather review facts, store one snapshot per crawl, read them back."""
+"""Reputation from the database: gather review facts, assess them, store one snapshot per crawl.
+
+The reads that need no assessment (snapshots, flag marks) are in reads.py."""
 
 from __future__ import annotations
 
@@ -12,35 +14,13 @@ from sqlmodel import Session, func, select
 from models.base import utcnow
 from models.catalog import Listing, Shop
 from models.crawl import CrawlRun
-from models.detection import Flag
 from models.reputation import ReputationSnapshot
 from models.reviews import Review
 
 from monitor.config import Settings
 from monitor.platform_refs import find_listing, find_shop, ref_of
-from monitor.reputation.checks import REMOVING_KINDS, ReviewFact, Verdict, assess, signatures_by_id
-
-
-def flag_marks(session: Session, review_ids: set[int], reviewer_ids: set[int]) -> tuple[dict[int, set[str]], set[int]]:
-    """Why each review is removed (flag kinds) and which reviewers carry a professional flag."""
-    removed: dict[int, set[str]] = defaultdict(set)
-    professional: set[int] = set()
-    flags = session.exec(
-        select(Flag.kind, Flag.target_type, Flag.target_id, Flag.members).where(
-            Flag.kind.in_((*REMOVING_KINDS, "professional")), Flag.status != "rejected"
-        )
-    ).all()
-    for kind, target_type, target_id, members in flags:
-        if kind == "professional":
-            if target_type == "reviewer" and target_id in reviewer_ids:
-                professional.add(target_id)
-        elif kind == "attack":
-            for rid in members or []:
-                if rid in review_ids:
-                    removed[rid].add(kind)
-        elif target_type == "review" and target_id in review_ids:
-            removed[target_id].add(kind)
-    return removed, professional
+from monitor.reputation.checks import ReviewFact, Verdict, assess, signatures_by_id
+from monitor.reputation.reads import flag_marks, history
 
 
 def shop_facts(session: Session, shop_id: int) -> dict[int | None, list[ReviewFact]]:
@@ -126,30 +106,6 @@ def snapshot(session: Session, settings: Settings, *, now: datetime | None = Non
         written += 1 + len(listings)
     session.flush()
     return written
-
-
-def latest(session: Session, scope: str, target_ids: Iterable[int] | None = None) -> dict[int, ReputationSnapshot]:
-    """The newest snapshot per target of a scope."""
-    newest = (
-        select(ReputationSnapshot.target_id, func.max(ReputationSnapshot.id).label("id"))
-        .where(ReputationSnapshot.scope == scope)
-        .group_by(ReputationSnapshot.target_id)
-    )
-    if target_ids is not None:
-        newest = newest.where(ReputationSnapshot.target_id.in_(list(target_ids)))
-    sub = newest.subquery()
-    rows = session.exec(select(ReputationSnapshot).join(sub, sub.c.id == ReputationSnapshot.id)).all()
-    return {r.target_id: r for r in rows}
-
-
-def history(session: Session, scope: str, target_id: int, limit: int = 20) -> list[ReputationSnapshot]:
-    """Newest first."""
-    return list(session.exec(
-        select(ReputationSnapshot)
-        .where(ReputationSnapshot.scope == scope, ReputationSnapshot.target_id == target_id)
-        .order_by(ReputationSnapshot.id.desc())
-        .limit(limit)
-    ).all())
 
 
 def listing_titles(session: Session, ids: Iterable[int]) -> dict[int, Listing]:

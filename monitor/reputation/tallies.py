@@ -22,7 +22,8 @@ from models.reputation import ReputationFact, ReputationTally
 
 from monitor.db import plain_rows
 from monitor.in_lists import chunks, id_filters
-from monitor.reputation.checks import REMOVING_KINDS, Tally
+from monitor.reputation.checks import Tally
+from monitor.reputation.reads import REMOVING_KINDS
 
 # The bit of each removing kind in a fact's (and a tally row's) ``removed`` mask.
 BIT = {kind: 1 << i for i, kind in enumerate(REMOVING_KINDS)}

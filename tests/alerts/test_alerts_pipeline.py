@@ -8,7 +8,7 @@ from sqlmodel import select
 
 from alerts.sender import send_pending
 from models import Case
-from monitor.reputation import latest
+from monitor.reputation.reads import latest
 from alerts_testkit import factory, smtp_server  # noqa: F401  (fixtures)
 
 BOTH_DATABASES = True  # storage, pipeline, case and alert behaviour must hold on SQLite and PostgreSQL

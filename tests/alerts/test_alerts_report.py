@@ -14,7 +14,7 @@ from alerts.i18n import human_duration
 from alerts.render import build_message
 from alerts.reports import report_period, report_stats
 from models import CrawlRun, Review
-from monitor.reputation import snapshot
+from monitor.reputation.store import snapshot
 
 BOTH_DATABASES = True  # the figures must be the same on SQLite and PostgreSQL
 

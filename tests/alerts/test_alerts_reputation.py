@@ -10,7 +10,8 @@ from sqlmodel import select
 
 from models import CrawlRun, ReputationSnapshot
 from monitor.cli import main
-from monitor.reputation import ReviewFact, assess, current, shop_facts, snapshot
+from monitor.reputation.checks import ReviewFact, assess
+from monitor.reputation.store import current, shop_facts, snapshot
 from alerts_testkit import T0, Factory, factory  # noqa: F401
 
 BOTH_DATABASES = True  # the figures must be the same on SQLite and PostgreSQL

@@ -9,7 +9,7 @@ from sqlmodel import select
 from models import ReputationSnapshot
 from monitor import outbox
 from monitor.labels.single import label_flag
-from monitor.reputation import latest
+from monitor.reputation.reads import latest
 from monitor.reputation.changed import snapshot_changed
 from alerts_testkit import T0, Factory, factory  # noqa: F401
 

@@ -12,7 +12,7 @@ from sqlmodel import select
 
 from models import Review, ReputationSnapshot, Reviewer
 from monitor import outbox
-from monitor.reputation import assess_shop
+from monitor.reputation.store import assess_shop
 from monitor.reputation.changed import snapshot_changed
 from monitor.reputation.checks import ReviewFact, assess_tally, near_duplicate_ids, tally
 from monitor.reputation.tallies import tally_listings, tally_shop

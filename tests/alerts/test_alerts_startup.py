@@ -11,7 +11,7 @@ import pytest
 HEAVY = ("sklearn", "scipy")
 
 
-@pytest.mark.parametrize("module", ["alerts.rules", "monitor.reputation"])
+@pytest.mark.parametrize("module", ["alerts.rules", "monitor.reputation", "monitor.reputation.reads"])
 def test_importing_does_not_load_scikit_learn(module: str) -> None:
     code = f"import sys, {module}; print(sorted(m for m in {HEAVY!r} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
