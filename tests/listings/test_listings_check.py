@@ -128,11 +128,19 @@ def test_buyers_words_flag_a_listing_whose_photo_looks_fine(db, ldb_settings, dr
     db.commit()
     db.add(Flag(kind="cause", target_type="review", target_id=quiet.id, label="not_as_pictured", score=0.9,
                 model_version="cause-test", review_id=quiet.id, listing_id=listing.id))
+    # Another cause, or another kind of flag that happens to carry the label, does not count.
+    for n, (kind, label) in enumerate((("cause", "poor_quality"), ("professional", "not_as_pictured"))):
+        plain = Review(platform="taobao", external_id=f"r-other{n}", listing_id=listing.id, shop_id=listing.shop_id,
+                       text="不满意", rating=1)
+        db.add(plain)
+        db.commit()
+        db.add(Flag(kind=kind, target_type="review", target_id=plain.id, label=label, score=0.9,
+                    model_version="cause-test", review_id=plain.id, listing_id=listing.id))
     db.commit()
 
     results = {c.listing_id: c for c in check_listings_detailed(db, ldb_settings)}
     assert results[listing.id].flagged
-    assert any("4 of 7 reviews" in r for r in results[listing.id].result.reasons), results[listing.id].result.reasons
+    assert any("4 of 9 reviews" in r for r in results[listing.id].result.reasons), results[listing.id].result.reasons
     assert not results[other.id].flagged
 
 
