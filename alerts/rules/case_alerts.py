@@ -94,6 +94,8 @@ def _add_case_alert(
 
 
 def serious_cases(q: AlertQueue) -> None:
+    if q.unrouted("serious_case"):
+        return
     already = exists().where(Alert.case_id == Case.id, Alert.kind == "serious_case")
     rows = _case_rows(q.session, Case.severity.in_(SERIOUS_SEVERITIES), needs_action(), ~already)
     keyed = [
@@ -108,6 +110,8 @@ def serious_cases(q: AlertQueue) -> None:
 
 def reminders(q: AlertQueue) -> None:
     """Still-open serious cases get a reminder every ``repeat_hours`` after their first alert."""
+    if q.unrouted("serious_case"):
+        return
     every = timedelta(hours=q.settings.alerts.repeat_hours)
     first_alert = (
         select(func.min(Alert.created_at))
@@ -152,7 +156,7 @@ def in_business_hours(settings: Settings, now: datetime) -> bool:
 def escalations(q: AlertQueue) -> None:
     """No progress for ``escalation_hours``, a broken promise or an appeal past its limit escalates a
     case once per stall (alerts.inhibition); a call is asked for inside the shop's call windows."""
-    if not in_business_hours(q.settings, q.now):
+    if q.unrouted("escalation") or not in_business_hours(q.settings, q.now):
         return
     hours = q.settings.alerts.escalation_hours
     rows = _case_rows(

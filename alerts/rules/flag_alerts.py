@@ -30,6 +30,8 @@ def _preview(flag: Flag) -> list[int]:
 
 
 def flag_alerts(q: AlertQueue, kind: Literal["attack", "image_mismatch"]) -> None:
+    if q.unrouted(kind):
+        return
     flags = list(q.session.exec(select(Flag).where(Flag.kind == kind, Flag.status != "rejected").order_by(Flag.id)).all())
     # A later, separate attack on the same target (Flag.incident) is news: it gets its own key.
     keys = {f"{kind}:flag:{f.id}" + (f":incident{f.incident}" if f.incident else ""): f for f in flags}

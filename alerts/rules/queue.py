@@ -60,12 +60,23 @@ class AlertQueue:
         self.suppressed = 0
         self._pending: dict[str, dict[str, Any]] = {}
         self._on_written: dict[str, Callable[[], None]] = {}
+        self._unrouted_said: set[str] = set()
 
     def existing(self, keys: list[str]) -> set[str]:
         found: set[str] = set()
         for where in in_filters(Alert.dedup_key, keys):
             found.update(self.session.exec(select(Alert.dedup_key).where(where)).all())
         return found | {k for k in keys if k in self._pending}
+
+    def unrouted(self, kind: str) -> bool:
+        """True when nobody is configured to receive ``kind``: a rule then skips its reads, since
+        every alert it found would be left unwritten anyway (and raised once someone is configured)."""
+        if recipients_for(self.settings, kind):
+            return False
+        if kind not in self._unrouted_said:
+            self._unrouted_said.add(kind)
+            log.warning("no recipients configured for %s alerts; none queued", kind)
+        return True
 
     def add(
         self,
@@ -85,7 +96,7 @@ class AlertQueue:
         recipients = recipients_for(self.settings, kind)
         if not recipients:
             # Not written, so it is raised as soon as someone configures a recipient.
-            log.warning("no recipients configured for %s alerts; %s not queued", kind, dedup_key)
+            self.unrouted(kind)
             return False
         window, send_at = (self.now.strftime("%Y%m%dT%H%M%S.%f"), self.now) if immediate else (self.window, self.send_at)
         if not_before is not None and not_before > send_at:

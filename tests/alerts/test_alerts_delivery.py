@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import logging
+import re
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 
 import pytest
+from sqlalchemy import event
 from sqlmodel import select
 
 from alerts.cases import open_cases, update_case
 from alerts.rules import evaluate, queue_report
 from alerts.sender import backoff, send_pending
 from alerts.silences import add_silence
-from models import Alert, AlertAttempt, CrawlRun
+from models import Alert, AlertAttempt, Case, CrawlRun
 from alerts_testkit import alert_settings, factory, smtp_port, smtp_server  # noqa: F401  (fixtures)
 
 BOTH_DATABASES = True  # storage, pipeline, case and alert behaviour must hold on SQLite and PostgreSQL
@@ -352,6 +355,39 @@ def test_no_recipients_means_not_queued_until_configured(session, db_settings, f
     open_cases(session, db_settings, now=T0)
     assert evaluate(session, db_settings, now=T0) == 0
     assert session.exec(select(Alert)).all() == []
+
+
+def test_unrouted_rules_read_no_cases_and_alert_once_someone_is_configured(session, db_settings, factory, caplog):
+    """With nobody to tell, the case rules skip their reads (every alert would be left unwritten)
+    and say so once per kind, not once per case; configured later, the alerts come then."""
+    listing = factory.listing(factory.shop(), sales=2000)
+    for _ in range(3):
+        serious_review(factory, listing)
+    open_cases(session, db_settings, now=T0)
+    later = T0 + timedelta(hours=49)
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, *args):  # noqa: ANN001, ANN202
+        statements.append(statement)
+
+    engine = session.get_bind()
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        with caplog.at_level(logging.WARNING, logger="alerts.rules.queue"):
+            assert evaluate(session, db_settings, now=later) == 0
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert not [s for s in statements if re.search(r"\bFROM \"?case\"?\b", s)]
+    warned = [r.getMessage() for r in caplog.records if "no recipients configured" in r.getMessage()]
+    assert len(warned) == len(set(warned)) and any("serious_case" in w for w in warned)
+    assert session.exec(select(Alert)).all() == []
+    assert all(c.escalated_at is None for c in session.exec(select(Case)).all())
+
+    db_settings.alerts.recipients = {"serious_case": ["service@shop.example"], "escalation": ["lead@shop.example"]}
+    assert evaluate(session, db_settings, now=later) == 6
+    kinds = sorted(a.kind for a in session.exec(select(Alert)).all())
+    assert kinds == ["escalation"] * 3 + ["serious_case"] * 3
+    assert all(c.escalated_at == later for c in session.exec(select(Case)).all())
 
 
 def test_daily_digest_and_weekly_report(session, alert_settings, factory, smtp_server):
