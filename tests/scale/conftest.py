@@ -4,10 +4,13 @@ one way they wait for something a worker does, or for a process to be gone."""
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
+from types import ModuleType
 from pathlib import Path
 
 import pytest
@@ -56,3 +59,21 @@ def _gone(pid: int) -> bool:
 @pytest.fixture
 def gone() -> Callable[[int], bool]:
     return _gone
+
+
+BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
+
+
+def _load_benchmark(filename: str) -> ModuleType:
+    # benchmarks/ is not an installed package: a script is loaded from its file, as it runs.
+    name = f"bench_{Path(filename).stem}"
+    spec = importlib.util.spec_from_file_location(name, BENCHMARKS / filename)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault(name, module)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def load_benchmark() -> Callable[[str], ModuleType]:
+    return _load_benchmark

@@ -3,26 +3,11 @@ and analysed before the measured process starts, read as throughput too."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 from monitor.config import load_settings
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "detect_throughput.py"
 
-
-def _bench():
-    # benchmarks/ is not an installed package: the script is loaded from its file, as it runs.
-    spec = importlib.util.spec_from_file_location("bench_detect_throughput", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("bench_detect_throughput", module)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_memory_run_on_postgresql_is_measured_on_an_analysed_database(pg_url, tmp_path, monkeypatch):
-    bench = _bench()
+def test_memory_run_on_postgresql_is_measured_on_an_analysed_database(pg_url, tmp_path, monkeypatch, load_benchmark):
+    bench = load_benchmark("detect_throughput.py")
     analysed: list[str] = []
     vacuum = bench.benchdb.vacuum_analyze
 

@@ -6,25 +6,11 @@ every query of the first pipeline run without statistics (reltuples -1) and no i
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 from sqlalchemy import create_engine, text
 
 from monitor.config import load_settings
 
 BOTH_DATABASES = True
-SCALE = Path(__file__).resolve().parents[2] / "benchmarks" / "scale.py"
-
-
-def _scale_module():
-    # benchmarks/ is not an installed package: the script is loaded from its file, as it runs.
-    spec = importlib.util.spec_from_file_location("bench_scale", SCALE)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("bench_scale", module)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _review_stats(url: str) -> tuple[float, int]:
@@ -41,8 +27,8 @@ def _review_stats(url: str) -> tuple[float, int]:
         engine.dispose()
 
 
-def test_growth_vacuums_and_analyses_before_each_measured_run(backend, tmp_path, monkeypatch):
-    scale = _scale_module()
+def test_growth_vacuums_and_analyses_before_each_measured_run(backend, tmp_path, monkeypatch, load_benchmark):
+    scale = load_benchmark("scale.py")
     url = load_settings(data_dir=tmp_path / "x").database_url if backend == "postgresql" else None
     seen: list[tuple[float, int] | None] = []
 
