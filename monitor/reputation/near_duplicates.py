@@ -75,10 +75,9 @@ class Candidates:
     """The facts of one shop sharing a band key with some signatures."""
 
     def __init__(self, session: Session, shop_id: int, sigs: dict[int, np.ndarray]) -> None:
-        self.info: dict[int, tuple[int | None, int | None, np.ndarray]] = {}  # id -> listing, reviewer, sig
+        self.info: dict[int, tuple[int | None, int | None]] = {}  # id -> listing, reviewer
         self.stored: dict[int, tuple[bool, bool]] = {}  # id -> its stored (dup_shop, dup_listing)
         self.keys: dict[int, list[int]] = {}
-        by_key: dict[int, list[int]] = defaultdict(list)
         self._ids = np.zeros(0, dtype=np.int64)
         self._sig = np.zeros((0, 0), dtype=np.uint32)
         self._account = np.zeros(0, dtype=np.int64)
@@ -91,31 +90,39 @@ class Candidates:
         wanted = {k for ks in self.keys.values() for k in ks}
         # Keys first (the band table's primary key alone), then each candidate's row once: a
         # review sharing several bands with the new ones is fetched once, not once per band.
+        # Tens of thousands of rows each (for 100 new reviews at 1M): taken apart as arrays, not
+        # one Python object per row.
+        band_rows: list[tuple] = []
         for where in in_filters(ReputationBand.key, wanted):
-            for key, rid in plain_rows(session, select(ReputationBand.key, ReputationBand.review_id).where(
-                    ReputationBand.shop_id == shop_id, where)):
-                by_key[key].append(rid)
-        found = {rid for members in by_key.values() for rid in members}
-        for where in id_filters(ReputationFact.review_id, found):
-            for rid, listing_id, reviewer_id, raw, dup_shop, dup_listing in plain_rows(session, select(
-                    ReputationFact.review_id, ReputationFact.listing_id, ReputationFact.reviewer_id,
-                    ReputationFact.sig, ReputationFact.dup_shop, ReputationFact.dup_listing).where(where)):
-                self.info[rid] = (listing_id, reviewer_id, stored_signature(raw))
-                self.stored[rid] = (bool(dup_shop), bool(dup_listing))
+            band_rows.extend(plain_rows(session, select(ReputationBand.key, ReputationBand.review_id).where(
+                ReputationBand.shop_id == shop_id, where)))
+        bands = np.array(band_rows, dtype=np.int64).reshape(-1, 2)
+        fact_rows: list[tuple] = []
+        for where in id_filters(ReputationFact.review_id, bands[:, 1]):
+            fact_rows.extend(plain_rows(session, select(
+                ReputationFact.review_id, ReputationFact.listing_id, ReputationFact.reviewer_id,
+                ReputationFact.dup_shop, ReputationFact.dup_listing, ReputationFact.sig).where(where)))
         # One matrix of the candidates' signatures, in id order, and per band key the rows of it:
         # a bucket of a stock phrase holds tens of thousands of facts at 1M reviews, too many to
         # compare one Python object at a time for every review that enters.
-        self._ids = np.array(sorted(self.info), dtype=np.int64)
-        if len(self._ids):
-            self._sig = np.stack([self.info[i][2] for i in self._ids.tolist()])
-        self._account = np.array([_account_key(i, self.info[i][1]) for i in self._ids.tolist()], dtype=np.int64)
-        for key, members in by_key.items():
-            # A band row whose fact is gone (a review deleted outright) is no candidate.
-            m = np.array(members, dtype=np.int64)
-            pos = np.searchsorted(self._ids, m)
-            ok = pos < len(self._ids)
-            ok[ok] = self._ids[pos[ok]] == m[ok]
-            self._at[key] = pos[ok]
+        fact_rows.sort()
+        for rid, listing_id, reviewer_id, dup_shop, dup_listing, _ in fact_rows:
+            self.info[rid] = (listing_id, reviewer_id)
+            self.stored[rid] = (bool(dup_shop), bool(dup_listing))
+        self._ids = np.array([r[0] for r in fact_rows], dtype=np.int64)
+        if fact_rows:
+            self._sig = np.frombuffer(b"".join(r[5] for r in fact_rows), dtype="<u4").reshape(len(fact_rows), -1)
+        self._account = np.array([_account_key(r[0], r[2]) for r in fact_rows], dtype=np.int64)
+        # A band row whose fact is gone (a review deleted outright) is no candidate.
+        pos = np.searchsorted(self._ids, bands[:, 1])
+        ok = pos < len(self._ids)
+        ok[ok] = self._ids[pos[ok]] == bands[ok, 1]
+        keys, pos = bands[ok, 0], pos[ok]
+        order = np.argsort(keys, kind="stable")
+        keys, pos = keys[order], pos[order]
+        if len(keys):
+            cuts = np.flatnonzero(np.diff(keys)) + 1
+            self._at = dict(zip(keys[np.r_[0, cuts]].tolist(), np.split(pos, cuts), strict=True))
 
     def partners(self, rid: int, reviewer_id: int | None, sig: np.ndarray) -> list[int]:
         """Facts by another account sharing a band with ``sig`` and similar enough to it, by id."""
@@ -137,7 +144,7 @@ def mark(session: Session, shop_id: int, new: dict[int, np.ndarray], facts: dict
     cands = Candidates(session, shop_id, {**recheck_sigs, **new})
     marks: dict[int, tuple[bool, bool]] = {rid: (False, False) for rid in facts}
     for rid, sig in {**recheck_sigs, **new}.items():
-        listing_id, reviewer_id, _ = cands.info.get(rid) or (facts[rid].listing_id, facts[rid].reviewer_id, sig)
+        listing_id, reviewer_id = cands.info.get(rid) or (facts[rid].listing_id, facts[rid].reviewer_id)
         found = cands.partners(rid, reviewer_id, sig)
         # A set: an arrival of a stock phrase has thousands of partners, each looked up below.
         same_listing = {p for p in found if listing_id is not None and cands.info[p][0] == listing_id}
