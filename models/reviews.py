@@ -70,13 +70,13 @@ class Review(ReviewBase, table=True):
         "NULL until it reads the review, and again whenever the review is edited or scored")
 
 
-
 # Serves detection's read of the touched shops' recent timelines (shop_id IN ... AND this >= since):
 # without it SQLite scans every review row of the table. The expression must stay exactly the one
 # the queries filter on, or neither SQLite nor PostgreSQL will use the index. The other columns are
 # the ones that read needs, so it walks the index range instead of fetching rows spread over the table.
 Index("ix_review_shop_when", Review.shop_id, func.coalesce(Review.created_at, Review.first_seen), Review.deleted_at,
       Review.rating, Review.reviewer_id, Review.listing_id)
+
 
 class ReviewRevision(SQLModel, table=True):
     """What a review said before it was edited or deleted (never overwritten)."""

@@ -162,10 +162,9 @@ def clusters_around(session: Session, seeds: np.ndarray, *, bad_max: int, thresh
     rows = fetch_ids(session, ids)
     order = np.argsort(rows.id)
     rows = rows.take(order)
-    if src:
-        pairs = np.stack([np.concatenate(src), np.concatenate(dst)], axis=1)
-        return TextClusters(rows, *_label(rows.id, pairs, np.concatenate(sim)))
-    return TextClusters(rows, *_label(rows.id, np.zeros((0, 2), dtype=np.int64), np.zeros(0, dtype=np.float32)))
+    pairs = np.stack([np.concatenate(src), np.concatenate(dst)], axis=1) if src else np.zeros((0, 2), dtype=np.int64)
+    est = np.concatenate(sim) if src else np.zeros(0, dtype=np.float32)
+    return TextClusters(rows, *_label(rows.id, pairs, est))
 
 
 def _label(ids: np.ndarray, pairs: np.ndarray, est: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
