@@ -153,22 +153,39 @@ def mark(session: Session, shop_id: int, new: dict[int, np.ndarray], facts: dict
             for p in found:
                 shop_mark, listing_mark = marks.get(p, (False, False))
                 marks[p] = (True, listing_mark or p in same_listing)
-    # Only marks that differ from the stored ones are written and their groups counted again: a
-    # stock phrase's new copy finds thousands of partners, nearly all of them marked already.
-    writes: dict[tuple[tuple[str, bool], ...], list[int]] = defaultdict(list)
+    # Only marks that differ from the stored ones are written and their tally rows changed: a stock
+    # phrase's new copy finds thousands of partners, nearly all of them marked already.
+    writes: dict[tuple[bool, bool], list[int]] = defaultdict(list)
+    moved: dict[int, tuple[tuple[bool, bool], tuple[bool, bool]]] = {}
     for rid, (shop_mark, listing_mark) in marks.items():
         stored = cands.stored.get(rid)
-        if rid in new or rid in facts:
-            if stored == (shop_mark, listing_mark):
-                continue
-            values = {"dup_shop": shop_mark, "dup_listing": listing_mark}
+        if rid in new or rid in facts or stored is None:
+            want = (shop_mark, listing_mark)
         else:  # a partner of an arrival: its other partners still count, marks only turn on
-            if stored is not None and (stored[0] or not shop_mark) and (stored[1] or not listing_mark):
-                continue
-            values = {k: True for k, v in (("dup_shop", shop_mark), ("dup_listing", listing_mark)) if v}
-        if values:
-            writes[tuple(sorted(values.items()))].append(rid)
-    for values, rids in writes.items():
+            want = (stored[0] or shop_mark, stored[1] or listing_mark)
+        if stored == want:
+            continue
+        writes[want].append(rid)
+        if stored is not None:
+            moved[rid] = (stored, want)
+    for (dup_shop, dup_listing), rids in writes.items():
         for where in id_filters(ReputationFact.review_id, rids):
-            session.execute(update(ReputationFact).where(where).values(**dict(values)))
-    dirty.add_ids(session, [rid for rids in writes.values() for rid in rids])
+            session.execute(update(ReputationFact).where(where).values(dup_shop=dup_shop, dup_listing=dup_listing))
+    dirty.add_ids(session, [rid for rids in writes.values() for rid in rids if rid not in moved])
+    _note_moves(session, shop_id, moved, dirty)
+
+
+def _note_moves(session: Session, shop_id: int, moved: dict[int, tuple[tuple[bool, bool], tuple[bool, bool]]],
+                dirty: Dirty) -> None:
+    """Each fact whose marks changed leaves its shop's and listing's tally rows for the ones of its
+    new marks: their groups need no recount (tallies.Dirty.move)."""
+    f = ReputationFact
+    for where in id_filters(f.review_id, list(moved)):
+        for rid, listing_id, day, removed, once, professional, rating in plain_rows(session, select(
+                f.review_id, f.listing_id, f.day, f.removed, f.once, f.professional, f.rating).where(where)):
+            (old_shop, old_listing), (new_shop, new_listing) = moved[rid]
+            if old_shop != new_shop:
+                dirty.move("shop", shop_id, shop_id, day, removed, once, professional, rating, (old_shop, new_shop))
+            if old_listing != new_listing and listing_id is not None:
+                dirty.move("listing", listing_id, shop_id, day, removed, once, professional, rating,
+                           (old_listing, new_listing))

@@ -6,6 +6,12 @@ A verdict reads a target's few hundred ``ReputationTally`` rows (``tally_shop``,
 full recompute. A whole shop is counted when it is built (``count_groups``); after that, every
 change to the facts notes the (shop, listing, day) groups it touched in a ``Dirty``, and
 ``recount`` counts only those groups again from the facts, so a tally never drifts from them.
+
+One change is cheaper to follow than to count again: a near-duplicate mark turning on or off on
+a stored fact (a new copy of a stock phrase gives partners on every day of a shop's history, and
+counting a shop's day again reads all its facts of that day). Its writer knows the fact's
+columns before and after, so ``Dirty.move`` notes the fact leaving one tally row and entering
+another, and ``recount`` adds those moves to the rows unless it counts their group again anyway.
 """
 
 from __future__ import annotations
@@ -20,13 +26,15 @@ from sqlmodel import Session
 
 from models.reputation import ReputationFact, ReputationTally
 
-from monitor.db import plain_rows
+from monitor.db import plain_rows, upsert
 from monitor.in_lists import chunks, id_filters
 from monitor.reputation.checks import Tally
 from monitor.reputation.reads import REMOVING_KINDS
 
 # The bit of each removing kind in a fact's (and a tally row's) ``removed`` mask.
 BIT = {kind: 1 << i for i, kind in enumerate(REMOVING_KINDS)}
+# A tally row's key (its primary key), in this order in ``Dirty.moves``.
+KEY = ("scope", "target_id", "day", "removed", "once", "dup", "professional")
 
 
 def count_groups(session: Session, scope: str, where: Any) -> None:
@@ -48,6 +56,18 @@ class Dirty:
 
     def __init__(self) -> None:
         self.groups: set[tuple[int, int | None, int]] = set()
+        # Tally row key (KEY) -> [shop_id, n, rating_sum] to add: facts that moved between rows.
+        self.moves: dict[tuple, list[int]] = {}
+
+    def move(self, scope: str, target_id: int, shop_id: int, day: int, removed: int, once: bool,
+             professional: bool, rating: int, dup: tuple[bool, bool]) -> None:
+        """A fact of this (scope, target, day) whose ``dup`` mark went from ``dup[0]`` to ``dup[1]``,
+        the rest of it unchanged: one fewer in the old row, one more in the new."""
+        for is_dup, sign in ((dup[0], -1), (dup[1], 1)):
+            entry = self.moves.setdefault((scope, target_id, day, removed, bool(once), bool(is_dup), bool(professional)),
+                                          [shop_id, 0, 0])
+            entry[1] += sign
+            entry[2] += sign * rating
 
     def add_where(self, session: Session, where: Any) -> None:
         f = ReputationFact
@@ -62,7 +82,7 @@ def recount(session: Session, dirty: Dirty) -> None:
     """Count the dirty (target, day) groups again from the facts and replace their tally rows.
 
     One small grouped SELECT per target (the same cached statement each time), then one
-    executemany DELETE and one INSERT for all of them."""
+    executemany DELETE and one INSERT for all of them; then the moves of groups not counted."""
     f, t = ReputationFact, ReputationTally
     days: dict[tuple[str, int], set[int]] = defaultdict(set)
     for shop_id, listing_id, day in dirty.groups:
@@ -93,6 +113,25 @@ def recount(session: Session, dirty: Dirty) -> None:
             [{"s": scope, "i": target_id, "d": day} for (scope, target_id), wanted in days.items() for day in wanted])
     if rows:
         session.execute(insert(t), rows)
+    _apply_moves(session, [(key, v) for key, v in dirty.moves.items()
+                           if key[2] not in days.get(key[:2], ()) and (v[1] or v[2])])
+
+
+def _apply_moves(session: Session, moves: list[tuple[tuple, list[int]]]) -> None:
+    """Add the moves to their tally rows (a row a fact moved into may be new), then drop rows
+    left empty, as a recount would not write them."""
+    if not moves:
+        return
+    t = ReputationTally.__table__  # type: ignore[attr-defined]
+    stmt = upsert(session, ReputationTally)
+    stmt = stmt.on_conflict_do_update(index_elements=list(KEY), set_={
+        "n": t.c.n + stmt.excluded.n, "rating_sum": t.c.rating_sum + stmt.excluded.rating_sum})
+    session.execute(stmt, [{**dict(zip(KEY, key, strict=True)), "shop_id": shop_id, "n": n, "rating_sum": rating_sum}
+                           for key, (shop_id, n, rating_sum) in moves])
+    emptied = [{f"k_{k}": v for k, v in zip(KEY, key, strict=True)} for key, (_, n, _) in moves if n < 0]
+    if emptied:
+        session.connection().execute(delete(t).where(*(t.c[k] == bindparam(f"k_{k}") for k in KEY), t.c.n <= 0),
+                                     emptied)
 
 
 # --- verdicts from the tallies ------------------------------------------------------------

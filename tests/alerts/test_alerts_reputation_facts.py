@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import select
 
 from models import Review, ReputationSnapshot, Reviewer
+from models.reputation import ReputationFact, ReputationTally
 from monitor import outbox
 from monitor.reputation.store import assess_shop
 from monitor.reputation.changed import snapshot_changed
@@ -144,6 +145,23 @@ def _assert_facts_equal_full_recompute(session, settings, world: _World) -> None
             {lid: v.as_dict() for lid, v in full_listings.items()}
 
 
+def _assert_tallies_count_the_facts(session) -> None:  # noqa: ANN001
+    """Every tally row is its group's count of the facts, and no group has a row it does not fill
+    (a row emptied by marks moving out of it is gone, as a recount leaves it)."""
+    want: dict[tuple, list[int]] = {}
+    for f in session.exec(select(ReputationFact)):
+        for scope, target, dup in (("shop", f.shop_id, f.dup_shop), ("listing", f.listing_id, f.dup_listing)):
+            if target is None:
+                continue
+            row = want.setdefault((scope, target, f.day, f.removed, bool(f.once), bool(dup), bool(f.professional)),
+                                  [f.shop_id, 0, 0])
+            row[1] += 1
+            row[2] += f.rating
+    have = {(t.scope, t.target_id, t.day, t.removed, bool(t.once), bool(t.dup), bool(t.professional)):
+            [t.shop_id, t.n, t.rating_sum] for t in session.exec(select(ReputationTally))}
+    assert have == want
+
+
 def test_incremental_facts_equal_the_full_recompute_after_every_batch(session, factory, db_settings):
     for seed in range(3):
         world = _World(factory, seed)
@@ -154,6 +172,7 @@ def test_incremental_facts_equal_the_full_recompute_after_every_batch(session, f
             snapshot_changed(session, db_settings, now=T0 + timedelta(days=10))
             session.commit()
             _assert_facts_equal_full_recompute(session, db_settings, world)
+            _assert_tallies_count_the_facts(session)
             # And every row the step wrote says what the full recompute says.
             for row in session.exec(select(ReputationSnapshot).where(ReputationSnapshot.id > since)):
                 shop = next(s for s in world.shops if s.id == row.shop_id)
