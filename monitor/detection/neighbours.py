@@ -84,12 +84,13 @@ def sign(session: Session, review_ids: np.ndarray, bad: np.ndarray) -> None:
 class Walk:
     """Band keys, buckets and signatures read so far, kept for the next walk of the same run
     (``behaviour`` walks again from more seeds when the first walk found more reviewers; the
-    stored bands do not change in between). Every bucket holds live bad reviews only."""
+    stored bands do not change in between). Every bucket holds live bad reviews with a stored
+    signature only."""
 
     def __init__(self, session: Session, bad_max: int) -> None:
         self.session = session
         self.live_bad = and_(Review.deleted_at.is_(None), Review.rating >= 1, Review.rating <= bad_max)
-        self.sig: dict[int, np.ndarray] = {}
+        self.sig: dict[int, np.ndarray] = {}  # every bucket member's signature
         self._keys: dict[int, list[int]] = {}  # review -> its band keys
         self._bucket: dict[int, list[int]] = {}  # band key -> live bad reviews
 
@@ -103,22 +104,23 @@ class Walk:
         return {k for i in ids for k in self._keys[i]}
 
     def buckets(self, keys: set[int]) -> dict[int, list[int]]:
+        """Live bad reviews per band key, with their signatures (read in the same query: a stock
+        phrase's buckets hold tens of thousands of reviews, and a second look-up by id per
+        member cost as much as the first)."""
         need = keys - self._bucket.keys()
         for key in need:
             self._bucket[key] = []
         for where in in_filters(ReviewBand.key, need):
-            stmt = (select(ReviewBand.key, ReviewBand.review_id)
+            stmt = (select(ReviewBand.key, ReviewBand.review_id, ReviewSignature.sig)
                     .join(Review, Review.id == ReviewBand.review_id)
+                    .join(ReviewSignature, ReviewSignature.review_id == ReviewBand.review_id)
                     .where(where, self.live_bad))
-            for key, rid in plain_rows(self.session, stmt):
+            for key, rid, raw in plain_rows(self.session, stmt):
                 self._bucket[key].append(rid)
+                if rid not in self.sig:
+                    self.sig[rid] = np.frombuffer(raw, dtype="<u4")
         return {k: self._bucket[k] for k in keys}
 
-    def load_sigs(self, ids: Iterable[int]) -> None:
-        need = sorted(set(ids) - self.sig.keys())
-        for where in id_filters(ReviewSignature.review_id, need):
-            for rid, raw in plain_rows(self.session, select(ReviewSignature.review_id, ReviewSignature.sig).where(where)):
-                self.sig[rid] = np.frombuffer(raw, dtype="<u4")
 
 
 def clusters_around(session: Session, seeds: np.ndarray, *, bad_max: int, threshold: float,
@@ -140,7 +142,6 @@ def clusters_around(session: Session, seeds: np.ndarray, *, bad_max: int, thresh
         keys = walk.keys_of(frontier) - seen_keys
         seen_keys |= keys
         buckets = walk.buckets(keys)
-        walk.load_sigs(rid for members in buckets.values() for rid in members)
         reached: set[int] = set()
         for members in buckets.values():
             have = sorted(m for m in members if m in walk.sig)
