@@ -88,41 +88,35 @@ class Candidates:
         for rid, row in zip(ids, stored_keys(np.stack([sigs[i] for i in ids])).tolist(), strict=True):
             self.keys[rid] = list(set(row))
         wanted = {k for ks in self.keys.values() for k in ks}
-        # Keys first (the band table's primary key alone), then each candidate's row once: a
-        # review sharing several bands with the new ones is fetched once, not once per band.
-        # Tens of thousands of rows each (for 100 new reviews at 1M): taken apart as arrays, not
-        # one Python object per row.
-        band_rows: list[tuple] = []
+        # One row per (band key, fact) with the fact's columns: a fact sharing several bands
+        # with the new ones comes several times, which costs less than looking the facts up by id
+        # afterwards. A band row whose fact is gone (a review deleted outright) finds no fact.
+        # Tens of thousands of rows (for 100 new reviews at 1M): taken apart as arrays, not one
+        # Python object per row.
+        f = ReputationFact
+        rows: list[tuple] = []
         for where in in_filters(ReputationBand.key, wanted):
-            band_rows.extend(plain_rows(session, select(ReputationBand.key, ReputationBand.review_id).where(
-                ReputationBand.shop_id == shop_id, where)))
-        bands = np.array(band_rows, dtype=np.int64).reshape(-1, 2)
-        fact_rows: list[tuple] = []
-        for where in id_filters(ReputationFact.review_id, bands[:, 1]):
-            fact_rows.extend(plain_rows(session, select(
-                ReputationFact.review_id, ReputationFact.listing_id, ReputationFact.reviewer_id,
-                ReputationFact.dup_shop, ReputationFact.dup_listing, ReputationFact.sig).where(where)))
+            rows.extend(plain_rows(session, select(
+                ReputationBand.key, f.review_id, f.listing_id, f.reviewer_id, f.dup_shop, f.dup_listing, f.sig)
+                .join(f, f.review_id == ReputationBand.review_id).where(ReputationBand.shop_id == shop_id, where)))
+        if not rows:
+            return
+        band_keys = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        band_ids = np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows))
         # One matrix of the candidates' signatures, in id order, and per band key the rows of it:
         # a bucket of a stock phrase holds tens of thousands of facts at 1M reviews, too many to
         # compare one Python object at a time for every review that enters.
-        fact_rows.sort()
-        for rid, listing_id, reviewer_id, dup_shop, dup_listing, _ in fact_rows:
+        self._ids, first = np.unique(band_ids, return_index=True)
+        facts = [rows[i] for i in first.tolist()]
+        for _, rid, listing_id, reviewer_id, dup_shop, dup_listing, _ in facts:
             self.info[rid] = (listing_id, reviewer_id)
             self.stored[rid] = (bool(dup_shop), bool(dup_listing))
-        self._ids = np.array([r[0] for r in fact_rows], dtype=np.int64)
-        if fact_rows:
-            self._sig = np.frombuffer(b"".join(r[5] for r in fact_rows), dtype="<u4").reshape(len(fact_rows), -1)
-        self._account = np.array([_account_key(r[0], r[2]) for r in fact_rows], dtype=np.int64)
-        # A band row whose fact is gone (a review deleted outright) is no candidate.
-        pos = np.searchsorted(self._ids, bands[:, 1])
-        ok = pos < len(self._ids)
-        ok[ok] = self._ids[pos[ok]] == bands[ok, 1]
-        keys, pos = bands[ok, 0], pos[ok]
-        order = np.argsort(keys, kind="stable")
-        keys, pos = keys[order], pos[order]
-        if len(keys):
-            cuts = np.flatnonzero(np.diff(keys)) + 1
-            self._at = dict(zip(keys[np.r_[0, cuts]].tolist(), np.split(pos, cuts), strict=True))
+        self._sig = np.frombuffer(b"".join(r[6] for r in facts), dtype="<u4").reshape(len(facts), -1)
+        self._account = np.array([_account_key(r[1], r[3]) for r in facts], dtype=np.int64)
+        order = np.argsort(band_keys, kind="stable")
+        keys, pos = band_keys[order], np.searchsorted(self._ids, band_ids)[order]
+        cuts = np.flatnonzero(np.diff(keys)) + 1
+        self._at = dict(zip(keys[np.r_[0, cuts]].tolist(), np.split(pos, cuts), strict=True))
 
     def partners(self, rid: int, reviewer_id: int | None, sig: np.ndarray) -> list[int]:
         """Facts by another account sharing a band with ``sig`` and similar enough to it, by id."""
