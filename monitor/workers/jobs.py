@@ -71,7 +71,7 @@ def handle(queue: JobQueue, worker_id: str, running: Callable[[str], Any], task:
                 # Only now: crawls ending while another pipeline ran still have this job to follow them.
                 queue.broker.client.delete(queue.key(PROCESS_PENDING))
                 with running(PROCESS_TASK):
-                    _run(settings, PROCESS_TASK, lambda: tasks.hook("process")(settings))
+                    _run(settings, PROCESS_TASK, lambda: tasks.process(settings))
         except Busy:
             raise dramatiq.Retry("another worker is processing", delay=PROCESS_RETRY_MS) from None
         return
