@@ -6,9 +6,12 @@ every query of the first pipeline run without statistics (reltuples -1) and no i
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from sqlalchemy import create_engine, text
 
 from monitor.config import load_settings
+from monitor.db import dispose_engines
 
 BOTH_DATABASES = True
 
@@ -46,3 +49,14 @@ def test_growth_vacuums_and_analyses_before_each_measured_run(backend, tmp_path,
     assert seen == [(600, 1), (600, 2), (600, 2)]  # after generating; after the first run; 10 new rows are far
     # under autovacuum's threshold (20% of the table), so the +10 run finds the table as the first run left it
     assert out["vacuum_analyze_seconds"] is not None
+
+
+def test_the_database_servers_cpu_is_read_for_postgresql_only(backend, tmp_path, load_benchmark):
+    scale = load_benchmark("scale.py")
+    settings = load_settings(data_dir=tmp_path / "x")
+    dispose_engines()  # the look-up's own connection is then one opened since the start
+    cpu = scale._server_cpu(settings, datetime.now(UTC) - timedelta(seconds=1))
+    if backend == "sqlite":
+        assert cpu is None
+    else:  # the test server runs on this machine (the benchmark's /proc read needs that)
+        assert isinstance(cpu, float) and cpu >= 0
