@@ -152,10 +152,11 @@ def mark(session: Session, shop_id: int, new: dict[int, np.ndarray], facts: dict
     writes: dict[tuple[bool, bool], list[int]] = defaultdict(list)
     moved: dict[int, tuple[tuple[bool, bool], tuple[bool, bool]]] = {}
     for rid, (shop_mark, listing_mark) in marks.items():
-        stored = cands.stored.get(rid)
-        if rid in new or rid in facts or stored is None:
+        stored = cands.stored.get(rid)  # None: a rechecked fact too short to sign, so no candidate
+        if rid in new or rid in facts:
             want = (shop_mark, listing_mark)
-        else:  # a partner of an arrival: its other partners still count, marks only turn on
+        else:  # a partner of an arrival (always a candidate): its other partners still count, marks only turn on
+            stored = cands.stored[rid]
             want = (stored[0] or shop_mark, stored[1] or listing_mark)
         if stored == want:
             continue

@@ -64,8 +64,8 @@ class Dirty:
         """A fact of this (scope, target, day) whose ``dup`` mark went from ``dup[0]`` to ``dup[1]``,
         the rest of it unchanged: one fewer in the old row, one more in the new."""
         for is_dup, sign in ((dup[0], -1), (dup[1], 1)):
-            entry = self.moves.setdefault((scope, target_id, day, removed, bool(once), bool(is_dup), bool(professional)),
-                                          [shop_id, 0, 0])
+            key = (scope, target_id, day, removed, bool(once), bool(is_dup), bool(professional))
+            entry = self.moves.setdefault(key, [shop_id, 0, 0])
             entry[1] += sign
             entry[2] += sign * rating
 
