@@ -75,7 +75,11 @@ class Review(ReviewBase, table=True):
 # the queries filter on, or neither SQLite nor PostgreSQL will use the index. The other columns are
 # the ones that read needs, so it walks the index range instead of fetching rows spread over the table.
 Index("ix_review_shop_when", Review.shop_id, func.coalesce(Review.created_at, Review.first_seen), Review.deleted_at,
-      Review.rating, Review.reviewer_id, Review.listing_id)
+      Review.rating, Review.reviewer_id, Review.listing_id,
+      # The read also names id, created_at and first_seen: SQLite has the id (rowid) in every index
+      # entry and the time from the expression; PostgreSQL reads an index alone only when it holds
+      # every column named, else it scans the table (migration 0019).
+      postgresql_include=["id", "created_at", "first_seen"])
 
 
 class ReviewRevision(SQLModel, table=True):
