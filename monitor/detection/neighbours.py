@@ -122,7 +122,6 @@ class Walk:
         return {k: self._bucket[k] for k in keys}
 
 
-
 def clusters_around(session: Session, seeds: np.ndarray, *, bad_max: int, threshold: float,
                     walk: Walk | None = None) -> TextClusters:
     """The whole clusters (as ``minhash.cluster`` over every live bad review would find them)

@@ -53,7 +53,8 @@ _frozen = threading.Event()
 def process(settings: Settings) -> dict[str, Any]:
     """The post-crawl pipeline in this process: the scheduler's after its crawls, a queue worker's
     for its ``process`` jobs. Both processes live long, so after the first run what it imported
-    stays for good and is frozen (``freeze_long_lived``)."""
+    stays for good and is frozen (``freeze_long_lived``); ``schedule --once`` pays that one
+    collection without a later run to gain it back."""
     counts = hook("process")(settings)
     freeze_long_lived()
     return counts

@@ -27,7 +27,8 @@ def upgrade() -> None:
     if op.get_bind().dialect.name != 'postgresql':
         return
     op.drop_index('ix_review_shop_when', table_name='review')
-    op.create_index('ix_review_shop_when', 'review', _COLUMNS, unique=False, postgresql_include=['id', 'created_at', 'first_seen'])
+    op.create_index('ix_review_shop_when', 'review', _COLUMNS, unique=False,
+                    postgresql_include=['id', 'created_at', 'first_seen'])
 
 
 def downgrade() -> None:
