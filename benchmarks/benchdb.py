@@ -13,6 +13,8 @@ import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -73,6 +75,33 @@ def vacuum_analyze(url: str | None) -> None:
             tables = conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")).scalars()
             conn.execute(text("VACUUM (ANALYZE) " + ", ".join(f'"{t}"' for t in tables)))
         engine.dispose()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU seconds of a process on this machine, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def database_cpu_seconds(url: str | None, *, since: datetime | None = None) -> float | None:
+    """CPU of the PostgreSQL server processes serving this database, those connected ``since``
+    when given (same machine; give the run a database or a start time of its own, or other users'
+    backends count too); None on SQLite, which runs inside the measured process."""
+    if not url or backend(url) != "postgresql":
+        return None
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        pids = conn.execute(text(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            + (" AND backend_start >= :since" if since else "")), {"since": since}).scalars().all()
+    engine.dispose()
+    total = 0.0
+    for pid in pids:
+        try:
+            total += cpu_seconds(pid)
+        except (FileNotFoundError, ProcessLookupError):
+            pass
+    return total
 
 
 @contextmanager

@@ -61,26 +61,8 @@ def _own_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _server_cpu(settings, since: datetime) -> float | None:  # noqa: ANN001
-    """CPU seconds of the PostgreSQL backends that served this child (connections opened since
-    ``since``), read from /proc: only for a server on this machine; None on SQLite or elsewhere."""
-    from sqlalchemy import text
-
-    from monitor.db import session_scope
-
-    if not (settings.database_url or "").startswith("postgresql"):
-        return None
-    with session_scope(settings) as session:
-        pids = session.execute(text("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-                                    "AND backend_start >= :since"), {"since": since}).scalars().all()
-    ticks, total = os.sysconf("SC_CLK_TCK"), 0.0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            return None  # not a local server
-        total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
-    return round(total, 2)
+def _rounded(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds, 2)
 
 
 def _child(data: str, warm: bool = False) -> None:
@@ -115,7 +97,8 @@ def _child(data: str, warm: bool = False) -> None:
     counts = pipeline.process(settings, now=NOW)
     print(json.dumps({
         "cpu_seconds": round(time.process_time() - cpu, 2), "wall_seconds": round(time.perf_counter() - wall, 2),
-        "database_server_cpu_seconds": _server_cpu(settings, started),
+        # The PostgreSQL backends this child opened (a local server only; None on SQLite).
+        "database_server_cpu_seconds": _rounded(benchdb.database_cpu_seconds(settings.database_url, since=started)),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         # The child's CPU including interpreter start and imports, which process() alone leaves out.
         "process_cpu_seconds_with_imports": round(_own_cpu(), 2),

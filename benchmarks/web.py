@@ -46,7 +46,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import httpx  # noqa: E402
-from sqlalchemy import create_engine, insert, text  # noqa: E402
+from sqlalchemy import insert  # noqa: E402
 
 import benchdb  # noqa: E402
 from models import Case, Listing, Review, Shop  # noqa: E402
@@ -108,18 +108,13 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def tree_cpu_seconds(pid: int) -> float:
     """CPU of a process and all its descendants (the uvicorn supervisor and its workers)."""
     total, todo = 0.0, [pid]
     while todo:
         p = todo.pop()
         try:
-            total += cpu_seconds(p)
+            total += benchdb.cpu_seconds(p)
             todo += [int(c) for c in Path(f"/proc/{p}/task/{p}/children").read_text().split()]
         except (FileNotFoundError, ProcessLookupError):
             pass
@@ -233,26 +228,6 @@ def start_server(port: int, workers: int, env: dict[str, str], log) -> subproces
     raise SystemExit("the server did not start in 120 s")
 
 
-def database_cpu_seconds(url: str | None) -> float | None:
-    """CPU of the PostgreSQL server processes serving this database (same machine; give the run a
-    database of its own, or other users' backends count too); None on SQLite, which runs inside
-    the workers and is in their figure."""
-    if not url or benchdb.backend(url) != "postgresql":
-        return None
-    engine = create_engine(url)
-    with engine.connect() as conn:
-        pids = conn.execute(text("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-                                 "AND pid <> pg_backend_pid()")).scalars().all()
-    engine.dispose()
-    total = 0.0
-    for pid in pids:
-        try:
-            total += cpu_seconds(pid)
-        except (FileNotFoundError, ProcessLookupError):
-            pass
-    return total
-
-
 def run_load(base: str, args: argparse.Namespace, top: int, server_pid: int, url: str | None) -> dict:
     lat: dict[str, list[float]] = {}
     clock: dict[str, float] = {}
@@ -263,7 +238,7 @@ def run_load(base: str, args: argparse.Namespace, top: int, server_pid: int, url
         # Warm-up (untimed): every worker compiles its templates and statements once.
         await asyncio.gather(*(client(c, tok, 1, top, 1000 + i, None, None, 0.0) for i, (c, tok) in enumerate(signed)))
         clock["server"], clock["client"] = tree_cpu_seconds(server_pid), _own_cpu()
-        clock["database"] = database_cpu_seconds(url)
+        clock["database"] = benchdb.database_cpu_seconds(url)
         clock["t0"] = start = time.perf_counter()
         # Open loop: the clients' first requests spread over one interval, not all at once.
         await asyncio.gather(*(client(c, tok, args.rounds, top, i, lat, interval,
@@ -272,7 +247,7 @@ def run_load(base: str, args: argparse.Namespace, top: int, server_pid: int, url
         clock["wall"] = time.perf_counter() - clock["t0"]
         clock["server"] = tree_cpu_seconds(server_pid) - clock["server"]
         if clock["database"] is not None:
-            clock["database"] = database_cpu_seconds(url) - clock["database"]
+            clock["database"] = benchdb.database_cpu_seconds(url) - clock["database"]
         clock["client"] = _own_cpu() - clock["client"]
         for c, _ in signed:
             await c.close()

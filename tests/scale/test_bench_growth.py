@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import create_engine, text
 
 from monitor.config import load_settings
-from monitor.db import dispose_engines
+from monitor.db import dispose_engines, session_scope
 
 BOTH_DATABASES = True
 
@@ -52,10 +52,13 @@ def test_growth_vacuums_and_analyses_before_each_measured_run(backend, tmp_path,
 
 
 def test_the_database_servers_cpu_is_read_for_postgresql_only(backend, tmp_path, load_benchmark):
-    scale = load_benchmark("scale.py")
+    benchdb = load_benchmark("scale.py").benchdb
     settings = load_settings(data_dir=tmp_path / "x")
-    dispose_engines()  # the look-up's own connection is then one opened since the start
-    cpu = scale._server_cpu(settings, datetime.now(UTC) - timedelta(seconds=1))
+    dispose_engines()
+    since = datetime.now(UTC) - timedelta(seconds=1)
+    with session_scope(settings) as session:  # a backend opened since then, still in the pool
+        session.execute(text("SELECT 1"))
+    cpu = benchdb.database_cpu_seconds(settings.database_url, since=since)
     if backend == "sqlite":
         assert cpu is None
     else:  # the test server runs on this machine (the benchmark's /proc read needs that)
