@@ -14,6 +14,10 @@ FAILURE_KINDS = ("blocked", "captcha", "login", "zero_items", "timeout", "error"
                  "storage")
 
 
+# The CrawlRun statuses of crawls that ended in error (crawl-health alerts, the supervisor's counts).
+FAILED_CRAWL_STATUSES = ("failed", "interrupted")
+
+
 class CrawlRun(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     shop_id: int | None = Field(default=None, foreign_key="shop.id", index=True)

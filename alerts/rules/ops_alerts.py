@@ -13,7 +13,7 @@ from sqlmodel import Session, func, select
 from models.alerts import Alert
 from models.base import utcnow
 from models.catalog import Shop
-from models.crawl import CrawlRun
+from models.crawl import FAILED_CRAWL_STATUSES, CrawlRun
 
 from alerts.rules.flag_alerts import names_of
 from alerts.rules.queue import AlertQueue, iso
@@ -37,7 +37,7 @@ def scrub_error(error: str | None) -> str | None:
 
 def crawl_health(q: AlertQueue) -> None:
     runs = list(q.session.exec(
-        select(CrawlRun).where(CrawlRun.status.in_(("failed", "interrupted"))).order_by(CrawlRun.id)
+        select(CrawlRun).where(CrawlRun.status.in_(FAILED_CRAWL_STATUSES)).order_by(CrawlRun.id)
     ).all())
     keys = {f"crawl_health:run:{r.id}": r for r in runs}
     done = q.existing(list(keys))

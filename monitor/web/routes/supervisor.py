@@ -18,7 +18,7 @@ from alerts.render import render_bodies, subject_for
 from alerts.reports import report_period, report_stats
 from models.base import utcnow
 from models.cases import Case, CaseEvent
-from models.crawl import CrawlRun
+from models.crawl import FAILED_CRAWL_STATUSES, CrawlRun
 from models.scheduler import FAILED_JOB_STATUSES, JobRun
 from monitor.web.auth import Viewer, DB, require
 from monitor.web.pages import language_of, render
@@ -26,8 +26,6 @@ from monitor.web.pages import language_of, render
 router = APIRouter()
 RESPONSE_WINDOW_DAYS = 30
 HEALTH_DAYS = 7
-# A CrawlRun is otherwise running or ok.
-FAILED_CRAWL_STATUSES = ("failed", "interrupted")
 
 
 def workload(session: Session, *, overdue_hours: float, now) -> list[dict]:  # noqa: ANN001
