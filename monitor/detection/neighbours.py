@@ -143,7 +143,7 @@ def clusters_around(session: Session, seeds: np.ndarray, *, bad_max: int, thresh
         buckets = walk.buckets(keys)
         reached: set[int] = set()
         for members in buckets.values():
-            have = sorted(m for m in members if m in walk.sig)
+            have = sorted(members)  # each with its signature (Walk.buckets)
             if len(have) < 2:
                 continue
             others = np.stack([walk.sig[m] for m in have[1:]])
