@@ -241,11 +241,17 @@ def refresh_flags(session: Session, review_ids: set[int], reviewer_ids: set[int]
             for rid in members or ():
                 if rid in review_ids:
                     masks[rid].add("attack")
+        # Grouped by the new mask: a catch-up over a whole history changes tens of thousands of
+        # facts, and a statement per fact cost more than the rest of the step.
+        changes: dict[int, list[int]] = defaultdict(list)
         for rid, removed in _removed_of(session, review_ids).items():
             want = _mask(masks.get(rid, ()))
             if want != removed:
-                dirty.add_where(session, ReputationFact.review_id == rid)
-                session.execute(update(ReputationFact).where(ReputationFact.review_id == rid).values(removed=want))
+                changes[want].append(rid)
+        for want, rids in changes.items():
+            for where in id_filters(ReputationFact.review_id, rids):
+                dirty.add_where(session, where)
+                session.execute(update(ReputationFact).where(where).values(removed=want))
     if reviewer_ids:
         professional: set[int] = set()
         for where in id_filters(Flag.target_id, reviewer_ids):
