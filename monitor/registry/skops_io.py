@@ -61,16 +61,33 @@ def check_file(path: Path, meta: VersionMeta) -> list[str]:
     return list(untrusted)
 
 
+# Estimators built in this process, by the sha256 of the file they were built from (oldest first).
+# A worker or scheduler runs the pipeline after every crawl with the same live versions; building
+# five models again each time cost more than scoring a crawl's reviews. Callers only predict with
+# them, never fit or change them, so one object per file content can serve every caller.
+_BUILT: dict[str, Any] = {}
+BUILT_KEPT = 16
+
+
 def load_estimator(path: Path, meta: VersionMeta, untrusted: list[str]) -> Any:
-    """Build the estimator of a checked file (``check_file``'s list is what skops may build)."""
+    """Build the estimator of a checked file (``check_file``'s list is what skops may build).
+
+    ``check_file`` has just hashed the file against ``meta.sha256``: the same bytes build the
+    same estimator, so one built earlier in this process is returned instead."""
     import skops.io as sio
 
+    built = _BUILT.get(meta.sha256)
+    if built is not None:
+        return built
     try:
         estimator = sio.load(path, trusted=untrusted)
     except Exception as exc:
         raise RegistryError(f"cannot load model file {path}: {exc}") from None
     _unpack_vocabularies(estimator)
     _warn_library_drift(meta)
+    _BUILT[meta.sha256] = estimator
+    while len(_BUILT) > BUILT_KEPT:  # retrained versions replace live ones; the old need not stay
+        del _BUILT[next(iter(_BUILT))]
     return estimator
 
 

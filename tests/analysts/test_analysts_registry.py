@@ -90,6 +90,35 @@ def test_tampered_model_file_is_refused(tmp_path: Path) -> None:
         reg.load("malicious")
 
 
+def test_a_loaded_version_is_built_once_per_process_and_still_checked_every_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker runs the pipeline after every crawl: the same file is not built again, but it is
+    hashed and its signature verified on every load, so a file changed since is still refused."""
+    import skops.io
+
+    reg = Registry(tmp_path)
+    v1 = _save(reg)
+    first, _ = reg.load("malicious")
+
+    def no_second_build(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise AssertionError("the estimator was built again from unchanged bytes")
+
+    with monkeypatch.context() as m:
+        m.setattr(skops.io, "load", no_second_build)
+        again, meta = reg.load("malicious")
+    assert again is first and meta.version == v1
+    v2 = _save(reg, c=2.0)  # other bytes: built on their own
+    other, _ = reg.load("malicious", v2)
+    assert other is not first and other.steps[-1][1].C == 2.0
+    path = tmp_path / "malicious" / v1 / "model.skops"
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(RegistryError, match="does not match its recorded sha256"):
+        reg.load("malicious", v1)
+
+
 def test_corrupt_file_with_matching_hash_is_refused_clearly(tmp_path: Path) -> None:
     reg = Registry(tmp_path)
     v1 = _save(reg)
