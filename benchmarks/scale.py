@@ -17,7 +17,10 @@ reported as ``first_run``) and measure.
 skops.io and froze what it holds (``tasks.freeze_long_lived``) before the timed run, as the
 scheduler or a queue worker has after its first pipeline run: importing skops imports every
 scikit-learn module (about 0.5-0.9 CPU s), paid once per such process, not once per run. Loading
-the models (hashing, checking and unpacking the files) stays inside the timed run.
+the models (hashing, checking and unpacking the files) stays inside the timed run. The same child
+then has another N reviews written by another process (as a crawl writes them) and runs the
+pipeline again, timed as ``new_N_worker_next_job``: what every later job of that worker costs
+(statements compiled, models built, nothing imported any more).
 
 Usage: python benchmarks/scale.py --growth [--reviews N] [--new N] [--database-url URL] [--keep DIR] [--warm]
 
@@ -65,9 +68,11 @@ def _rounded(seconds: float | None) -> float | None:
     return None if seconds is None else round(seconds, 2)
 
 
-def _child(data: str, warm: bool = False) -> None:
+def _child(data: str, warm: bool = False, next_seed: int | None = None, n_next: int = 0) -> None:
     """One pipeline run with per-step CPU seconds; prints JSON. ``warm``: skops (and with it
-    scikit-learn) imported before the clock starts, as in a worker that ran the pipeline before."""
+    scikit-learn) imported before the clock starts, as in a worker that ran the pipeline before.
+    ``next_seed``: then another ``n_next`` reviews arrive (written by another process, as a crawl
+    writes them) and the same process runs the pipeline again: a worker's next job."""
     import monitor.pipeline as pipeline
     from monitor.config import load_settings
 
@@ -92,26 +97,40 @@ def _child(data: str, warm: bool = False) -> None:
     for name in STEPS:
         setattr(pipeline, name, timed(name, getattr(pipeline, name)))
     settings = load_settings(data_dir=Path(data), detection={"case_max_age_days": 0})
-    started = datetime.now(UTC)
-    cpu, wall = time.process_time(), time.perf_counter()
-    counts = pipeline.process(settings, now=NOW)
-    print(json.dumps({
-        "cpu_seconds": round(time.process_time() - cpu, 2), "wall_seconds": round(time.perf_counter() - wall, 2),
-        # The PostgreSQL backends this child opened (a local server only; None on SQLite).
-        "database_server_cpu_seconds": _rounded(benchdb.database_cpu_seconds(settings.database_url, since=started)),
+
+    def measured() -> dict:
+        spent.clear()
+        started = datetime.now(UTC)
+        cpu, wall = time.process_time(), time.perf_counter()
+        counts = pipeline.process(settings, now=NOW)
+        return {
+            "cpu_seconds": round(time.process_time() - cpu, 2), "wall_seconds": round(time.perf_counter() - wall, 2),
+            # The PostgreSQL backends this child opened (a local server only; None on SQLite).
+            "database_server_cpu_seconds": _rounded(benchdb.database_cpu_seconds(settings.database_url, since=started)),
+            "steps_cpu_seconds": dict(spent), "counts": {k: v for k, v in counts.items() if v},
+        }
+
+    out = measured()
+    out |= {
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         # The child's CPU including interpreter start and imports, which process() alone leaves out.
         "process_cpu_seconds_with_imports": round(_own_cpu(), 2),
-        "steps_cpu_seconds": spent, "counts": {k: v for k, v in counts.items() if v},
-    }))
+    }
+    if next_seed is not None:
+        subprocess.run([sys.executable, __file__, "--add-reviews", data, str(n_next), str(next_seed)], check=True)
+        out["next_job"] = measured() | {
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
+    print(json.dumps(out))
 
 
-def _pipeline_run(data: Path, *, warm: bool = False) -> dict:
+def _pipeline_run(data: Path, *, warm: bool = False, next_job: tuple[int, int] | None = None) -> dict:
     from monitor.db import dispose_engines
 
     dispose_engines()
-    proc = subprocess.run([sys.executable, __file__, "--child", str(data), *(["--warm"] if warm else [])],
-                          capture_output=True, text=True)
+    extra = ["--warm"] if warm else []
+    if next_job is not None:
+        extra += ["--next-job", str(next_job[0]), str(next_job[1])]
+    proc = subprocess.run([sys.executable, __file__, "--child", str(data), *extra], capture_output=True, text=True)
     if proc.returncode != 0:
         raise SystemExit(f"pipeline child failed:\n{proc.stderr[-3000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -187,8 +206,9 @@ def growth(n: int, n_new: int, workdir: Path, url: str | None, keep: Path | None
         new = _pipeline_run(data)
         if warm:
             add_reviews(settings, n_new, seed=stored + n_new)
-            new_warm = _pipeline_run(data, warm=True)
-    extra = {f"new_{n_new}_warm_worker": new_warm} if warm else {}
+            new_warm = _pipeline_run(data, warm=True, next_job=(n_new, stored + 2 * n_new))
+            next_job = new_warm.pop("next_job")
+    extra = {f"new_{n_new}_warm_worker": new_warm, f"new_{n_new}_worker_next_job": next_job} if warm else {}
     return {
         "stored_reviews": stored, "database": benchdb.backend(url), "generate_seconds": gen_s,
         "vacuum_analyze_seconds": vacuum_s,
@@ -213,10 +233,19 @@ def main() -> int:
     parser.add_argument("--warm", action="store_true", help="also measure +N in a child with skops imported "
                         "beforehand, as a long-lived worker runs the pipeline")
     parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--next-job", nargs=2, type=int, help=argparse.SUPPRESS)  # N, seed
+    parser.add_argument("--add-reviews", nargs=3, help=argparse.SUPPRESS)  # DIR, N, seed
     benchdb.add_argument(parser)
     args = parser.parse_args()
     if args.child:
-        _child(args.child, warm=args.warm)
+        n_next, seed = args.next_job or (0, None)
+        _child(args.child, warm=args.warm, next_seed=seed, n_next=n_next)
+        return 0
+    if args.add_reviews:
+        from monitor.config import load_settings
+
+        data, n, seed = args.add_reviews
+        add_reviews(load_settings(data_dir=Path(data)), int(n), seed=int(seed))
         return 0
     if not (args.growth or args.workers):
         parser.error("choose a measurement: --growth or --workers 1,2,4")

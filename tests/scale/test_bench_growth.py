@@ -35,7 +35,7 @@ def test_growth_vacuums_and_analyses_before_each_measured_run(backend, tmp_path,
     url = load_settings(data_dir=tmp_path / "x").database_url if backend == "postgresql" else None
     seen: list[tuple[float, int] | None] = []
 
-    def pipeline_run(data):  # noqa: ANN001, ANN202
+    def pipeline_run(data, **kw):  # noqa: ANN001, ANN003, ANN202
         # What the planner knows about the stored reviews when each pipeline run starts.
         seen.append(_review_stats(load_settings(data_dir=data).database_url) if url else None)
         return {"cpu_seconds": 0.0, "wall_seconds": 0.0, "peak_rss_mb": 0}
@@ -49,6 +49,34 @@ def test_growth_vacuums_and_analyses_before_each_measured_run(backend, tmp_path,
     assert seen == [(600, 1), (600, 2), (600, 2)]  # after generating; after the first run; 10 new rows are far
     # under autovacuum's threshold (20% of the table), so the +10 run finds the table as the first run left it
     assert out["vacuum_analyze_seconds"] is not None
+
+
+def test_warm_measures_a_workers_first_and_next_job_on_reviews_not_seen_before(backend, tmp_path, monkeypatch,
+                                                                               load_benchmark):
+    """--warm: the warm child gets its own N new reviews, then another N that another process
+    writes (its next job); every batch has new external ids, so each run scores exactly N."""
+    scale = load_benchmark("scale.py")
+    url = load_settings(data_dir=tmp_path / "x").database_url if backend == "postgresql" else None
+    calls: list[dict] = []
+    added: list[str] = []
+
+    def pipeline_run(data, **kw):  # noqa: ANN001, ANN003, ANN202
+        calls.append(kw)
+        out = {"cpu_seconds": 0.0, "wall_seconds": 0.0, "peak_rss_mb": 0}
+        if kw.get("next_job"):
+            n, seed = kw["next_job"]
+            scale.add_reviews(load_settings(data_dir=data), n, seed=seed)  # what the child has another process do
+            out["next_job"] = {"cpu_seconds": 0.0}
+            with session_scope(load_settings(data_dir=data)) as session:  # (a PostgreSQL schema is gone after)
+                added.extend(session.execute(
+                    text("SELECT external_id FROM review WHERE external_id LIKE 'N%'")).scalars().all())
+        return out
+
+    monkeypatch.setattr(scale, "_pipeline_run", pipeline_run)
+    out = scale.growth(600, 10, tmp_path, url, keep=None, warm=True)
+    assert calls[-1] == {"warm": True, "next_job": (10, 620)} and not any(c for c in calls[:-1])
+    assert out["new_10_worker_next_job"] == {"cpu_seconds": 0.0} and "next_job" not in out["new_10_warm_worker"]
+    assert len(added) == len(set(added)) == 30
 
 
 def test_the_database_servers_cpu_is_read_for_postgresql_only(backend, tmp_path, load_benchmark):
