@@ -39,6 +39,23 @@ def dump_estimator(estimator: Any, path: Path, name: str) -> None:
         )
 
 
+# What this process learnt from a model file, by the sha256 its bytes were just verified to have
+# (oldest first): skops' list of the types in it (a walk of its schema), and the estimator built
+# from it. A worker or scheduler runs the pipeline after every crawl with the same live versions;
+# walking and building five models again each time cost more than scoring a crawl's reviews.
+# Callers only predict with the estimators, never fit or change them, so one object per file
+# content serves every caller. The hash and the signature are still checked on every load.
+_CHECKED: dict[str, list[str]] = {}
+_BUILT: dict[str, Any] = {}
+KEPT = 16  # per cache: retrained versions replace live ones, the old need not stay
+
+
+def _remember(cache: dict[str, Any], sha256: str, value: Any) -> None:
+    cache[sha256] = value
+    while len(cache) > KEPT:
+        del cache[next(iter(cache))]
+
+
 def check_file(path: Path, meta: VersionMeta) -> list[str]:
     """Hash, then types (read from the schema, nothing built); returns skops' untrusted list."""
     import skops.io as sio
@@ -49,6 +66,9 @@ def check_file(path: Path, meta: VersionMeta) -> list[str]:
         raise ModelTrustError(
             f"model file {path} does not match its recorded sha256 (tampered or corrupted); refusing to load"
         )
+    known = _CHECKED.get(meta.sha256)
+    if known is not None:  # these very bytes passed the type check in this process already
+        return list(known)
     try:
         untrusted = sio.get_untrusted_types(file=path)
         refused = refused_in(path, untrusted)
@@ -58,15 +78,8 @@ def check_file(path: Path, meta: VersionMeta) -> list[str]:
         raise ModelTrustError(
             f"model file {path} contains types that are not trusted: {', '.join(refused)}; refusing to load"
         )
+    _remember(_CHECKED, meta.sha256, list(untrusted))
     return list(untrusted)
-
-
-# Estimators built in this process, by the sha256 of the file they were built from (oldest first).
-# A worker or scheduler runs the pipeline after every crawl with the same live versions; building
-# five models again each time cost more than scoring a crawl's reviews. Callers only predict with
-# them, never fit or change them, so one object per file content can serve every caller.
-_BUILT: dict[str, Any] = {}
-BUILT_KEPT = 16
 
 
 def load_estimator(path: Path, meta: VersionMeta, untrusted: list[str]) -> Any:
@@ -85,9 +98,7 @@ def load_estimator(path: Path, meta: VersionMeta, untrusted: list[str]) -> Any:
         raise RegistryError(f"cannot load model file {path}: {exc}") from None
     _unpack_vocabularies(estimator)
     _warn_library_drift(meta)
-    _BUILT[meta.sha256] = estimator
-    while len(_BUILT) > BUILT_KEPT:  # retrained versions replace live ones; the old need not stay
-        del _BUILT[next(iter(_BUILT))]
+    _remember(_BUILT, meta.sha256, estimator)
     return estimator
 
 
