@@ -51,6 +51,8 @@ from monitor.reputation.reads import REMOVING_KINDS
 from monitor.reputation.store import shop_facts
 from monitor.reputation.tallies import BIT, Dirty, count_groups
 
+UPDATE_SLICE = 20_000  # reviews whose rows and facts are read and brought up to date together
+
 
 def shop_timezone(settings: Settings, shop: Shop) -> str:
     return settings.locale_for(shop.config_id).timezone
@@ -164,8 +166,24 @@ def reviews_of_listings(session: Session, listing_ids: Iterable[int]) -> set[int
 def update_reviews(session: Session, settings: Settings, review_ids: set[int], dirty: Dirty) -> set[int]:
     """Bring the facts of these reviews (new, edited, moved or gone) and of their near-duplicate
     partners up to date; returns the listings whose facts changed."""
-    if not review_ids:
-        return set()
+    touched: set[int] = set()
+    reviewers: set[int] = set()
+    # In slices, each as a run of its own would take it: the first run after an import or an
+    # upgrade brings every stored review here, and their rows (texts) and facts (signatures) read
+    # at once were most of that run's peak memory. The flags and the accounts' marks are read once.
+    ordered = sorted(review_ids)
+    for start in range(0, len(ordered), UPDATE_SLICE):
+        touched |= _update_slice(session, settings, set(ordered[start:start + UPDATE_SLICE]), dirty, reviewers)
+    refresh_flags(session, review_ids, reviewers, dirty)
+    refresh_once(session, reviewers, dirty)
+    touched.discard(None)  # type: ignore[arg-type]
+    return touched
+
+
+def _update_slice(session: Session, settings: Settings, review_ids: set[int], dirty: Dirty,
+                  reviewers: set[int]) -> set[int]:
+    """``update_reviews`` for some of its reviews, their flags and accounts left to it; adds their
+    accounts to ``reviewers``."""
     reviews = _review_rows(session, review_ids)
     old = _fact_rows(session, review_ids)
     shops = {s.id: s for s in session.execute(select(Shop).where(
@@ -219,9 +237,7 @@ def update_reviews(session: Session, settings: Settings, review_ids: set[int], d
     dirty.add_ids(session, [r.id for r in entering])
     for shop_id in set(new_sigs) | set(recheck):
         mark(session, shop_id, new_sigs.get(shop_id, {}), _fact_rows(session, recheck.get(shop_id, set())), dirty)
-    refresh_flags(session, review_ids, {r.reviewer_id for r in reviews.values() if r.reviewer_id is not None}, dirty)
-    refresh_once(session, {r.reviewer_id for r in reviews.values() if r.reviewer_id is not None}, dirty)
-    touched.discard(None)
+    reviewers.update(r.reviewer_id for r in reviews.values() if r.reviewer_id is not None)
     return touched  # type: ignore[return-value]
 
 

@@ -8,12 +8,14 @@ import random
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlmodel import select
 
 from models import Review, ReputationSnapshot, Reviewer
 from models.reputation import ReputationFact, ReputationTally
 from monitor import outbox
 from monitor.reputation.store import assess_shop
+from monitor.reputation import facts as fact_upkeep
 from monitor.reputation.changed import snapshot_changed
 from monitor.reputation.checks import ReviewFact, assess_tally, near_duplicate_ids, tally
 from monitor.reputation.tallies import tally_listings, tally_shop
@@ -162,8 +164,12 @@ def _assert_tallies_count_the_facts(session) -> None:  # noqa: ANN001
     assert have == want
 
 
-def test_incremental_facts_equal_the_full_recompute_after_every_batch(session, factory, db_settings):
-    for seed in range(3):
+@pytest.mark.parametrize("update_slice", [None, 3], ids=["one-slice", "slices-of-3"])
+def test_incremental_facts_equal_the_full_recompute_after_every_batch(session, factory, db_settings, update_slice,
+                                                                     monkeypatch):
+    if update_slice:  # a batch's changed reviews brought up to date a few at a time, as separate runs would
+        monkeypatch.setattr(fact_upkeep, "UPDATE_SLICE", update_slice)
+    for seed in range(1 if update_slice else 3):  # one world shows the slices add up
         world = _World(factory, seed)
         for _ in range(12):
             world.batch()
