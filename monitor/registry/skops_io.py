@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -39,36 +40,28 @@ def dump_estimator(estimator: Any, path: Path, name: str) -> None:
         )
 
 
-# What this process learnt from a model file, by the sha256 its bytes were just verified to have
-# (oldest first): skops' list of the types in it (a walk of its schema), and the estimator built
-# from it. A worker or scheduler runs the pipeline after every crawl with the same live versions;
-# walking and building five models again each time cost more than scoring a crawl's reviews.
-# Callers only predict with the estimators, never fit or change them, so one object per file
-# content serves every caller. The hash and the signature are still checked on every load.
-_CHECKED: dict[str, list[str]] = {}
-_BUILT: dict[str, Any] = {}
-KEPT = 16  # per cache: retrained versions replace live ones, the old need not stay
-
-
-def _remember(cache: dict[str, Any], sha256: str, value: Any) -> None:
-    cache[sha256] = value
-    while len(cache) > KEPT:
-        del cache[next(iter(cache))]
-
-
 def check_file(path: Path, meta: VersionMeta) -> list[str]:
     """Hash, then types (read from the schema, nothing built); returns skops' untrusted list."""
-    import skops.io as sio
-
     if not path.is_file():
         raise RegistryError(f"model file missing: {path}")
     if sha256_file(path) != meta.sha256:
         raise ModelTrustError(
             f"model file {path} does not match its recorded sha256 (tampered or corrupted); refusing to load"
         )
-    known = _CHECKED.get(meta.sha256)
-    if known is not None:  # these very bytes passed the type check in this process already
-        return list(known)
+    return list(_checked_types(meta.sha256, path))
+
+
+# What this process learnt from a model file is kept by the sha256 its bytes were just verified to
+# have (and its path): skops' list of the types in it (a walk of its schema) and the estimator built
+# from it. A worker or scheduler runs the pipeline after every crawl with the same live versions;
+# walking and building five models again each time cost more than scoring a crawl's reviews.
+# Callers only predict with the estimators, never fit or change them, so one object per file
+# serves every caller. The hash and the signature are still checked on every load; a refusal
+# raises, so it is never kept. 16 each: retrained versions replace live ones.
+@lru_cache(maxsize=16)
+def _checked_types(sha256: str, path: Path) -> tuple[str, ...]:
+    import skops.io as sio
+
     try:
         untrusted = sio.get_untrusted_types(file=path)
         refused = refused_in(path, untrusted)
@@ -78,27 +71,26 @@ def check_file(path: Path, meta: VersionMeta) -> list[str]:
         raise ModelTrustError(
             f"model file {path} contains types that are not trusted: {', '.join(refused)}; refusing to load"
         )
-    _remember(_CHECKED, meta.sha256, list(untrusted))
-    return list(untrusted)
+    return tuple(untrusted)
 
 
 def load_estimator(path: Path, meta: VersionMeta, untrusted: list[str]) -> Any:
-    """Build the estimator of a checked file (``check_file``'s list is what skops may build).
+    """Build the estimator of a checked file (``check_file``'s list is what skops may build);
+    the same bytes, built earlier in this process, are not built again."""
+    estimator = _built(meta.sha256, path, tuple(untrusted))
+    _warn_library_drift(meta)
+    return estimator
 
-    ``check_file`` has just hashed the file against ``meta.sha256``: the same bytes build the
-    same estimator, so one built earlier in this process is returned instead."""
+
+@lru_cache(maxsize=16)
+def _built(sha256: str, path: Path, trusted: tuple[str, ...]) -> Any:
     import skops.io as sio
 
-    built = _BUILT.get(meta.sha256)
-    if built is not None:
-        return built
     try:
-        estimator = sio.load(path, trusted=untrusted)
+        estimator = sio.load(path, trusted=list(trusted))
     except Exception as exc:
         raise RegistryError(f"cannot load model file {path}: {exc}") from None
     _unpack_vocabularies(estimator)
-    _warn_library_drift(meta)
-    _remember(_BUILT, meta.sha256, estimator)
     return estimator
 
 
