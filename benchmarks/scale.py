@@ -108,18 +108,16 @@ def _child(data: str, warm: bool = False, next_seed: int | None = None, n_next: 
             # The PostgreSQL backends this child opened (a local server only; None on SQLite).
             "database_server_cpu_seconds": _rounded(benchdb.database_cpu_seconds(settings.database_url, since=started)),
             "steps_cpu_seconds": dict(spent), "counts": {k: v for k, v in counts.items() if v},
+            # The process's peak so far: a next job's includes the first one's.
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         }
 
     out = measured()
-    out |= {
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-        # The child's CPU including interpreter start and imports, which process() alone leaves out.
-        "process_cpu_seconds_with_imports": round(_own_cpu(), 2),
-    }
+    # The child's CPU including interpreter start and imports, which process() alone leaves out.
+    out["process_cpu_seconds_with_imports"] = round(_own_cpu(), 2)
     if next_seed is not None:
         subprocess.run([sys.executable, __file__, "--add-reviews", data, str(n_next), str(next_seed)], check=True)
-        out["next_job"] = measured() | {
-            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
+        out["next_job"] = measured()
     print(json.dumps(out))
 
 
