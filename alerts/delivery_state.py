@@ -21,7 +21,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import case, func, insert, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlmodel import Session
 
@@ -30,7 +30,7 @@ from models.base import utcnow
 from models.cases import SEVERITIES
 
 from monitor.config import Settings
-from monitor.db import describe_db_error, get_engine
+from monitor.db import describe_db_error, get_engine, insert_rows
 from monitor.errors import StorageError
 
 log = logging.getLogger(__name__)
@@ -158,8 +158,8 @@ def record(
 
     def write(session: Session) -> tuple[int, int]:
         retrying = failed = 0
-        session.execute(
-            insert(AlertAttempt),
+        insert_rows(
+            session, AlertAttempt,
             [
                 {"alert_id": i, "at": now, "transport": transport, "ok": ok, "temporary": temporary,
                  "error": error, "message_id": delivery_id}

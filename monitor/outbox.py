@@ -7,17 +7,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, select
 from sqlmodel import Session
 
 from models import Outbox
+from monitor.db import insert_rows
 from monitor.in_lists import id_filters
 
 
 def record(session: Session, consumer: str, target_type: str, ids: Iterable[int]) -> None:
     rows = [{"consumer": consumer, "target_type": target_type, "target_id": int(i)} for i in set(ids) if i is not None]
-    if rows:
-        session.execute(insert(Outbox), rows)
+    insert_rows(session, Outbox, rows)
 
 
 def take(session: Session, consumer: str) -> dict[str, set[int]]:

@@ -11,7 +11,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert
+from sqlalchemy import func
 from sqlmodel import Session, select
 
 from models.base import utcnow
@@ -27,7 +27,7 @@ from alerts.cases.states import SYSTEM_ACTOR, case_event
 from alerts.guidance import guidance_for
 from monitor import outbox
 from monitor.config import Settings
-from monitor.db import upsert
+from monitor.db import insert_rows, upsert
 from monitor.in_lists import chunks, id_filters
 
 log = logging.getLogger(__name__)
@@ -156,8 +156,8 @@ def open_cases(session: Session, settings: Settings, *, now: datetime | None = N
         ids = session.execute(stmt.returning(Case.id, Case.review_id), chunk).all()
         if not ids:
             continue
-        session.execute(
-            insert(CaseEvent),
+        insert_rows(
+            session, CaseEvent,
             [
                 {"case_id": cid, "at": now, "actor": SYSTEM_ACTOR, "action": "opened", "note": None, "data": opened_data[rid]}
                 for cid, rid in ids

@@ -17,11 +17,11 @@ from collections.abc import Iterable
 import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
-from sqlalchemy import and_, delete, insert, select
+from sqlalchemy import and_, delete, select
 from sqlmodel import Session
 
 from models import Review, ReviewBand, ReviewSignature
-from monitor.db import analyze_written, plain_rows
+from monitor.db import analyze_written, insert_rows, plain_rows
 from monitor.detection import minhash
 from monitor.detection.review_rows import fetch_ids, iter_texts
 from monitor.in_lists import id_filters, in_filters
@@ -53,10 +53,10 @@ def store(session: Session, ids: np.ndarray, sigs: np.ndarray, *, replace: bool 
     if not len(ids):
         return
     keys = stored_keys(sigs)
-    session.execute(insert(ReviewSignature),
-                    [{"review_id": int(i), "sig": s.astype("<u4").tobytes()} for i, s in zip(ids, sigs, strict=True)])
-    session.execute(insert(ReviewBand),
-                    [{"key": int(k), "review_id": int(i)} for i, row in zip(ids, keys, strict=True) for k in set(row.tolist())])
+    insert_rows(session, ReviewSignature,
+                [{"review_id": int(i), "sig": s.astype("<u4").tobytes()} for i, s in zip(ids, sigs, strict=True)])
+    insert_rows(session, ReviewBand,
+                [{"key": int(k), "review_id": int(i)} for i, row in zip(ids, keys, strict=True) for k in set(row.tolist())])
 
 
 def rebuild(session: Session, ids: np.ndarray, sigs: np.ndarray | None) -> None:

@@ -27,7 +27,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, select, update
 from sqlmodel import Session
 
 from models.catalog import Shop
@@ -36,6 +36,7 @@ from models.reputation import ReputationBand, ReputationFact, ReputationShop, Re
 from models.reviews import Review
 
 from monitor.config import Settings
+from monitor.db import insert_rows
 from monitor.in_lists import id_filters
 from monitor.reputation.checks import ReviewFact, near_duplicate_ids, signatures_by_id
 from monitor.reputation.near_duplicates import (
@@ -96,7 +97,7 @@ def build_shop(session: Session, settings: Settings, shop: Shop) -> int:
     rows = [_row(shop.id, listing_of[f.id], f, revisions[f.id], tz, signed.get(f.id),  # type: ignore[arg-type]
                  dup_shop=f.id in dup_shop, dup_listing=f.id in dup_listing) for f in everything]
     for start in range(0, len(rows), BATCH):
-        session.execute(insert(ReputationFact), rows[start:start + BATCH])
+        insert_rows(session, ReputationFact, rows[start:start + BATCH])
     store_bands(session, shop.id, {f.id: signed[f.id] for f in everything if f.id in signed})  # type: ignore[arg-type]
     for scope in ("shop", "listing"):
         count_groups(session, scope, ReputationFact.shop_id == shop.id)
@@ -233,7 +234,7 @@ def _update_slice(session: Session, settings: Settings, review_ids: set[int], di
         fact = ReviewFact(id=r.id, rating=r.rating, posted=r.created_at or r.first_seen, reviewer_id=r.reviewer_id)
         rows.append(_row(r.shop_id, r.listing_id, fact, r.revision_count, tz[r.shop_id], sig))
     for start in range(0, len(rows), BATCH):
-        session.execute(insert(ReputationFact), rows[start:start + BATCH])
+        insert_rows(session, ReputationFact, rows[start:start + BATCH])
     for shop_id, shop_sigs in new_sigs.items():
         store_bands(session, shop_id, shop_sigs)
     dirty.add_ids(session, [r.id for r in entering])

@@ -21,12 +21,12 @@ from collections import defaultdict
 from typing import Any
 
 import numpy as np
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, select, update
 from sqlmodel import Session
 
 from models.reputation import ReputationBand, ReputationFact
 
-from monitor.db import plain_rows
+from monitor.db import insert_rows, plain_rows
 from monitor.detection import minhash
 from monitor.detection.neighbours import stored_keys
 from monitor.in_lists import id_filters, in_filters
@@ -56,7 +56,7 @@ def store_bands(session: Session, shop_id: int, sigs: dict[int, np.ndarray]) -> 
     for start in range(0, len(ids), BATCH):
         part = ids[start:start + BATCH]
         keys = stored_keys(np.stack([sigs[i] for i in part]))
-        session.execute(insert(ReputationBand), [
+        insert_rows(session, ReputationBand, [
             {"shop_id": shop_id, "key": k, "review_id": rid}
             for rid, row in zip(part, keys.tolist(), strict=True) for k in set(row)
         ])

@@ -26,7 +26,7 @@ from sqlmodel import Session
 
 from models.reputation import ReputationFact, ReputationTally
 
-from monitor.db import plain_rows, upsert
+from monitor.db import insert_rows, plain_rows, upsert
 from monitor.in_lists import chunks, id_filters
 from monitor.reputation.checks import Tally
 from monitor.reputation.reads import REMOVING_KINDS
@@ -112,7 +112,7 @@ def recount(session: Session, dirty: Dirty) -> None:
             delete(t).where(t.scope == bindparam("s"), t.target_id == bindparam("i"), t.day == bindparam("d")),
             [{"s": scope, "i": target_id, "d": day} for (scope, target_id), wanted in days.items() for day in wanted])
     if rows:
-        session.execute(insert(t), rows)
+        insert_rows(session, t, rows)
     _apply_moves(session, [(key, v) for key, v in dirty.moves.items()
                            if key[2] not in days.get(key[:2], ()) and (v[1] or v[2])])
 
