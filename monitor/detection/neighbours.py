@@ -55,8 +55,9 @@ def store(session: Session, ids: np.ndarray, sigs: np.ndarray, *, replace: bool 
     keys = stored_keys(sigs)
     insert_rows(session, ReviewSignature,
                 [{"review_id": int(i), "sig": s.astype("<u4").tobytes()} for i, s in zip(ids, sigs, strict=True)])
-    insert_rows(session, ReviewBand,
-                [{"key": int(k), "review_id": int(i)} for i, row in zip(ids, keys, strict=True) for k in set(row.tolist())])
+    # In key order, as the primary key is (near_duplicates.store_bands says why).
+    pairs = sorted((k, i) for i, row in zip(ids.tolist(), keys.tolist(), strict=True) for k in set(row))
+    insert_rows(session, ReviewBand, [{"key": k, "review_id": i} for k, i in pairs])
 
 
 def rebuild(session: Session, ids: np.ndarray, sigs: np.ndarray | None) -> None:
