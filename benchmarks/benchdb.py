@@ -13,7 +13,6 @@ import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
@@ -83,17 +82,17 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def database_cpu_seconds(url: str | None, *, since: datetime | None = None) -> float | None:
-    """CPU of the PostgreSQL server processes serving this database, those connected ``since``
-    when given (same machine; give the run a database or a start time of its own, or other users'
-    backends count too); None on SQLite, which runs inside the measured process."""
+def database_cpu_seconds(url: str | None) -> float | None:
+    """CPU of the PostgreSQL server processes now serving this database (same machine; take the
+    difference around the measured work, in a database of the run's own, or other users' backends
+    count too); None on SQLite, which runs inside the measured process."""
     if not url or backend(url) != "postgresql":
         return None
     engine = create_engine(url)
     with engine.connect() as conn:
         pids = conn.execute(text(
             "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            + (" AND backend_start >= :since" if since else "")), {"since": since}).scalars().all()
+        )).scalars().all()
     engine.dispose()
     total = 0.0
     for pid in pids:
