@@ -33,38 +33,69 @@ from monitor.in_lists import chunks, id_filters
 log = logging.getLogger(__name__)
 
 
+# Reviews whose cases are opened or enriched together: the first run after an import finds every
+# stored review in the outbox, and their rows, flags and new cases held at once were most of that
+# run's peak memory.
+OPEN_SLICE = 20_000
+
+
 def open_cases(session: Session, settings: Settings, *, now: datetime | None = None, only_changed: bool = False) -> int:
     """Open a case for every new bad review and every malicious/professional/attack flag; enrich existing ones.
 
     Returns the number of cases opened. Safe to run repeatedly: a review never gets a second case.
     With ``only_changed`` (the post-crawl pipeline) only the reviews and flags detection recorded
-    in the outbox since the last such run are looked at.
+    in the outbox since the last such run are looked at, ``OPEN_SLICE`` reviews at a time.
     """
     now = now or utcnow()
-    # Guidance is written in the shop's language (a shop may set its own).
+    if not only_changed:
+        shop_language = _shop_languages(session, settings)
+        evidence = collect_flag_evidence(session, settings, all_flags(session))
+        opened = _open_or_enrich(session, settings, None, evidence, now=now, shop_language=shop_language)
+        return opened + _link_attacks(session, settings, now, shop_language, None)
+    # Only what detection changed since the last run (the outbox), never a scan of history.
+    changed = outbox.take(session, "cases")
+    changed_flags = [f for where in id_filters(Flag.id, changed.get("flag", ())) for f in session.exec(
+        select(Flag).where(where, Flag.kind.in_(EVIDENCE_KINDS)))]
+    scope = changed.get("review", set()) | set(collect_flag_evidence(session, settings, changed_flags))
+    if not scope:
+        return 0  # nothing changed: no case to open, enrich or hang under an attack
+    changed_ids = changed.get("flag", set())
+    del changed
+    shop_language = _shop_languages(session, settings)
+    opened = 0
+    attack_ids: set[int] = set()
+    ordered = sorted(scope)
+    for first in range(0, len(ordered), OPEN_SLICE):
+        part = set(ordered[first:first + OPEN_SLICE])
+        touching = flags_touching(session, part)
+        evidence = collect_flag_evidence(session, settings, touching)
+        evidence = {rid: ev for rid, ev in evidence.items() if rid in part}
+        # Only the attacks these reviews belong to, or that changed, get their cases linked.
+        attack_ids |= {f.id for f in (*touching, *changed_flags) if f.kind == "attack"
+                       and (f.id in changed_ids or part & set(f.attack_reviews()))}
+        opened += _open_or_enrich(session, settings, part, evidence, now=now, shop_language=shop_language)
+    return opened + _link_attacks(session, settings, now, shop_language, attack_ids)
+
+
+def _shop_languages(session: Session, settings: Settings) -> dict[int, str]:
+    """Guidance is written in the shop's language (a shop may set its own)."""
+    return {sid: settings.locale_for(cfg).language for sid, cfg in session.exec(select(Shop.id, Shop.config_id))}
+
+
+def _link_attacks(session: Session, settings: Settings, now: datetime, shop_language: dict[int, str],
+                  attack_ids: set[int] | None) -> int:
+    """Cases hung under their attacks (``attack_ids``; None: every attack flag)."""
+    return link_attack_cases(session, actor=SYSTEM_ACTOR, language=settings.alerts.language, now=now,
+                             shop_languages=shop_language, flag_ids=attack_ids)
+
+
+def _open_or_enrich(session: Session, settings: Settings, scope: set[int] | None, evidence: dict[int, Evidence], *,
+                    now: datetime, shop_language: dict[int, str]) -> int:
+    """Cases for the bad reviews without one in ``scope`` (None: every review) and for the reviews
+    ``evidence`` opens a case for; the cases that exist are enriched (and flushed, so the session
+    holds them weakly again). Returns the cases opened."""
     language = settings.alerts.language
     max_rating = settings.detection.case_max_rating
-    scope: set[int] | None = None
-    attack_ids: set[int] | None = None  # None: every attack flag
-    if only_changed:
-        # Only what detection changed since the last run (the outbox), never a scan of history.
-        changed = outbox.take(session, "cases")
-        changed_flags = [f for where in id_filters(Flag.id, changed.get("flag", ())) for f in session.exec(
-            select(Flag).where(where, Flag.kind.in_(EVIDENCE_KINDS)))]
-        scope = changed.get("review", set()) | set(collect_flag_evidence(session, settings, changed_flags))
-        if not scope:
-            return 0  # nothing changed: no case to open, enrich or hang under an attack
-        touching = flags_touching(session, scope)
-        evidence = collect_flag_evidence(session, settings, touching)
-        evidence = {rid: ev for rid, ev in evidence.items() if rid in scope}
-        # Only the attacks these reviews belong to, or that changed, get their cases linked.
-        changed_ids = changed.get("flag", set())
-        attack_ids = {f.id for f in (*touching, *changed_flags) if f.kind == "attack"
-                      and (f.id in changed_ids or scope & set(f.attack_reviews()))}
-    else:
-        evidence = collect_flag_evidence(session, settings, all_flags(session))
-    shop_language = {sid: settings.locale_for(cfg).language for sid, cfg in session.exec(select(Shop.id, Shop.config_id))}
-
     max_age = settings.detection.case_max_age_days
     cutoff = now - timedelta(days=max_age) if max_age else None
     stmt = (
@@ -164,9 +195,6 @@ def open_cases(session: Session, settings: Settings, *, now: datetime | None = N
             ],
         )
         opened += len(ids)
-
-    opened += link_attack_cases(session, actor=SYSTEM_ACTOR, language=language, now=now, shop_languages=shop_language,
-                                flag_ids=attack_ids)
     return opened
 
 
