@@ -132,11 +132,12 @@ def describe_db_error(exc: SQLAlchemyError, settings: Settings) -> str:
 def upsert(session: Session, model: type):  # noqa: ANN201
     """``INSERT`` for this session's database (SQLite or PostgreSQL) with ``on_conflict_do_nothing``
     and ``on_conflict_do_update``: the database decides between two processes writing the same
-    natural key, where a look-up followed by an insert lets both insert and one of them fail."""
+    natural key, where a look-up followed by an insert lets both insert and one of them fail.
+    Through the model's table, as ``insert_rows``: callers pass complete rows, often thousands."""
     dialect = session.get_bind().dialect.name
     if dialect not in _DIALECT_INSERTS:
         raise StorageError(f"database backend {dialect} is not supported (use SQLite or PostgreSQL)")
-    return _DIALECT_INSERTS[dialect](model)
+    return _DIALECT_INSERTS[dialect](model.__table__)  # type: ignore[attr-defined]
 
 
 _DIALECT_INSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}

@@ -166,11 +166,10 @@ def _score_batch(
         if review.rating is not None and review.rating <= bad_max and not sc.is_malicious:
             grams = scored.top_features("cause", i, class_index=models["cause"].classes.index(sc.cause_best))
             put(review, "cause", sc.cause, sc.cause_score, cause_reasons(models["cause"], text, sc, features=grams))
-    # One executemany per batch instead of an ORM object and an UPDATE per review (Core insert: the
-    # rows are complete, ORM bulk handling would only add per-row work).
+    # One executemany per batch instead of an ORM object and an UPDATE per review.
     if new_flags:
         # Another worker may be scoring the same review: its flag is updated, never doubled.
-        stmt = upsert(session, Flag.__table__)  # type: ignore[attr-defined]
+        stmt = upsert(session, Flag)
         stmt = stmt.on_conflict_do_update(index_elements=list(FLAG_KEY), set_={
             c: stmt.excluded[c] for c in ("score", "label", "reasons")})
         session.execute(stmt, new_flags)
