@@ -6,7 +6,6 @@ every query of the first pipeline run without statistics (reltuples -1) and no i
 
 from __future__ import annotations
 
-
 from sqlalchemy import create_engine, text
 
 from monitor.config import load_settings
