@@ -31,6 +31,12 @@ def chunks(values: Iterable[T], size: int = IN_LIMIT) -> Iterator[list[T]]:
 
 def in_filters(column: Any, values: Iterable[Any]) -> Iterator[ColumnElement]:
     """WHERE conditions that together select exactly ``values`` (any type; duplicates kept out)."""
+    if isinstance(values, np.ndarray):
+        # Millions of band keys: a set of Python ints would cost ~100 bytes each at once.
+        unique = np.unique(values)
+        for start in range(0, len(unique), IN_LIMIT):
+            yield column.in_(unique[start : start + IN_LIMIT].tolist())
+        return
     for batch in chunks(sorted(set(values))):
         yield column.in_(batch)
 

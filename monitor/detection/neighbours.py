@@ -13,6 +13,7 @@ database has, and nothing outside them is read.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from itertools import chain
 
 import numpy as np
 from scipy.sparse import coo_matrix
@@ -29,6 +30,11 @@ from monitor.detection.reviewer_features import TextClusters
 
 # Band number mixed into the key: the same hash in two bands is not the same bucket.
 _BAND_SALT = np.arange(minhash.BANDS, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+_EMPTY = np.zeros(0, dtype=np.int64)
+# Rows per executemany: as a list of dicts each costs ~250 bytes (800,000 band rows held ~400 MB).
+_INSERT_BATCH = 50_000
+# Bucket members compared per step: two (n, 64) signature matrices of this many rows (51 MB).
+_COMPARE_CHUNK = 100_000
 
 
 def stored_keys(sigs: np.ndarray) -> np.ndarray:
@@ -52,12 +58,22 @@ def store(session: Session, ids: np.ndarray, sigs: np.ndarray, *, replace: bool 
         forget(session, ids.tolist())
     if not len(ids):
         return
-    keys = stored_keys(sigs)
-    insert_rows(session, ReviewSignature,
-                [{"review_id": int(i), "sig": s.astype("<u4").tobytes()} for i, s in zip(ids, sigs, strict=True)])
-    # In key order, as the primary key is (near_duplicates.store_bands says why).
-    pairs = sorted((k, i) for i, row in zip(ids.tolist(), keys.tolist(), strict=True) for k in set(row))
-    insert_rows(session, ReviewBand, [{"key": k, "review_id": i} for k, i in pairs])
+    for start in range(0, len(ids), _INSERT_BATCH):
+        end = start + _INSERT_BATCH
+        insert_rows(session, ReviewSignature, [{"review_id": int(i), "sig": s.astype("<u4").tobytes()}
+                                               for i, s in zip(ids[start:end], sigs[start:end], strict=True)])
+    keys = stored_keys(sigs).ravel()
+    owners = np.repeat(np.asarray(ids, dtype=np.int64), minhash.BANDS)
+    # In key order, as the primary key is (near_duplicates.store_bands says why); a key that two
+    # of a review's bands share is stored once.
+    order = np.lexsort((owners, keys))
+    keys, owners = keys[order], owners[order]
+    keep = np.r_[True, (keys[1:] != keys[:-1]) | (owners[1:] != owners[:-1])]
+    keys, owners = keys[keep], owners[keep]
+    for start in range(0, len(keys), _INSERT_BATCH):
+        end = start + _INSERT_BATCH
+        insert_rows(session, ReviewBand, [{"key": k, "review_id": i} for k, i in
+                                          zip(keys[start:end].tolist(), owners[start:end].tolist(), strict=True)])
 
 
 def rebuild(session: Session, ids: np.ndarray, sigs: np.ndarray | None) -> None:
@@ -86,41 +102,85 @@ class Walk:
     """Band keys, buckets and signatures read so far, kept for the next walk of the same run
     (``behaviour`` walks again from more seeds when the first walk found more reviewers; the
     stored bands do not change in between). Every bucket holds live bad reviews with a stored
-    signature only."""
+    signature only.
+
+    Held as numpy columns, not dicts of lists: a run catching up on a million reviews reads
+    3.2M bucket rows and 200k signatures, which as Python objects took about 1 GB."""
 
     def __init__(self, session: Session, bad_max: int) -> None:
         self.session = session
         self.live_bad = and_(Review.deleted_at.is_(None), Review.rating >= 1, Review.rating <= bad_max)
-        self.sig: dict[int, np.ndarray] = {}  # every bucket member's signature
-        self._keys: dict[int, list[int]] = {}  # review -> its band keys
-        self._bucket: dict[int, list[int]] = {}  # band key -> live bad reviews
+        self._keyed = _EMPTY  # reviews whose band keys were read (sorted)
+        self._band_review, self._band_key = _EMPTY, _EMPTY  # their (review, key) rows
+        self._read = _EMPTY  # band keys whose buckets were read (sorted)
+        self._member_key, self._member = _EMPTY, _EMPTY  # (key, live bad review) rows of those buckets
+        self.signed = _EMPTY  # every bucket member (sorted), row i of ``_sigs`` its signature
+        self._sigs = np.zeros((0, minhash.NUM_PERM), dtype="<u4")
 
-    def keys_of(self, ids: list[int]) -> set[int]:
-        need = [i for i in ids if i not in self._keys]
-        for i in need:
-            self._keys[i] = []
-        for where in id_filters(ReviewBand.review_id, need):
-            for rid, key in plain_rows(self.session, select(ReviewBand.review_id, ReviewBand.key).where(where)):
-                self._keys[rid].append(key)
-        return {k for i in ids for k in self._keys[i]}
+    def keys_of(self, ids: np.ndarray) -> np.ndarray:
+        """The band keys of reviews ``ids`` (sorted, unique)."""
+        need = np.setdiff1d(ids, self._keyed)
+        if len(need):
+            stmt = select(ReviewBand.review_id, ReviewBand.key)
+            pairs = [_int_pairs(plain_rows(self.session, stmt.where(where)))
+                     for where in id_filters(ReviewBand.review_id, need)]
+            self._band_review = np.concatenate([self._band_review, *(p[:, 0] for p in pairs)])
+            self._band_key = np.concatenate([self._band_key, *(p[:, 1] for p in pairs)])
+            self._keyed = np.union1d(self._keyed, need)
+        return np.unique(self._band_key[np.isin(self._band_review, ids)])
 
-    def buckets(self, keys: set[int]) -> dict[int, list[int]]:
-        """Live bad reviews per band key, with their signatures (read in the same query: a stock
-        phrase's buckets hold tens of thousands of reviews, and a second look-up by id per
-        member cost as much as the first)."""
-        need = keys - self._bucket.keys()
-        for key in need:
-            self._bucket[key] = []
-        for where in in_filters(ReviewBand.key, need):
-            stmt = (select(ReviewBand.key, ReviewBand.review_id, ReviewSignature.sig)
-                    .join(Review, Review.id == ReviewBand.review_id)
-                    .join(ReviewSignature, ReviewSignature.review_id == ReviewBand.review_id)
-                    .where(where, self.live_bad))
-            for key, rid, raw in plain_rows(self.session, stmt):
-                self._bucket[key].append(rid)
-                if rid not in self.sig:
-                    self.sig[rid] = np.frombuffer(raw, dtype="<u4")
-        return {k: self._bucket[k] for k in keys}
+    def members(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(band key, review) of the live bad reviews in buckets ``keys``, their signatures read in
+        the same query (a stock phrase's buckets hold tens of thousands of reviews, and a second
+        look-up by id per member cost as much as the first)."""
+        need = np.setdiff1d(keys, self._read)
+        if len(need):
+            self._read_buckets(need)
+        mine = np.isin(self._member_key, keys)
+        return self._member_key[mine], self._member[mine]
+
+    def _read_buckets(self, keys: np.ndarray) -> None:
+        stmt = (select(ReviewBand.key, ReviewBand.review_id, ReviewSignature.sig)
+                .join(Review, Review.id == ReviewBand.review_id)
+                .join(ReviewSignature, ReviewSignature.review_id == ReviewBand.review_id))
+        key_parts, member_parts, new_ids = [], [], []
+        new_sigs = bytearray()  # one buffer: a list of bytes objects, then their join, held two copies
+        pending: set[int] = set()
+        for where in in_filters(ReviewBand.key, keys):
+            rows = plain_rows(self.session, stmt.where(where, self.live_bad))
+            if not rows:
+                continue
+            pairs = _int_pairs([r[:2] for r in rows])
+            key_parts.append(pairs[:, 0])
+            member_parts.append(pairs[:, 1])
+            for i in np.flatnonzero(~np.isin(pairs[:, 1], self.signed)).tolist():
+                rid = rows[i][1]
+                if rid not in pending:
+                    pending.add(rid)
+                    new_ids.append(rid)
+                    new_sigs += rows[i][2]
+        self._read = np.union1d(self._read, keys)
+        self._member_key = np.concatenate([self._member_key, *key_parts])
+        self._member = np.concatenate([self._member, *member_parts])
+        if new_ids:
+            sigs = np.frombuffer(new_sigs, dtype="<u4").reshape(-1, minhash.NUM_PERM)
+            ids = np.concatenate([self.signed, np.array(new_ids, dtype=np.int64)])
+            order = np.argsort(ids, kind="stable")
+            self.signed, self._sigs = ids[order], np.concatenate([self._sigs, sigs])[order]
+
+    def similarity(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Estimated Jaccard similarity of reviews ``a[i]`` and ``b[i]`` (both bucket members)."""
+        out = np.empty(len(a), dtype=np.float32)
+        for start in range(0, len(a), _COMPARE_CHUNK):  # two signature matrices per chunk, not per run
+            end = start + _COMPARE_CHUNK
+            x = self._sigs[np.searchsorted(self.signed, a[start:end])]
+            y = self._sigs[np.searchsorted(self.signed, b[start:end])]
+            out[start:end] = (x == y).mean(axis=1, dtype=np.float32)
+        return out
+
+
+def _int_pairs(rows: list) -> np.ndarray:
+    return np.fromiter(chain.from_iterable(rows), dtype=np.int64, count=2 * len(rows)).reshape(-1, 2)
 
 
 def clusters_around(session: Session, seeds: np.ndarray, *, bad_max: int, threshold: float,
@@ -129,37 +189,32 @@ def clusters_around(session: Session, seeds: np.ndarray, *, bad_max: int, thresh
     that contain any of ``seeds``; seeds without a near-duplicate come back unlabelled. ``walk``:
     what an earlier call of the same run read (same ``bad_max``)."""
     walk = walk or Walk(session, bad_max)
-    nodes: set[int] = set()
-    seen_keys: set[int] = set()
-    frontier = sorted({int(i) for i in seeds})
+    nodes, seen_keys = _EMPTY, _EMPTY
+    frontier = np.unique(np.asarray(seeds, dtype=np.int64))
     # Edges (member, bucket's lowest id, similarity); a pair met in several buckets is kept
     # each time, _label takes the highest similarity.
     src: list[np.ndarray] = []
     dst: list[np.ndarray] = []
     sim: list[np.ndarray] = []
-    while frontier:
-        nodes.update(frontier)
-        keys = walk.keys_of(frontier) - seen_keys
-        seen_keys |= keys
-        buckets = walk.buckets(keys)
-        reached: set[int] = set()
-        for members in buckets.values():
-            have = sorted(members)  # each with its signature (Walk.buckets)
-            if len(have) < 2:
-                continue
-            others = np.stack([walk.sig[m] for m in have[1:]])
-            est = (others == walk.sig[have[0]]).mean(axis=1, dtype=np.float32)
-            hit = np.flatnonzero(est >= threshold)
-            if not len(hit):
-                continue
-            linked = np.array(have[1:], dtype=np.int64)[hit]
-            src.append(linked)
-            dst.append(np.full(len(hit), have[0], dtype=np.int64))
-            sim.append(est[hit])
-            reached.update(linked.tolist())
-            reached.add(have[0])
-        frontier = sorted(reached - nodes)
-    ids = np.array(sorted(nodes & walk.sig.keys()), dtype=np.int64)
+    while len(frontier):
+        nodes = np.union1d(nodes, frontier)
+        keys = np.setdiff1d(walk.keys_of(frontier), seen_keys, assume_unique=True)
+        seen_keys = np.union1d(seen_keys, keys)
+        key, member = walk.members(keys)
+        if not len(key):
+            break
+        order = np.lexsort((member, key))
+        key, member = key[order], member[order]
+        first = np.r_[True, key[1:] != key[:-1]]
+        lowest = member[np.flatnonzero(first)[np.cumsum(first) - 1]]  # each row's bucket's lowest id
+        linked, rep = member[~first], lowest[~first]
+        est = walk.similarity(linked, rep)
+        hit = est >= threshold
+        src.append(linked[hit])
+        dst.append(rep[hit])
+        sim.append(est[hit])
+        frontier = np.setdiff1d(np.concatenate([linked[hit], rep[hit]]), nodes)
+    ids = np.intersect1d(nodes, walk.signed)
     rows = fetch_ids(session, ids)
     order = np.argsort(rows.id)
     rows = rows.take(order)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import random
 
+import numpy as np
 import pytest
 from sqlalchemy import Column, Integer, MetaData, Table, create_engine, insert, select
 
-from monitor.in_lists import id_filters
+from monitor.in_lists import IN_LIMIT, id_filters, in_filters
 
 UNIVERSE = range(12_000)
 
@@ -54,3 +55,16 @@ def test_runs_at_the_edges_of_a_block(ids_table) -> None:  # noqa: ANN001
 def test_nothing_to_select(ids_table) -> None:  # noqa: ANN001
     assert _select(ids_table, []) == ([], [])
     assert _select(ids_table, [None, -1]) == ([], [])
+
+
+@pytest.mark.parametrize("as_array", [False, True])
+def test_in_filters_select_every_value_once_within_the_limit(ids_table, as_array) -> None:  # noqa: ANN001
+    conn, t = ids_table
+    rng = random.Random(5)
+    values = rng.sample(range(12_000), 2500) + [17, 17, 4242]  # band keys may repeat across reviews
+    arg = np.array(values, dtype=np.int64) if as_array else values
+    conds = list(in_filters(t.c.id, arg))
+    found = [row[0] for cond in conds for row in conn.execute(select(t.c.id).where(cond))]
+    assert sorted(found) == sorted(set(values))
+    assert all(len(c.compile().params) <= IN_LIMIT for c in conds)
+    assert len(conds) == -(-len(set(values)) // IN_LIMIT)
