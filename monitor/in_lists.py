@@ -29,11 +29,19 @@ def chunks(values: Iterable[T], size: int = IN_LIMIT) -> Iterator[list[T]]:
         yield batch
 
 
+def sorted_unique(values: np.ndarray) -> np.ndarray:
+    """``np.unique`` of a 1-d array, by sorting. NumPy 2.3 and later answer a plain ``np.unique``
+    (and ``union1d``, ``setdiff1d``, ``intersect1d`` without ``assume_unique``) through a hash
+    table: 3.0 CPU s for 3.2M band keys here, against 0.08 s sorting them."""
+    out = np.sort(values)
+    return out[np.r_[True, out[1:] != out[:-1]]] if len(out) else out
+
+
 def in_filters(column: Any, values: Iterable[Any]) -> Iterator[ColumnElement]:
     """WHERE conditions that together select exactly ``values`` (any type; duplicates kept out)."""
     if isinstance(values, np.ndarray):
         # Millions of band keys: a set of Python ints would cost ~100 bytes each at once.
-        unique = np.unique(values)
+        unique = sorted_unique(values)
         for start in range(0, len(unique), IN_LIMIT):
             yield column.in_(unique[start : start + IN_LIMIT].tolist())
         return
@@ -51,9 +59,9 @@ def id_filters(column: Any, ids: Iterable[int], *, max_params: int = IN_LIMIT) -
     at 22 ms to compile, every time).
     """
     if isinstance(ids, np.ndarray | array):
-        arr = np.unique(np.asarray(ids, dtype=np.int64))
+        arr = sorted_unique(np.asarray(ids, dtype=np.int64))
     else:
-        arr = np.unique(np.fromiter((int(i) for i in ids if i is not None), dtype=np.int64))
+        arr = sorted_unique(np.fromiter((int(i) for i in ids if i is not None), dtype=np.int64))
     arr = arr[arr >= 0]
     if not len(arr):
         return

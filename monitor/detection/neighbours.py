@@ -25,7 +25,7 @@ from models import Review, ReviewBand, ReviewSignature
 from monitor.db import analyze_written, insert_rows, plain_rows
 from monitor.detection import minhash
 from monitor.detection.review_rows import fetch_ids, iter_texts
-from monitor.in_lists import id_filters, in_filters
+from monitor.in_lists import id_filters, in_filters, sorted_unique
 from monitor.detection.reviewer_features import TextClusters
 
 # Band number mixed into the key: the same hash in two bands is not the same bucket.
@@ -118,22 +118,22 @@ class Walk:
         self._sigs = np.zeros((0, minhash.NUM_PERM), dtype="<u4")
 
     def keys_of(self, ids: np.ndarray) -> np.ndarray:
-        """The band keys of reviews ``ids`` (sorted, unique)."""
-        need = np.setdiff1d(ids, self._keyed)
+        """The band keys of reviews ``ids`` (unique) as a sorted array of unique keys."""
+        need = np.setdiff1d(ids, self._keyed, assume_unique=True)
         if len(need):
             stmt = select(ReviewBand.review_id, ReviewBand.key)
             pairs = [_int_pairs(plain_rows(self.session, stmt.where(where)))
                      for where in id_filters(ReviewBand.review_id, need)]
             self._band_review = np.concatenate([self._band_review, *(p[:, 0] for p in pairs)])
             self._band_key = np.concatenate([self._band_key, *(p[:, 1] for p in pairs)])
-            self._keyed = np.union1d(self._keyed, need)
-        return np.unique(self._band_key[np.isin(self._band_review, ids)])
+            self._keyed = np.sort(np.concatenate([self._keyed, need]))
+        return sorted_unique(self._band_key[np.isin(self._band_review, ids)])
 
     def members(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(band key, review) of the live bad reviews in buckets ``keys``, their signatures read in
         the same query (a stock phrase's buckets hold tens of thousands of reviews, and a second
         look-up by id per member cost as much as the first)."""
-        need = np.setdiff1d(keys, self._read)
+        need = np.setdiff1d(keys, self._read, assume_unique=True)
         if len(need):
             self._read_buckets(need)
         mine = np.isin(self._member_key, keys)
@@ -159,7 +159,7 @@ class Walk:
                     pending.add(rid)
                     new_ids.append(rid)
                     new_sigs += rows[i][2]
-        self._read = np.union1d(self._read, keys)
+        self._read = np.sort(np.concatenate([self._read, keys]))
         self._member_key = np.concatenate([self._member_key, *key_parts])
         self._member = np.concatenate([self._member, *member_parts])
         if new_ids:
@@ -190,16 +190,17 @@ def clusters_around(session: Session, seeds: np.ndarray, *, bad_max: int, thresh
     what an earlier call of the same run read (same ``bad_max``)."""
     walk = walk or Walk(session, bad_max)
     nodes, seen_keys = _EMPTY, _EMPTY
-    frontier = np.unique(np.asarray(seeds, dtype=np.int64))
+    frontier = sorted_unique(np.asarray(seeds, dtype=np.int64))
     # Edges (member, bucket's lowest id, similarity); a pair met in several buckets is kept
     # each time, _label takes the highest similarity.
     src: list[np.ndarray] = []
     dst: list[np.ndarray] = []
     sim: list[np.ndarray] = []
     while len(frontier):
-        nodes = np.union1d(nodes, frontier)
+        # Sets as sorted arrays; every union here is of disjoint ones (sorted_unique says why).
+        nodes = np.sort(np.concatenate([nodes, frontier]))
         keys = np.setdiff1d(walk.keys_of(frontier), seen_keys, assume_unique=True)
-        seen_keys = np.union1d(seen_keys, keys)
+        seen_keys = np.sort(np.concatenate([seen_keys, keys]))
         key, member = walk.members(keys)
         if not len(key):
             break
@@ -213,8 +214,8 @@ def clusters_around(session: Session, seeds: np.ndarray, *, bad_max: int, thresh
         src.append(linked[hit])
         dst.append(rep[hit])
         sim.append(est[hit])
-        frontier = np.setdiff1d(np.concatenate([linked[hit], rep[hit]]), nodes)
-    ids = np.intersect1d(nodes, walk.signed)
+        frontier = np.setdiff1d(sorted_unique(np.concatenate([linked[hit], rep[hit]])), nodes, assume_unique=True)
+    ids = np.intersect1d(nodes, walk.signed, assume_unique=True)
     rows = fetch_ids(session, ids)
     order = np.argsort(rows.id)
     rows = rows.take(order)
