@@ -70,7 +70,9 @@ def link_attack_cases(
         members = flag.attack_reviews()
         loose: list[Case] = []
         for where in id_filters(Case.review_id, members):
-            loose.extend(session.exec(select(Case).where(where, Case.parent_id.is_(None))).all())
+            # parent_id tested here, not in SQL: with it in the WHERE, SQLite (no statistics) walks
+            # the parent_id index, which holds nearly every case under NULL (0.09 s at 200k cases).
+            loose.extend(c for c in session.exec(select(Case).where(where)) if c.parent_id is None)
         parent = next((p for p in parents if p.state not in RESOLVED), None)
         if parent is None and (loose or not parents):
             shop_language = (shop_languages or {}).get(flag.shop_id, language) if flag.shop_id else language
