@@ -9,14 +9,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlmodel import Session, select
 
 import monitor.db
-from models import Review
+from models import Review, ReviewSignature
 from monitor.config import load_settings
 from monitor.db import get_engine, upgrade
-from monitor.detection import neighbours
+from monitor.detection import neighbours, review_rows
 from spiders.item_rows import ensure_shop
 from spiders.storage import ItemStore
 
@@ -58,3 +58,33 @@ def test_signing_many_reviews_analyses_the_bands_in_the_same_transaction(pg_url,
 def test_a_few_new_reviews_leave_the_statistics_to_autovacuum(pg_url, tmp_path):
     settings = _settings(pg_url, tmp_path)
     assert _band_estimate_after_signing(settings) <= 0  # -1: never analysed; 40 x 16 is under the threshold
+
+
+def test_signing_deletes_old_bands_before_writing_any(database_url, tmp_path, monkeypatch):
+    """A DELETE between this transaction's band inserts is planned on the statistics of the table
+    as it was before them: at 1M PostgreSQL scanned every band written so far, for each DELETE."""
+    monkeypatch.setattr(review_rows, "CHUNK", 5)  # texts signed in several chunks, as at scale
+    settings = _settings(database_url, tmp_path)
+    writes: list[str] = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001, ARG001
+        words = statement.split()
+        if words[0] in ("INSERT", "DELETE") and "reviewband" in words[:4]:
+            writes.append(words[0])
+
+    engine = get_engine(settings)
+    with Session(engine) as session:
+        ids = np.array(session.exec(select(Review.id).order_by(Review.id)).all(), dtype=np.int64)
+        bad = ids % 2 == 0
+        neighbours.sign(session, ids, bad)  # a first signing, then the same reviews scored again
+        session.flush()
+        event.listen(engine, "before_cursor_execute", seen)
+        try:
+            neighbours.sign(session, ids, ~bad)
+        finally:
+            event.remove(engine, "before_cursor_execute", seen)
+        signed = set(session.exec(select(ReviewSignature.review_id)).all())
+        session.rollback()
+    assert "DELETE" in writes and "INSERT" in writes
+    assert writes.index("INSERT") > max(i for i, w in enumerate(writes) if w == "DELETE")
+    assert signed == set(ids[~bad].tolist())
