@@ -63,15 +63,15 @@ def open_cases(session: Session, settings: Settings, *, now: datetime | None = N
     del changed
     shop_language = _shop_languages(session, settings)
     opened = 0
-    attack_ids: set[int] = set()
+    # The attacks that changed get their cases linked, and those the scope's reviews belong to.
+    attack_ids = {f.id for f in changed_flags if f.kind == "attack"}
     ordered = sorted(scope)
     for first in range(0, len(ordered), OPEN_SLICE):
         part = set(ordered[first:first + OPEN_SLICE])
         touching = flags_touching(session, part)
         evidence = collect_flag_evidence(session, settings, touching)
         evidence = {rid: ev for rid, ev in evidence.items() if rid in part}
-        # Only the attacks these reviews belong to, or that changed, get their cases linked.
-        attack_ids |= {f.id for f in (*touching, *changed_flags) if f.kind == "attack"
+        attack_ids |= {f.id for f in touching if f.kind == "attack"
                        and (f.id in changed_ids or part & set(f.attack_reviews()))}
         opened += _open_or_enrich(session, settings, part, evidence, now=now, shop_language=shop_language)
     return opened + _link_attacks(session, settings, now, shop_language, attack_ids)
