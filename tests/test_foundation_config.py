@@ -73,6 +73,7 @@ def test_environment_overrides_file(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         (GOOD_SHOP + GOOD_SHOP.split("[alerts")[0], "duplicate shop id"),
         (GOOD_SHOP.replace("interval_minutes = 60", 'timezone = "Mars/Olympus"'), "unknown time zone 'Mars/Olympus'"),
         (GOOD_SHOP.replace("interval_minutes = 60", 'language = "fr"'), "shops.0.language"),
+        (GOOD_SHOP + "\n[detection]\ncatch_up_slice = 0\n", "detection.catch_up_slice"),
     ],
 )
 def test_bad_values_are_rejected_clearly(tmp_path: Path, text: str, needle: str) -> None:

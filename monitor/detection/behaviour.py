@@ -40,7 +40,8 @@ def run(
     """
     now = now or utcnow()
     bad_max = settings.detection.case_max_rating
-    scope = scope_for(session, review_ids, baseline_days=attack_bursts.BASELINE_DAYS)
+    scope = scope_for(session, review_ids, baseline_days=attack_bursts.BASELINE_DAYS,
+                      horizon_hours=max(attack_bursts.WINDOWS_H))
     rows = load_rows(session, scope)
     bad = rows.bad(bad_max)
     if scope.everything:
@@ -176,11 +177,15 @@ def _earlier_attacks(session: Session, rows: ReviewRows, scope: Scope) -> np.nda
 
 
 def _timelines(rows: ReviewRows, scope: Scope) -> np.ndarray:
-    """Indices of the rows that belong to the scope's shops and listings within its time range."""
+    """Indices of the rows that belong to the scope's shops and listings within its time range
+    (the reviewers' histories bring rows from outside it, which would make a timeline partial)."""
     if scope.everything:
         return np.arange(len(rows))
     mine = np.isin(rows.shop, scope.shops) | ((rows.shop < 0) & np.isin(rows.listing, scope.listings))
-    return np.flatnonzero(mine & (rows.t >= (scope.since or 0)))
+    mine &= rows.t >= (scope.since or 0)
+    if scope.until is not None:
+        mine &= rows.t <= scope.until
+    return np.flatnonzero(mine)
 
 
 def _quiet_days(session: Session, old: list[int], new: list[int]) -> float | None:

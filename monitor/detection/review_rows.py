@@ -115,6 +115,28 @@ def reviewer_rows(session: Session, reviewer_ids: Iterable[int]) -> ReviewRows:
     return ReviewRows.concat([_fetch(session, where) for where in id_filters(Review.reviewer_id, reviewer_ids)])
 
 
+def oldest_first(session: Session, review_ids: Iterable[int], size: int) -> list[np.ndarray]:
+    """The live reviews among ``review_ids`` in slices of at most ``size``, oldest first, each slice's
+    ids sorted. A backlog processed slice by slice is seen as crawls would have brought it: each
+    slice's scope starts 30 days before its oldest review, so its reads stay near its own time."""
+    ids, times = [], []
+    for where in id_filters(Review.id, review_ids):
+        stmt = select(Review.id, epoch_seconds(session, func.coalesce(Review.created_at, Review.first_seen)))
+        result = session.connection().execute(stmt.where(where, Review.deleted_at.is_(None)))
+        try:
+            while chunk := result.cursor.fetchmany(CHUNK):
+                a = np.fromiter(chain.from_iterable(chunk), dtype=np.int64, count=2 * len(chunk)).reshape(-1, 2)
+                ids.append(a[:, 0])
+                times.append(a[:, 1])
+        finally:
+            result.close()
+    if not ids:
+        return []
+    all_ids, all_t = np.concatenate(ids), np.concatenate(times)
+    order = np.lexsort((all_ids, all_t))
+    return [np.sort(all_ids[order[start : start + size]]) for start in range(0, len(order), size)]
+
+
 @dataclass
 class Scope:
     """What a run looks at: everything, or the neighbourhood of some new reviews."""
@@ -124,27 +146,32 @@ class Scope:
     listings: np.ndarray
     shops: np.ndarray
     since: int | None
+    until: int | None = None
 
     @property
     def everything(self) -> bool:
         return self.review_ids is None
 
 
-def scope_for(session: Session, review_ids: Sequence[int] | None, *, baseline_days: float) -> Scope:
-    """The reviewers, listings and shops touched by ``review_ids`` (None: the whole database)."""
+def scope_for(session: Session, review_ids: Sequence[int] | None, *, baseline_days: float,
+              horizon_hours: float) -> Scope:
+    """The reviewers, listings and shops touched by ``review_ids`` (None: the whole database), and
+    the time range of their timelines: ``baseline_days`` before the oldest to ``horizon_hours``
+    after the newest. A crawl's new reviews are the newest, so the range ends about now; a slice
+    of a backlog (runner.oldest_first) reads its own weeks, not every later review."""
     z = np.zeros(0, dtype=np.int64)
     if review_ids is None:
         return Scope(None, z, z, z, None)
     new = fetch_ids(session, review_ids)
     if not len(new):
         return Scope(np.zeros(0, dtype=np.int64), z, z, z, None)
-    since = int(new.t.min() - baseline_days * 86400)
     return Scope(
         new.id,
         np.unique(new.reviewer[new.reviewer >= 0]),
         np.unique(new.listing[new.listing >= 0]),
         np.unique(new.shop[new.shop >= 0]),
-        since,
+        int(new.t.min() - baseline_days * 86400),
+        int(new.t.max() + horizon_hours * 3600),
     )
 
 
@@ -154,12 +181,16 @@ def load_rows(session: Session, scope: Scope) -> ReviewRows:
         return _fetch(session, None)
     if scope.review_ids is not None and len(scope.review_ids) == 0:
         return ReviewRows.empty()
+    # A second's margin each side: the database's timestamps keep fractions that epoch seconds drop.
     since_dt = datetime.fromtimestamp(scope.since or 0, UTC) - timedelta(seconds=1)
     when = func.coalesce(Review.created_at, Review.first_seen)
+    span = when >= since_dt
+    if scope.until is not None:
+        span = and_(span, when < datetime.fromtimestamp(scope.until, UTC) + timedelta(seconds=1))
     parts = [reviewer_rows(session, scope.reviewers)]
-    parts += [_fetch(session, and_(where, when >= since_dt)) for where in id_filters(Review.shop_id, scope.shops)]
+    parts += [_fetch(session, and_(where, span)) for where in id_filters(Review.shop_id, scope.shops)]
     parts += [
-        _fetch(session, and_(where, Review.shop_id.is_(None), when >= since_dt))
+        _fetch(session, and_(where, Review.shop_id.is_(None), span))
         for where in id_filters(Review.listing_id, scope.listings)
     ]
     return ReviewRows.concat(parts)

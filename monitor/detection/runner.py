@@ -23,6 +23,7 @@ from monitor.config import Settings
 from monitor import outbox
 from monitor.db import upsert
 from monitor.detection.phrases import cue_reasons
+from monitor.detection.review_rows import oldest_first
 from monitor.detection.review_context import context_frame
 from monitor.detection.live_models import TextModels, load_models
 from monitor.detection.text import SEED_CORROBORATION_SCORE, TextScore, score_batch
@@ -88,13 +89,37 @@ def detect(
         # Scored rows are written; dropping the loaded flags keeps memory flat on large databases.
         session.expunge_all()
     summary.scored = len(scored_ids)
-    summary.behaviour = _run_behaviour(session, settings, now=now, review_ids=None if rescore else scored_ids)
+    if rescore:
+        summary.behaviour = _run_behaviour(session, settings, now=now, review_ids=None)
+    else:
+        summary.behaviour = _behaviour_in_slices(session, settings, now=now, review_ids=scored_ids)
     log.info("detect %s", summary.as_dict())
     return summary
 
 
+def _behaviour_in_slices(session: Session, settings: Settings, *, now: datetime, review_ids: Sequence[int]) -> dict[str, int]:
+    """Reviewer and attack detection over a backlog, ``catch_up_slice`` reviews at a time, oldest
+    first. A catch-up over 3M reviews at once peaked at 2.5 GB (the near-duplicate walk and the
+    timelines grow with the reviews waiting); taken as crawls would have brought them, each pass
+    holds one slice's neighbourhood, and the incremental detection's outcome does not depend on
+    how the reviews were grouped (docs/detection-behaviour.md). ``reviewers_scored`` counts a
+    reviewer once per pass that examined them."""
+    size = settings.detection.catch_up_slice
+    if len(review_ids) <= size:
+        return _run_behaviour(session, settings, now=now, review_ids=review_ids)
+    total: dict[str, int] = {}
+    slices = oldest_first(session, review_ids, size)
+    for i, part in enumerate(slices, 1):
+        for key, value in _run_behaviour(session, settings, now=now, review_ids=part).items():
+            total[key] = total.get(key, 0) + int(value)
+        session.flush()
+        session.expunge_all()  # the pass's flags are written; the next pass reads what it needs
+        log.info("reviewer and attack detection: slice %d of %d (%d reviews) done", i, len(slices), len(part))
+    return total
+
+
 def _run_behaviour(session: Session, settings: Settings, *, now: datetime, review_ids: Sequence[int] | None) -> dict[str, int]:
-    if review_ids is not None and not review_ids:
+    if review_ids is not None and not len(review_ids):
         return {}
     return _behaviour_run(session, settings, now=now, review_ids=review_ids)
 

@@ -131,3 +131,22 @@ def test_runs_over_new_reviews_find_the_clusters_a_whole_database_run_finds(two_
         signed = session.exec(select(ReviewSignature.review_id)).all()
     assert _outcome(serial)[0] == before
     assert len(signed) == 2 * (2 + 3)  # every bad review with enough text, in both shops
+
+
+def test_a_backlog_taken_in_slices_ends_like_the_backlog_at_once(tmp_path: Path, caplog):
+    """An import or a first crawl leaves thousands of reviews to score; reviewer and attack
+    detection take them ``catch_up_slice`` at a time, oldest first, so memory follows the slice."""
+    whole = load_settings(data_dir=tmp_path / "whole")
+    sliced = load_settings(data_dir=tmp_path / "sliced", detection={"catch_up_slice": 4})
+    for settings in (whole, sliced):
+        upgrade(settings)
+        for shop in ("alpha", "beta"):
+            _store(settings, shop)
+    process(whole, now=NOW)
+    with caplog.at_level("INFO", logger="monitor.detection.runner"):
+        process(sliced, now=NOW)
+    # 2 x 17 reviews in passes of 4
+    assert sum("slice" in r.getMessage() for r in caplog.records) == 9
+    whole_flags, whole_cases = _outcome(whole)
+    assert {f[2] for f in whole_flags if f[0] == "professional"} >= {"alpha-tpl1", "beta-tpl2", "roamer"}
+    assert _outcome(sliced) == (whole_flags, whole_cases)

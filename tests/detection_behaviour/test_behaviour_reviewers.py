@@ -8,7 +8,7 @@ from sqlmodel import select
 
 from models import Flag, Label, Review
 from monitor.detection import behaviour, professional, reviewer_features, watchlist
-from monitor.detection.review_rows import load_rows, scope_for
+from monitor.detection.review_rows import load_rows, oldest_first, scope_for
 from monitor.errors import DataError
 
 TEXTS = [
@@ -202,7 +202,7 @@ def test_trained_model_replaces_rules_once_labels_exist(session, db_settings, wo
         session.add(Label(target_type="reviewer", target_id=r.id, task="professional", value=value, labeler="ana"))
     session.commit()
 
-    rows = load_rows(session, scope_for(session, None, baseline_days=30))
+    rows = load_rows(session, scope_for(session, None, baseline_days=30, horizon_hours=24))
     bad = rows.bad(3)
     feats = reviewer_features.compute(session, rows, reviewer_features.text_clusters(session, rows, bad),
                                       bad_max_rating=3)
@@ -223,7 +223,7 @@ def test_too_few_labels_keep_the_rules(session, db_settings, world):
     world.commit()
     session.add(Label(target_type="reviewer", target_id=r.id, task="professional", value="yes", labeler="a"))
     session.commit()
-    rows = load_rows(session, scope_for(session, None, baseline_days=30))
+    rows = load_rows(session, scope_for(session, None, baseline_days=30, horizon_hours=24))
     feats = reviewer_features.compute(session, rows, reviewer_features.TextClusters.empty(), bad_max_rating=3)
     assert professional.train(session, db_settings, feats) is None
 
@@ -235,7 +235,7 @@ def test_purchase_delay_cheapest_sku_and_level_features(session, db_settings, wo
     world.review(r, lst, 10, 1, TEXTS[0], sku="small / red", raw={"referenceTime": "2026-03-01 16:00:00"})
     world.review(r, lst, 20, 1, TEXTS[1], sku="Small / red", raw={"purchased_at": "2026-03-01T18:00:00+00:00"})
     world.commit()
-    rows = load_rows(session, scope_for(session, None, baseline_days=30))
+    rows = load_rows(session, scope_for(session, None, baseline_days=30, horizon_hours=24))
     feats = reviewer_features.compute(session, rows, reviewer_features.TextClusters.empty(), bad_max_rating=3)
     x = dict(zip(reviewer_features.FEATURE_NAMES, feats.X[0], strict=True))
     assert x["cheapest_sku_share"] == 1.0
@@ -277,3 +277,34 @@ def test_foreign_or_broken_professional_model_falls_back_to_rules(session, db_se
     flags = all_flags(session, "professional")
     assert [f.model_version for f in flags] == [professional.RULES_VERSION]
     assert "was not trained on the reviewer features" in caplog.text
+
+
+def test_a_backlog_is_sliced_oldest_first_without_deleted_reviews(session, world):
+    listing = world.listing()
+    buyer = world.reviewer()
+    hours = [30, 10, 20, 0, 40, 5, 25]
+    rows = [world.review(buyer, listing, h, 5) for h in hours]
+    world.commit()
+    gone = rows[hours.index(20)]
+    gone.deleted_at = gone.created_at
+    session.add(gone)
+    session.commit()
+    by_hour = {h: r.id for h, r in zip(hours, rows, strict=True)}
+    slices = oldest_first(session, [r.id for r in rows], 2)
+    assert [s.tolist() for s in slices] == [
+        sorted([by_hour[0], by_hour[5]]), sorted([by_hour[10], by_hour[25]]), sorted([by_hour[30], by_hour[40]])]
+    assert oldest_first(session, [], 2) == []
+
+
+def test_a_scope_reads_its_shops_timelines_from_its_baseline_to_its_newest_review(session, world):
+    listing = world.listing()
+    buyer = world.reviewer()
+    hours = {"old": -31 * 24, "baseline": -29 * 24, "new": 0, "next_day": 23, "later": 25}
+    rows = {k: world.review(world.reviewer(), listing, h, 5) for k, h in hours.items()}
+    mine = world.review(buyer, listing, 0.5, 1)
+    earlier = world.review(buyer, world.listing(), -60 * 24, 1)
+    world.commit()
+    scope = scope_for(session, [rows["new"].id, mine.id], baseline_days=30, horizon_hours=24)
+    got = set(load_rows(session, scope).id.tolist())
+    # the authors' whole histories; the shop's 30 days before and a day after, not the month before nor later
+    assert got == {rows["baseline"].id, rows["new"].id, rows["next_day"].id, mine.id, earlier.id}
