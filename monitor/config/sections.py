@@ -145,7 +145,7 @@ class DetectionConfig(Strict):
     thresholds: dict[str, float] = Field(default_factory=dict)
     watchlist: list[str] = Field(default_factory=list, description="reviewer ids known to be professional")
     catch_up_slice: PositiveInt = Field(
-        default=250_000,
+        default=1_000_000,
         description="reviewer and attack detection take a run's newly scored reviews this many at a time, "
         "oldest first (an import, an upgrade or a big shop's first crawl): memory follows the slice, not the backlog",
     )
