@@ -147,7 +147,8 @@ class DetectionConfig(Strict):
     catch_up_slice: PositiveInt = Field(
         default=1_000_000,
         description="reviewer and attack detection take a run's newly scored reviews this many at a time, "
-        "oldest first (an import, an upgrade or a big shop's first crawl): memory follows the slice, not the backlog",
+        "oldest first (an import, an upgrade or a big shop's first crawl): the timelines read follow the slice, "
+        "not the backlog",
     )
 
 

@@ -158,7 +158,7 @@ def scope_for(session: Session, review_ids: Sequence[int] | None, *, baseline_da
     """The reviewers, listings and shops touched by ``review_ids`` (None: the whole database), and
     the time range of their timelines: ``baseline_days`` before the oldest to ``horizon_hours``
     after the newest. A crawl's new reviews are the newest, so the range ends about now; a slice
-    of a backlog (runner.oldest_first) reads its own weeks, not every later review."""
+    of a backlog (oldest_first) reads its own weeks, not every later review."""
     z = np.zeros(0, dtype=np.int64)
     if review_ids is None:
         return Scope(None, z, z, z, None)

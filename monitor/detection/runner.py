@@ -97,13 +97,13 @@ def detect(
     return summary
 
 
-def _behaviour_in_slices(session: Session, settings: Settings, *, now: datetime, review_ids: Sequence[int]) -> dict[str, int]:
+def _behaviour_in_slices(session: Session, settings: Settings, *, now: datetime,
+                         review_ids: Sequence[int]) -> dict[str, int]:
     """Reviewer and attack detection over a backlog, ``catch_up_slice`` reviews at a time, oldest
-    first. A catch-up over 3M reviews at once peaked at 2.5 GB (the near-duplicate walk and the
-    timelines grow with the reviews waiting); taken as crawls would have brought them, each pass
-    holds one slice's neighbourhood, and the incremental detection's outcome does not depend on
-    how the reviews were grouped (docs/detection-behaviour.md). ``reviewers_scored`` counts a
-    reviewer once per pass that examined them."""
+    first, as crawls would have brought them: a pass reads its slice's timelines and reviewers,
+    not the whole backlog's (the near-duplicate walk still follows whole clusters). The flags are
+    one pass's, except bursts, whose Bonferroni bound counts the shorter timeline a slice reads
+    (docs/detection-behaviour.md). ``reviewers_scored`` counts a reviewer once per pass."""
     size = settings.detection.catch_up_slice
     if len(review_ids) <= size:
         return _run_behaviour(session, settings, now=now, review_ids=review_ids)
