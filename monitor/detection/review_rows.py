@@ -6,7 +6,7 @@ so it reads a handful of small columns for many rows; one million reviews fit in
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from itertools import chain
@@ -67,14 +67,18 @@ class ReviewRows:
         return rows.take(np.sort(first))
 
 
+def _posted(session: Session) -> ColumnElement:
+    """When a review was posted, in epoch seconds (first seen when the page gave no date)."""
+    return epoch_seconds(session, func.coalesce(Review.created_at, Review.first_seen))
+
+
 def _columns(session: Session):  # noqa: ANN202
-    when = func.coalesce(Review.created_at, Review.first_seen)
     return (
         Review.id,
         func.coalesce(Review.reviewer_id, -1),
         func.coalesce(Review.listing_id, -1),
         func.coalesce(Review.shop_id, -1),
-        epoch_seconds(session, when),
+        _posted(session),
         func.coalesce(Review.rating, 0),
     )
 
@@ -85,23 +89,29 @@ def _fetch(session: Session, where: ColumnElement | None) -> ReviewRows:
         # The whole table: streamed, so PostgreSQL's driver never holds a million rows at once.
         result = session.execute(stmt.execution_options(yield_per=CHUNK))
         return ReviewRows.concat([_chunk_rows(chunk) for chunk in result.partitions(CHUNK)])
-    # A bounded read (ids, recent timelines) straight from the DBAPI cursor's plain tuples:
-    # building a SQLAlchemy Row per review was ~40% of reading a touched shop's 30 days (172k
-    # reviews at 1M). Not streamed: with stream_results SQLAlchemy pre-reads a row from the cursor.
-    result = session.connection().execute(stmt.where(where))
+    return ReviewRows.concat([_chunk_rows(chunk) for chunk in _cursor_chunks(session, stmt.where(where))])
+
+
+def _cursor_chunks(session: Session, stmt) -> Iterator[Sequence[tuple]]:  # noqa: ANN001
+    """A bounded read (ids, recent timelines) straight from the DBAPI cursor's plain tuples:
+    building a SQLAlchemy Row per review was ~40% of reading a touched shop's 30 days (172k
+    reviews at 1M). Not streamed: with stream_results SQLAlchemy pre-reads a row from the cursor."""
+    result = session.connection().execute(stmt)
     try:
-        parts: list[ReviewRows] = []
         while chunk := result.cursor.fetchmany(CHUNK):
-            parts.append(_chunk_rows(chunk))
+            yield chunk
     finally:
         result.close()
-    return ReviewRows.concat(parts)
+
+
+def _int_matrix(chunk: Sequence, width: int) -> np.ndarray:
+    # fromiter over the flattened values: np.array(rows) probes every Row for array protocols
+    # first (18 failed attribute lookups per row, most of the read's time).
+    return np.fromiter(chain.from_iterable(chunk), dtype=np.int64, count=width * len(chunk)).reshape(-1, width)
 
 
 def _chunk_rows(chunk: Sequence) -> ReviewRows:
-    # fromiter over the flattened values: np.array(rows) probes every Row for array protocols
-    # first (18 failed attribute lookups per row, most of the read's time).
-    a = np.fromiter(chain.from_iterable(chunk), dtype=np.int64, count=6 * len(chunk)).reshape(-1, 6)
+    a = _int_matrix(chunk, 6)
     return ReviewRows(a[:, 0], a[:, 1], a[:, 2], a[:, 3], a[:, 4], a[:, 5].astype(np.int8))
 
 
@@ -119,21 +129,14 @@ def oldest_first(session: Session, review_ids: Iterable[int], size: int) -> list
     """The live reviews among ``review_ids`` in slices of at most ``size``, oldest first, each slice's
     ids sorted. A backlog processed slice by slice is seen as crawls would have brought it: each
     slice's scope starts 30 days before its oldest review, so its reads stay near its own time."""
-    ids, times = [], []
-    for where in id_filters(Review.id, review_ids):
-        stmt = select(Review.id, epoch_seconds(session, func.coalesce(Review.created_at, Review.first_seen)))
-        result = session.connection().execute(stmt.where(where, Review.deleted_at.is_(None)))
-        try:
-            while chunk := result.cursor.fetchmany(CHUNK):
-                a = np.fromiter(chain.from_iterable(chunk), dtype=np.int64, count=2 * len(chunk)).reshape(-1, 2)
-                ids.append(a[:, 0])
-                times.append(a[:, 1])
-        finally:
-            result.close()
-    if not ids:
+    stmt = select(Review.id, _posted(session)).where(Review.deleted_at.is_(None))
+    parts = [_int_matrix(chunk, 2) for where in id_filters(Review.id, review_ids)
+             for chunk in _cursor_chunks(session, stmt.where(where))]
+    if not parts:
         return []
-    all_ids, all_t = np.concatenate(ids), np.concatenate(times)
-    order = np.lexsort((all_ids, all_t))
+    rows = np.concatenate(parts)
+    all_ids = rows[:, 0]
+    order = np.lexsort((all_ids, rows[:, 1]))
     return [np.sort(all_ids[order[start : start + size]]) for start in range(0, len(order), size)]
 
 
