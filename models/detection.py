@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, LargeBinary, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, LargeBinary, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from models.base import UTCDateTime, utcnow
@@ -90,11 +90,23 @@ class ReviewSignature(SQLModel, table=True):
     """MinHash signature of a bad review's text (written when the review is scored).
 
     Lets a run find the near-duplicates of its new reviews anywhere in the database without
-    re-reading every stored text: the bands are looked up by key, the signatures compared.
+    re-reading every stored text: the bands are looked up by key, the signatures compared. The
+    review's near-duplicate cluster is kept here too, merged as reviews arrive, so a run reads a
+    cluster's members by id instead of walking its buckets again.
     """
 
     review_id: int = Field(primary_key=True, foreign_key="review.id", ondelete="CASCADE")
     sig: bytes = Field(sa_type=LargeBinary, description="NUM_PERM uint32 minhashes, little-endian")
+    cluster: int | None = Field(default=None, index=True,
+                                description="lowest review id of its near-duplicate cluster; null: none")
+    similarity: float | None = Field(default=None, description="highest estimated Jaccard similarity of its "
+                                     "links; null: written before clusters were kept (not yet clustered)")
+
+
+# Signatures written before clusters were kept: an empty index once they are clustered, so the
+# check each run makes is one probe (monitor.detection.neighbours clusters them on first use).
+Index("ix_reviewsignature_unclustered", ReviewSignature.review_id,
+      sqlite_where=text("similarity IS NULL"), postgresql_where=text("similarity IS NULL"))
 
 
 class ReviewBand(SQLModel, table=True):

@@ -46,7 +46,7 @@ def run(
     bad = rows.bad(bad_max)
     if scope.everything:
         clusters = reviewer_features.text_clusters(session, rows, bad)
-        neighbours.rebuild(session, clusters.rows.id, clusters.sigs)
+        neighbours.rebuild(session, clusters)
         examined = None
     else:
         rows, bad, clusters, examined = _neighbourhood(session, scope, rows, bad_max)
@@ -135,17 +135,16 @@ def _neighbourhood(session: Session, scope: Scope, rows: ReviewRows,
 
     Whoever's history changed is examined, and so is every account whose text cluster gained
     one of the new reviews, in any shop: its template count changed although it posted nothing
-    new. Clusters come from the stored bands, so they are the ones the whole database has and
-    the outcome does not depend on which shop was crawled first.
+    new. Clusters are the stored ones, kept for the whole database, so the outcome does not
+    depend on which shop was crawled first.
     """
     bad = rows.bad(bad_max)
-    neighbours.sign(session, scope.review_ids, np.isin(scope.review_ids, rows.id[bad]))
+    neighbours.sign(session, scope.review_ids, np.isin(scope.review_ids, rows.id[bad]), bad_max=bad_max,
+                    threshold=reviewer_features.TEMPLATE_SIMILARITY)
     examined = scope.reviewers
-    walk = neighbours.Walk(session, bad_max)
     while True:
         seeds = np.union1d(rows.id[bad & np.isin(rows.reviewer, examined)], scope.review_ids)
-        clusters = neighbours.clusters_around(session, seeds, bad_max=bad_max,
-                                              threshold=reviewer_features.TEMPLATE_SIMILARITY, walk=walk)
+        clusters = neighbours.clusters_of(session, seeds, bad_max=bad_max)
         touched = np.unique(clusters.label[np.isin(clusters.rows.id, scope.review_ids) & (clusters.label >= 0)])
         peers = clusters.rows.reviewer[np.isin(clusters.label, touched) & (clusters.label >= 0)]
         extra = np.setdiff1d(peers[peers >= 0], examined)

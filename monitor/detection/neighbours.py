@@ -1,13 +1,21 @@
-"""Near-duplicate clusters around some reviews, found through stored MinHash bands.
+"""Near-duplicate clusters of bad reviews, kept in the database and merged as reviews are signed.
 
 A run that scores new reviews must know every stored bad review that copies their text, in
 any shop, or a template posted across shops looks like a pair in each (and the result depends
 on the order shops were crawled). Re-hashing every stored text each run would not scale, so
-each bad review's signature and LSH band keys are stored when it is scored; a run then walks
-from its reviews over the bands, exactly as ``minhash.cluster`` links rows over a whole
-database: inside a bucket every member is compared with the bucket's lowest review id. The
-walk follows those links to the end, so the clusters it returns are the clusters the whole
-database has, and nothing outside them is read.
+each bad review's signature and LSH band keys are stored when it is scored, and linked as
+``minhash.cluster`` links rows over a whole database: inside a bucket every member is compared
+with the bucket's lowest live review id. A new review is compared with the lowest member of
+each of its buckets; where it is itself the new lowest, the bucket's other members are compared
+with it. Its cluster (``ReviewSignature.cluster``, the lowest id in it) then absorbs the
+clusters it links to. A run reads its clusters' members by that id.
+
+Walking the buckets instead, every run, held each touched cluster's bucket rows and signatures:
+on stock phrases a cluster grows with everything signed before it, and a 3M catch-up peaked at
+2.5 GB in that walk. Links are never taken back: a deleted or edited review's old links still
+join its cluster (those texts were near-duplicates when posted), and a bucket whose lowest
+member changed keeps the links to the old one. Signed in id order, the clusters are exactly the
+whole-database clusters; ``rebuild`` (a re-score of everything) starts them afresh.
 """
 
 from __future__ import annotations
@@ -17,7 +25,7 @@ from itertools import chain
 import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
-from sqlalchemy import and_, delete, select
+from sqlalchemy import and_, bindparam, delete, func, select, update
 from sqlmodel import Session
 
 from models import Review, ReviewBand, ReviewSignature
@@ -34,6 +42,11 @@ _EMPTY = np.zeros(0, dtype=np.int64)
 _INSERT_BATCH = 50_000
 # Bucket members compared per step: two (n, 64) signature matrices of this many rows (51 MB).
 _COMPARE_CHUNK = 100_000
+_LIVE_BAD = (Review.deleted_at.is_(None), Review.rating >= 1)
+# Updates go through the table: the ORM's bulk UPDATE takes rows by primary key only.
+_SIGS = ReviewSignature.__table__
+_SET_LINKED = (update(_SIGS).where(_SIGS.c.review_id == bindparam("rid"))
+               .values(cluster=bindparam("c"), similarity=bindparam("e")))
 
 
 def stored_keys(sigs: np.ndarray) -> np.ndarray:
@@ -50,194 +63,286 @@ def forget(session: Session, review_ids: np.ndarray) -> None:
         session.execute(delete(ReviewSignature).where(where))
 
 
-def store(session: Session, ids: np.ndarray, sigs: np.ndarray) -> None:
-    """Write signatures and band keys for ``ids`` (rows of ``sigs``), which have none stored."""
+def store(session: Session, ids: np.ndarray, sigs: np.ndarray, cluster: np.ndarray | None = None,
+          similarity: np.ndarray | None = None) -> None:
+    """Write signatures and band keys for ``ids`` (rows of ``sigs``), which have none stored; without
+    ``cluster`` and ``similarity`` they are unlinked until ``link`` links them."""
     if not len(ids):
         return
+    cluster = np.full(len(ids), -1, dtype=np.int64) if cluster is None else cluster
+    similarity = np.zeros(len(ids), dtype=np.float32) if similarity is None else similarity
     for start in range(0, len(ids), _INSERT_BATCH):
         end = start + _INSERT_BATCH
-        insert_rows(session, ReviewSignature, [{"review_id": int(i), "sig": s.astype("<u4").tobytes()}
-                                               for i, s in zip(ids[start:end], sigs[start:end], strict=True)])
-    keys = stored_keys(sigs).ravel()
-    owners = np.repeat(np.asarray(ids, dtype=np.int64), minhash.BANDS)
-    # In key order, as the primary key is (near_duplicates.store_bands says why); a key that two
-    # of a review's bands share is stored once.
-    order = np.lexsort((owners, keys))
-    keys, owners = keys[order], owners[order]
-    keep = np.r_[True, (keys[1:] != keys[:-1]) | (owners[1:] != owners[:-1])]
-    keys, owners = keys[keep], owners[keep]
+        insert_rows(session, ReviewSignature, [
+            {"review_id": int(i), "sig": s.astype("<u4").tobytes(), "cluster": int(c) if c >= 0 else None,
+             "similarity": float(e)}
+            for i, s, c, e in zip(ids[start:end], sigs[start:end], cluster[start:end], similarity[start:end],
+                                  strict=True)])
+    keys, owners = _band_rows(ids, sigs)
     for start in range(0, len(keys), _INSERT_BATCH):
         end = start + _INSERT_BATCH
         insert_rows(session, ReviewBand, [{"key": k, "review_id": i} for k, i in
                                           zip(keys[start:end].tolist(), owners[start:end].tolist(), strict=True)])
 
 
-def rebuild(session: Session, ids: np.ndarray, sigs: np.ndarray | None) -> None:
-    """Replace every stored signature (a run over the whole database computed them all)."""
+def _band_rows(ids: np.ndarray, sigs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(key, review) of each row's bands in key order, as the primary key is (near_duplicates.store_bands
+    says why); a key that two of a review's bands share comes once."""
+    keys = stored_keys(sigs).ravel()
+    owners = np.repeat(np.asarray(ids, dtype=np.int64), minhash.BANDS)
+    order = np.lexsort((owners, keys))
+    keys, owners = keys[order], owners[order]
+    keep = np.r_[True, (keys[1:] != keys[:-1]) | (owners[1:] != owners[:-1])]
+    return keys[keep], owners[keep]
+
+
+def rebuild(session: Session, clusters: TextClusters) -> None:
+    """Replace every stored signature and cluster (a run over the whole database computed them all)."""
     session.execute(delete(ReviewBand))
     session.execute(delete(ReviewSignature))
-    if sigs is None:
+    if clusters.sigs is None:
         return
+    ids = clusters.rows.id
+    cluster = _lowest_of(ids, clusters.label)
     for start in range(0, len(ids), 5000):
-        store(session, ids[start : start + 5000], sigs[start : start + 5000])
+        part = slice(start, start + 5000)
+        store(session, ids[part], clusters.sigs[part], cluster[part], clusters.similarity[part])
 
 
-def sign(session: Session, review_ids: np.ndarray, bad: np.ndarray) -> None:
-    """Sign the bad ones among freshly scored ``review_ids``; forget the others' old signatures."""
+def sign(session: Session, review_ids: np.ndarray, bad: np.ndarray, *, bad_max: int, threshold: float) -> None:
+    """Sign the bad ones among freshly scored ``review_ids`` and link them into the stored
+    clusters; forget the others' old signatures."""
+    _cluster_unclustered(session, bad_max, threshold)
     # Every old signature goes before this run writes a band: deleted between the inserts, each
     # DELETE was planned on statistics of the still empty table this transaction was filling, and
     # PostgreSQL scanned every band written so far (over 20 s per DELETE in a first run at 1M).
     forget(session, review_ids)
     want = np.sort(review_ids[bad])
+    id_parts, sig_parts = [], []
     for ids, texts in iter_texts(session, want):
         sigs, usable = minhash.signatures(texts)
         store(session, ids[usable], sigs)
-    # The walk that follows looks these bands up by key in this same transaction.
+        id_parts.append(ids[usable])
+        sig_parts.append(sigs)
+    # The links that follow look these bands up by key in this same transaction.
     analyze_written(session, (ReviewBand.__tablename__, ReviewSignature.__tablename__), len(want) * minhash.BANDS)
+    if id_parts:
+        link(session, np.concatenate(id_parts), np.concatenate(sig_parts), bad_max=bad_max, threshold=threshold)
 
 
-class Walk:
-    """Band keys, buckets and signatures read so far, kept for the next walk of the same run
-    (``behaviour`` walks again from more seeds when the first walk found more reviewers; the
-    stored bands do not change in between). Every bucket holds live bad reviews with a stored
-    signature only.
+def link(session: Session, ids: np.ndarray, sigs: np.ndarray, *, bad_max: int, threshold: float) -> None:
+    """Compare just-stored reviews ``ids`` (rows of ``sigs``) with their buckets' lowest members,
+    and with the older members of buckets they now lead; merge the clusters that link."""
+    if not len(ids):
+        return
+    live_bad = and_(*_LIVE_BAD, Review.rating <= bad_max)
+    key, owner = _band_rows(ids, sigs)
+    bucket, lowest, rows = _lowest_members(session, sorted_unique(key), live_bad)
+    at = np.searchsorted(bucket, key)
+    rep = lowest[at]
+    # Buckets a new review now leads that hold older rows: those members are compared with it, as
+    # a pass over the whole database would. Elsewhere only the leader is read.
+    new_in = np.bincount(at, minlength=len(bucket))
+    led = np.flatnonzero(np.isin(lowest, ids) & (rows > new_in))
+    old_key, old_member, old = _members(session, bucket[led], live_bad, ids)
+    old_rep = lowest[np.searchsorted(bucket, old_key)]
+    src = np.concatenate([owner, old_member])
+    dst = np.concatenate([rep, old_rep])
+    pair = src != dst
+    src, dst = src[pair], dst[pair]
+    others = _signed(session, np.setdiff1d(sorted_unique(dst), ids, assume_unique=True))
+    known = _Signed.concat([_Signed(ids, sigs, np.full(len(ids), -1, dtype=np.int64),
+                                    np.zeros(len(ids), dtype=np.float32)), others, old])
+    est = known.similarity_of(src, dst)
+    hit = est >= threshold
+    _merge(session, known, src[hit], dst[hit], est[hit])
 
-    Held as numpy columns, not dicts of lists: a run catching up on a million reviews reads
-    3.2M bucket rows and 200k signatures; as Python objects they took its peak from 994 to 1,796 MB."""
 
-    def __init__(self, session: Session, bad_max: int) -> None:
-        self.session = session
-        self.live_bad = and_(Review.deleted_at.is_(None), Review.rating >= 1, Review.rating <= bad_max)
-        self._keyed = _EMPTY  # reviews whose band keys were read (sorted)
-        self._band_review, self._band_key = _EMPTY, _EMPTY  # their (review, key) rows
-        self._read = _EMPTY  # band keys whose buckets were read (sorted)
-        self._member_key, self._member = _EMPTY, _EMPTY  # (key, live bad review) rows of those buckets
-        self.signed = _EMPTY  # every bucket member (sorted), row i of ``_sigs`` its signature
-        self._sigs = np.zeros((0, minhash.NUM_PERM), dtype="<u4")
+class _Signed:
+    """Stored rows read for linking, sorted by review id: signature, cluster (-1: none), similarity."""
 
-    def keys_of(self, ids: np.ndarray) -> np.ndarray:
-        """The band keys of reviews ``ids`` (unique) as a sorted array of unique keys."""
-        need = np.setdiff1d(ids, self._keyed, assume_unique=True)
-        if len(need):
-            stmt = select(ReviewBand.review_id, ReviewBand.key)
-            pairs = [_int_pairs(plain_rows(self.session, stmt.where(where)))
-                     for where in id_filters(ReviewBand.review_id, need)]
-            self._band_review = np.concatenate([self._band_review, *(p[:, 0] for p in pairs)])
-            self._band_key = np.concatenate([self._band_key, *(p[:, 1] for p in pairs)])
-            self._keyed = np.sort(np.concatenate([self._keyed, need]))
-        return sorted_unique(self._band_key[np.isin(self._band_review, ids)])
+    def __init__(self, ids: np.ndarray, sigs: np.ndarray, cluster: np.ndarray, similarity: np.ndarray) -> None:
+        order = np.argsort(ids, kind="stable")
+        self.ids, self.sigs = ids[order], sigs[order]
+        self.cluster, self.similarity = cluster[order], similarity[order]
 
-    def members(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(band key, review) of the live bad reviews in buckets ``keys``, their signatures read in
-        the same query (a stock phrase's buckets hold tens of thousands of reviews, and a second
-        look-up by id per member cost as much as the first)."""
-        need = np.setdiff1d(keys, self._read, assume_unique=True)
-        if len(need):
-            self._read_buckets(need)
-        mine = np.isin(self._member_key, keys)
-        return self._member_key[mine], self._member[mine]
+    @classmethod
+    def concat(cls, parts: list[_Signed]) -> _Signed:
+        ids = np.concatenate([p.ids for p in parts])
+        _, first = np.unique(ids, return_index=True)  # a row read twice (a leader, an old member) once
+        return cls(ids[first], np.concatenate([p.sigs for p in parts])[first],
+                   np.concatenate([p.cluster for p in parts])[first],
+                   np.concatenate([p.similarity for p in parts])[first])
 
-    def _read_buckets(self, keys: np.ndarray) -> None:
-        stmt = (select(ReviewBand.key, ReviewBand.review_id, ReviewSignature.sig)
-                .join(Review, Review.id == ReviewBand.review_id)
-                .join(ReviewSignature, ReviewSignature.review_id == ReviewBand.review_id))
-        key_parts, member_parts, new_ids = [], [], []
-        new_sigs = bytearray()  # one buffer: a list of bytes objects, then their join, held two copies
-        pending: set[int] = set()
-        for where in in_filters(ReviewBand.key, keys):
-            rows = plain_rows(self.session, stmt.where(where, self.live_bad))
-            if not rows:
-                continue
-            pairs = _int_pairs([r[:2] for r in rows])
-            key_parts.append(pairs[:, 0])
-            member_parts.append(pairs[:, 1])
-            for i in np.flatnonzero(~np.isin(pairs[:, 1], self.signed)).tolist():
-                rid = rows[i][1]
-                if rid not in pending:
-                    pending.add(rid)
-                    new_ids.append(rid)
-                    new_sigs += rows[i][2]
-        self._read = np.sort(np.concatenate([self._read, keys]))
-        self._member_key = np.concatenate([self._member_key, *key_parts])
-        self._member = np.concatenate([self._member, *member_parts])
-        if new_ids:
-            sigs = np.frombuffer(new_sigs, dtype="<u4").reshape(-1, minhash.NUM_PERM)
-            ids = np.concatenate([self.signed, np.array(new_ids, dtype=np.int64)])
-            order = np.argsort(ids, kind="stable")
-            self.signed, self._sigs = ids[order], np.concatenate([self._sigs, sigs])[order]
+    def at(self, ids: np.ndarray) -> np.ndarray:
+        return np.searchsorted(self.ids, ids)
 
-    def similarity(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        """Estimated Jaccard similarity of reviews ``a[i]`` and ``b[i]`` (both bucket members)."""
+    def similarity_of(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Estimated Jaccard similarity of reviews ``a[i]`` and ``b[i]``."""
         out = np.empty(len(a), dtype=np.float32)
         for start in range(0, len(a), _COMPARE_CHUNK):  # two signature matrices per chunk, not per run
             end = start + _COMPARE_CHUNK
-            x = self._sigs[np.searchsorted(self.signed, a[start:end])]
-            y = self._sigs[np.searchsorted(self.signed, b[start:end])]
+            x, y = self.sigs[self.at(a[start:end])], self.sigs[self.at(b[start:end])]
             out[start:end] = (x == y).mean(axis=1, dtype=np.float32)
         return out
 
 
-def _int_pairs(rows: list) -> np.ndarray:
-    return np.fromiter(chain.from_iterable(rows), dtype=np.int64, count=2 * len(rows)).reshape(-1, 2)
+def _lowest_members(session: Session, keys: np.ndarray,
+                    live_bad) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # noqa: ANN001
+    """(key, lowest live bad member, band rows) per bucket ``keys``, sorted by key. Read from the
+    band table's primary key alone; only buckets whose lowest member was deleted or is no longer
+    bad since it was signed are read again with the reviews joined."""
+    table = ReviewBand.__table__
+    stmt = select(table.c.key, func.min(table.c.review_id), func.count()).group_by(table.c.key)
+    got = _ints(session, stmt, in_filters(table.c.key, keys), 3)
+    gone = np.setdiff1d(got[:, 1], _live(session, sorted_unique(got[:, 1]), live_bad), assume_unique=True)
+    stale = np.flatnonzero(np.isin(got[:, 1], gone))
+    if len(stale):
+        again = (select(table.c.key, func.min(table.c.review_id)).join(Review, Review.id == table.c.review_id)
+                 .where(live_bad).group_by(table.c.key))
+        fixed = _ints(session, again, in_filters(table.c.key, got[stale, 0]), 2)
+        fixed = fixed[np.argsort(fixed[:, 0])]
+        # The keys asked for are a signed review's own, so each still has a live member.
+        got[stale, 1] = fixed[np.searchsorted(fixed[:, 0], got[stale, 0]), 1]
+    got = got[np.argsort(got[:, 0], kind="stable")]
+    return got[:, 0], got[:, 1], got[:, 2]
 
 
-def clusters_around(session: Session, seeds: np.ndarray, *, bad_max: int, threshold: float,
-                    walk: Walk | None = None) -> TextClusters:
-    """The whole clusters (as ``minhash.cluster`` over every live bad review would find them)
-    that contain any of ``seeds``; seeds without a near-duplicate come back unlabelled. ``walk``:
-    what an earlier call of the same run read (same ``bad_max``)."""
-    walk = walk or Walk(session, bad_max)
-    nodes, seen_keys = _EMPTY, _EMPTY
-    frontier = sorted_unique(np.asarray(seeds, dtype=np.int64))
-    # Edges (member, bucket's lowest id, similarity); a pair met in several buckets is kept
-    # each time, _label takes the highest similarity.
-    src: list[np.ndarray] = []
-    dst: list[np.ndarray] = []
-    sim: list[np.ndarray] = []
-    while len(frontier):
-        # Sets as sorted arrays; every union here is of disjoint ones (sorted_unique says why).
-        nodes = np.sort(np.concatenate([nodes, frontier]))
-        keys = np.setdiff1d(walk.keys_of(frontier), seen_keys, assume_unique=True)
-        seen_keys = np.sort(np.concatenate([seen_keys, keys]))
-        key, member = walk.members(keys)
-        if not len(key):
-            break
-        order = np.lexsort((member, key))
-        key, member = key[order], member[order]
-        first = np.r_[True, key[1:] != key[:-1]]
-        lowest = member[np.flatnonzero(first)[np.cumsum(first) - 1]]  # each row's bucket's lowest id
-        linked, rep = member[~first], lowest[~first]
-        est = walk.similarity(linked, rep)
-        hit = est >= threshold
-        src.append(linked[hit])
-        dst.append(rep[hit])
-        sim.append(est[hit])
-        frontier = np.setdiff1d(sorted_unique(np.concatenate([linked[hit], rep[hit]])), nodes, assume_unique=True)
-    ids = np.intersect1d(nodes, walk.signed, assume_unique=True)
-    rows = fetch_ids(session, ids)
-    order = np.argsort(rows.id)
-    rows = rows.take(order)
-    pairs = np.stack([np.concatenate(src), np.concatenate(dst)], axis=1) if src else np.zeros((0, 2), dtype=np.int64)
-    est = np.concatenate(sim) if src else np.zeros(0, dtype=np.float32)
-    return TextClusters(rows, *_label(rows.id, pairs, est))
+def _live(session: Session, ids: np.ndarray, live_bad) -> np.ndarray:  # noqa: ANN001
+    return sorted_unique(_ints(session, select(Review.id).where(live_bad), id_filters(Review.id, ids), 1).ravel())
 
 
-def _label(ids: np.ndarray, pairs: np.ndarray, est: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    n = len(ids)
-    label = np.full(n, -1, dtype=np.int64)
-    similarity = np.zeros(n, dtype=np.float32)
-    if not len(pairs) or not n:
-        return label, similarity
-    s, d = np.searchsorted(ids, pairs[:, 0]), np.searchsorted(ids, pairs[:, 1])
-    ok = (s < n) & (d < n)
-    ok[ok] &= (ids[s[ok]] == pairs[ok, 0]) & (ids[d[ok]] == pairs[ok, 1])
-    s, d, est = s[ok], d[ok], est[ok]
-    graph = coo_matrix((np.ones(len(s), dtype=np.int8), (s, d)), shape=(n, n))
+def _members(session: Session, keys: np.ndarray, live_bad, new: np.ndarray) -> tuple[np.ndarray, np.ndarray, _Signed]:  # noqa: ANN001
+    """(key, member) of the live bad members of buckets ``keys`` not among ``new``, and their stored rows."""
+    stmt = (select(ReviewBand.key, ReviewBand.review_id, ReviewSignature.sig, ReviewSignature.cluster,
+                   ReviewSignature.similarity)
+            .join(Review, Review.id == ReviewBand.review_id)
+            .join(ReviewSignature, ReviewSignature.review_id == ReviewBand.review_id))
+    key_parts, member_parts, signed = [_EMPTY], [_EMPTY], [_as_signed([])]
+    for where in in_filters(ReviewBand.key, keys):
+        rows = plain_rows(session, stmt.where(where, live_bad))
+        pairs = _int_rows([r[:2] for r in rows], 2)
+        old = ~np.isin(pairs[:, 1], new)
+        key_parts.append(pairs[old, 0])
+        member_parts.append(pairs[old, 1])
+        signed.append(_as_signed([r[1:] for r, o in zip(rows, old.tolist(), strict=True) if o]))
+    return np.concatenate(key_parts), np.concatenate(member_parts), _Signed.concat(signed)
+
+
+def _signed(session: Session, ids: np.ndarray) -> _Signed:
+    stmt = select(ReviewSignature.review_id, ReviewSignature.sig, ReviewSignature.cluster, ReviewSignature.similarity)
+    return _Signed.concat([_as_signed([]), *(_as_signed(plain_rows(session, stmt.where(where)))
+                                             for where in id_filters(ReviewSignature.review_id, ids))])
+
+
+def _as_signed(rows: list) -> _Signed:
+    """(review id, signature, cluster, similarity) rows, a review possibly more than once."""
+    ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    _, first = np.unique(ids, return_index=True)
+    rows = [rows[i] for i in first.tolist()]
+    sigs = np.frombuffer(b"".join(r[1] for r in rows), dtype="<u4").reshape(-1, minhash.NUM_PERM)
+    cluster = np.fromiter((-1 if r[2] is None else r[2] for r in rows), dtype=np.int64, count=len(rows))
+    similarity = np.fromiter((r[3] or 0.0 for r in rows), dtype=np.float32, count=len(rows))
+    return _Signed(ids[first], sigs, cluster, similarity)
+
+
+def _merge(session: Session, known: _Signed, src: np.ndarray, dst: np.ndarray, est: np.ndarray) -> None:
+    """Join the clusters that links ``src[i] - dst[i]`` (similarity ``est[i]``) connect: each
+    takes the lowest id among its members and the clusters it absorbed, whose rows follow it."""
+    if not len(src):
+        return
+    ends = sorted_unique(np.concatenate([src, dst]))
+    at = known.at(ends)
+    before = known.cluster[at]
+    # Vertices: the linked reviews, then the clusters they already belong to.
+    old = sorted_unique(before[before >= 0])
+    n = len(ends)
+    s = np.concatenate([np.searchsorted(ends, src), np.flatnonzero(before >= 0)])
+    d = np.concatenate([np.searchsorted(ends, dst), n + np.searchsorted(old, before[before >= 0])])
+    graph = coo_matrix((np.ones(len(s), dtype=np.int8), (s, d)), shape=(n + len(old),) * 2)
     _, comp = connected_components(graph, directed=False)
-    linked = np.zeros(n, dtype=bool)
-    linked[s] = linked[d] = True
-    _, dense = np.unique(comp[linked], return_inverse=True)
-    label[linked] = dense
-    np.maximum.at(similarity, s, est)
-    np.maximum.at(similarity, d, est)
-    return label, similarity
+    names = np.concatenate([ends, old])
+    lowest = np.full(comp.max() + 1, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(lowest, comp, names)
+    target = lowest[comp]
+    moved = target[n:] != old
+    if moved.any():
+        session.execute(update(_SIGS).where(_SIGS.c.cluster == bindparam("old")).values(cluster=bindparam("new")),
+                        [{"old": int(o), "new": int(t)} for o, t in zip(old[moved], target[n:][moved], strict=True)])
+    similarity = known.similarity[at].copy()
+    np.maximum.at(similarity, np.searchsorted(ends, src), est)
+    np.maximum.at(similarity, np.searchsorted(ends, dst), est)
+    session.execute(_SET_LINKED, [{"rid": int(i), "c": int(c), "e": float(e)}
+                                  for i, c, e in zip(ends, target[:n], similarity, strict=True)])
+
+
+def _cluster_unclustered(session: Session, bad_max: int, threshold: float) -> None:
+    """Cluster signatures stored before clusters were kept (migration 0020 left them null), once:
+    every live bad one at once, in id order, as ``minhash.cluster`` would over the whole database."""
+    if session.execute(select(ReviewSignature.review_id).where(ReviewSignature.similarity.is_(None))
+                       .limit(1)).first() is None:
+        return
+    stmt = (select(ReviewSignature.review_id, ReviewSignature.sig)
+            .join(Review, Review.id == ReviewSignature.review_id)
+            .where(*_LIVE_BAD, Review.rating <= bad_max).order_by(ReviewSignature.review_id))
+    rows = plain_rows(session, stmt)
+    ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    sigs = np.frombuffer(b"".join(r[1] for r in rows), dtype="<u4").reshape(-1, minhash.NUM_PERM)
+    del rows
+    found = minhash.cluster(sigs, threshold)
+    session.execute(update(_SIGS).values(cluster=None, similarity=0.0))
+    linked = np.flatnonzero(found.label >= 0)
+    cluster = _lowest_of(ids, found.label)
+    if len(linked):
+        session.execute(_SET_LINKED, [{"rid": int(ids[i]), "c": int(cluster[i]), "e": float(found.similarity[i])}
+                                      for i in linked])
+
+
+def _lowest_of(ids: np.ndarray, label: np.ndarray) -> np.ndarray:
+    """Per row, the lowest id of its cluster (-1 where unlabelled): a cluster's stored name."""
+    out = np.full(len(ids), -1, dtype=np.int64)
+    linked = label >= 0
+    if linked.any():
+        lowest = np.full(label.max() + 1, np.iinfo(np.int64).max, dtype=np.int64)
+        np.minimum.at(lowest, label[linked], ids[linked])
+        out[linked] = lowest[label[linked]]
+    return out
+
+
+def _ints(session: Session, stmt, filters, width: int) -> np.ndarray:  # noqa: ANN001
+    """The integer rows of ``stmt`` under each of ``filters``, converted chunk by chunk: a million
+    rows as tuples of Python ints would hold about 150 bytes each at once."""
+    parts = [_int_rows(plain_rows(session, stmt.where(where)), width) for where in filters]
+    return np.concatenate(parts) if parts else np.zeros((0, width), dtype=np.int64)
+
+
+def _int_rows(rows: list, width: int) -> np.ndarray:
+    return np.fromiter(chain.from_iterable(rows), dtype=np.int64, count=width * len(rows)).reshape(-1, width)
+
+
+def clusters_of(session: Session, seeds: np.ndarray, *, bad_max: int) -> TextClusters:
+    """The stored clusters that contain any of ``seeds``: their live bad members, labelled (a
+    cluster with one live member left is no cluster), with each member's similarity."""
+    live_bad = and_(*_LIVE_BAD, Review.rating <= bad_max)
+    names: list[int] = []
+    for where in id_filters(ReviewSignature.review_id, np.asarray(seeds, dtype=np.int64)):
+        names += session.execute(select(ReviewSignature.cluster).distinct()
+                                 .where(where, ReviewSignature.cluster.is_not(None))).scalars().all()
+    stmt = (select(ReviewSignature.review_id, ReviewSignature.cluster, ReviewSignature.similarity)
+            .join(Review, Review.id == ReviewSignature.review_id).where(live_bad))
+    parts = [(_int_rows([r[:2] for r in rows], 2), np.fromiter((r[2] for r in rows), dtype=np.float32, count=len(rows)))
+             for rows in (plain_rows(session, stmt.where(where)) for where in in_filters(ReviewSignature.cluster, names))]
+    ids, name = np.concatenate([np.zeros((0, 2), dtype=np.int64), *(p[0] for p in parts)]).T
+    if not len(ids):
+        return TextClusters.empty()
+    sim = np.concatenate([p[1] for p in parts])
+    found = fetch_ids(session, ids)
+    found = found.take(np.argsort(found.id))
+    at = np.argsort(ids)
+    at = at[np.searchsorted(ids[at], found.id)]
+    name, sim = name[at], sim[at]
+    _, label, size = np.unique(name, return_inverse=True, return_counts=True)
+    kept = size >= 2
+    linked = kept[label]
+    label = np.where(linked, (np.cumsum(kept) - 1)[label], -1).astype(np.int64)
+    return TextClusters(found, label, np.where(linked, sim, 0).astype(np.float32))

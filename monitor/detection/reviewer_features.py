@@ -83,7 +83,7 @@ def text_clusters(session: Session, rows: ReviewRows, bad: np.ndarray) -> TextCl
     """MinHash-LSH clusters of the bad reviews' texts."""
     idx = np.flatnonzero(bad)
     # In id order: a bucket's representative is then its lowest review id, which is what
-    # ``neighbours.clusters_around`` reproduces from the stored bands.
+    # ``neighbours.link`` reproduces as reviews are signed in id order.
     sub = rows.take(idx[np.argsort(rows.id[idx], kind="stable")])
     if not len(sub):
         return TextClusters.empty()

@@ -17,10 +17,12 @@ from models import Review, ReviewSignature
 from monitor.config import load_settings
 from monitor.db import get_engine, upgrade
 from monitor.detection import neighbours, review_rows
+from monitor.detection.reviewer_features import TEMPLATE_SIMILARITY
 from spiders.item_rows import ensure_shop
 from spiders.storage import ItemStore
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
+_LINKING = {"bad_max": 2, "threshold": TEMPLATE_SIMILARITY}
 WORDS = ["质量太差", "客服不理人", "发货太慢", "线头很多", "和描述不符", "味道很大", "快递压坏了", "尺码偏小"]
 
 
@@ -42,8 +44,8 @@ def _settings(url: str, tmp_path):  # noqa: ANN001, ANN202
 def _band_estimate_after_signing(settings) -> float:  # noqa: ANN001
     with Session(get_engine(settings)) as session:
         ids = np.array(session.exec(select(Review.id).order_by(Review.id)).all(), dtype=np.int64)
-        neighbours.sign(session, ids, np.ones(len(ids), dtype=bool))
-        # Read in the same transaction, as the walk's planner would.
+        neighbours.sign(session, ids, np.ones(len(ids), dtype=bool), **_LINKING)
+        # Read in the same transaction, as the planner of the links' look-ups would.
         estimate = session.execute(text("SELECT reltuples FROM pg_class WHERE oid = 'reviewband'::regclass")).scalar()
         session.rollback()
         return estimate
@@ -76,11 +78,11 @@ def test_signing_deletes_old_bands_before_writing_any(database_url, tmp_path, mo
     with Session(engine) as session:
         ids = np.array(session.exec(select(Review.id).order_by(Review.id)).all(), dtype=np.int64)
         bad = ids % 2 == 0
-        neighbours.sign(session, ids, bad)  # a first signing, then the same reviews scored again
+        neighbours.sign(session, ids, bad, **_LINKING)  # a first signing, then the same reviews scored again
         session.flush()
         event.listen(engine, "before_cursor_execute", seen)
         try:
-            neighbours.sign(session, ids, ~bad)
+            neighbours.sign(session, ids, ~bad, **_LINKING)
         finally:
             event.remove(engine, "before_cursor_execute", seen)
         signed = set(session.exec(select(ReviewSignature.review_id)).all())
