@@ -133,3 +133,24 @@ def test_a_whole_database_pass_and_signatures_from_before_clusters_were_kept(ses
     assert _partition(kept.rows.id, kept.label) == expected
     same = np.searchsorted(whole.rows.id, kept.rows.id)
     assert np.array_equal(whole.similarity[same], kept.similarity)
+
+
+def test_a_bucket_leader_since_deleted_is_passed_over(session, db_settings, world):
+    """A whole-database pass reads live reviews only: a copy of a deleted review has no near-duplicate."""
+    bad_max = db_settings.detection.case_max_rating
+    listing = world.listing()
+    text = "，".join(PHRASES[:6])
+
+    def signed(review: Review) -> int | None:
+        session.flush()
+        ids = np.array([review.id], dtype=np.int64)
+        neighbours.sign(session, ids, np.ones(1, dtype=bool), bad_max=bad_max, threshold=TEMPLATE_SIMILARITY)
+        return session.exec(select(ReviewSignature.cluster).where(ReviewSignature.review_id == review.id)).one()
+
+    first = world.review(world.reviewer(), listing, hours=0, rating=1, text=text)
+    assert signed(first) is None
+    first.deleted_at = world.shop.created_at
+    copy = world.review(world.reviewer(), listing, hours=1, rating=1, text=text + "！")
+    assert signed(copy) is None
+    again = world.review(world.reviewer(), listing, hours=2, rating=1, text=text + "！！")
+    assert signed(again) == copy.id
