@@ -140,22 +140,44 @@ def link(session: Session, ids: np.ndarray, sigs: np.ndarray, *, bad_max: int, t
     bucket, lowest, rows = _lowest_members(session, sorted_unique(key), live_bad)
     at = np.searchsorted(bucket, key)
     rep = lowest[at]
-    # Buckets a new review now leads that hold older rows: those members are compared with it, as
-    # a pass over the whole database would. Elsewhere only the leader is read.
-    new_in = np.bincount(at, minlength=len(bucket))
-    led = np.flatnonzero(np.isin(lowest, ids) & (rows > new_in))
-    old_key, old_member, old = _members(session, bucket[led], live_bad, ids)
-    old_rep = lowest[np.searchsorted(bucket, old_key)]
-    src = np.concatenate([owner, old_member])
-    dst = np.concatenate([rep, old_rep])
-    pair = src != dst
-    src, dst = src[pair], dst[pair]
-    others = _signed(session, np.setdiff1d(sorted_unique(dst), ids, assume_unique=True))
-    known = _Signed.concat([_Signed(ids, sigs, np.full(len(ids), -1, dtype=np.int64),
-                                    np.zeros(len(ids), dtype=np.float32)), others, old])
+    pair = owner != rep
+    src, dst = owner[pair], rep[pair]
+    new = _Signed(ids, sigs, np.full(len(ids), -1, dtype=np.int64), np.zeros(len(ids), dtype=np.float32))
+    known = _Signed.concat([new, _signed(session, np.setdiff1d(sorted_unique(dst), ids, assume_unique=True))])
     est = known.similarity_of(src, dst)
     hit = est >= threshold
-    _merge(session, known, src[hit], dst[hit], est[hit])
+    # Buckets a new review now leads that hold older rows: those members are compared with it, as
+    # a pass over the whole database would. Elsewhere only the leader is read.
+    led = np.flatnonzero(np.isin(lowest, ids) & (rows > np.bincount(at, minlength=len(bucket))))
+    old_src, old_dst, old_est, old = _led_links(session, bucket[led], lowest[led], live_bad, new, threshold)
+    _merge(session, _Signed.concat([known, old]), np.concatenate([src[hit], old_src]),
+           np.concatenate([dst[hit], old_dst]), np.concatenate([est[hit], old_est]))
+
+
+def _led_links(session: Session, keys: np.ndarray, leaders: np.ndarray, live_bad, new: _Signed,  # noqa: ANN001
+               threshold: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, _Signed]:
+    """Links (member, leader, similarity) of the older live bad members of buckets ``keys`` (sorted)
+    with their new leaders, and the linked members' stored rows. Compared chunk by chunk, keeping
+    the links only: as buckets fill, a slice of a catch-up leads buckets of thousands of members."""
+    stmt = (select(ReviewBand.key, ReviewBand.review_id, ReviewSignature.sig, ReviewSignature.cluster,
+                   ReviewSignature.similarity)
+            .join(Review, Review.id == ReviewBand.review_id)
+            .join(ReviewSignature, ReviewSignature.review_id == ReviewBand.review_id))
+    src, dst, est, linked = [_EMPTY], [_EMPTY], [np.zeros(0, dtype=np.float32)], [_as_signed([])]
+    for where in in_filters(ReviewBand.key, keys):
+        rows = plain_rows(session, stmt.where(where, live_bad))
+        pairs = _int_rows([r[:2] for r in rows], 2)
+        old = np.flatnonzero(~np.isin(pairs[:, 1], new.ids)).tolist()
+        members = _as_signed([r[1:] for r in (rows[i] for i in old)])
+        member = pairs[old, 1]
+        leader = leaders[np.searchsorted(keys, pairs[old, 0])]
+        sim = (members.sigs[members.at(member)] == new.sigs[new.at(leader)]).mean(axis=1, dtype=np.float32)
+        hit = sim >= threshold
+        src.append(member[hit])
+        dst.append(leader[hit])
+        est.append(sim[hit])
+        linked.append(members.take(members.at(sorted_unique(member[hit]))))
+    return np.concatenate(src), np.concatenate(dst), np.concatenate(est), _Signed.concat(linked)
 
 
 class _Signed:
@@ -176,6 +198,9 @@ class _Signed:
 
     def at(self, ids: np.ndarray) -> np.ndarray:
         return np.searchsorted(self.ids, ids)
+
+    def take(self, idx: np.ndarray) -> _Signed:
+        return _Signed(self.ids[idx], self.sigs[idx], self.cluster[idx], self.similarity[idx])
 
     def similarity_of(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """Estimated Jaccard similarity of reviews ``a[i]`` and ``b[i]``."""
@@ -210,23 +235,6 @@ def _lowest_members(session: Session, keys: np.ndarray,
 
 def _live(session: Session, ids: np.ndarray, live_bad) -> np.ndarray:  # noqa: ANN001
     return sorted_unique(_ints(session, select(Review.id).where(live_bad), id_filters(Review.id, ids), 1).ravel())
-
-
-def _members(session: Session, keys: np.ndarray, live_bad, new: np.ndarray) -> tuple[np.ndarray, np.ndarray, _Signed]:  # noqa: ANN001
-    """(key, member) of the live bad members of buckets ``keys`` not among ``new``, and their stored rows."""
-    stmt = (select(ReviewBand.key, ReviewBand.review_id, ReviewSignature.sig, ReviewSignature.cluster,
-                   ReviewSignature.similarity)
-            .join(Review, Review.id == ReviewBand.review_id)
-            .join(ReviewSignature, ReviewSignature.review_id == ReviewBand.review_id))
-    key_parts, member_parts, signed = [_EMPTY], [_EMPTY], [_as_signed([])]
-    for where in in_filters(ReviewBand.key, keys):
-        rows = plain_rows(session, stmt.where(where, live_bad))
-        pairs = _int_rows([r[:2] for r in rows], 2)
-        old = ~np.isin(pairs[:, 1], new)
-        key_parts.append(pairs[old, 0])
-        member_parts.append(pairs[old, 1])
-        signed.append(_as_signed([r[1:] for r, o in zip(rows, old.tolist(), strict=True) if o]))
-    return np.concatenate(key_parts), np.concatenate(member_parts), _Signed.concat(signed)
 
 
 def _signed(session: Session, ids: np.ndarray) -> _Signed:
