@@ -338,12 +338,15 @@ def clusters_of(session: Session, seeds: np.ndarray, *, bad_max: int) -> TextClu
                                  .where(where, ReviewSignature.cluster.is_not(None))).scalars().all()
     stmt = (select(ReviewSignature.review_id, ReviewSignature.cluster, ReviewSignature.similarity)
             .join(Review, Review.id == ReviewSignature.review_id).where(live_bad))
-    parts = [(_int_rows([r[:2] for r in rows], 2), np.fromiter((r[2] for r in rows), dtype=np.float32, count=len(rows)))
-             for rows in (plain_rows(session, stmt.where(where)) for where in in_filters(ReviewSignature.cluster, names))]
-    ids, name = np.concatenate([np.zeros((0, 2), dtype=np.int64), *(p[0] for p in parts)]).T
+    id_parts, sim_parts = [np.zeros((0, 2), dtype=np.int64)], [np.zeros(0, dtype=np.float32)]
+    for where in in_filters(ReviewSignature.cluster, names):
+        rows = plain_rows(session, stmt.where(where))
+        id_parts.append(_int_rows([r[:2] for r in rows], 2))
+        sim_parts.append(np.fromiter((r[2] for r in rows), dtype=np.float32, count=len(rows)))
+    ids, name = np.concatenate(id_parts).T
     if not len(ids):
         return TextClusters.empty()
-    sim = np.concatenate([p[1] for p in parts])
+    sim = np.concatenate(sim_parts)
     found = fetch_ids(session, ids)
     found = found.take(np.argsort(found.id))
     at = np.argsort(ids)
