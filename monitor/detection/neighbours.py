@@ -25,7 +25,7 @@ from itertools import chain
 import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
-from sqlalchemy import and_, bindparam, delete, func, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, delete, func, select, update
 from sqlmodel import Session
 
 from models import Review, ReviewBand, ReviewSignature
@@ -42,11 +42,15 @@ _EMPTY = np.zeros(0, dtype=np.int64)
 _INSERT_BATCH = 50_000
 # Bucket members compared per step: two (n, 64) signature matrices of this many rows (51 MB).
 _COMPARE_CHUNK = 100_000
-_LIVE_BAD = (Review.deleted_at.is_(None), Review.rating >= 1)
 # Updates go through the table: the ORM's bulk UPDATE takes rows by primary key only.
 _SIGS = ReviewSignature.__table__
 _SET_LINKED = (update(_SIGS).where(_SIGS.c.review_id == bindparam("rid"))
                .values(cluster=bindparam("c"), similarity=bindparam("e")))
+
+
+def _live_bad(bad_max: int) -> ColumnElement[bool]:
+    """A review that is still posted and still bad: the only kind a bucket or a cluster counts."""
+    return and_(Review.deleted_at.is_(None), Review.rating >= 1, Review.rating <= bad_max)
 
 
 def stored_keys(sigs: np.ndarray) -> np.ndarray:
@@ -135,7 +139,7 @@ def link(session: Session, ids: np.ndarray, sigs: np.ndarray, *, bad_max: int, t
     and with the older members of buckets they now lead; merge the clusters that link."""
     if not len(ids):
         return
-    live_bad = and_(*_LIVE_BAD, Review.rating <= bad_max)
+    live_bad = _live_bad(bad_max)
     key, owner = _band_rows(ids, sigs)
     bucket, lowest, rows = _lowest_members(session, sorted_unique(key), live_bad)
     at = np.searchsorted(bucket, key)
@@ -290,14 +294,12 @@ def _cluster_unclustered(session: Session, bad_max: int, threshold: float) -> No
     if session.execute(select(ReviewSignature.review_id).where(ReviewSignature.similarity.is_(None))
                        .limit(1)).first() is None:
         return
-    stmt = (select(ReviewSignature.review_id, ReviewSignature.sig)
-            .join(Review, Review.id == ReviewSignature.review_id)
-            .where(*_LIVE_BAD, Review.rating <= bad_max).order_by(ReviewSignature.review_id))
-    rows = plain_rows(session, stmt)
-    ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-    sigs = np.frombuffer(b"".join(r[1] for r in rows), dtype="<u4").reshape(-1, minhash.NUM_PERM)
-    del rows
-    found = minhash.cluster(sigs, threshold)
+    stmt = (select(ReviewSignature.review_id, ReviewSignature.sig, ReviewSignature.cluster,
+                   ReviewSignature.similarity)
+            .join(Review, Review.id == ReviewSignature.review_id).where(_live_bad(bad_max)))
+    signed = _as_signed(plain_rows(session, stmt))  # in id order, as minhash.cluster needs them
+    ids = signed.ids
+    found = minhash.cluster(signed.sigs, threshold)
     session.execute(update(_SIGS).values(cluster=None, similarity=0.0))
     linked = np.flatnonzero(found.label >= 0)
     cluster = _lowest_of(ids, found.label)
@@ -331,7 +333,7 @@ def _int_rows(rows: list, width: int) -> np.ndarray:
 def clusters_of(session: Session, seeds: np.ndarray, *, bad_max: int) -> TextClusters:
     """The stored clusters that contain any of ``seeds``: their live bad members, labelled (a
     cluster with one live member left is no cluster), with each member's similarity."""
-    live_bad = and_(*_LIVE_BAD, Review.rating <= bad_max)
+    live_bad = _live_bad(bad_max)
     names: list[int] = []
     for where in id_filters(ReviewSignature.review_id, np.asarray(seeds, dtype=np.int64)):
         names += session.execute(select(ReviewSignature.cluster).distinct()
