@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from sqlalchemy import Column, Integer, MetaData, Table, create_engine, insert, select
 
+from monitor import in_lists
 from monitor.in_lists import IN_LIMIT, id_filters, in_filters
 
 UNIVERSE = range(12_000)
@@ -35,6 +36,18 @@ def test_contiguous_block_is_one_range(ids_table) -> None:  # noqa: ANN001
     found, conds = _select(ids_table, range(1, 10_001))
     assert sorted(found) == list(range(1, 10_001))
     assert len(conds) == 1 and len(conds[0].compile().params) == 2
+
+
+def test_a_long_run_is_split_so_no_query_returns_more_than_a_span(ids_table, monkeypatch) -> None:  # noqa: ANN001
+    # PostgreSQL's driver holds a query's whole result at once: a 10M-review backlog is read in spans.
+    monkeypatch.setattr(in_lists, "SPAN", 1000)
+    ids = [*range(1, 10_001), 10_500, 10_502, *range(11_000, 11_100)]
+    found, conds = _select(ids_table, ids)
+    assert sorted(found) == ids
+    conn, t = ids_table
+    sizes = [len(conn.execute(select(t.c.id).where(c)).all()) for c in conds]
+    assert max(sizes) <= 1000
+    assert len(conds) == 10 + 1 + 1  # ten spans, the short run, one IN list for the two scattered ids
 
 
 def test_scattered_ids_selected_exactly_once_within_parameter_limit(ids_table) -> None:  # noqa: ANN001
