@@ -59,12 +59,25 @@ class ReviewRows:
 
     @classmethod
     def concat(cls, parts: Sequence[ReviewRows]) -> ReviewRows:
+        """The rows of ``parts`` in order, each review once (its first copy)."""
         parts = [p for p in parts if len(p)]
         if not parts:
             return cls.empty()
-        rows = cls(*(np.concatenate([getattr(p, f) for p in parts]) for f in cls.__dataclass_fields__))
-        _, first = np.unique(rows.id, return_index=True)
-        return rows.take(np.sort(first))
+        ids = np.concatenate([p.id for p in parts])
+        _, first = np.unique(ids, return_index=True)
+        keep = None
+        if len(first) < len(ids):
+            keep = np.zeros(len(ids), dtype=bool)
+            keep[first] = True
+        del ids, first
+
+        # One column at a time, copies dropped as it is joined: joining every column and then
+        # taking the first copies held the rows twice more (a slice's 5.3M rows at 10M stored).
+        def column(name: str) -> np.ndarray:
+            joined = np.concatenate([getattr(p, name) for p in parts])
+            return joined if keep is None else joined[keep]
+
+        return cls(*(column(f) for f in cls.__dataclass_fields__))
 
 
 def _posted(session: Session) -> ColumnElement:

@@ -8,7 +8,7 @@ from sqlmodel import select
 
 from models import Flag, Label, Review
 from monitor.detection import behaviour, professional, reviewer_features, watchlist
-from monitor.detection.review_rows import load_rows, oldest_first, scope_for
+from monitor.detection.review_rows import ReviewRows, load_rows, oldest_first, scope_for
 from monitor.errors import DataError
 
 TEXTS = [
@@ -308,3 +308,20 @@ def test_a_scope_reads_its_shops_timelines_from_its_baseline_to_its_newest_revie
     got = set(load_rows(session, scope).id.tolist())
     # the authors' whole histories; the shop's 30 days before and a day after, not the month before nor later
     assert got == {rows["baseline"].id, rows["new"].id, rows["next_day"].id, mine.id, earlier.id}
+
+
+def _rows(ids: list[int], tag: int) -> ReviewRows:
+    a = np.asarray(ids, dtype=np.int64)
+    return ReviewRows(a, a + tag, a + 2 * tag, a + 3 * tag, a * 10 + tag, np.full(len(a), tag % 5 + 1, dtype=np.int8))
+
+
+def test_joined_rows_keep_each_review_once_its_first_copy_in_order():
+    # A reviewer's history and a shop's timeline overlap: the history's copy is kept, columns aligned.
+    joined = ReviewRows.concat([_rows([5, 3, 9], 100), ReviewRows.empty(), _rows([3, 7, 5, 1], 200)])
+    assert joined.id.tolist() == [5, 3, 9, 7, 1]
+    assert joined.reviewer.tolist() == [105, 103, 109, 207, 201]
+    assert joined.t.tolist() == [150, 130, 190, 270, 210]
+    assert joined.rating.tolist() == [1, 1, 1, 1, 1] and joined.rating.dtype == np.int8
+    plain = ReviewRows.concat([_rows([2, 4], 300), _rows([6], 400)])
+    assert plain.id.tolist() == [2, 4, 6] and plain.listing.tolist() == [602, 604, 806]
+    assert len(ReviewRows.concat([])) == 0
